@@ -1,0 +1,96 @@
+//! The stack spec: types, reading YAML with locations, schema and semantic checks.
+//!
+//! Pure: reads text given to it, does no AWS calls. `load` is the entry point.
+
+mod located;
+mod model;
+mod schema_check;
+mod tree;
+mod validate;
+
+use std::path::Path;
+
+pub use located::Located;
+pub use model::*;
+pub use validate::{availability_zones, is_valid_stack_name, nat_mode, RETENTION_DAYS};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+
+/// A spec that parsed and validated, with its warnings and its source.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub spec: Spec,
+    pub file: SourceFile,
+    pub warnings: Diagnostics,
+}
+
+/// The JSON Schema of the spec (draft-07, which editors' YAML language servers use).
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<Spec>();
+    serde_json::to_value(schema).unwrap_or_default()
+}
+
+/// Reads and checks a spec file.
+pub fn load(path: &Path) -> Result<LoadedSpec, Diagnostics> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(format!("{display}: cannot read the spec: {e}")));
+        d
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(format!(
+            "{display}: the spec is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )));
+        d
+    })?;
+    parse(SourceFile::new(display, text))
+}
+
+/// Parses and checks spec text: structure against the schema first (every
+/// problem at once), then the typed read, then the semantic rules.
+pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
+    let mut diagnostics = Diagnostics::new();
+    let tree: tree::Node = match serde_saphyr::from_str(&file.text) {
+        Ok(tree) => tree,
+        Err(e) => {
+            diagnostics.push(yaml_error(&file, &e));
+            return Err(diagnostics);
+        }
+    };
+    let schema = json_schema();
+    let structural = schema_check::SchemaChecker::check(&schema, &file, &tree);
+    if structural.has_errors() {
+        return Err(structural.sorted());
+    }
+    let spec: Spec = match serde_saphyr::from_str(&file.text) {
+        Ok(spec) => spec,
+        Err(e) => {
+            diagnostics.push(yaml_error(&file, &e));
+            return Err(diagnostics);
+        }
+    };
+    let checked = validate::validate(&spec, &file).sorted();
+    if checked.has_errors() {
+        return Err(checked);
+    }
+    Ok(LoadedSpec {
+        spec,
+        file,
+        warnings: checked,
+    })
+}
+
+fn yaml_error(file: &SourceFile, error: &serde_saphyr::Error) -> Diagnostic {
+    // The library's message repeats the location and a snippet; keep its first line.
+    let message = error.to_string();
+    let first = message.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let d = Diagnostic::error(format!("invalid YAML: {first}"));
+    match error.location() {
+        Some(location) => d.at(file, located::span_of(&location)),
+        None => d.in_file(file),
+    }
+}

@@ -1,0 +1,443 @@
+//! The spec types: one stack (one environment) as written in YAML.
+//!
+//! Field names follow eksctl's ClusterConfig where eksctl has the same idea.
+//! These types are also the source of the published JSON Schema (`eksform schema`).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::located::Located;
+
+/// One stack: one environment of the estate.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "eksform stack spec")]
+pub struct Spec {
+    /// Stack name, `[a-z][a-z0-9-]{0,23}`. Goes into resource names and ownership tags.
+    pub stack: Located<String>,
+    /// AWS region, for example `ap-northeast-1`.
+    pub region: Located<String>,
+    /// Guard: every command refuses to touch AWS when the caller's account differs.
+    #[serde(default)]
+    pub account: Option<Located<String>>,
+    /// Deep-merge this file over the named base file (path relative to this file).
+    #[serde(default)]
+    pub extends: Option<Located<String>>,
+    /// Tags added to every resource that takes tags.
+    #[serde(default)]
+    pub tags: Located<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub vpc: Option<Located<Vpc>>,
+    #[serde(default)]
+    pub cluster: Option<Located<Cluster>>,
+    #[serde(default)]
+    pub iam: Option<Located<Iam>>,
+    #[serde(default)]
+    pub managed_node_groups: Option<Located<Vec<Located<ManagedNodeGroup>>>>,
+    #[serde(default)]
+    pub fargate_profiles: Option<Located<Vec<Located<FargateProfile>>>>,
+    #[serde(default)]
+    pub load_balancers: Option<Located<Vec<Located<LoadBalancer>>>>,
+    #[serde(default)]
+    pub dns: Option<Located<Dns>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Vpc {
+    /// The VPC's IPv4 CIDR (a /16 to /28 network). Omit with `id`.
+    #[serde(default)]
+    pub cidr: Option<Located<String>>,
+    /// Bring your own VPC: eksform creates no network resources, only tags the subnets.
+    #[serde(default)]
+    pub id: Option<Located<String>>,
+    /// At least 2 when the stack declares a cluster.
+    #[serde(default)]
+    pub availability_zones: Option<Located<Vec<Located<String>>>>,
+    #[serde(default)]
+    pub subnets: Option<Located<Subnets>>,
+    #[serde(default)]
+    pub nat: Option<Located<Nat>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subnets {
+    /// Availability zone -> subnet.
+    #[serde(default)]
+    pub public: BTreeMap<String, Located<SubnetSpec>>,
+    /// Availability zone -> subnet.
+    #[serde(default)]
+    pub private: BTreeMap<String, Located<SubnetSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSpec {
+    #[serde(default)]
+    pub cidr: Option<Located<String>>,
+    /// An existing subnet (with `vpc.id`).
+    #[serde(default)]
+    pub id: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Nat {
+    /// Single (default) | HighlyAvailable (one per AZ) | Disable.
+    #[serde(default)]
+    pub gateway: Option<Located<NatMode>>,
+    /// Reuse existing Elastic IP allocations (never released by eksform).
+    #[serde(default, rename = "elasticIPs")]
+    pub elastic_ips: Option<Located<Vec<Located<String>>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum NatMode {
+    #[default]
+    Single,
+    HighlyAvailable,
+    Disable,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cluster {
+    /// Default: the stack name.
+    #[serde(default)]
+    pub name: Option<Located<String>>,
+    /// Kubernetes version as a string, for example "1.31".
+    #[serde(default)]
+    pub version: Option<Located<String>>,
+    #[serde(default)]
+    pub endpoints: Option<Located<Endpoints>>,
+    /// Default [0.0.0.0/0]; a bare IP means /32.
+    #[serde(default, rename = "publicAccessCIDRs")]
+    pub public_access_cidrs: Option<Located<Vec<Located<CidrSource>>>>,
+    #[serde(default)]
+    pub logging: Option<Located<Logging>>,
+    #[serde(default)]
+    pub addons: Vec<Located<Addon>>,
+    #[serde(default)]
+    pub access_entries: Vec<Located<AccessEntry>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Endpoints {
+    #[serde(default)]
+    pub public_access: Option<bool>,
+    #[serde(default)]
+    pub private_access: Option<bool>,
+}
+
+/// A CIDR, a bare IP, or a reference to another stack's output.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CidrSource {
+    Literal(String),
+    FromStack(StackReference),
+}
+
+/// `{ fromStack: <stack>, output: <name> }`, resolved at plan time from that stack's live outputs.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StackReference {
+    pub from_stack: String,
+    pub output: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Logging {
+    #[serde(default)]
+    pub enable_types: Vec<Located<LogType>>,
+    /// One of the values CloudWatch Logs accepts.
+    #[serde(default)]
+    pub log_retention_in_days: Option<Located<u32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum LogType {
+    #[serde(rename = "api")]
+    Api,
+    #[serde(rename = "audit")]
+    Audit,
+    #[serde(rename = "authenticator")]
+    Authenticator,
+    #[serde(rename = "controllerManager")]
+    ControllerManager,
+    #[serde(rename = "scheduler")]
+    Scheduler,
+    #[serde(rename = "*")]
+    All,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Addon {
+    pub name: Located<String>,
+    /// `latest` (default) or an exact version such as v1.18.3-eksbuild.1.
+    #[serde(default)]
+    pub version: Option<Located<String>>,
+    /// `namespace/name` of an entry in `iam.serviceAccounts` whose role the add-on uses.
+    #[serde(default)]
+    pub service_account: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessEntry {
+    #[serde(rename = "principalARN")]
+    pub principal_arn: Located<String>,
+    #[serde(default)]
+    pub access_policies: Vec<Located<AccessPolicy>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessPolicy {
+    #[serde(rename = "policyARN")]
+    pub policy_arn: Located<String>,
+    pub access_scope: AccessScope,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessScope {
+    #[serde(rename = "type")]
+    pub scope_type: AccessScopeType,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessScopeType {
+    Cluster,
+    Namespace,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Iam {
+    /// Create the cluster's IAM OIDC provider; implied when serviceAccounts exist.
+    #[serde(default, rename = "withOIDC")]
+    pub with_oidc: Option<bool>,
+    #[serde(default)]
+    pub service_accounts: Vec<Located<ServiceAccount>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceAccount {
+    pub metadata: ServiceAccountMetadata,
+    #[serde(default)]
+    pub well_known_policies: Option<WellKnownPolicies>,
+    #[serde(default, rename = "attachPolicyARNs")]
+    pub attach_policy_arns: Vec<Located<String>>,
+    /// An inline IAM policy document.
+    #[serde(default)]
+    pub attach_policy: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountMetadata {
+    pub namespace: Located<String>,
+    pub name: Located<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WellKnownPolicies {
+    #[serde(default)]
+    pub auto_scaler: bool,
+    #[serde(default, rename = "externalDNS")]
+    pub external_dns: bool,
+    #[serde(default)]
+    pub aws_load_balancer_controller: bool,
+    #[serde(default, rename = "ebsCSIController")]
+    pub ebs_csi_controller: bool,
+    #[serde(default, rename = "efsCSIController")]
+    pub efs_csi_controller: bool,
+    #[serde(default)]
+    pub cert_manager: bool,
+    #[serde(default)]
+    pub image_builder: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedNodeGroup {
+    pub name: Located<String>,
+    /// capacityType SPOT; default false (ON_DEMAND).
+    #[serde(default)]
+    pub spot: bool,
+    #[serde(default)]
+    pub instance_types: Vec<Located<String>>,
+    #[serde(default)]
+    pub min_size: Option<Located<u32>>,
+    #[serde(default)]
+    pub max_size: Option<Located<u32>>,
+    /// Used at creation; afterwards the cluster autoscaler owns it.
+    #[serde(default)]
+    pub desired_capacity: Option<Located<u32>>,
+    /// GiB, default 20.
+    #[serde(default)]
+    pub volume_size: Option<Located<u32>>,
+    /// Private subnets (default true); false = public subnets.
+    #[serde(default)]
+    pub private_networking: Option<bool>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<Located<Taint>>,
+    #[serde(default)]
+    pub update_config: Option<UpdateConfig>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Taint {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateConfig {
+    #[serde(default)]
+    pub max_unavailable: Option<u32>,
+    #[serde(default)]
+    pub max_unavailable_percentage: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FargateProfile {
+    pub name: Located<String>,
+    pub selectors: Vec<Located<FargateSelector>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FargateSelector {
+    pub namespace: Located<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancer {
+    pub name: Located<String>,
+    #[serde(default)]
+    pub scheme: Option<LoadBalancerScheme>,
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<Located<u32>>,
+    /// The ALB security group allows 80/443 from these.
+    #[serde(default, rename = "ingressCIDRs")]
+    pub ingress_cidrs: Vec<Located<String>>,
+    #[serde(default)]
+    pub certificate: Option<Located<Certificate>>,
+    /// Port 80 answers 301 to https.
+    #[serde(default)]
+    pub https_redirect: Option<bool>,
+    #[serde(default)]
+    pub target_groups: Vec<Located<TargetGroup>>,
+    /// Where the HTTPS listener forwards.
+    #[serde(default)]
+    pub default_target_group: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancerScheme {
+    InternetFacing,
+    Internal,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    /// Request a DNS-validated certificate for this domain.
+    #[serde(default)]
+    pub domain: Option<Located<String>>,
+    /// Use an existing certificate.
+    #[serde(default)]
+    pub arn: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TargetGroup {
+    pub name: Located<String>,
+    pub port: Located<u16>,
+    #[serde(default)]
+    pub target_type: Option<TargetType>,
+    #[serde(default)]
+    pub health_check_path: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetType {
+    Ip,
+    Instance,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Public hosted zone; created when it does not exist.
+    pub zone: Located<String>,
+    #[serde(default)]
+    pub records: Vec<Located<DnsRecord>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecord {
+    pub name: Located<String>,
+    #[serde(default, rename = "type")]
+    pub record_type: Option<RecordType>,
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub alias: Option<Located<Alias>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum RecordType {
+    A,
+    #[allow(clippy::upper_case_acronyms)]
+    AAAA,
+    #[allow(clippy::upper_case_acronyms)]
+    CNAME,
+    #[allow(clippy::upper_case_acronyms)]
+    TXT,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Alias {
+    pub load_balancer: Located<String>,
+}
