@@ -5,3 +5,14 @@
 pub mod diagnostics;
 pub mod spec;
 pub mod suggest;
+pub mod cloud;
+pub mod kinds;
+pub mod lower;
+pub mod model;
+pub mod execute;
+pub mod plan;
+pub mod retry;
+pub mod observe;
+pub mod ops;
+pub mod render;
+pub mod cli;

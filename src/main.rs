@@ -1,8 +1,8 @@
-fn main() {
-    for path in std::env::args().skip(1) {
-        match eksform::spec::load(std::path::Path::new(&path)) {
-            Ok(s) => println!("ok {}", s.spec.stack.value),
-            Err(d) => print!("{d}"),
-        }
-    }
+//! The `eksform` binary: parse arguments, run, exit. Everything else is in the library.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    eksform::cli::run(eksform::cli::Cli::parse()).await
 }

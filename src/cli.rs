@@ -1,0 +1,320 @@
+//! The command line: arguments, confirmation, exit codes, and rendering of
+//! diagnostics and errors at the edge. The work is in `ops`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cloud::aws::{AwsClients, AwsCloud, Connection};
+use crate::cloud::Cloud;
+use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
+use crate::execute::{Cancellation, ExecuteOptions};
+use crate::ops::{self, OpsError};
+use crate::plan::Plan;
+use crate::render;
+use crate::retry::RetryPolicy;
+use crate::spec;
+
+#[derive(Debug, Parser)]
+#[command(name = "eksform", version, about = "Plan and apply an EKS estate from one spec per environment")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// AWS profile from the shared config files.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Send AWS calls to this endpoint (a local emulator); AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// No colour in output (NO_COLOR works too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More logging on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check specs offline; no AWS calls.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show what apply would do.
+    Plan {
+        file: PathBuf,
+        /// Save the plan for `apply PLANFILE`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the plan as versioned JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Exit 2 when there are changes, 0 when there are none.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make the live account match the spec (or apply a saved plan).
+    Apply {
+        /// A spec file, or a plan file saved by `plan --out`.
+        file: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// At most this many AWS calls at once.
+        #[arg(long, default_value_t = 8)]
+        parallelism: usize,
+    },
+    /// Delete everything that carries the stack's mark.
+    Destroy {
+        file: PathBuf,
+        #[arg(long)]
+        auto_approve: bool,
+        #[arg(long, default_value_t = 8)]
+        parallelism: usize,
+    },
+    /// Print the stack's outputs, read from live resources.
+    Outputs {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the spec (for editors).
+    Schema,
+}
+
+/// A failure already explained to the user, with its exit code.
+struct Exit(u8);
+
+pub async fn run(cli: Cli) -> ExitCode {
+    if cli.global.no_color || std::env::var_os("NO_COLOR").is_some() {
+        anstream::ColorChoice::Never.write_global();
+    }
+    init_logging(cli.global.verbose);
+    let result = match &cli.command {
+        Command::Validate { files } => validate(files),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
+            Ok(0)
+        }
+        Command::Plan { file, out, json, detailed_exitcode } => {
+            plan_command(&cli.global, file, out.as_deref(), *json, *detailed_exitcode).await
+        }
+        Command::Apply { file, auto_approve, parallelism } => {
+            apply_command(&cli.global, file, *auto_approve, *parallelism, false).await
+        }
+        Command::Destroy { file, auto_approve, parallelism } => {
+            apply_command(&cli.global, file, *auto_approve, *parallelism, true).await
+        }
+        Command::Outputs { file, json } => outputs_command(&cli.global, file, *json).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Exit(code)) => ExitCode::from(code),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info,aws_config=warn",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .try_init();
+}
+
+fn color() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}
+
+fn print_diagnostics(diagnostics: &Diagnostics) {
+    let handler = if anstream::AutoStream::choice(&std::io::stderr()) == anstream::ColorChoice::Never {
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+    } else {
+        miette::GraphicalReportHandler::new()
+    };
+    let mut stderr = anstream::stderr();
+    for diagnostic in diagnostics.iter() {
+        let mut text = String::new();
+        if handler.render_report(&mut text, &RenderedDiagnostic::from(diagnostic)).is_err() {
+            text = diagnostic.to_string();
+        }
+        let _ = writeln!(stderr, "{text}");
+    }
+}
+
+fn fail(error: OpsError) -> Exit {
+    match error {
+        OpsError::Spec(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            let count = diagnostics.errors().count();
+            eprintln!("error: {count} problem{} in the spec; nothing was sent to AWS", if count == 1 { "" } else { "s" });
+        }
+        other => eprintln!("error: {other}"),
+    }
+    Exit(1)
+}
+
+fn validate(files: &[PathBuf]) -> Result<u8, Exit> {
+    let mut failed = false;
+    for file in files {
+        match spec::load(file) {
+            Ok(loaded) => {
+                print_diagnostics(&loaded.warnings);
+                eprintln!("{}: valid", file.display());
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics);
+                failed = true;
+            }
+        }
+    }
+    if failed { Err(Exit(1)) } else { Ok(0) }
+}
+
+async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
+    let connection = Connection {
+        region: region.into(),
+        profile: global.profile.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    Arc::new(AwsCloud {
+        clients: AwsClients::connect(&connection).await,
+    })
+}
+
+async fn plan_command(global: &GlobalArgs, file: &Path, out: Option<&Path>, json: bool, detailed: bool) -> Result<u8, Exit> {
+    let stack = ops::prepare(file).map_err(fail)?;
+    print_diagnostics(&stack.loaded.warnings);
+    let cloud = connect(global, &stack.model.region).await;
+    let (plan, _) = ops::plan(cloud, &stack.model, &stack.desired, RetryPolicy::default()).await.map_err(fail)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&render::json::plan(&plan)).unwrap_or_default());
+    } else {
+        print!("{}", render::human::plan(&plan, color()));
+    }
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
+        std::fs::write(out, text).map_err(|e| {
+            eprintln!("error: cannot write the plan to {}: {e}", out.display());
+            Exit(1)
+        })?;
+        eprintln!("Saved the plan to {}. Apply it with: eksform apply {}", out.display(), out.display());
+    }
+    Ok(if detailed && plan.summary().has_changes() { 2 } else { 0 })
+}
+
+/// A saved plan is JSON with a format version; a spec is YAML.
+fn read_saved_plan(file: &Path) -> Option<Result<Plan, String>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    Some(serde_json::from_str::<Plan>(&text).map_err(|e| format!("{} is not a plan file eksform can read: {e}", file.display())))
+}
+
+async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, parallelism: usize, destroy: bool) -> Result<u8, Exit> {
+    let retry = RetryPolicy::default();
+    let (cloud, plan) = match (destroy, read_saved_plan(file)) {
+        (false, Some(saved)) => {
+            let saved = saved.map_err(|e| fail(OpsError::Refused(e)))?;
+            let cloud = connect(global, &saved.region).await;
+            ops::recheck_saved_plan(cloud.clone(), &saved, retry).await.map_err(fail)?;
+            (cloud, saved)
+        }
+        _ => {
+            let stack = ops::prepare(file).map_err(fail)?;
+            print_diagnostics(&stack.loaded.warnings);
+            let cloud = connect(global, &stack.model.region).await;
+            let desired = if destroy { Vec::new() } else { stack.desired.clone() };
+            // Destroy still observes the brought resources named in the spec.
+            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &desired, retry).await.map_err(fail)?;
+            (cloud, plan)
+        }
+    };
+    print!("{}", render::human::plan(&plan, color()));
+    if !plan.summary().has_changes() {
+        return Ok(0);
+    }
+    if !auto_approve {
+        confirm(destroy)?;
+    }
+    let cancel = Cancellation::default();
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now.");
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let options = ExecuteOptions { parallelism, ..ExecuteOptions::default() };
+    let sink = Arc::new(render::progress::ProgressPrinter::stderr());
+    let outcome = ops::apply(cloud, &plan, options, sink, cancel).await;
+    watcher.abort();
+    let verb = if destroy { "Destroy" } else { "Apply" };
+    if outcome.succeeded() {
+        println!("{verb} complete: {} operations done.", outcome.completed.len());
+        Ok(0)
+    } else {
+        eprintln!(
+            "{verb} incomplete: {} done, {} failed, {} skipped, {} not started{}. Run it again to finish; it resumes from the live state.",
+            outcome.completed.len(),
+            outcome.failed.len(),
+            outcome.skipped.len(),
+            outcome.not_started.len(),
+            if outcome.interrupted { " (interrupted)" } else { "" }
+        );
+        for (address, operation, error) in &outcome.failed {
+            eprintln!("  {operation} {address}: {error}");
+        }
+        Err(Exit(1))
+    }
+}
+
+fn confirm(destroy: bool) -> Result<(), Exit> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: refusing to {} without confirmation: there is no terminal to ask; pass --auto-approve", if destroy { "destroy" } else { "apply" });
+        return Err(Exit(1));
+    }
+    eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        eprintln!("Cancelled; nothing was changed.");
+        Err(Exit(1))
+    }
+}
+
+async fn outputs_command(global: &GlobalArgs, file: &Path, json: bool) -> Result<u8, Exit> {
+    let stack = ops::prepare(file).map_err(fail)?;
+    let cloud = connect(global, &stack.model.region).await;
+    let outputs = ops::outputs(cloud, &stack.model, &stack.desired, RetryPolicy::default()).await.map_err(fail)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outputs).unwrap_or_default());
+    } else {
+        for (name, value) in outputs.as_map() {
+            println!("{name} = {value}");
+        }
+    }
+    Ok(0)
+}

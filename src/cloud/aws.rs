@@ -1,0 +1,160 @@
+//! The real cloud: aws-sdk-rust clients. Thin: each kind module builds its own
+//! requests (see `kinds`); this module makes the clients, maps SDK errors to
+//! `CloudError`, and delegates.
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::time::Duration;
+
+use super::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
+use crate::kinds::Kind;
+use crate::model::{Attributes, LiveResource};
+
+/// The SDK clients eksform uses, all for the stack's region.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// How to reach AWS: the usual SDK environment and config files, plus the CLI's flags.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: String,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsClients {
+    pub async fn connect(connection: &Connection) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(connection.region.clone()))
+            // The engine owns retries (with backoff and jitter), so that throttling
+            // is handled the same way on every path and in tests.
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(profile) = &connection.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &connection.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        Self {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+        }
+    }
+}
+
+/// Maps an SDK error to the engine's classes: throttling and 5xx are retried,
+/// dependency violations are retried for a while, the rest fail fast with AWS's words.
+pub fn error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)));
+    let class = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ErrorClass::Transient
+        }
+        SdkError::ServiceError(service) => {
+            classify(code.as_deref(), service.raw().status().as_u16())
+        }
+        _ => ErrorClass::Rejected,
+    };
+    CloudError {
+        class,
+        code: code.clone(),
+        message: format!("{operation}: {message}"),
+    }
+}
+
+fn classify(code: Option<&str>, status: u16) -> ErrorClass {
+    match code {
+        Some(
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+            | "RequestThrottled" | "SlowDown" | "PriorRequestNotComplete",
+        ) => ErrorClass::Throttling,
+        Some("DependencyViolation" | "ResourceInUseException" | "InvalidIPAddress.InUse") => {
+            ErrorClass::DependencyViolation
+        }
+        Some(c) if c.ends_with(".NotFound") || c.ends_with("NotFound") || c == "NoSuchEntity" => {
+            ErrorClass::NotFound
+        }
+        Some("InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable") => {
+            ErrorClass::Transient
+        }
+        _ if status >= 500 && code.is_some() => ErrorClass::Transient,
+        // A 5xx without an error code: the emulator's HTML answer for an API it
+        // lacks. Retrying cannot help.
+        _ => ErrorClass::Rejected,
+    }
+}
+
+/// The real cloud.
+pub struct AwsCloud {
+    pub clients: AwsClients,
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn caller_account(&self) -> Result<String, CloudError> {
+        let identity = self
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| error("GetCallerIdentity", e))?;
+        identity
+            .account
+            .ok_or_else(|| CloudError::rejected("GetCallerIdentity returned no account"))
+    }
+
+    async fn observe(&self, kind: &'static dyn Kind, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+        kind.observe(&self.clients, scope).await
+    }
+
+    async fn create(&self, kind: &'static dyn Kind, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+        kind.create(&self.clients, request).await
+    }
+
+    async fn update(&self, kind: &'static dyn Kind, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+        kind.update(&self.clients, live, desired).await
+    }
+
+    async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError> {
+        kind.delete(&self.clients, live).await
+    }
+
+    async fn read(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+        kind.read(&self.clients, live).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_throttling_dependency_and_not_found() {
+        assert_eq!(classify(Some("RequestLimitExceeded"), 503), ErrorClass::Throttling);
+        assert_eq!(classify(Some("DependencyViolation"), 400), ErrorClass::DependencyViolation);
+        assert_eq!(classify(Some("InvalidVpcID.NotFound"), 400), ErrorClass::NotFound);
+        assert_eq!(classify(Some("InternalError"), 500), ErrorClass::Transient);
+        assert_eq!(classify(None, 500), ErrorClass::Rejected);
+        assert_eq!(classify(Some("InvalidParameterValue"), 400), ErrorClass::Rejected);
+    }
+}

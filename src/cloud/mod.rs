@@ -1,0 +1,105 @@
+//! The seam between the engine and AWS: one `Cloud` trait with two
+//! implementations, the aws-sdk adapter (`aws`) and an in-memory model of AWS
+//! for engine tests (`memory`).
+
+pub mod aws;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::kinds::Kind;
+use crate::model::{Address, Attributes, LiveResource};
+
+/// What observation is about: a stack's marked resources, plus any existing
+/// resources the spec names by id (the subnets of a brought VPC).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub stack: String,
+    pub region: String,
+    /// Existing resources named in the spec, by address.
+    pub brought: BTreeMap<Address, String>,
+}
+
+/// A create as the engine asks for it: every reference resolved.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub stack: String,
+    pub address: Address,
+    pub attributes: Attributes,
+    /// Idempotency token derived from the stack, address and inputs, so that a
+    /// retry after a crash or timeout asks for the same resource again.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Slow down and retry.
+    Throttling,
+    /// A 5xx, a dropped connection or a timeout: retry.
+    Transient,
+    /// Something still depends on the resource, or AWS has not caught up yet
+    /// (a just-deleted NAT gateway still holding an address): retry for a while.
+    DependencyViolation,
+    NotFound,
+    /// AWS refused the request; retrying will not help.
+    Rejected,
+    /// The process is gone (the memory cloud's simulated crash). Stop at once.
+    Crashed,
+    /// The user interrupted (Ctrl-C) while eksform waited; the next apply goes on.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct CloudError {
+    pub class: ErrorClass,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl CloudError {
+    pub fn new(class: ErrorClass, code: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            code: code.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    pub fn rejected(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Rejected, None, message)
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.class,
+            ErrorClass::Throttling | ErrorClass::Transient | ErrorClass::DependencyViolation
+        )
+    }
+}
+
+/// Everything the engine needs from an AWS account.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// The caller's account id (STS GetCallerIdentity).
+    async fn caller_account(&self) -> Result<String, CloudError>;
+    /// All live resources of a kind that carry the stack's mark (or are brought).
+    async fn observe(&self, kind: &'static dyn Kind, scope: &Scope) -> Result<Vec<LiveResource>, CloudError>;
+    async fn create(&self, kind: &'static dyn Kind, request: &CreateRequest) -> Result<LiveResource, CloudError>;
+    /// Brings `live` to `desired` for the attributes that can change in place.
+    async fn update(&self, kind: &'static dyn Kind, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError>;
+    async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError>;
+    /// The resource's current state, `None` once it is gone: what waits poll.
+    async fn read(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<Option<LiveResource>, CloudError>;
+}

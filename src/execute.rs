@@ -1,0 +1,592 @@
+//! The executor: walks a plan as a dependency graph. An operation starts as
+//! soon as what it depends on is done (creates in dependency order, deletes in
+//! reverse), with bounded concurrency on AWS calls; it waits for AWS's
+//! asynchronous states, retries what retrying can fix, and skips only what
+//! depends on a failure. It emits events and never prints.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
+use crate::kinds::{self, Kind};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status};
+use crate::plan::{self, Action, Plan};
+use crate::retry::RetryPolicy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    /// Wait for a resource found pending (created by an earlier, interrupted apply).
+    Wait,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Wait => "wait",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started { address: Address, operation: Operation },
+    Retrying { address: Address, operation: Operation, error: String, attempt: u32 },
+    Waiting { address: Address, operation: Operation, status: String },
+    Finished { address: Address, operation: Operation, id: String, elapsed: Duration },
+    Failed { address: Address, operation: Operation, error: String },
+    Skipped { address: Address, operation: Operation, because: Address },
+    NotStarted { address: Address, operation: Operation },
+}
+
+/// Where events go: a renderer, or a test's log.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: Event);
+}
+
+/// Ctrl-C: stop starting work, let what is in flight finish, stop waiting.
+#[derive(Clone, Default)]
+pub struct Cancellation {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Cancellation {
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    /// Sleeps for `duration`, or less if cancelled meanwhile; true when cancelled.
+    pub async fn sleep(&self, duration: Duration) -> bool {
+        let notified = self.notify.notified();
+        if self.is_cancelled() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => self.is_cancelled(),
+            _ = notified => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// At most this many AWS calls in flight (waits do not count).
+    pub parallelism: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        Self {
+            parallelism: 8,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub completed: Vec<(Address, Operation)>,
+    pub failed: Vec<(Address, Operation, CloudError)>,
+    pub skipped: Vec<(Address, Operation)>,
+    pub not_started: Vec<(Address, Operation)>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty() && !self.interrupted
+    }
+}
+
+struct Node {
+    address: Address,
+    operation: Operation,
+    kind: &'static dyn Kind,
+    desired: Option<DesiredResource>,
+    live: Option<LiveResource>,
+    dependencies: Vec<usize>,
+}
+
+/// Operations of a plan, with the edges that order them.
+fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for change in &plan.resources {
+        let kind = kinds::by_name(&change.kind)
+            .ok_or_else(|| CloudError::rejected(format!("unknown resource kind `{}` in the plan", change.kind)))?;
+        let node = |operation, desired: Option<DesiredResource>, live: Option<LiveResource>| Node {
+            address: change.address.clone(),
+            operation,
+            kind,
+            desired,
+            live,
+            dependencies: Vec::new(),
+        };
+        match change.action {
+            Action::Create => nodes.push(node(Operation::Create, change.desired.clone(), None)),
+            Action::Update => nodes.push(node(Operation::Update, change.desired.clone(), change.live.clone())),
+            Action::Replace => {
+                nodes.push(node(Operation::Delete, None, change.live.clone()));
+                nodes.push(node(Operation::Create, change.desired.clone(), None));
+            }
+            Action::Delete => nodes.push(node(Operation::Delete, None, change.live.clone())),
+            Action::NoOp => {
+                if change.live.as_ref().is_some_and(|l| l.status == Status::Pending) {
+                    nodes.push(node(Operation::Wait, None, change.live.clone()));
+                }
+            }
+        }
+    }
+
+    // The operation after which an address is ready for what refers to it.
+    let mut makes_ready: BTreeMap<Address, usize> = BTreeMap::new();
+    let mut deletes_of: BTreeMap<Address, usize> = BTreeMap::new();
+    for (index, node) in nodes.iter().enumerate() {
+        match node.operation {
+            Operation::Delete => {
+                deletes_of.insert(node.address.clone(), index);
+            }
+            _ => {
+                makes_ready.insert(node.address.clone(), index);
+            }
+        }
+    }
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (index, node) in nodes.iter().enumerate() {
+        match node.operation {
+            Operation::Create | Operation::Update => {
+                // After everything it refers to.
+                if let Some(desired) = &node.desired {
+                    for dependency in desired.dependencies() {
+                        if let Some(&other) = makes_ready.get(&dependency) {
+                            edges[index].push(other);
+                        }
+                    }
+                }
+                // A replacement is created after the old one is gone.
+                if node.operation == Operation::Create
+                    && let Some(&delete) = deletes_of.get(&node.address)
+                    && delete != index
+                {
+                    edges[index].push(delete);
+                }
+            }
+            Operation::Delete => {
+                let Some(live) = &node.live else { continue };
+                for (other_index, other) in nodes.iter().enumerate() {
+                    if other_index == index {
+                        continue;
+                    }
+                    // Whatever still holds this resource's id lets go of it first.
+                    let holds = other.live.as_ref().is_some_and(|l| {
+                        l.id != live.id && l.attributes.values().any(|v| v.mentions(&live.id))
+                    });
+                    if holds && matches!(other.operation, Operation::Update | Operation::Delete) {
+                        edges[index].push(other_index);
+                    }
+                    if other.operation == Operation::Delete && node.kind.delete_after().contains(&other.kind.name()) {
+                        edges[index].push(other_index);
+                    }
+                }
+            }
+            Operation::Wait => {}
+        }
+    }
+    for (node, mut deps) in nodes.iter_mut().zip(edges) {
+        deps.sort();
+        deps.dedup();
+        node.dependencies = deps;
+    }
+    check_acyclic(&nodes)?;
+    Ok(nodes)
+}
+
+fn check_acyclic(nodes: &[Node]) -> Result<(), CloudError> {
+    let mut remaining: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
+    let dependants = dependants(nodes);
+    let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|i| remaining[*i] == 0).collect();
+    let mut seen = 0;
+    while let Some(i) = queue.pop_front() {
+        seen += 1;
+        for &d in &dependants[i] {
+            remaining[d] -= 1;
+            if remaining[d] == 0 {
+                queue.push_back(d);
+            }
+        }
+    }
+    if seen == nodes.len() {
+        Ok(())
+    } else {
+        let stuck: Vec<String> = (0..nodes.len())
+            .filter(|i| remaining[*i] > 0)
+            .map(|i| format!("{} {}", nodes[i].operation, nodes[i].address))
+            .collect();
+        Err(CloudError::rejected(format!("the plan's operations form a cycle: {}", stuck.join(", "))))
+    }
+}
+
+fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); nodes.len()];
+    for (index, node) in nodes.iter().enumerate() {
+        for &dependency in &node.dependencies {
+            out[dependency].push(index);
+        }
+    }
+    out
+}
+
+/// An idempotency token from the stack, address and inputs: the same create
+/// asks AWS for the same resource after a crash or a timeout.
+pub fn idempotency_token(stack: &str, address: &Address, attributes: &Attributes) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(stack.as_bytes());
+    hasher.update([0]);
+    hasher.update(address.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(serde_json::to_vec(attributes).unwrap_or_default());
+    let digest = hasher.finalize();
+    format!("eksform-{}", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Everything a running operation shares with the others.
+struct Shared {
+    cloud: Arc<dyn Cloud>,
+    scope: Scope,
+    options: ExecuteOptions,
+    sink: Arc<dyn EventSink>,
+    cancel: Cancellation,
+    permits: Semaphore,
+    state: Mutex<BTreeMap<Address, LiveResource>>,
+}
+
+impl Shared {
+    /// One AWS call under the concurrency bound, retried per the policy.
+    async fn call<T, F, Fut>(&self, address: &Address, operation: Operation, mut call: F) -> Result<T, CloudError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CloudError>>,
+    {
+        self.options
+            .retry
+            .run(
+                |attempt| {
+                    let future = call(attempt);
+                    async {
+                        let _permit = self.permits.acquire().await.map_err(|_| CloudError::rejected("executor closed"))?;
+                        future.await
+                    }
+                },
+                |error, attempt| {
+                    self.sink.emit(Event::Retrying {
+                        address: address.clone(),
+                        operation,
+                        error: error.to_string(),
+                        attempt,
+                    })
+                },
+            )
+            .await
+    }
+
+    fn resolve(&self, desired: &DesiredResource) -> Result<Attributes, CloudError> {
+        let state = self.state.lock().map_err(|_| CloudError::rejected("state lock poisoned"))?;
+        let mut resolved = Attributes::new();
+        for (name, value) in &desired.attributes {
+            let value = plan::resolve(value, &state);
+            if let Some(reference) = value.references().first() {
+                return Err(CloudError::rejected(format!(
+                    "`{}` needs {}.{}, which is not known",
+                    desired.address, reference.address, reference.attribute
+                )));
+            }
+            resolved.insert(name.clone(), value);
+        }
+        Ok(resolved)
+    }
+
+    /// Polls until the resource is ready (or gone, when `until_gone`), bounded
+    /// by the kind's timeout, and cut short by Ctrl-C.
+    async fn wait(&self, node: &Node, live: &LiveResource, until_gone: bool) -> Result<Option<LiveResource>, CloudError> {
+        let timings = node.kind.timings();
+        let deadline = Instant::now() + timings.timeout;
+        let mut current = live.clone();
+        loop {
+            let done = if until_gone { false } else { current.status == Status::Ready };
+            if done {
+                return Ok(Some(current));
+            }
+            self.sink.emit(Event::Waiting {
+                address: node.address.clone(),
+                operation: node.operation,
+                status: if until_gone { "deleting".into() } else { format!("{:?}", current.status).to_lowercase() },
+            });
+            if Instant::now() >= deadline {
+                return Err(CloudError::rejected(format!(
+                    "timed out after {}s waiting for {} to be {}",
+                    timings.timeout.as_secs(),
+                    node.address,
+                    if until_gone { "deleted" } else { "available" }
+                )));
+            }
+            if self.cancel.sleep(timings.poll).await {
+                return Err(CloudError::new(
+                    ErrorClass::Interrupted,
+                    None,
+                    format!("interrupted while waiting for {}; the next apply goes on from here", node.address),
+                ));
+            }
+            let kind = node.kind;
+            match self.call(&node.address, node.operation, |_| self.cloud.read(kind, &current)).await? {
+                Some(next) if until_gone && next.status != Status::Deleting && next.status != Status::Ready => {
+                    current = next;
+                }
+                Some(next) => {
+                    if !until_gone && next.status == Status::Deleting {
+                        return Err(CloudError::rejected(format!("{} is being deleted by someone else", node.address)));
+                    }
+                    current = next;
+                }
+                None if until_gone => return Ok(None),
+                None => {
+                    return Err(CloudError::rejected(format!(
+                        "{} disappeared while it was being created (AWS marked it failed or deleted)",
+                        node.address
+                    )));
+                }
+            }
+        }
+    }
+
+    async fn run(&self, node: &Node) -> Result<Option<LiveResource>, CloudError> {
+        let kind = node.kind;
+        match node.operation {
+            Operation::Create => {
+                let desired = node.desired.as_ref().ok_or_else(|| CloudError::rejected("create without desired state"))?;
+                let attributes = self.resolve(desired)?;
+                let request = CreateRequest {
+                    stack: self.scope.stack.clone(),
+                    address: node.address.clone(),
+                    token: idempotency_token(&self.scope.stack, &node.address, &attributes),
+                    attributes,
+                };
+                let created = self
+                    .call(&node.address, node.operation, |attempt| {
+                        let request = &request;
+                        async move {
+                            // A retried create first looks for what the lost attempt
+                            // may have made: the APIs without tokens would duplicate it.
+                            if attempt > 1 {
+                                let found = self.cloud.observe(kind, &self.scope).await?;
+                                if let Some(existing) = found.into_iter().find(|r| r.address == request.address && r.status != Status::Deleting) {
+                                    return Ok(existing);
+                                }
+                            }
+                            self.cloud.create(kind, request).await
+                        }
+                    })
+                    .await?;
+                self.wait(node, &created, false).await
+            }
+            Operation::Update => {
+                let desired = node.desired.as_ref().ok_or_else(|| CloudError::rejected("update without desired state"))?;
+                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("update without live state"))?;
+                let attributes = self.resolve(desired)?;
+                self.call(&node.address, node.operation, |_| self.cloud.update(kind, live, &attributes))
+                    .await?;
+                let mut updated = live.clone();
+                updated.attributes.extend(attributes);
+                Ok(Some(updated))
+            }
+            Operation::Delete => {
+                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("delete without live state"))?;
+                if kind.is_brought() {
+                    return Ok(None);
+                }
+                self.call(&node.address, node.operation, |_| self.cloud.delete(kind, live)).await?;
+                if !kind.timings().delete.is_zero() || live.status == Status::Deleting {
+                    self.wait(node, live, true).await?;
+                }
+                Ok(None)
+            }
+            Operation::Wait => {
+                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("wait without live state"))?;
+                self.wait(node, live, false).await
+            }
+        }
+    }
+}
+
+/// Applies a plan. Never panics on cloud errors; reports every operation's fate.
+pub async fn execute(
+    plan: &Plan,
+    cloud: Arc<dyn Cloud>,
+    scope: Scope,
+    options: ExecuteOptions,
+    sink: Arc<dyn EventSink>,
+    cancel: Cancellation,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let nodes = match build_graph(plan) {
+        Ok(nodes) => Arc::new(nodes),
+        Err(error) => {
+            outcome.failed.push((Address(plan.stack.clone()), Operation::Create, error));
+            return outcome;
+        }
+    };
+    let known: BTreeMap<Address, LiveResource> = plan
+        .resources
+        .iter()
+        .filter(|r| matches!(r.action, Action::NoOp | Action::Update))
+        .filter_map(|r| r.live.clone().map(|l| (r.address.clone(), l)))
+        .collect();
+    let shared = Arc::new(Shared {
+        cloud,
+        scope,
+        permits: Semaphore::new(options.parallelism.max(1)),
+        options,
+        sink: sink.clone(),
+        cancel: cancel.clone(),
+        state: Mutex::new(known),
+    });
+
+    let dependants = dependants(&nodes);
+    let mut waiting_on: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Fate {
+        Pending,
+        Running,
+        Done,
+        Failed,
+        Skipped,
+    }
+    let mut fate = vec![Fate::Pending; nodes.len()];
+    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|i| waiting_on[*i] == 0).collect();
+    let mut running: JoinSet<(usize, Duration, Result<Option<LiveResource>, CloudError>)> = JoinSet::new();
+
+    loop {
+        while !cancel.is_cancelled() {
+            let Some(index) = ready.pop_front() else { break };
+            fate[index] = Fate::Running;
+            let node = &nodes[index];
+            sink.emit(Event::Started { address: node.address.clone(), operation: node.operation });
+            let shared = shared.clone();
+            let nodes = nodes.clone();
+            running.spawn(async move {
+                let started = Instant::now();
+                let result = shared.run(&nodes[index]).await;
+                (index, started.elapsed(), result)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (index, elapsed, result) = match joined {
+            Ok(value) => value,
+            Err(join_error) => {
+                // A task that panicked: report it rather than take the process down.
+                outcome.failed.push((
+                    Address("executor".into()),
+                    Operation::Create,
+                    CloudError::rejected(format!("internal error: {join_error}")),
+                ));
+                cancel.cancel();
+                continue;
+            }
+        };
+        let node = &nodes[index];
+        match result {
+            Ok(live) => {
+                fate[index] = Fate::Done;
+                if let Ok(mut state) = shared.state.lock() {
+                    match &live {
+                        Some(live) => {
+                            state.insert(node.address.clone(), live.clone());
+                        }
+                        None if node.operation == Operation::Delete && node.desired.is_none() => {
+                            state.remove(&node.address);
+                        }
+                        None => {}
+                    }
+                }
+                let id = live.as_ref().or(node.live.as_ref()).map(|l| l.id.clone()).unwrap_or_default();
+                sink.emit(Event::Finished { address: node.address.clone(), operation: node.operation, id, elapsed });
+                outcome.completed.push((node.address.clone(), node.operation));
+                for &dependant in &dependants[index] {
+                    waiting_on[dependant] -= 1;
+                    if waiting_on[dependant] == 0 && fate[dependant] == Fate::Pending {
+                        ready.push_back(dependant);
+                    }
+                }
+            }
+            Err(error) => {
+                fate[index] = Fate::Failed;
+                if matches!(error.class, ErrorClass::Crashed | ErrorClass::Interrupted) {
+                    outcome.interrupted = true;
+                    cancel.cancel();
+                }
+                sink.emit(Event::Failed { address: node.address.clone(), operation: node.operation, error: error.to_string() });
+                outcome.failed.push((node.address.clone(), node.operation, error));
+                // Everything that depends on it, directly or not, is skipped.
+                let mut stack = dependants[index].clone();
+                while let Some(dependant) = stack.pop() {
+                    if fate[dependant] == Fate::Pending {
+                        fate[dependant] = Fate::Skipped;
+                        sink.emit(Event::Skipped {
+                            address: nodes[dependant].address.clone(),
+                            operation: nodes[dependant].operation,
+                            because: node.address.clone(),
+                        });
+                        outcome.skipped.push((nodes[dependant].address.clone(), nodes[dependant].operation));
+                        stack.extend(dependants[dependant].iter().copied());
+                    }
+                }
+            }
+        }
+    }
+    if cancel.is_cancelled() {
+        outcome.interrupted = true;
+    }
+    for (index, node) in nodes.iter().enumerate() {
+        if fate[index] == Fate::Pending {
+            sink.emit(Event::NotStarted { address: node.address.clone(), operation: node.operation });
+            outcome.not_started.push((node.address.clone(), node.operation));
+        }
+    }
+    outcome
+}
+
+/// Discards events.
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn emit(&self, _event: Event) {}
+}
+
+/// Collects events, for tests and for reports.
+#[derive(Default)]
+pub struct EventLog(pub Mutex<Vec<Event>>);
+
+impl EventSink for EventLog {
+    fn emit(&self, event: Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event);
+        }
+    }
+}
+

@@ -1,0 +1,128 @@
+//! Tag handling shared by the EC2 kinds: tags in the create call, tags as an
+//! attribute, finding a resource's address from its ownership tags.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+
+use crate::cloud::aws::error;
+use crate::cloud::CloudError;
+use crate::model::{Address, Attributes, LiveResource, Status, Value, ADDRESS_TAG, STACK_TAG};
+
+/// The `tags` attribute as a plain map.
+pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
+    attributes
+        .get("tags")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// TagSpecifications for a create call, so that the resource is never untagged.
+pub fn tag_specification(resource_type: ResourceType, attributes: &Attributes) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource_type)
+        .set_tags(Some(to_sdk(&tags_of(attributes))))
+        .build()
+}
+
+pub fn to_sdk(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Live tags as an attribute value; `aws:` tags belong to AWS and are left out.
+pub fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect()
+}
+
+/// The filter that finds a stack's resources.
+pub fn stack_filter(stack: &str) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{STACK_TAG}"))
+        .values(stack)
+        .build()
+}
+
+/// A live resource from its id and tags, if it carries the stack's mark.
+pub fn live(
+    kind: &str,
+    stack: &str,
+    id: &str,
+    tags: BTreeMap<String, String>,
+    mut attributes: Attributes,
+    status: Status,
+) -> Option<LiveResource> {
+    // Filter on the client side too: some list calls ignore tag filters.
+    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+        return None;
+    }
+    let address = Address(tags.get(ADDRESS_TAG)?.clone());
+    attributes.insert("tags".into(), Value::string_map(&tags));
+    Some(LiveResource {
+        address,
+        kind: kind.into(),
+        id: id.into(),
+        attributes,
+        status,
+    })
+}
+
+/// Adds, changes and removes tags so that the live tags become the desired ones.
+pub async fn sync_tags(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    live: &Attributes,
+    desired: &Attributes,
+) -> Result<(), CloudError> {
+    let before = tags_of(live);
+    let after = tags_of(desired);
+    let set: BTreeMap<String, String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let removed: Vec<Tag> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    if !set.is_empty() {
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(to_sdk(&set)))
+            .send()
+            .await
+            .map_err(|e| error("CreateTags", e))?;
+    }
+    if !removed.is_empty() {
+        ec2.delete_tags()
+            .resources(id)
+            .set_tags(Some(removed))
+            .send()
+            .await
+            .map_err(|e| error("DeleteTags", e))?;
+    }
+    Ok(())
+}
+
+/// The attribute's string value, or an error naming what is missing.
+pub fn required<'a>(attributes: &'a Attributes, name: &str) -> Result<&'a str, CloudError> {
+    attributes
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| CloudError::rejected(format!("internal: attribute `{name}` is not resolved")))
+}
+
+/// Whether `desired` asks for a value of `name` different from `live`'s.
+pub fn changed(live: &Attributes, desired: &Attributes, name: &str) -> bool {
+    desired.get(name).is_some() && live.get(name) != desired.get(name)
+}

@@ -1,0 +1,145 @@
+//! The internet gateway and its attachment to the VPC.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::ResourceType;
+
+use super::ec2_tags::{changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification};
+use super::vpc::Vpc;
+use super::{not_found_is_done, read_by_address, Kind};
+use crate::cloud::aws::{error, AwsClients};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{resource_name, Network, StackModel};
+use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+
+pub struct InternetGateway;
+
+impl InternetGateway {
+    pub fn address() -> Address {
+        Address::new(&["internet_gateway", "main"])
+    }
+}
+
+async fn attach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudError> {
+    aws.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .map_err(|e| error("AttachInternetGateway", e))?;
+    Ok(())
+}
+
+async fn detach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudError> {
+    match aws.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc_id).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = error("DetachInternetGateway", e);
+            // Already detached: the job is done.
+            if e.code.as_deref() == Some("Gateway.NotAttached") { Ok(()) } else { not_found_is_done(e) }
+        }
+    }
+}
+
+#[async_trait]
+impl Kind for InternetGateway {
+    fn name(&self) -> &'static str {
+        "internet_gateway"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "igw"
+    }
+
+    fn delete_after(&self) -> &'static [&'static str] {
+        // AWS refuses to detach while NAT gateways still map public addresses.
+        &["nat_gateway", "elastic_ip"]
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(Network::Created(network)) = &stack.network else {
+            return vec![];
+        };
+        if network.zones.iter().all(|z| z.public.is_none()) {
+            return vec![];
+        }
+        let address = Self::address();
+        let name = resource_name(&stack.stack, &address);
+        vec![
+            DesiredResource::new(self.name(), address.clone())
+                .with("vpc_id", Value::reference(&Vpc::address(), "id"))
+                .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags))),
+        ]
+    }
+
+    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+        let gateways = aws
+            .ec2
+            .describe_internet_gateways()
+            .filters(stack_filter(&scope.stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("DescribeInternetGateways", e))?;
+        Ok(gateways
+            .iter()
+            .filter_map(|gateway| {
+                let mut attributes = Attributes::new();
+                let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
+                attributes.insert("vpc_id".into(), vpc.map_or(Value::Null, Value::string));
+                let id = gateway.internet_gateway_id().unwrap_or_default();
+                live(self.name(), &scope.stack, id, from_sdk(gateway.tags()), attributes, Status::Ready)
+            })
+            .collect())
+    }
+
+    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let out = aws
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_specification(ResourceType::InternetGateway, attributes))
+            .send()
+            .await
+            .map_err(|e| error("CreateInternetGateway", e))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        attach(aws, &id, required(attributes, "vpc_id")?).await?;
+        Ok(LiveResource {
+            address: request.address.clone(),
+            kind: self.name().into(),
+            id,
+            attributes: attributes.clone(),
+            status: Status::Ready,
+        })
+    }
+
+    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+        if changed(&live.attributes, desired, "vpc_id") {
+            if let Some(old) = live.attributes.get("vpc_id").and_then(Value::as_str) {
+                detach(aws, &live.id, old).await?;
+            }
+            attach(aws, &live.id, required(desired, "vpc_id")?).await?;
+        }
+        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        if let Some(vpc_id) = live.attributes.get("vpc_id").and_then(Value::as_str) {
+            detach(aws, &live.id, vpc_id).await?;
+        }
+        match aws.ec2.delete_internet_gateway().internet_gateway_id(&live.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteInternetGateway", e)),
+        }
+    }
+
+    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+        read_by_address(self, aws, live).await
+    }
+}

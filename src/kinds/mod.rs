@@ -1,0 +1,143 @@
+//! Resource kinds. Each module owns one kind: its desired shape (lowering from
+//! the stack model), its diff rules, and its AWS calls (observe, create,
+//! update, delete, read). Adding a kind is one module plus one line in `ALL`.
+
+mod ec2_tags;
+mod elastic_ip;
+mod internet_gateway;
+mod nat_gateway;
+mod route_table;
+mod subnet;
+mod subnet_tags;
+mod vpc;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::cloud::aws::AwsClients;
+use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::lower::StackModel;
+use crate::model::{Attributes, DesiredResource, LiveResource, Value};
+
+pub use elastic_ip::ElasticIp;
+pub use internet_gateway::InternetGateway;
+pub use nat_gateway::NatGateway;
+pub use route_table::RouteTable;
+pub use subnet::Subnet;
+pub use subnet_tags::SubnetTags;
+pub use vpc::Vpc;
+
+/// Every registered kind, in the order plans list them.
+pub static ALL: &[&'static dyn Kind] = &[
+    &Vpc,
+    &InternetGateway,
+    &Subnet,
+    &SubnetTags,
+    &ElasticIp,
+    &NatGateway,
+    &RouteTable,
+];
+
+pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
+    ALL.iter().copied().find(|k| k.name() == name)
+}
+
+/// How a change to an attribute is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// An update call changes it.
+    InPlace,
+    /// AWS cannot change it: the resource is replaced.
+    Replace,
+}
+
+/// Typical AWS durations for a kind: the memory cloud's pending times, the
+/// engine's poll interval and its bound on a wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    pub create: Duration,
+    pub delete: Duration,
+    pub poll: Duration,
+    pub timeout: Duration,
+}
+
+impl Timings {
+    /// A kind whose create and delete finish within the call.
+    pub const fn immediate() -> Self {
+        Self {
+            create: Duration::ZERO,
+            delete: Duration::ZERO,
+            poll: Duration::from_secs(2),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Kind: Send + Sync + 'static {
+    /// The kind's name in addresses' first segment and in plans: `nat_gateway`.
+    fn name(&self) -> &'static str;
+
+    /// How each attribute changes; attributes not listed change in place.
+    fn change_of(&self, _attribute: &str) -> Change {
+        Change::InPlace
+    }
+
+    /// The desired resources of this kind for a stack.
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource>;
+
+    /// Whether the live value already gives what the desired value asks for.
+    fn satisfied(&self, _attribute: &str, live: &Value, desired: &Value) -> bool {
+        live == desired
+    }
+
+    fn timings(&self) -> Timings {
+        Timings::immediate()
+    }
+
+    /// Kinds whose deletes must finish before a delete of this kind starts, beyond
+    /// what the live references show (an internet gateway is detached only after
+    /// the NAT gateways that map public addresses through it are gone).
+    fn delete_after(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Prefix of the ids AWS gives this kind (`vpc`, `subnet`, `eipalloc`).
+    fn id_prefix(&self) -> &'static str;
+
+    /// Attributes AWS computes (an Elastic IP's `public_ip`).
+    fn computed(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether the resource already exists and eksform only manages some of it
+    /// (the tags of a brought VPC's subnets): never created, never deleted.
+    fn is_brought(&self) -> bool {
+        false
+    }
+
+    // The AWS adapter, kept thin: build requests and map responses.
+
+    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError>;
+    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError>;
+    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError>;
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError>;
+    /// Default: observation of one resource through the kind's list call.
+    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError>;
+}
+
+/// A delete of something already gone has done its job.
+pub fn not_found_is_done(e: CloudError) -> Result<(), CloudError> {
+    if e.class == ErrorClass::NotFound { Ok(()) } else { Err(e) }
+}
+
+/// Reads one resource through the kind's list call, by address.
+pub async fn read_by_address(kind: &dyn Kind, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    let stack = ec2_tags::tags_of(&live.attributes)
+        .get(crate::model::STACK_TAG)
+        .cloned()
+        .unwrap_or_default();
+    let scope = Scope { stack, ..Scope::default() };
+    Ok(kind.observe(aws, &scope).await?.into_iter().find(|r| r.id == live.id))
+}

@@ -1,0 +1,132 @@
+//! The subnets of a brought VPC (`vpc.id`): eksform creates nothing there and
+//! only adds the tags EKS and the load balancer controller look for. It never
+//! removes a tag from them, and destroy leaves them as they are.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::Tag;
+
+use super::ec2_tags::{from_sdk, tags_of, to_sdk};
+use super::subnet::kubernetes_tags;
+use super::Kind;
+use crate::cloud::aws::{error, AwsClients};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{Network, StackModel};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
+
+pub struct SubnetTags;
+
+#[async_trait]
+impl Kind for SubnetTags {
+    fn name(&self) -> &'static str {
+        "subnet_tags"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "subnet"
+    }
+
+    fn is_brought(&self) -> bool {
+        true
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        match (attribute, live.as_map(), desired.as_map()) {
+            // Enough that every wanted tag is there; other tags are someone else's.
+            ("tags", Some(live), Some(desired)) => desired.iter().all(|(k, v)| live.get(k) == Some(v)),
+            _ => live == desired,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(Network::Brought(network)) = &stack.network else {
+            return vec![];
+        };
+        network
+            .subnets
+            .iter()
+            .map(|(tier, zone, id)| {
+                let tags = kubernetes_tags(tier, stack.cluster_name.as_deref()).into_iter().collect();
+                DesiredResource::new(self.name(), Address::new(&["subnet_tags", tier, zone]))
+                    .with("id", Value::string(id.clone()))
+                    .with("tags", Value::string_map(&tags))
+            })
+            .collect()
+    }
+
+    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+        let brought: Vec<(&Address, &String)> = scope
+            .brought
+            .iter()
+            .filter(|(address, _)| address.as_str().starts_with("subnet_tags."))
+            .collect();
+        if brought.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = aws
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(brought.iter().map(|(_, id)| (*id).clone()).collect()))
+            .send()
+            .await
+            .map_err(|e| error("DescribeSubnets", e))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .filter_map(|subnet| {
+                let id = subnet.subnet_id()?;
+                let (address, _) = brought.iter().find(|(_, b)| b.as_str() == id)?;
+                let mut attributes = Attributes::new();
+                attributes.insert("id".into(), Value::string(id));
+                attributes.insert("tags".into(), Value::string_map(&from_sdk(subnet.tags())));
+                Some(LiveResource {
+                    address: (*address).clone(),
+                    kind: self.name().into(),
+                    id: id.to_string(),
+                    attributes,
+                    status: Status::Ready,
+                })
+            })
+            .collect())
+    }
+
+    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+        let id = super::ec2_tags::required(&request.attributes, "id")?.to_string();
+        add_tags(aws, &id, &request.attributes).await?;
+        Ok(LiveResource {
+            address: request.address.clone(),
+            kind: self.name().into(),
+            id,
+            attributes: request.attributes.clone(),
+            status: Status::Ready,
+        })
+    }
+
+    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+        add_tags(aws, &live.id, desired).await
+    }
+
+    async fn delete(&self, _aws: &AwsClients, _live: &LiveResource) -> Result<(), CloudError> {
+        // The subnet is the user's: nothing of it is eksform's to remove.
+        Ok(())
+    }
+
+    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+        let scope = Scope {
+            brought: [(live.address.clone(), live.id.clone())].into(),
+            ..Scope::default()
+        };
+        Ok(self.observe(aws, &scope).await?.into_iter().next())
+    }
+}
+
+async fn add_tags(aws: &AwsClients, id: &str, attributes: &Attributes) -> Result<(), CloudError> {
+    let tags: Vec<Tag> = to_sdk(&tags_of(attributes));
+    aws.ec2
+        .create_tags()
+        .resources(id)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| error("CreateTags", e))?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The VPC: CIDR, DNS support and hostnames (both on, as EKS needs), tags.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+
+use super::ec2_tags::{changed, live, required, stack_filter, sync_tags, tag_specification, from_sdk};
+use super::{not_found_is_done, read_by_address, Change, Kind};
+use crate::cloud::aws::{error, AwsClients};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{resource_name, Network, StackModel};
+use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+
+pub struct Vpc;
+
+impl Vpc {
+    pub fn address() -> Address {
+        Address::new(&["vpc", "main"])
+    }
+}
+
+async fn set_dns(aws: &AwsClients, id: &str, support: Option<bool>, hostnames: Option<bool>) -> Result<(), CloudError> {
+    // AWS takes one attribute per call.
+    if let Some(value) = support {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .map_err(|e| error("ModifyVpcAttribute", e))?;
+    }
+    if let Some(value) = hostnames {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .map_err(|e| error("ModifyVpcAttribute", e))?;
+    }
+    Ok(())
+}
+
+async fn dns_attribute(aws: &AwsClients, id: &str, name: VpcAttributeName) -> Result<bool, CloudError> {
+    let out = aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .map_err(|e| error("DescribeVpcAttribute", e))?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}
+
+#[async_trait]
+impl Kind for Vpc {
+    fn name(&self) -> &'static str {
+        "vpc"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "vpc"
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "cidr_block" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(Network::Created(network)) = &stack.network else {
+            return vec![];
+        };
+        let address = Self::address();
+        let name = resource_name(&stack.stack, &address);
+        vec![
+            DesiredResource::new(self.name(), address.clone())
+                .with("cidr_block", Value::string(network.cidr.to_string()))
+                .with("enable_dns_support", Value::Bool(true))
+                .with("enable_dns_hostnames", Value::Bool(true))
+                .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags))),
+        ]
+    }
+
+    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+        let mut found = Vec::new();
+        let vpcs = aws
+            .ec2
+            .describe_vpcs()
+            .filters(stack_filter(&scope.stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("DescribeVpcs", e))?;
+        {
+            for vpc in &vpcs {
+                let id = vpc.vpc_id().unwrap_or_default();
+                let mut attributes = Attributes::new();
+                attributes.insert("cidr_block".into(), Value::string(vpc.cidr_block().unwrap_or_default()));
+                if let Some(resource) = live(self.name(), &scope.stack, id, from_sdk(vpc.tags()), attributes, Status::Ready) {
+                    found.push(resource);
+                }
+            }
+        }
+        // DNS attributes have no batch read: one call each, per VPC (a stack has one).
+        for resource in &mut found {
+            let support = dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport).await?;
+            let hostnames = dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames).await?;
+            resource.attributes.insert("enable_dns_support".into(), Value::Bool(support));
+            resource.attributes.insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let out = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(required(attributes, "cidr_block")?)
+            .tag_specifications(tag_specification(ResourceType::Vpc, attributes))
+            .send()
+            .await
+            .map_err(|e| error("CreateVpc", e))?;
+        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+        set_dns(
+            aws,
+            &id,
+            attributes.get("enable_dns_support").and_then(Value::as_bool),
+            attributes.get("enable_dns_hostnames").and_then(Value::as_bool),
+        )
+        .await?;
+        Ok(LiveResource {
+            address: request.address.clone(),
+            kind: self.name().into(),
+            id,
+            attributes: attributes.clone(),
+            status: Status::Ready,
+        })
+    }
+
+    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+        let pick = |name: &str| changed(&live.attributes, desired, name).then(|| desired.get(name).and_then(Value::as_bool)).flatten();
+        set_dns(aws, &live.id, pick("enable_dns_support"), pick("enable_dns_hostnames")).await?;
+        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        match aws.ec2.delete_vpc().vpc_id(&live.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteVpc", e)),
+        }
+    }
+
+    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+        read_by_address(self, aws, live).await
+    }
+}
+

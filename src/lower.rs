@@ -1,0 +1,247 @@
+//! Lowering: a validated spec becomes the stack model (defaults applied, the
+//! VPC CIDR split into subnets), and each kind turns the model into desired
+//! resources. Pure.
+
+use std::collections::BTreeMap;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::kinds;
+use crate::model::{Address, DesiredResource};
+use crate::spec::{self, NatMode, Spec};
+
+/// A stack with its defaults applied: what the kinds lower from.
+#[derive(Debug, Clone)]
+pub struct StackModel {
+    pub stack: String,
+    pub region: String,
+    pub account: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub network: Option<Network>,
+    /// The cluster's name when the stack has one (subnets are tagged for it).
+    pub cluster_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Network {
+    /// eksform creates and owns the VPC.
+    Created(CreatedNetwork),
+    /// The user's VPC: eksform only tags its subnets.
+    Brought(BroughtNetwork),
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedNetwork {
+    pub cidr: Ipv4Net,
+    pub zones: Vec<Zone>,
+    pub nat: NatMode,
+    /// Allocation ids the user brought for the NAT gateways, in zone order.
+    pub elastic_ips: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub name: String,
+    pub public: Option<Ipv4Net>,
+    pub private: Ipv4Net,
+}
+
+impl CreatedNetwork {
+    /// The zones that get a NAT gateway: none, the first, or every zone.
+    pub fn nat_zones(&self) -> Vec<&Zone> {
+        match self.nat {
+            NatMode::Disable => vec![],
+            NatMode::Single => self.zones.iter().filter(|z| z.public.is_some()).take(1).collect(),
+            NatMode::HighlyAvailable => self.zones.iter().filter(|z| z.public.is_some()).collect(),
+        }
+    }
+
+    /// The zone whose NAT gateway a zone's private subnets route through.
+    pub fn nat_zone_for(&self, zone: &str) -> Option<&Zone> {
+        let nat_zones = self.nat_zones();
+        nat_zones
+            .iter()
+            .find(|z| z.name == zone)
+            .or(nat_zones.first())
+            .copied()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BroughtNetwork {
+    pub vpc_id: String,
+    /// (tier, zone, subnet id), tier is `public` or `private`.
+    pub subnets: Vec<(String, String, String)>,
+}
+
+/// Sections of SPEC.md whose resources later issues add; refused by `plan`.
+const NOT_YET_SUPPORTED: &[&str] = &[
+    "cluster",
+    "iam",
+    "managedNodeGroups",
+    "fargateProfiles",
+    "loadBalancers",
+    "dns",
+];
+
+/// Errors for sections eksform parses and validates but cannot plan yet.
+pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
+    let mut diagnostics = Diagnostics::new();
+    let present = [
+        spec.cluster.as_ref().map(|c| c.span),
+        spec.iam.as_ref().map(|c| c.span),
+        spec.managed_node_groups.as_ref().map(|c| c.span),
+        spec.fargate_profiles.as_ref().map(|c| c.span),
+        spec.load_balancers.as_ref().map(|c| c.span),
+        spec.dns.as_ref().map(|c| c.span),
+    ];
+    for (section, span) in NOT_YET_SUPPORTED.iter().zip(present) {
+        if let Some(span) = span {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "`{section}` is not supported yet: this version of eksform plans only the network (vpc)"
+                ))
+                .at(file, span)
+                .with_help(format!("remove `{section}` to plan the rest; `eksform validate` checks it already")),
+            );
+        }
+    }
+    diagnostics
+}
+
+/// The stack model of a validated spec.
+pub fn model(spec: &Spec) -> StackModel {
+    let cluster_name = spec.cluster.as_ref().map(|c| {
+        c.name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_else(|| spec.stack.value.clone())
+    });
+    StackModel {
+        stack: spec.stack.value.clone(),
+        region: spec.region.value.clone(),
+        account: spec.account.as_ref().map(|a| a.value.clone()),
+        tags: spec.tags.value.clone(),
+        network: spec.vpc.as_ref().and_then(|vpc| network(vpc)),
+        cluster_name,
+    }
+}
+
+fn network(vpc: &spec::Vpc) -> Option<Network> {
+    if let Some(id) = &vpc.id {
+        let mut subnets = Vec::new();
+        if let Some(given) = &vpc.subnets {
+            for (tier, map) in [("public", &given.public), ("private", &given.private)] {
+                for (zone, subnet) in map {
+                    if let Some(subnet_id) = &subnet.id {
+                        subnets.push((tier.to_string(), zone.clone(), subnet_id.value.clone()));
+                    }
+                }
+            }
+        }
+        return Some(Network::Brought(BroughtNetwork {
+            vpc_id: id.value.clone(),
+            subnets,
+        }));
+    }
+    let cidr: Ipv4Net = vpc.cidr.as_ref()?.parse().ok()?;
+    let zone_names = spec::availability_zones(vpc);
+    let zones = match &vpc.subnets {
+        Some(given) => zone_names
+            .iter()
+            .filter_map(|zone| {
+                let parse = |s: Option<&spec::Located<spec::SubnetSpec>>| {
+                    s.and_then(|s| s.cidr.as_ref()).and_then(|c| c.parse::<Ipv4Net>().ok())
+                };
+                Some(Zone {
+                    name: zone.clone(),
+                    public: parse(given.public.get(zone)),
+                    private: parse(given.private.get(zone))?,
+                })
+            })
+            .collect(),
+        None => split(cidr, &zone_names),
+    };
+    Some(Network::Created(CreatedNetwork {
+        cidr,
+        zones,
+        nat: spec::nat_mode(vpc),
+        elastic_ips: vpc
+            .nat
+            .as_ref()
+            .and_then(|n| n.elastic_ips.as_ref())
+            .map(|e| e.iter().map(|a| a.value.clone()).collect())
+            .unwrap_or_default(),
+    }))
+}
+
+/// SPEC.md's automatic split: the smallest power of two >= 2N equal blocks;
+/// public[i] = block i, private[i] = block N+i.
+pub fn split(cidr: Ipv4Net, zones: &[String]) -> Vec<Zone> {
+    let n = zones.len();
+    let blocks = (2 * n).next_power_of_two();
+    let prefix = cidr.prefix_len() + blocks.trailing_zeros() as u8;
+    let Ok(parts) = cidr.subnets(prefix) else {
+        return Vec::new();
+    };
+    let parts: Vec<Ipv4Net> = parts.collect();
+    zones
+        .iter()
+        .enumerate()
+        .filter_map(|(i, zone)| {
+            Some(Zone {
+                name: zone.clone(),
+                public: Some(*parts.get(i)?),
+                private: *parts.get(n + i)?,
+            })
+        })
+        .collect()
+}
+
+/// Every desired resource of the stack, from every registered kind.
+pub fn desired(model: &StackModel) -> Vec<DesiredResource> {
+    kinds::ALL.iter().flat_map(|kind| kind.lower(model)).collect()
+}
+
+/// The `Name` tag eksform gives a resource: the stack, then the address without its kind.
+pub fn resource_name(stack: &str, address: &Address) -> String {
+    let rest = address.as_str().split_once('.').map_or(address.as_str(), |(_, r)| r);
+    let rest = rest.replace('.', "-");
+    if rest == "main" {
+        format!("{stack}-{}", address.as_str().split('.').next().unwrap_or_default().replace('_', "-"))
+    } else {
+        format!("{stack}-{rest}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_three_zones_into_eight_blocks() {
+        let zones: Vec<String> = ["a", "b", "c"].iter().map(|z| format!("us-east-1{z}")).collect();
+        let split = split("10.20.0.0/16".parse().unwrap(), &zones);
+        let public: Vec<String> = split.iter().map(|z| z.public.unwrap().to_string()).collect();
+        let private: Vec<String> = split.iter().map(|z| z.private.to_string()).collect();
+        assert_eq!(public, ["10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"]);
+        assert_eq!(private, ["10.20.96.0/19", "10.20.128.0/19", "10.20.160.0/19"]);
+    }
+
+    #[test]
+    fn splits_two_zones_into_four_blocks() {
+        let zones = vec!["x-1a".to_string(), "x-1b".to_string()];
+        let split = split("10.0.0.0/16".parse().unwrap(), &zones);
+        assert_eq!(split[1].private.to_string(), "10.0.192.0/18");
+    }
+
+    #[test]
+    fn names_resources_after_stack_and_address() {
+        assert_eq!(resource_name("prd", &Address::new(&["vpc", "main"])), "prd-vpc");
+        assert_eq!(
+            resource_name("prd", &Address::new(&["subnet", "public", "us-east-1a"])),
+            "prd-public-us-east-1a"
+        );
+    }
+}

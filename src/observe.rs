@@ -1,0 +1,38 @@
+//! Observation: reads every kind's live resources at once, one list call per
+//! kind, retried like any other call.
+
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::cloud::{Cloud, CloudError, Scope};
+use crate::kinds;
+use crate::model::LiveResource;
+use crate::retry::RetryPolicy;
+
+/// Every live resource of the stack, all kinds concurrently.
+pub async fn observe(cloud: Arc<dyn Cloud>, scope: &Scope, retry: RetryPolicy) -> Result<Vec<LiveResource>, CloudError> {
+    let mut tasks = JoinSet::new();
+    for (order, kind) in kinds::ALL.iter().copied().enumerate() {
+        let cloud = cloud.clone();
+        let scope = scope.clone();
+        tasks.spawn(async move {
+            let found = retry.run(|_| cloud.observe(kind, &scope), |_, _| {}).await;
+            (order, found)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (order, found) = joined.map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
+        results.push((order, found?));
+    }
+    // Kind order, then address: the same state reads the same way every time.
+    results.sort_by_key(|(order, _)| *order);
+    Ok(results
+        .into_iter()
+        .flat_map(|(_, mut found)| {
+            found.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
+            found
+        })
+        .collect())
+}

@@ -1,0 +1,342 @@
+//! Diff and plan: desired resources against live ones, per resource create /
+//! update / replace / delete / no-op with attribute-level before -> after.
+//! Pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::kinds;
+use crate::model::{Address, DesiredResource, LiveResource, Status, Value};
+
+/// Bumped when the JSON shape of a plan changes incompatibly.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    pub name: String,
+    /// `None` when the resource does not exist yet.
+    pub before: Option<Value>,
+    /// `None` when the resource goes away; a `Ref` value is known only after apply.
+    pub after: Option<Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub kind: String,
+    pub action: Action,
+    /// Why, when the attributes alone do not say (a duplicate, a resource being deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub changes: Vec<AttributeChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<DesiredResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveResource>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.replace + self.delete > 0
+    }
+}
+
+/// What `apply` would do, and what it was computed from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub eksform_version: String,
+    pub stack: String,
+    pub region: String,
+    pub account: String,
+    /// Hash of everything observed: `apply PLANFILE` refuses when it changed.
+    pub fingerprint: String,
+    pub resources: Vec<ResourceChange>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in &self.resources {
+            match r.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("dependency cycle between {0}")]
+    Cycle(String),
+    #[error("`{0}` depends on `{1}`, which the stack does not declare")]
+    MissingDependency(Address, Address),
+    #[error("unknown resource kind `{0}`")]
+    UnknownKind(String),
+}
+
+/// A stable hash of observed state.
+pub fn fingerprint(observed: &[LiveResource]) -> String {
+    let mut sorted: Vec<&LiveResource> = observed.iter().collect();
+    sorted.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
+    let bytes = serde_json::to_vec(&sorted).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Desired resources in an order where every resource comes after what it refers to.
+pub fn topological_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredResource>, PlanError> {
+    let by_address: BTreeMap<&Address, &DesiredResource> = desired.iter().map(|d| (&d.address, d)).collect();
+    let mut order = Vec::with_capacity(desired.len());
+    let mut state: BTreeMap<&Address, u8> = BTreeMap::new(); // 1 = visiting, 2 = done
+
+    fn visit<'a>(
+        resource: &'a DesiredResource,
+        by_address: &BTreeMap<&Address, &'a DesiredResource>,
+        state: &mut BTreeMap<&'a Address, u8>,
+        order: &mut Vec<&'a DesiredResource>,
+        path: &mut Vec<String>,
+    ) -> Result<(), PlanError> {
+        match state.get(&resource.address) {
+            Some(2) => return Ok(()),
+            Some(_) => {
+                path.push(resource.address.to_string());
+                return Err(PlanError::Cycle(path.join(" -> ")));
+            }
+            None => {}
+        }
+        state.insert(&resource.address, 1);
+        path.push(resource.address.to_string());
+        for dependency in resource.dependencies() {
+            let target = by_address
+                .get(&dependency)
+                .ok_or_else(|| PlanError::MissingDependency(resource.address.clone(), dependency.clone()))?;
+            visit(target, by_address, state, order, path)?;
+        }
+        path.pop();
+        state.insert(&resource.address, 2);
+        order.push(resource);
+        Ok(())
+    }
+
+    for resource in desired {
+        visit(resource, &by_address, &mut state, &mut order, &mut Vec::new())?;
+    }
+    Ok(order)
+}
+
+/// Lists compare as sets: AWS returns them in its own order.
+fn normalized(value: &Value) -> Value {
+    match value {
+        Value::List(items) => {
+            let mut items: Vec<Value> = items.iter().map(normalized).collect();
+            items.sort();
+            Value::List(items)
+        }
+        Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Resolves references against live resources that stay; a reference to
+/// something created or replaced stays a `Ref` (known after apply).
+pub fn resolve(value: &Value, known: &BTreeMap<Address, LiveResource>) -> Value {
+    match value {
+        Value::Ref(reference) => known
+            .get(&reference.address)
+            .and_then(|live| live.value_of(&reference.attribute))
+            .unwrap_or_else(|| value.clone()),
+        Value::List(items) => Value::List(items.iter().map(|i| resolve(i, known)).collect()),
+        Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), resolve(v, known))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn contains_unknown(value: &Value) -> bool {
+    !value.references().is_empty()
+}
+
+/// How well a live resource matches a desired one: the keeper among duplicates.
+fn match_score(desired: Option<&DesiredResource>, live: &LiveResource) -> (bool, usize, std::cmp::Reverse<String>) {
+    let matching = desired.map_or(0, |d| {
+        d.attributes
+            .iter()
+            .filter(|(name, value)| live.attributes.get(*name) == Some(value))
+            .count()
+    });
+    (live.status != Status::Deleting, matching, std::cmp::Reverse(live.id.clone()))
+}
+
+/// Compares desired resources with live ones.
+pub fn diff(desired: &[DesiredResource], observed: &[LiveResource]) -> Result<Vec<ResourceChange>, PlanError> {
+    let ordered = topological_order(desired)?;
+    let desired_by_address: BTreeMap<&Address, &DesiredResource> = desired.iter().map(|d| (&d.address, d)).collect();
+
+    // One live resource per address is kept; any other is a duplicate to delete
+    // (left by a create whose response was lost).
+    let mut by_address: BTreeMap<&Address, Vec<&LiveResource>> = BTreeMap::new();
+    for live in observed {
+        by_address.entry(&live.address).or_default().push(live);
+    }
+    let mut kept: BTreeMap<Address, LiveResource> = BTreeMap::new();
+    let mut changes = Vec::new();
+    for (address, mut candidates) in by_address {
+        let wanted = desired_by_address.get(address).copied();
+        candidates.sort_by_key(|c| std::cmp::Reverse(match_score(wanted, c)));
+        let mut rest = candidates.into_iter();
+        if let Some(first) = rest.next() {
+            kept.insert(address.clone(), first.clone());
+        }
+        for duplicate in rest {
+            changes.push(delete_change(duplicate, Some("duplicate of the same address".into())));
+        }
+    }
+
+    // Resources that stay as they are (possibly updated): their values are known.
+    let mut known: BTreeMap<Address, LiveResource> = BTreeMap::new();
+    let mut ordered_changes = Vec::new();
+    for resource in ordered {
+        let kind = kinds::by_name(&resource.kind).ok_or_else(|| PlanError::UnknownKind(resource.kind.clone()))?;
+        let Some(live) = kept.remove(&resource.address) else {
+            ordered_changes.push(ResourceChange {
+                address: resource.address.clone(),
+                kind: resource.kind.clone(),
+                action: Action::Create,
+                reason: None,
+                changes: resource
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| AttributeChange {
+                        name: name.clone(),
+                        before: None,
+                        after: Some(resolve(value, &known)),
+                        forces_replacement: false,
+                    })
+                    .collect(),
+                desired: Some(resource.clone()),
+                live: None,
+            });
+            continue;
+        };
+        let mut attribute_changes = Vec::new();
+        for (name, value) in &resource.attributes {
+            let after = resolve(value, &known);
+            let before = live.attributes.get(name).cloned();
+            let same = !contains_unknown(&after)
+                && before
+                    .as_ref()
+                    .is_some_and(|b| kind.satisfied(name, &normalized(b), &normalized(&after)));
+            if !same {
+                attribute_changes.push(AttributeChange {
+                    name: name.clone(),
+                    forces_replacement: kind.change_of(name) == kinds::Change::Replace,
+                    before,
+                    after: Some(after),
+                });
+            }
+        }
+        let mut reason = None;
+        let action = if live.status == Status::Deleting {
+            reason = Some("the live resource is being deleted".into());
+            Action::Replace
+        } else if attribute_changes.iter().any(|c| c.forces_replacement) {
+            Action::Replace
+        } else if !attribute_changes.is_empty() {
+            Action::Update
+        } else {
+            Action::NoOp
+        };
+        if matches!(action, Action::NoOp | Action::Update) {
+            known.insert(resource.address.clone(), live.clone());
+        }
+        ordered_changes.push(ResourceChange {
+            address: resource.address.clone(),
+            kind: resource.kind.clone(),
+            action,
+            reason,
+            changes: attribute_changes,
+            desired: Some(resource.clone()),
+            live: Some(live),
+        });
+    }
+
+    // Live resources the spec no longer declares. Brought resources are never deleted.
+    for live in kept.into_values() {
+        if kinds::by_name(&live.kind).is_some_and(|k| k.is_brought()) {
+            continue;
+        }
+        changes.push(delete_change(&live, None));
+    }
+
+    // Creates and updates in dependency order, then deletes.
+    ordered_changes.extend(changes);
+    Ok(ordered_changes)
+}
+
+fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange {
+    ResourceChange {
+        address: live.address.clone(),
+        kind: live.kind.clone(),
+        action: Action::Delete,
+        reason,
+        changes: Vec::new(),
+        desired: None,
+        live: Some(live.clone()),
+    }
+}
+
+/// Addresses whose live state differs between two observations: what made a saved plan stale.
+pub fn drift(before: &[LiveResource], after: &[LiveResource]) -> Vec<String> {
+    let index = |resources: &[LiveResource]| -> BTreeMap<(Address, String), LiveResource> {
+        resources.iter().map(|r| ((r.address.clone(), r.id.clone()), r.clone())).collect()
+    };
+    let (a, b) = (index(before), index(after));
+    let keys: BTreeSet<&(Address, String)> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|(address, id)| match (a.contains_key(&(address.clone(), id.clone())), b.contains_key(&(address.clone(), id.clone()))) {
+            (true, false) => format!("{address} ({id}) is gone"),
+            (false, true) => format!("{address} ({id}) appeared"),
+            _ => format!("{address} ({id}) changed"),
+        })
+        .collect()
+}

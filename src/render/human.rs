@@ -1,0 +1,86 @@
+//! The plan as people read it, Terraform-style.
+
+use std::fmt::Write;
+
+use owo_colors::OwoColorize;
+
+use crate::plan::{Action, AttributeChange, Plan, ResourceChange, Summary};
+
+pub fn summary_line(summary: &Summary) -> String {
+    format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+        summary.create, summary.update, summary.replace, summary.delete
+    )
+}
+
+fn paint(action: Action, text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    match action {
+        Action::Create => text.green().to_string(),
+        Action::Update => text.yellow().to_string(),
+        Action::Replace => text.magenta().to_string(),
+        Action::Delete => text.red().to_string(),
+        Action::NoOp => text.to_string(),
+    }
+}
+
+fn attribute_line(out: &mut String, change: &AttributeChange, width: usize) {
+    let name = format!("{:width$}", change.name, width = width);
+    let text = match (&change.before, &change.after) {
+        (None, Some(after)) => format!("{name} = {after}"),
+        (Some(before), Some(after)) => format!("{name} = {before} -> {after}"),
+        (Some(before), None) => format!("{name} = {before} -> null"),
+        (None, None) => name,
+    };
+    let _ = write!(out, "      {text}");
+    if change.forces_replacement {
+        let _ = write!(out, "  # forces replacement");
+    }
+    out.push('\n');
+}
+
+fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
+    let id = resource.live.as_ref().map(|l| format!(", {}", l.id)).unwrap_or_default();
+    let verb = match resource.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be deleted",
+        Action::NoOp => "is up to date",
+    };
+    let header = format!("{:>3} {} ({}{id}) {verb}", resource.action.symbol(), resource.address, resource.kind);
+    let _ = writeln!(out, "{}", paint(resource.action, &header, color));
+    if let Some(reason) = &resource.reason {
+        let _ = writeln!(out, "      # {reason}");
+    }
+    if resource.action == Action::Replace {
+        let forced: Vec<&str> = resource.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+        if !forced.is_empty() {
+            let _ = writeln!(out, "      # replaced because {} cannot change in place", forced.join(", "));
+        }
+    }
+    let width = resource.changes.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for change in &resource.changes {
+        attribute_line(out, change, width);
+    }
+}
+
+/// The whole plan: one block per change, then the summary line.
+pub fn plan(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    let summary = plan.summary();
+    let _ = writeln!(out, "Stack {} in {} (account {})", plan.stack, plan.region, plan.account);
+    if !summary.has_changes() {
+        let _ = writeln!(out, "\nNo changes. The live resources match the spec.");
+    } else {
+        out.push('\n');
+        for resource in plan.resources.iter().filter(|r| r.action != Action::NoOp) {
+            resource_block(&mut out, resource, color);
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "{}", summary_line(&summary));
+    out
+}

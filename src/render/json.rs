@@ -1,0 +1,49 @@
+//! The plan as versioned JSON (`plan --json`): plain values, references shown
+//! as `{"known_after_apply": "address.attribute"}`.
+
+use serde_json::{json, Value as Json};
+
+use crate::model::Value;
+use crate::plan::Plan;
+
+pub fn value(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::String(s) => json!(s),
+        Value::List(items) => Json::Array(items.iter().map(self::value).collect()),
+        Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), self::value(v))).collect()),
+        Value::Ref(r) => json!({ "known_after_apply": format!("{}.{}", r.address, r.attribute) }),
+    }
+}
+
+pub fn plan(plan: &Plan) -> Json {
+    let summary = plan.summary();
+    json!({
+        "format_version": plan.format_version,
+        "eksform_version": plan.eksform_version,
+        "stack": plan.stack,
+        "region": plan.region,
+        "account": plan.account,
+        "summary": {
+            "create": summary.create,
+            "update": summary.update,
+            "replace": summary.replace,
+            "delete": summary.delete,
+        },
+        "resource_changes": plan.resources.iter().map(|r| json!({
+            "address": r.address.to_string(),
+            "kind": r.kind,
+            "action": r.action,
+            "id": r.live.as_ref().map(|l| l.id.clone()),
+            "reason": r.reason,
+            "attributes": r.changes.iter().map(|c| json!({
+                "name": c.name,
+                "before": c.before.as_ref().map(value),
+                "after": c.after.as_ref().map(value),
+                "forces_replacement": c.forces_replacement,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
