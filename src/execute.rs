@@ -328,9 +328,10 @@ impl Shared {
         let timings = node.kind.timings();
         let deadline = Instant::now() + timings.timeout;
         let mut current = live.clone();
+        // A first look soon (many operations finish quickly), then the kind's pace.
+        let mut pause = timings.poll.min(Duration::from_secs(1));
         loop {
-            let done = if until_gone { false } else { current.status == Status::Ready };
-            if done {
+            if !until_gone && current.status == Status::Ready {
                 return Ok(Some(current));
             }
             self.sink.emit(Event::Waiting {
@@ -346,24 +347,16 @@ impl Shared {
                     if until_gone { "deleted" } else { "available" }
                 )));
             }
-            if self.cancel.sleep(timings.poll).await {
+            if self.cancel.sleep(pause).await {
                 return Err(CloudError::new(
                     ErrorClass::Interrupted,
                     None,
                     format!("interrupted while waiting for {}; the next apply goes on from here", node.address),
                 ));
             }
+            pause = timings.poll;
             let kind = node.kind;
             match self.call(&node.address, node.operation, |_| self.cloud.read(kind, &current)).await? {
-                Some(next) if until_gone && next.status != Status::Deleting && next.status != Status::Ready => {
-                    current = next;
-                }
-                Some(next) => {
-                    if !until_gone && next.status == Status::Deleting {
-                        return Err(CloudError::rejected(format!("{} is being deleted by someone else", node.address)));
-                    }
-                    current = next;
-                }
                 None if until_gone => return Ok(None),
                 None => {
                     return Err(CloudError::rejected(format!(
@@ -371,6 +364,10 @@ impl Shared {
                         node.address
                     )));
                 }
+                Some(next) if !until_gone && next.status == Status::Deleting => {
+                    return Err(CloudError::rejected(format!("{} is being deleted by someone else", node.address)));
+                }
+                Some(next) => current = next,
             }
         }
     }

@@ -204,15 +204,11 @@ pub fn desired(model: &StackModel) -> Vec<DesiredResource> {
     kinds::ALL.iter().flat_map(|kind| kind.lower(model)).collect()
 }
 
-/// The `Name` tag eksform gives a resource: the stack, then the address without its kind.
+/// The `Name` tag eksform gives a resource: the stack, then the address,
+/// dashed (`prd-subnet-public-us-east-1a`); a `.main` suffix is dropped.
 pub fn resource_name(stack: &str, address: &Address) -> String {
-    let rest = address.as_str().split_once('.').map_or(address.as_str(), |(_, r)| r);
-    let rest = rest.replace('.', "-");
-    if rest == "main" {
-        format!("{stack}-{}", address.as_str().split('.').next().unwrap_or_default().replace('_', "-"))
-    } else {
-        format!("{stack}-{rest}")
-    }
+    let path = address.as_str().strip_suffix(".main").unwrap_or(address.as_str());
+    format!("{stack}-{}", path.replace(['.', '_'], "-"))
 }
 
 #[cfg(test)]
@@ -241,7 +237,7 @@ mod tests {
         assert_eq!(resource_name("prd", &Address::new(&["vpc", "main"])), "prd-vpc");
         assert_eq!(
             resource_name("prd", &Address::new(&["subnet", "public", "us-east-1a"])),
-            "prd-public-us-east-1a"
+            "prd-subnet-public-us-east-1a"
         );
     }
 }
