@@ -72,6 +72,38 @@ impl Validator<'_> {
         }
     }
 
+    /// Where `key` is written inside the mapping that starts at `mapping`: a
+    /// mapping read as a map keeps one span for the whole, none per key. Falls
+    /// back to the mapping's span when the key is not found as written.
+    fn key_span(&self, mapping: Span, key: &str) -> Span {
+        let text = &*self.file.text;
+        let Some(rest) = text.get(mapping.offset..).filter(|_| !key.is_empty()) else {
+            return mapping;
+        };
+        let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+        let line_start = text[..mapping.offset].rfind('\n').map_or(0, |i| i + 1);
+        let base_indent = indent(&text[line_start..]);
+        let mut line_offset = mapping.offset;
+        for (index, line) in rest.split_inclusive('\n').enumerate() {
+            let trimmed = line.trim_start();
+            if index > 0 && !trimmed.is_empty() && !trimmed.starts_with('#') && indent(line) < base_indent {
+                break;
+            }
+            for (at, _) in line.match_indices(key) {
+                let before = line[..at].chars().next_back();
+                let after = &line[at + key.len()..];
+                let after = after.strip_prefix(['"', '\'']).unwrap_or(after);
+                if matches!(before, None | Some(' ' | '{' | ',' | '"' | '\'')) && after.trim_start().starts_with(':') {
+                    let offset = line_offset + at;
+                    let (line, column) = self.file.line_column(offset);
+                    return Span { offset, len: key.len(), line, column };
+                }
+            }
+            line_offset += line.len();
+        }
+        mapping
+    }
+
     fn cidr(&mut self, field: &str, text: &Located<String>) -> Option<Ipv4Net> {
         match text.parse::<Ipv4Net>() {
             Ok(net) if net.trunc() == net => Some(net),
@@ -179,18 +211,19 @@ fn validate_tags(v: &mut Validator, spec: &Spec) {
         );
     }
     for (key, value) in tags.iter() {
+        let span = v.key_span(tags.span, key);
         if let Some(prefix) = RESERVED_TAG_PREFIXES.iter().find(|p| key.starts_with(**p)) {
             v.error(
-                tags.span,
+                span,
                 format!("tags: the key `{key}` is reserved"),
                 format!("keys starting with `{prefix}` are set by eksform or AWS"),
             );
         }
         if key.is_empty() || key.chars().count() > 128 {
-            v.error(tags.span, format!("tags: the key `{key}` must be 1 to 128 characters"), "");
+            v.error(span, format!("tags: the key `{key}` must be 1 to 128 characters"), "shorten the key");
         }
         if value.chars().count() > 256 {
-            v.error(tags.span, format!("tags: the value of `{key}` is longer than 256 characters"), "");
+            v.error(span, format!("tags: the value of `{key}` is longer than 256 characters"), "at most 256 characters");
         }
     }
 }
@@ -313,7 +346,7 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
                 };
                 let Some(net) = v.cidr(&format!("{field}.cidr"), cidr) else { continue };
                 if !vpc_net.contains(&net) {
-                    v.error(cidr.span, format!("{field}.cidr: {net} is not inside the VPC CIDR {vpc_net}"), "");
+                    v.error(cidr.span, format!("{field}.cidr: {net} is not inside the VPC CIDR {vpc_net}"), format!("choose a block inside {vpc_net}"));
                     continue;
                 }
                 if net.prefix_len() > 28 {
