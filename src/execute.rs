@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use crate::kinds::{self, Kind};
-use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 use crate::plan::{self, Action, Plan};
 use crate::retry::RetryPolicy;
 
@@ -28,6 +28,10 @@ pub enum Operation {
     Delete,
     /// Wait for a resource found pending (created by an earlier, interrupted apply).
     Wait,
+    /// First half of an update that must let go of a resource being replaced
+    /// before it is deleted (a route table's association with a subnet whose
+    /// CIDR changes): the update without the values known only after apply.
+    Release,
 }
 
 impl fmt::Display for Operation {
@@ -37,6 +41,7 @@ impl fmt::Display for Operation {
             Operation::Update => "update",
             Operation::Delete => "delete",
             Operation::Wait => "wait",
+            Operation::Release => "release",
         })
     }
 }
@@ -169,6 +174,7 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
         }
     }
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut releases: Vec<(usize, usize)> = Vec::new();
     for (index, node) in nodes.iter().enumerate() {
         match node.operation {
             Operation::Create | Operation::Update => {
@@ -198,7 +204,20 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                     let holds = other.live.as_ref().is_some_and(|l| {
                         l.id != live.id && l.attributes.values().any(|v| v.mentions(&live.id))
                     });
-                    if holds && matches!(other.operation, Operation::Update | Operation::Delete) {
+                    if holds && other.operation == Operation::Update {
+                        let wants_replacement = other
+                            .desired
+                            .as_ref()
+                            .is_some_and(|d| d.dependencies().contains(&node.address));
+                        if wants_replacement {
+                            // It will refer to the replacement, created after this delete:
+                            // it releases the old one first, then updates.
+                            releases.push((other_index, index));
+                        } else {
+                            edges[index].push(other_index);
+                        }
+                    }
+                    if holds && other.operation == Operation::Delete {
                         edges[index].push(other_index);
                     }
                     if other.operation == Operation::Delete && node.kind.delete_after().contains(&other.kind.name()) {
@@ -206,8 +225,27 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                     }
                 }
             }
-            Operation::Wait => {}
+            Operation::Wait | Operation::Release => {}
         }
+    }
+    // One release per updated resource, before the deletes it unblocks and before its update.
+    let mut release_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for (update, delete) in releases {
+        let release = *release_of.entry(update).or_insert_with(|| {
+            let node = &nodes[update];
+            nodes.push(Node {
+                address: node.address.clone(),
+                operation: Operation::Release,
+                kind: node.kind,
+                desired: node.desired.clone(),
+                live: node.live.clone(),
+                dependencies: Vec::new(),
+            });
+            edges.push(Vec::new());
+            nodes.len() - 1
+        });
+        edges[delete].push(release);
+        edges[update].push(release);
     }
     for (node, mut deps) in nodes.iter_mut().zip(edges) {
         deps.sort();
@@ -322,6 +360,21 @@ impl Shared {
         Ok(resolved)
     }
 
+    /// The desired attributes without what is known only after apply: list
+    /// items and map entries that are unknown are left out, an unknown value is null.
+    fn resolve_known(&self, desired: &DesiredResource) -> Result<Attributes, CloudError> {
+        fn strip(value: Value) -> Value {
+            match value {
+                Value::Ref(_) => Value::Null,
+                Value::List(items) => Value::List(items.into_iter().filter(|i| !matches!(i, Value::Ref(_))).map(strip).collect()),
+                Value::Map(map) => Value::Map(map.into_iter().filter(|(_, v)| !matches!(v, Value::Ref(_))).map(|(k, v)| (k, strip(v))).collect()),
+                other => other,
+            }
+        }
+        let state = self.state.lock().map_err(|_| CloudError::rejected("state lock poisoned"))?;
+        Ok(desired.attributes.iter().map(|(name, value)| (name.clone(), strip(plan::resolve(value, &state)))).collect())
+    }
+
     /// Polls until the resource is ready (or gone, when `until_gone`), bounded
     /// by the kind's timeout, and cut short by Ctrl-C.
     async fn wait(&self, node: &Node, live: &LiveResource, until_gone: bool) -> Result<Option<LiveResource>, CloudError> {
@@ -402,9 +455,17 @@ impl Shared {
                     .await?;
                 self.wait(node, &created, false).await
             }
-            Operation::Update => {
+            Operation::Update | Operation::Release => {
                 let desired = node.desired.as_ref().ok_or_else(|| CloudError::rejected("update without desired state"))?;
-                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("update without live state"))?;
+                // After a release the live state is the released one.
+                let fresh = self.state.lock().ok().and_then(|s| s.get(&node.address).cloned());
+                let live = fresh.as_ref().or(node.live.as_ref()).ok_or_else(|| CloudError::rejected("update without live state"))?;
+                if node.operation == Operation::Release {
+                    let attributes = self.resolve_known(desired)?;
+                    self.call(&node.address, node.operation, |_| self.cloud.update(kind, live, &attributes)).await?;
+                    let reread = self.call(&node.address, node.operation, |_| self.cloud.read(kind, live)).await?;
+                    return Ok(Some(reread.unwrap_or_else(|| live.clone())));
+                }
                 let attributes = self.resolve(desired)?;
                 self.call(&node.address, node.operation, |_| self.cloud.update(kind, live, &attributes))
                     .await?;

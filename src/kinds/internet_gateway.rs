@@ -124,7 +124,10 @@ impl Kind for InternetGateway {
             if let Some(old) = live.attributes.get("vpc_id").and_then(Value::as_str) {
                 detach(aws, &live.id, old).await?;
             }
-            attach(aws, &live.id, required(desired, "vpc_id")?).await?;
+            // Null while the VPC it will attach to is being replaced.
+            if let Some(vpc_id) = desired.get("vpc_id").and_then(Value::as_str) {
+                attach(aws, &live.id, vpc_id).await?;
+            }
         }
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }

@@ -24,6 +24,7 @@ fn doing(operation: Operation) -> &'static str {
         Operation::Update => "updating",
         Operation::Delete => "deleting",
         Operation::Wait => "waiting",
+        Operation::Release => "releasing",
     }
 }
 
@@ -33,6 +34,7 @@ fn done(operation: Operation) -> &'static str {
         Operation::Update => "updated",
         Operation::Delete => "deleted",
         Operation::Wait => "ready",
+        Operation::Release => "released",
     }
 }
 
