@@ -271,3 +271,38 @@ async fn saved_plan_applies_only_while_the_account_is_unchanged() {
     let aws = emulator.clients(REGION).await;
     assert_eq!(aws.ec2.describe_vpcs().filters(stack_filter("saved")).send().await.unwrap().vpcs().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_brought_vpc_only_gets_its_subnets_tagged() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    // Someone else's VPC, made outside eksform.
+    let vpc = aws.ec2.create_vpc().cidr_block("10.60.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let mut ids = Vec::new();
+    for (cidr, zone) in [("10.60.0.0/20", "us-east-1a"), ("10.60.16.0/20", "us-east-1b"), ("10.60.128.0/20", "us-east-1a"), ("10.60.144.0/20", "us-east-1b")] {
+        let subnet = aws.ec2.create_subnet().vpc_id(&vpc_id).cidr_block(cidr).availability_zone(zone).send().await.unwrap();
+        ids.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "stack: byo\nregion: us-east-1\nvpc:\n  id: {vpc_id}\n  subnets:\n    public:\n      us-east-1a: {{ id: {} }}\n      us-east-1b: {{ id: {} }}\n    private:\n      us-east-1a: {{ id: {} }}\n      us-east-1b: {{ id: {} }}\n",
+        ids[0], ids[1], ids[2], ids[3]
+    );
+    let spec = write_spec(&dir, "byo.yaml", &text);
+    apply(&emulator, &spec);
+    let subnets = aws.ec2.describe_subnets().set_subnet_ids(Some(ids.clone())).send().await.unwrap();
+    for subnet in subnets.subnets() {
+        let tags = tags(subnet.tags());
+        let public = ids[..2].contains(&subnet.subnet_id().unwrap().to_string());
+        let role = if public { "kubernetes.io/role/elb" } else { "kubernetes.io/role/internal-elb" };
+        assert_eq!(tags.get(role).map(String::as_str), Some("1"), "{role} on {:?}", subnet.subnet_id());
+        assert!(!tags.contains_key("eksform:stack"), "a brought subnet is not marked as eksform's");
+    }
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    // Nothing was created, so destroy deletes nothing of the user's.
+    emulator.eksform().args(["destroy", "--auto-approve"]).arg(&spec).assert().success();
+    let left = aws.ec2.describe_subnets().set_subnet_ids(Some(ids.clone())).send().await.unwrap();
+    assert_eq!(left.subnets().len(), 4);
+    assert_eq!(aws.ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap().vpcs().len(), 1);
+}
