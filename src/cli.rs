@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cloud::aws::{AwsClients, AwsCloud, Connection};
 use crate::cloud::Cloud;
+use crate::cloud::aws::{AwsClients, AwsCloud, Connection};
 use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
 use crate::execute::{Cancellation, ExecuteOptions};
 use crate::ops::{self, OpsError};
@@ -19,7 +19,11 @@ use crate::retry::RetryPolicy;
 use crate::spec;
 
 #[derive(Debug, Parser)]
-#[command(name = "eksform", version, about = "Plan and apply an EKS estate from one spec per environment")]
+#[command(
+    name = "eksform",
+    version,
+    about = "Plan and apply an EKS estate from one spec per environment"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -103,18 +107,28 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Validate { files } => validate(files),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default()
+            );
             Ok(0)
         }
-        Command::Plan { file, out, json, detailed_exitcode } => {
-            plan_command(&cli.global, file, out.as_deref(), *json, *detailed_exitcode).await
-        }
-        Command::Apply { file, auto_approve, parallelism } => {
-            apply_command(&cli.global, file, *auto_approve, *parallelism, false).await
-        }
-        Command::Destroy { file, auto_approve, parallelism } => {
-            apply_command(&cli.global, file, *auto_approve, *parallelism, true).await
-        }
+        Command::Plan {
+            file,
+            out,
+            json,
+            detailed_exitcode,
+        } => plan_command(&cli.global, file, out.as_deref(), *json, *detailed_exitcode).await,
+        Command::Apply {
+            file,
+            auto_approve,
+            parallelism,
+        } => apply_command(&cli.global, file, *auto_approve, *parallelism, false).await,
+        Command::Destroy {
+            file,
+            auto_approve,
+            parallelism,
+        } => apply_command(&cli.global, file, *auto_approve, *parallelism, true).await,
         Command::Outputs { file, json } => outputs_command(&cli.global, file, *json).await,
     };
     match result {
@@ -131,7 +145,9 @@ fn init_logging(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
         .try_init();
 }
 
@@ -140,15 +156,19 @@ fn color() -> bool {
 }
 
 fn print_diagnostics(diagnostics: &Diagnostics) {
-    let handler = if anstream::AutoStream::choice(&std::io::stderr()) == anstream::ColorChoice::Never {
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-    } else {
-        miette::GraphicalReportHandler::new()
-    };
+    let handler =
+        if anstream::AutoStream::choice(&std::io::stderr()) == anstream::ColorChoice::Never {
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        } else {
+            miette::GraphicalReportHandler::new()
+        };
     let mut stderr = anstream::stderr();
     for diagnostic in diagnostics.iter() {
         let mut text = String::new();
-        if handler.render_report(&mut text, &RenderedDiagnostic::from(diagnostic)).is_err() {
+        if handler
+            .render_report(&mut text, &RenderedDiagnostic::from(diagnostic))
+            .is_err()
+        {
             text = diagnostic.to_string();
         }
         let _ = writeln!(stderr, "{text}");
@@ -160,7 +180,10 @@ fn fail(error: OpsError) -> Exit {
         OpsError::Spec(diagnostics) => {
             print_diagnostics(&diagnostics);
             let count = diagnostics.errors().count();
-            eprintln!("error: {count} problem{} in the spec; nothing was sent to AWS", if count == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {count} problem{} in the spec; nothing was sent to AWS",
+                if count == 1 { "" } else { "s" }
+            );
         }
         other => eprintln!("error: {other}"),
     }
@@ -195,13 +218,24 @@ async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
     })
 }
 
-async fn plan_command(global: &GlobalArgs, file: &Path, out: Option<&Path>, json: bool, detailed: bool) -> Result<u8, Exit> {
+async fn plan_command(
+    global: &GlobalArgs,
+    file: &Path,
+    out: Option<&Path>,
+    json: bool,
+    detailed: bool,
+) -> Result<u8, Exit> {
     let stack = ops::prepare(file).map_err(fail)?;
     print_diagnostics(&stack.loaded.warnings);
     let cloud = connect(global, &stack.model.region).await;
-    let (plan, _) = ops::plan(cloud, &stack.model, &stack.desired, RetryPolicy::default()).await.map_err(fail)?;
+    let (plan, _) = ops::plan(cloud, &stack.model, &stack.desired, RetryPolicy::default())
+        .await
+        .map_err(fail)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&render::json::plan(&plan)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json::plan(&plan)).unwrap_or_default()
+        );
     } else {
         print!("{}", render::human::plan(&plan, color()));
     }
@@ -211,9 +245,17 @@ async fn plan_command(global: &GlobalArgs, file: &Path, out: Option<&Path>, json
             eprintln!("error: cannot write the plan to {}: {e}", out.display());
             Exit(1)
         })?;
-        eprintln!("Saved the plan to {}. Apply it with: eksform apply {}", out.display(), out.display());
+        eprintln!(
+            "Saved the plan to {}. Apply it with: eksform apply {}",
+            out.display(),
+            out.display()
+        );
     }
-    Ok(if detailed && plan.summary().has_changes() { 2 } else { 0 })
+    Ok(if detailed && plan.summary().has_changes() {
+        2
+    } else {
+        0
+    })
 }
 
 /// A saved plan is JSON with a format version; a spec is YAML.
@@ -222,25 +264,44 @@ fn read_saved_plan(file: &Path) -> Option<Result<Plan, String>> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    Some(serde_json::from_str::<Plan>(&text).map_err(|e| format!("{} is not a plan file eksform can read: {e}", file.display())))
+    Some(serde_json::from_str::<Plan>(&text).map_err(|e| {
+        format!(
+            "{} is not a plan file eksform can read: {e}",
+            file.display()
+        )
+    }))
 }
 
-async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, parallelism: usize, destroy: bool) -> Result<u8, Exit> {
+async fn apply_command(
+    global: &GlobalArgs,
+    file: &Path,
+    auto_approve: bool,
+    parallelism: usize,
+    destroy: bool,
+) -> Result<u8, Exit> {
     let retry = RetryPolicy::default();
     let (cloud, plan) = match (destroy, read_saved_plan(file)) {
         (false, Some(saved)) => {
             let saved = saved.map_err(|e| fail(OpsError::Refused(e)))?;
             let cloud = connect(global, &saved.region).await;
-            ops::recheck_saved_plan(cloud.clone(), &saved, retry).await.map_err(fail)?;
+            ops::recheck_saved_plan(cloud.clone(), &saved, retry)
+                .await
+                .map_err(fail)?;
             (cloud, saved)
         }
         _ => {
             let stack = ops::prepare(file).map_err(fail)?;
             print_diagnostics(&stack.loaded.warnings);
             let cloud = connect(global, &stack.model.region).await;
-            let desired = if destroy { Vec::new() } else { stack.desired.clone() };
+            let desired = if destroy {
+                Vec::new()
+            } else {
+                stack.desired.clone()
+            };
             // Destroy still observes the brought resources named in the spec.
-            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &desired, retry).await.map_err(fail)?;
+            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &desired, retry)
+                .await
+                .map_err(fail)?;
             (cloud, plan)
         }
     };
@@ -256,7 +317,9 @@ async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, par
         let cancel = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now.");
+                eprintln!(
+                    "\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now."
+                );
                 cancel.cancel();
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
@@ -264,13 +327,19 @@ async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, par
             }
         })
     };
-    let options = ExecuteOptions { parallelism, ..ExecuteOptions::default() };
+    let options = ExecuteOptions {
+        parallelism,
+        ..ExecuteOptions::default()
+    };
     let sink = Arc::new(render::progress::ProgressPrinter::stderr());
     let outcome = ops::apply(cloud, &plan, options, sink, cancel).await;
     watcher.abort();
     let verb = if destroy { "Destroy" } else { "Apply" };
     if outcome.succeeded() {
-        println!("{verb} complete: {} operations done.", outcome.completed.len());
+        println!(
+            "{verb} complete: {} operations done.",
+            outcome.completed.len()
+        );
         Ok(0)
     } else {
         eprintln!(
@@ -279,7 +348,11 @@ async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, par
             outcome.failed.len(),
             outcome.skipped.len(),
             outcome.not_started.len(),
-            if outcome.interrupted { " (interrupted)" } else { "" }
+            if outcome.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
         );
         for (address, operation, error) in &outcome.failed {
             eprintln!("  {operation} {address}: {error}");
@@ -290,7 +363,10 @@ async fn apply_command(global: &GlobalArgs, file: &Path, auto_approve: bool, par
 
 fn confirm(destroy: bool) -> Result<(), Exit> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to {} without confirmation: there is no terminal to ask; pass --auto-approve", if destroy { "destroy" } else { "apply" });
+        eprintln!(
+            "error: refusing to {} without confirmation: there is no terminal to ask; pass --auto-approve",
+            if destroy { "destroy" } else { "apply" }
+        );
         return Err(Exit(1));
     }
     eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
@@ -308,9 +384,14 @@ fn confirm(destroy: bool) -> Result<(), Exit> {
 async fn outputs_command(global: &GlobalArgs, file: &Path, json: bool) -> Result<u8, Exit> {
     let stack = ops::prepare(file).map_err(fail)?;
     let cloud = connect(global, &stack.model.region).await;
-    let outputs = ops::outputs(cloud, &stack.model, &stack.desired, RetryPolicy::default()).await.map_err(fail)?;
+    let outputs = ops::outputs(cloud, &stack.model, &stack.desired, RetryPolicy::default())
+        .await
+        .map_err(fail)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&outputs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outputs).unwrap_or_default()
+        );
     } else {
         for (name, value) in outputs.as_map() {
             println!("{name} = {value}");

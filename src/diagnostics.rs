@@ -21,6 +21,23 @@ impl SourceFile {
         }
     }
 
+    /// The byte offset of a 1-based line and column.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let line_start: usize = self
+            .text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let rest = &self.text[line_start.min(self.text.len())..];
+        let within: usize = rest
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        (line_start + within).min(self.text.len())
+    }
+
     /// The 1-based line and column of a byte offset.
     pub fn line_column(&self, byte_offset: usize) -> (usize, usize) {
         let offset = byte_offset.min(self.text.len());
@@ -83,7 +100,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn at(mut self, file: &SourceFile, span: Span) -> Self {
+    pub fn at(mut self, file: &SourceFile, mut span: Span) -> Self {
+        // Some parser errors know the line and column but not the byte offset.
+        if span.offset == 0 && span.line > 1 {
+            span.offset = file.offset_of(span.line, span.column);
+        }
         self.file = Some(file.clone());
         self.span = Some(span);
         self
@@ -102,7 +123,9 @@ impl Diagnostic {
     /// `file:line:column`, or just the file, or nothing.
     pub fn location(&self) -> Option<String> {
         match (&self.file, &self.span) {
-            (Some(file), Some(span)) => Some(format!("{}:{}:{}", file.path, span.line, span.column)),
+            (Some(file), Some(span)) => {
+                Some(format!("{}:{}:{}", file.path, span.line, span.column))
+            }
             (Some(file), None) => Some(file.path.clone()),
             _ => None,
         }
@@ -127,33 +150,62 @@ impl std::error::Error for Diagnostic {}
 
 /// A diagnostic made ready for miette's graphical renderer: the message carries
 /// `file:line:column` so the location survives in plain-text logs too.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("{location}{message}")]
+#[derive(Debug)]
 pub struct RenderedDiagnostic {
-    location: String,
-    message: String,
-    #[help]
+    text: String,
     help: Option<String>,
-    #[source_code]
     source_code: Option<NamedSource<Arc<str>>>,
-    #[label("here")]
     label: Option<SourceSpan>,
-    #[diagnostic(severity)]
     severity: miette::Severity,
+}
+
+impl fmt::Display for RenderedDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for RenderedDiagnostic {}
+
+impl miette::Diagnostic for RenderedDiagnostic {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source_code
+            .as_ref()
+            .map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let label = self.label?;
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some("here".into()), label),
+        )))
+    }
 }
 
 impl From<&Diagnostic> for RenderedDiagnostic {
     fn from(d: &Diagnostic) -> Self {
         Self {
-            location: d.location().map(|l| format!("{l}: ")).unwrap_or_default(),
-            message: d.message.clone(),
+            text: format!(
+                "{}{}",
+                d.location().map(|l| format!("{l}: ")).unwrap_or_default(),
+                d.message
+            ),
             help: d.help.clone(),
             source_code: d
                 .file
                 .as_ref()
                 .filter(|_| d.span.is_some())
                 .map(|f| NamedSource::new(f.path.clone(), f.text.clone())),
-            label: d.span.map(|s| SourceSpan::new(s.offset.into(), s.len.max(1))),
+            label: d
+                .span
+                .map(|s| SourceSpan::new(s.offset.into(), s.len.max(1))),
             severity: match d.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,

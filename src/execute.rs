@@ -48,13 +48,41 @@ impl fmt::Display for Operation {
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    Started { address: Address, operation: Operation },
-    Retrying { address: Address, operation: Operation, error: String, attempt: u32 },
-    Waiting { address: Address, operation: Operation, status: String },
-    Finished { address: Address, operation: Operation, id: String, elapsed: Duration },
-    Failed { address: Address, operation: Operation, error: String },
-    Skipped { address: Address, operation: Operation, because: Address },
-    NotStarted { address: Address, operation: Operation },
+    Started {
+        address: Address,
+        operation: Operation,
+    },
+    Retrying {
+        address: Address,
+        operation: Operation,
+        error: String,
+        attempt: u32,
+    },
+    Waiting {
+        address: Address,
+        operation: Operation,
+        status: String,
+    },
+    Finished {
+        address: Address,
+        operation: Operation,
+        id: String,
+        elapsed: Duration,
+    },
+    Failed {
+        address: Address,
+        operation: Operation,
+        error: String,
+    },
+    Skipped {
+        address: Address,
+        operation: Operation,
+        because: Address,
+    },
+    NotStarted {
+        address: Address,
+        operation: Operation,
+    },
 }
 
 /// Where events go: a renderer, or a test's log.
@@ -117,7 +145,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty() && !self.interrupted
+        self.failed.is_empty()
+            && self.skipped.is_empty()
+            && self.not_started.is_empty()
+            && !self.interrupted
     }
 }
 
@@ -134,8 +165,12 @@ struct Node {
 fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
     let mut nodes: Vec<Node> = Vec::new();
     for change in &plan.resources {
-        let kind = kinds::by_name(&change.kind)
-            .ok_or_else(|| CloudError::rejected(format!("unknown resource kind `{}` in the plan", change.kind)))?;
+        let kind = kinds::by_name(&change.kind).ok_or_else(|| {
+            CloudError::rejected(format!(
+                "unknown resource kind `{}` in the plan",
+                change.kind
+            ))
+        })?;
         let node = |operation, desired: Option<DesiredResource>, live: Option<LiveResource>| Node {
             address: change.address.clone(),
             operation,
@@ -146,14 +181,22 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
         };
         match change.action {
             Action::Create => nodes.push(node(Operation::Create, change.desired.clone(), None)),
-            Action::Update => nodes.push(node(Operation::Update, change.desired.clone(), change.live.clone())),
+            Action::Update => nodes.push(node(
+                Operation::Update,
+                change.desired.clone(),
+                change.live.clone(),
+            )),
             Action::Replace => {
                 nodes.push(node(Operation::Delete, None, change.live.clone()));
                 nodes.push(node(Operation::Create, change.desired.clone(), None));
             }
             Action::Delete => nodes.push(node(Operation::Delete, None, change.live.clone())),
             Action::NoOp => {
-                if change.live.as_ref().is_some_and(|l| l.status == Status::Pending) {
+                if change
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.status == Status::Pending)
+                {
                     nodes.push(node(Operation::Wait, None, change.live.clone()));
                 }
             }
@@ -220,7 +263,9 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                     if holds && other.operation == Operation::Delete {
                         edges[index].push(other_index);
                     }
-                    if other.operation == Operation::Delete && node.kind.delete_after().contains(&other.kind.name()) {
+                    if other.operation == Operation::Delete
+                        && node.kind.delete_after().contains(&other.kind.name())
+                    {
                         edges[index].push(other_index);
                     }
                 }
@@ -277,7 +322,10 @@ fn check_acyclic(nodes: &[Node]) -> Result<(), CloudError> {
             .filter(|i| remaining[*i] > 0)
             .map(|i| format!("{} {}", nodes[i].operation, nodes[i].address))
             .collect();
-        Err(CloudError::rejected(format!("the plan's operations form a cycle: {}", stuck.join(", "))))
+        Err(CloudError::rejected(format!(
+            "the plan's operations form a cycle: {}",
+            stuck.join(", ")
+        )))
     }
 }
 
@@ -301,7 +349,14 @@ pub fn idempotency_token(stack: &str, address: &Address, attributes: &Attributes
     hasher.update([0]);
     hasher.update(serde_json::to_vec(attributes).unwrap_or_default());
     let digest = hasher.finalize();
-    format!("eksform-{}", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "eksform-{}",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// Everything a running operation shares with the others.
@@ -317,7 +372,12 @@ struct Shared {
 
 impl Shared {
     /// One AWS call under the concurrency bound, retried per the policy.
-    async fn call<T, F, Fut>(&self, address: &Address, operation: Operation, mut call: F) -> Result<T, CloudError>
+    async fn call<T, F, Fut>(
+        &self,
+        address: &Address,
+        operation: Operation,
+        mut call: F,
+    ) -> Result<T, CloudError>
     where
         F: FnMut(u32) -> Fut,
         Fut: std::future::Future<Output = Result<T, CloudError>>,
@@ -328,7 +388,11 @@ impl Shared {
                 |attempt| {
                     let future = call(attempt);
                     async {
-                        let _permit = self.permits.acquire().await.map_err(|_| CloudError::rejected("executor closed"))?;
+                        let _permit = self
+                            .permits
+                            .acquire()
+                            .await
+                            .map_err(|_| CloudError::rejected("executor closed"))?;
                         future.await
                     }
                 },
@@ -345,7 +409,10 @@ impl Shared {
     }
 
     fn resolve(&self, desired: &DesiredResource) -> Result<Attributes, CloudError> {
-        let state = self.state.lock().map_err(|_| CloudError::rejected("state lock poisoned"))?;
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| CloudError::rejected("state lock poisoned"))?;
         let mut resolved = Attributes::new();
         for (name, value) in &desired.attributes {
             let value = plan::resolve(value, &state);
@@ -366,18 +433,41 @@ impl Shared {
         fn strip(value: Value) -> Value {
             match value {
                 Value::Ref(_) => Value::Null,
-                Value::List(items) => Value::List(items.into_iter().filter(|i| !matches!(i, Value::Ref(_))).map(strip).collect()),
-                Value::Map(map) => Value::Map(map.into_iter().filter(|(_, v)| !matches!(v, Value::Ref(_))).map(|(k, v)| (k, strip(v))).collect()),
+                Value::List(items) => Value::List(
+                    items
+                        .into_iter()
+                        .filter(|i| !matches!(i, Value::Ref(_)))
+                        .map(strip)
+                        .collect(),
+                ),
+                Value::Map(map) => Value::Map(
+                    map.into_iter()
+                        .filter(|(_, v)| !matches!(v, Value::Ref(_)))
+                        .map(|(k, v)| (k, strip(v)))
+                        .collect(),
+                ),
                 other => other,
             }
         }
-        let state = self.state.lock().map_err(|_| CloudError::rejected("state lock poisoned"))?;
-        Ok(desired.attributes.iter().map(|(name, value)| (name.clone(), strip(plan::resolve(value, &state)))).collect())
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| CloudError::rejected("state lock poisoned"))?;
+        Ok(desired
+            .attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), strip(plan::resolve(value, &state))))
+            .collect())
     }
 
     /// Polls until the resource is ready (or gone, when `until_gone`), bounded
     /// by the kind's timeout, and cut short by Ctrl-C.
-    async fn wait(&self, node: &Node, live: &LiveResource, until_gone: bool) -> Result<Option<LiveResource>, CloudError> {
+    async fn wait(
+        &self,
+        node: &Node,
+        live: &LiveResource,
+        until_gone: bool,
+    ) -> Result<Option<LiveResource>, CloudError> {
         let timings = node.kind.timings();
         let deadline = Instant::now() + timings.timeout;
         let mut current = live.clone();
@@ -390,7 +480,11 @@ impl Shared {
             self.sink.emit(Event::Waiting {
                 address: node.address.clone(),
                 operation: node.operation,
-                status: if until_gone { "deleting".into() } else { format!("{:?}", current.status).to_lowercase() },
+                status: if until_gone {
+                    "deleting".into()
+                } else {
+                    format!("{:?}", current.status).to_lowercase()
+                },
             });
             if Instant::now() >= deadline {
                 return Err(CloudError::rejected(format!(
@@ -404,12 +498,20 @@ impl Shared {
                 return Err(CloudError::new(
                     ErrorClass::Interrupted,
                     None,
-                    format!("interrupted while waiting for {}; the next apply goes on from here", node.address),
+                    format!(
+                        "interrupted while waiting for {}; the next apply goes on from here",
+                        node.address
+                    ),
                 ));
             }
             pause = timings.poll;
             let kind = node.kind;
-            match self.call(&node.address, node.operation, |_| self.cloud.read(kind, &current)).await? {
+            match self
+                .call(&node.address, node.operation, |_| {
+                    self.cloud.read(kind, &current)
+                })
+                .await?
+            {
                 None if until_gone => return Ok(None),
                 None => {
                     return Err(CloudError::rejected(format!(
@@ -418,7 +520,10 @@ impl Shared {
                     )));
                 }
                 Some(next) if !until_gone && next.status == Status::Deleting => {
-                    return Err(CloudError::rejected(format!("{} is being deleted by someone else", node.address)));
+                    return Err(CloudError::rejected(format!(
+                        "{} is being deleted by someone else",
+                        node.address
+                    )));
                 }
                 Some(next) => current = next,
             }
@@ -429,7 +534,10 @@ impl Shared {
         let kind = node.kind;
         match node.operation {
             Operation::Create => {
-                let desired = node.desired.as_ref().ok_or_else(|| CloudError::rejected("create without desired state"))?;
+                let desired = node
+                    .desired
+                    .as_ref()
+                    .ok_or_else(|| CloudError::rejected("create without desired state"))?;
                 let attributes = self.resolve(desired)?;
                 let request = CreateRequest {
                     stack: self.scope.stack.clone(),
@@ -445,7 +553,9 @@ impl Shared {
                             // may have made: the APIs without tokens would duplicate it.
                             if attempt > 1 {
                                 let found = self.cloud.observe(kind, &self.scope).await?;
-                                if let Some(existing) = found.into_iter().find(|r| r.address == request.address && r.status != Status::Deleting) {
+                                if let Some(existing) = found.into_iter().find(|r| {
+                                    r.address == request.address && r.status != Status::Deleting
+                                }) {
                                     return Ok(existing);
                                 }
                             }
@@ -456,36 +566,64 @@ impl Shared {
                 self.wait(node, &created, false).await
             }
             Operation::Update | Operation::Release => {
-                let desired = node.desired.as_ref().ok_or_else(|| CloudError::rejected("update without desired state"))?;
+                let desired = node
+                    .desired
+                    .as_ref()
+                    .ok_or_else(|| CloudError::rejected("update without desired state"))?;
                 // After a release the live state is the released one.
-                let fresh = self.state.lock().ok().and_then(|s| s.get(&node.address).cloned());
-                let live = fresh.as_ref().or(node.live.as_ref()).ok_or_else(|| CloudError::rejected("update without live state"))?;
+                let fresh = self
+                    .state
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.get(&node.address).cloned());
+                let live = fresh
+                    .as_ref()
+                    .or(node.live.as_ref())
+                    .ok_or_else(|| CloudError::rejected("update without live state"))?;
                 if node.operation == Operation::Release {
                     let attributes = self.resolve_known(desired)?;
-                    self.call(&node.address, node.operation, |_| self.cloud.update(kind, live, &attributes)).await?;
-                    let reread = self.call(&node.address, node.operation, |_| self.cloud.read(kind, live)).await?;
+                    self.call(&node.address, node.operation, |_| {
+                        self.cloud.update(kind, live, &attributes)
+                    })
+                    .await?;
+                    let reread = self
+                        .call(&node.address, node.operation, |_| {
+                            self.cloud.read(kind, live)
+                        })
+                        .await?;
                     return Ok(Some(reread.unwrap_or_else(|| live.clone())));
                 }
                 let attributes = self.resolve(desired)?;
-                self.call(&node.address, node.operation, |_| self.cloud.update(kind, live, &attributes))
-                    .await?;
+                self.call(&node.address, node.operation, |_| {
+                    self.cloud.update(kind, live, &attributes)
+                })
+                .await?;
                 let mut updated = live.clone();
                 updated.attributes.extend(attributes);
                 Ok(Some(updated))
             }
             Operation::Delete => {
-                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("delete without live state"))?;
+                let live = node
+                    .live
+                    .as_ref()
+                    .ok_or_else(|| CloudError::rejected("delete without live state"))?;
                 if kind.is_brought() {
                     return Ok(None);
                 }
-                self.call(&node.address, node.operation, |_| self.cloud.delete(kind, live)).await?;
+                self.call(&node.address, node.operation, |_| {
+                    self.cloud.delete(kind, live)
+                })
+                .await?;
                 if !kind.timings().delete.is_zero() || live.status == Status::Deleting {
                     self.wait(node, live, true).await?;
                 }
                 Ok(None)
             }
             Operation::Wait => {
-                let live = node.live.as_ref().ok_or_else(|| CloudError::rejected("wait without live state"))?;
+                let live = node
+                    .live
+                    .as_ref()
+                    .ok_or_else(|| CloudError::rejected("wait without live state"))?;
                 self.wait(node, live, false).await
             }
         }
@@ -505,7 +643,9 @@ pub async fn execute(
     let nodes = match build_graph(plan) {
         Ok(nodes) => Arc::new(nodes),
         Err(error) => {
-            outcome.failed.push((Address(plan.stack.clone()), Operation::Create, error));
+            outcome
+                .failed
+                .push((Address(plan.stack.clone()), Operation::Create, error));
             return outcome;
         }
     };
@@ -537,14 +677,20 @@ pub async fn execute(
     }
     let mut fate = vec![Fate::Pending; nodes.len()];
     let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|i| waiting_on[*i] == 0).collect();
-    let mut running: JoinSet<(usize, Duration, Result<Option<LiveResource>, CloudError>)> = JoinSet::new();
+    let mut running: JoinSet<(usize, Duration, Result<Option<LiveResource>, CloudError>)> =
+        JoinSet::new();
 
     loop {
         while !cancel.is_cancelled() {
-            let Some(index) = ready.pop_front() else { break };
+            let Some(index) = ready.pop_front() else {
+                break;
+            };
             fate[index] = Fate::Running;
             let node = &nodes[index];
-            sink.emit(Event::Started { address: node.address.clone(), operation: node.operation });
+            sink.emit(Event::Started {
+                address: node.address.clone(),
+                operation: node.operation,
+            });
             let shared = shared.clone();
             let nodes = nodes.clone();
             running.spawn(async move {
@@ -553,7 +699,9 @@ pub async fn execute(
                 (index, started.elapsed(), result)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (index, elapsed, result) = match joined {
             Ok(value) => value,
             Err(join_error) => {
@@ -582,9 +730,20 @@ pub async fn execute(
                         None => {}
                     }
                 }
-                let id = live.as_ref().or(node.live.as_ref()).map(|l| l.id.clone()).unwrap_or_default();
-                sink.emit(Event::Finished { address: node.address.clone(), operation: node.operation, id, elapsed });
-                outcome.completed.push((node.address.clone(), node.operation));
+                let id = live
+                    .as_ref()
+                    .or(node.live.as_ref())
+                    .map(|l| l.id.clone())
+                    .unwrap_or_default();
+                sink.emit(Event::Finished {
+                    address: node.address.clone(),
+                    operation: node.operation,
+                    id,
+                    elapsed,
+                });
+                outcome
+                    .completed
+                    .push((node.address.clone(), node.operation));
                 for &dependant in &dependants[index] {
                     waiting_on[dependant] -= 1;
                     if waiting_on[dependant] == 0 && fate[dependant] == Fate::Pending {
@@ -598,8 +757,14 @@ pub async fn execute(
                     outcome.interrupted = true;
                     cancel.cancel();
                 }
-                sink.emit(Event::Failed { address: node.address.clone(), operation: node.operation, error: error.to_string() });
-                outcome.failed.push((node.address.clone(), node.operation, error));
+                sink.emit(Event::Failed {
+                    address: node.address.clone(),
+                    operation: node.operation,
+                    error: error.to_string(),
+                });
+                outcome
+                    .failed
+                    .push((node.address.clone(), node.operation, error));
                 // Everything that depends on it, directly or not, is skipped.
                 let mut stack = dependants[index].clone();
                 while let Some(dependant) = stack.pop() {
@@ -610,7 +775,9 @@ pub async fn execute(
                             operation: nodes[dependant].operation,
                             because: node.address.clone(),
                         });
-                        outcome.skipped.push((nodes[dependant].address.clone(), nodes[dependant].operation));
+                        outcome
+                            .skipped
+                            .push((nodes[dependant].address.clone(), nodes[dependant].operation));
                         stack.extend(dependants[dependant].iter().copied());
                     }
                 }
@@ -622,8 +789,13 @@ pub async fn execute(
     }
     for (index, node) in nodes.iter().enumerate() {
         if fate[index] == Fate::Pending {
-            sink.emit(Event::NotStarted { address: node.address.clone(), operation: node.operation });
-            outcome.not_started.push((node.address.clone(), node.operation));
+            sink.emit(Event::NotStarted {
+                address: node.address.clone(),
+                operation: node.operation,
+            });
+            outcome
+                .not_started
+                .push((node.address.clone(), node.operation));
         }
     }
     outcome
@@ -647,4 +819,3 @@ impl EventSink for EventLog {
         }
     }
 }
-

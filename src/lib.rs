@@ -2,17 +2,17 @@
 //!
 //! See ARCHITECTURE.md for the map of this crate and its invariants.
 
-pub mod diagnostics;
-pub mod spec;
-pub mod suggest;
+pub mod cli;
 pub mod cloud;
+pub mod diagnostics;
+pub mod execute;
 pub mod kinds;
 pub mod lower;
 pub mod model;
-pub mod execute;
-pub mod plan;
-pub mod retry;
 pub mod observe;
 pub mod ops;
+pub mod plan;
 pub mod render;
-pub mod cli;
+pub mod retry;
+pub mod spec;
+pub mod suggest;

@@ -52,7 +52,12 @@ impl CreatedNetwork {
     pub fn nat_zones(&self) -> Vec<&Zone> {
         match self.nat {
             NatMode::Disable => vec![],
-            NatMode::Single => self.zones.iter().filter(|z| z.public.is_some()).take(1).collect(),
+            NatMode::Single => self
+                .zones
+                .iter()
+                .filter(|z| z.public.is_some())
+                .take(1)
+                .collect(),
             NatMode::HighlyAvailable => self.zones.iter().filter(|z| z.public.is_some()).collect(),
         }
     }
@@ -152,7 +157,8 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
             .iter()
             .filter_map(|zone| {
                 let parse = |s: Option<&spec::Located<spec::SubnetSpec>>| {
-                    s.and_then(|s| s.cidr.as_ref()).and_then(|c| c.parse::<Ipv4Net>().ok())
+                    s.and_then(|s| s.cidr.as_ref())
+                        .and_then(|c| c.parse::<Ipv4Net>().ok())
                 };
                 Some(Zone {
                     name: zone.clone(),
@@ -201,13 +207,19 @@ pub fn split(cidr: Ipv4Net, zones: &[String]) -> Vec<Zone> {
 
 /// Every desired resource of the stack, from every registered kind.
 pub fn desired(model: &StackModel) -> Vec<DesiredResource> {
-    kinds::ALL.iter().flat_map(|kind| kind.lower(model)).collect()
+    kinds::ALL
+        .iter()
+        .flat_map(|kind| kind.lower(model))
+        .collect()
 }
 
 /// The `Name` tag eksform gives a resource: the stack, then the address,
 /// dashed (`prd-subnet-public-us-east-1a`); a `.main` suffix is dropped.
 pub fn resource_name(stack: &str, address: &Address) -> String {
-    let path = address.as_str().strip_suffix(".main").unwrap_or(address.as_str());
+    let path = address
+        .as_str()
+        .strip_suffix(".main")
+        .unwrap_or(address.as_str());
     format!("{stack}-{}", path.replace(['.', '_'], "-"))
 }
 
@@ -217,12 +229,21 @@ mod tests {
 
     #[test]
     fn splits_three_zones_into_eight_blocks() {
-        let zones: Vec<String> = ["a", "b", "c"].iter().map(|z| format!("us-east-1{z}")).collect();
+        let zones: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|z| format!("us-east-1{z}"))
+            .collect();
         let split = split("10.20.0.0/16".parse().unwrap(), &zones);
-        let public: Vec<String> = split.iter().map(|z| z.public.unwrap().to_string()).collect();
+        let public: Vec<String> = split
+            .iter()
+            .map(|z| z.public.unwrap().to_string())
+            .collect();
         let private: Vec<String> = split.iter().map(|z| z.private.to_string()).collect();
         assert_eq!(public, ["10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"]);
-        assert_eq!(private, ["10.20.96.0/19", "10.20.128.0/19", "10.20.160.0/19"]);
+        assert_eq!(
+            private,
+            ["10.20.96.0/19", "10.20.128.0/19", "10.20.160.0/19"]
+        );
     }
 
     #[test]
@@ -234,7 +255,10 @@ mod tests {
 
     #[test]
     fn names_resources_after_stack_and_address() {
-        assert_eq!(resource_name("prd", &Address::new(&["vpc", "main"])), "prd-vpc");
+        assert_eq!(
+            resource_name("prd", &Address::new(&["vpc", "main"])),
+            "prd-vpc"
+        );
         assert_eq!(
             resource_name("prd", &Address::new(&["subnet", "public", "us-east-1a"])),
             "prd-subnet-public-us-east-1a"

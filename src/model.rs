@@ -65,7 +65,11 @@ impl Value {
     }
 
     pub fn string_map(map: &BTreeMap<String, String>) -> Self {
-        Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+        Value::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                .collect(),
+        )
     }
 
     pub fn as_str(&self) -> Option<&str> {

@@ -11,7 +11,11 @@ use crate::model::LiveResource;
 use crate::retry::RetryPolicy;
 
 /// Every live resource of the stack, all kinds concurrently.
-pub async fn observe(cloud: Arc<dyn Cloud>, scope: &Scope, retry: RetryPolicy) -> Result<Vec<LiveResource>, CloudError> {
+pub async fn observe(
+    cloud: Arc<dyn Cloud>,
+    scope: &Scope,
+    retry: RetryPolicy,
+) -> Result<Vec<LiveResource>, CloudError> {
     let mut tasks = JoinSet::new();
     for (order, kind) in kinds::ALL.iter().copied().enumerate() {
         let cloud = cloud.clone();
@@ -23,7 +27,8 @@ pub async fn observe(cloud: Arc<dyn Cloud>, scope: &Scope, retry: RetryPolicy) -
     }
     let mut results = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (order, found) = joined.map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
+        let (order, found) = joined
+            .map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
         results.push((order, found?));
     }
     // Kind order, then address: the same state reads the same way every time.

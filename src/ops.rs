@@ -14,7 +14,7 @@ use crate::kinds::{self, NatGateway, Subnet, Vpc};
 use crate::lower::{self, Network, StackModel};
 use crate::model::{DesiredResource, LiveResource, Value};
 use crate::observe;
-use crate::plan::{self, Plan, PlanError, PLAN_FORMAT_VERSION};
+use crate::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use crate::retry::RetryPolicy;
 use crate::spec::{self, LoadedSpec};
 
@@ -24,7 +24,9 @@ pub enum OpsError {
     Spec(Diagnostics),
     #[error("{0}")]
     Cloud(#[from] CloudError),
-    #[error("refusing to touch AWS: the spec is for account {expected}, but the credentials are for account {actual}")]
+    #[error(
+        "refusing to touch AWS: the spec is for account {expected}, but the credentials are for account {actual}"
+    )]
     AccountMismatch { expected: String, actual: String },
     #[error("{0}")]
     Plan(#[from] PlanError),
@@ -53,7 +55,12 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
         brought: desired
             .iter()
             .filter(|d| kinds::by_name(&d.kind).is_some_and(|k| k.is_brought()))
-            .filter_map(|d| Some((d.address.clone(), d.attributes.get("id")?.as_str()?.to_string())))
+            .filter_map(|d| {
+                Some((
+                    d.address.clone(),
+                    d.attributes.get("id")?.as_str()?.to_string(),
+                ))
+            })
             .collect(),
     }
 }
@@ -67,16 +74,27 @@ pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
     }
     let model = lower::model(&loaded.spec);
     let desired = lower::desired(&model);
-    Ok(Stack { loaded, model, desired })
+    Ok(Stack {
+        loaded,
+        model,
+        desired,
+    })
 }
 
 /// The account guard: first call of every command that touches AWS.
-pub async fn guard_account(cloud: &dyn Cloud, expected: Option<&str>, retry: RetryPolicy) -> Result<String, OpsError> {
+pub async fn guard_account(
+    cloud: &dyn Cloud,
+    expected: Option<&str>,
+    retry: RetryPolicy,
+) -> Result<String, OpsError> {
     let actual = retry.run(|_| cloud.caller_account(), |_, _| {}).await?;
     if let Some(expected) = expected
         && expected != actual
     {
-        return Err(OpsError::AccountMismatch { expected: expected.into(), actual });
+        return Err(OpsError::AccountMismatch {
+            expected: expected.into(),
+            actual,
+        });
     }
     Ok(actual)
 }
@@ -107,7 +125,11 @@ pub async fn plan(
 }
 
 /// Checks that a saved plan still describes the live account.
-pub async fn recheck_saved_plan(cloud: Arc<dyn Cloud>, saved: &Plan, retry: RetryPolicy) -> Result<(), OpsError> {
+pub async fn recheck_saved_plan(
+    cloud: Arc<dyn Cloud>,
+    saved: &Plan,
+    retry: RetryPolicy,
+) -> Result<(), OpsError> {
     if saved.format_version != PLAN_FORMAT_VERSION {
         return Err(OpsError::Refused(format!(
             "the plan file has format {} (made by eksform {}); this eksform reads format {PLAN_FORMAT_VERSION}",
@@ -115,11 +137,19 @@ pub async fn recheck_saved_plan(cloud: Arc<dyn Cloud>, saved: &Plan, retry: Retr
         )));
     }
     let account = guard_account(cloud.as_ref(), Some(&saved.account), retry).await?;
-    let desired: Vec<DesiredResource> = saved.resources.iter().filter_map(|r| r.desired.clone()).collect();
+    let desired: Vec<DesiredResource> = saved
+        .resources
+        .iter()
+        .filter_map(|r| r.desired.clone())
+        .collect();
     let scope = scope_for(&saved.stack, &saved.region, &desired);
     let observed = observe::observe(cloud, &scope, retry).await?;
     if plan::fingerprint(&observed) != saved.fingerprint {
-        let before: Vec<LiveResource> = saved.resources.iter().filter_map(|r| r.live.clone()).collect();
+        let before: Vec<LiveResource> = saved
+            .resources
+            .iter()
+            .filter_map(|r| r.live.clone())
+            .collect();
         let mut drift = plan::drift(&before, &observed);
         if drift.is_empty() {
             drift.push("the observed state differs".into());
@@ -140,7 +170,11 @@ pub async fn apply(
     sink: Arc<dyn EventSink>,
     cancel: Cancellation,
 ) -> Outcome {
-    let desired: Vec<DesiredResource> = plan.resources.iter().filter_map(|r| r.desired.clone()).collect();
+    let desired: Vec<DesiredResource> = plan
+        .resources
+        .iter()
+        .filter_map(|r| r.desired.clone())
+        .collect();
     let scope = scope_for(&plan.stack, &plan.region, &desired);
     execute::execute(plan, cloud, scope, options, sink, cancel).await
 }
@@ -166,20 +200,40 @@ impl Outputs {
     }
 }
 
-pub async fn outputs(cloud: Arc<dyn Cloud>, model: &StackModel, desired: &[DesiredResource], retry: RetryPolicy) -> Result<Outputs, OpsError> {
+pub async fn outputs(
+    cloud: Arc<dyn Cloud>,
+    model: &StackModel,
+    desired: &[DesiredResource],
+    retry: RetryPolicy,
+) -> Result<Outputs, OpsError> {
     guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
     let scope = scope_for(&model.stack, &model.region, desired);
     let observed = observe::observe(cloud, &scope, retry).await?;
-    let id_of = |address: &crate::model::Address| observed.iter().find(|r| &r.address == address).map(|r| r.id.clone());
+    let id_of = |address: &crate::model::Address| {
+        observed
+            .iter()
+            .find(|r| &r.address == address)
+            .map(|r| r.id.clone())
+    };
     let mut outputs = Outputs::default();
     match &model.network {
         Some(Network::Created(network)) => {
             outputs.vpc_id = id_of(&Vpc::address());
             for zone in &network.zones {
-                outputs.public_subnet_ids.extend(id_of(&Subnet::address("public", &zone.name)));
-                outputs.private_subnet_ids.extend(id_of(&Subnet::address("private", &zone.name)));
-                let nat = observed.iter().find(|r| r.address == NatGateway::address(&zone.name));
-                if let Some(ip) = nat.and_then(|n| n.attributes.get("public_ip")).and_then(Value::as_str).filter(|ip| !ip.is_empty()) {
+                outputs
+                    .public_subnet_ids
+                    .extend(id_of(&Subnet::address("public", &zone.name)));
+                outputs
+                    .private_subnet_ids
+                    .extend(id_of(&Subnet::address("private", &zone.name)));
+                let nat = observed
+                    .iter()
+                    .find(|r| r.address == NatGateway::address(&zone.name));
+                if let Some(ip) = nat
+                    .and_then(|n| n.attributes.get("public_ip"))
+                    .and_then(Value::as_str)
+                    .filter(|ip| !ip.is_empty())
+                {
                     outputs.nat_public_ips.push(ip.to_string());
                 }
             }

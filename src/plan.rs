@@ -125,7 +125,8 @@ pub fn fingerprint(observed: &[LiveResource]) -> String {
 
 /// Desired resources in an order where every resource comes after what it refers to.
 pub fn topological_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredResource>, PlanError> {
-    let by_address: BTreeMap<&Address, &DesiredResource> = desired.iter().map(|d| (&d.address, d)).collect();
+    let by_address: BTreeMap<&Address, &DesiredResource> =
+        desired.iter().map(|d| (&d.address, d)).collect();
     let mut order = Vec::with_capacity(desired.len());
     let mut state: BTreeMap<&Address, u8> = BTreeMap::new(); // 1 = visiting, 2 = done
 
@@ -147,9 +148,9 @@ pub fn topological_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredReso
         state.insert(&resource.address, 1);
         path.push(resource.address.to_string());
         for dependency in resource.dependencies() {
-            let target = by_address
-                .get(&dependency)
-                .ok_or_else(|| PlanError::MissingDependency(resource.address.clone(), dependency.clone()))?;
+            let target = by_address.get(&dependency).ok_or_else(|| {
+                PlanError::MissingDependency(resource.address.clone(), dependency.clone())
+            })?;
             visit(target, by_address, state, order, path)?;
         }
         path.pop();
@@ -159,7 +160,13 @@ pub fn topological_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredReso
     }
 
     for resource in desired {
-        visit(resource, &by_address, &mut state, &mut order, &mut Vec::new())?;
+        visit(
+            resource,
+            &by_address,
+            &mut state,
+            &mut order,
+            &mut Vec::new(),
+        )?;
     }
     Ok(order)
 }
@@ -172,7 +179,11 @@ fn normalized(value: &Value) -> Value {
             items.sort();
             Value::List(items)
         }
-        Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), normalized(v))).collect()),
+        Value::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalized(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -186,7 +197,11 @@ pub fn resolve(value: &Value, known: &BTreeMap<Address, LiveResource>) -> Value 
             .and_then(|live| live.value_of(&reference.attribute))
             .unwrap_or_else(|| value.clone()),
         Value::List(items) => Value::List(items.iter().map(|i| resolve(i, known)).collect()),
-        Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), resolve(v, known))).collect()),
+        Value::Map(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, known)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -196,20 +211,31 @@ fn contains_unknown(value: &Value) -> bool {
 }
 
 /// How well a live resource matches a desired one: the keeper among duplicates.
-fn match_score(desired: Option<&DesiredResource>, live: &LiveResource) -> (bool, usize, std::cmp::Reverse<String>) {
+fn match_score(
+    desired: Option<&DesiredResource>,
+    live: &LiveResource,
+) -> (bool, usize, std::cmp::Reverse<String>) {
     let matching = desired.map_or(0, |d| {
         d.attributes
             .iter()
             .filter(|(name, value)| live.attributes.get(*name) == Some(value))
             .count()
     });
-    (live.status != Status::Deleting, matching, std::cmp::Reverse(live.id.clone()))
+    (
+        live.status != Status::Deleting,
+        matching,
+        std::cmp::Reverse(live.id.clone()),
+    )
 }
 
 /// Compares desired resources with live ones.
-pub fn diff(desired: &[DesiredResource], observed: &[LiveResource]) -> Result<Vec<ResourceChange>, PlanError> {
+pub fn diff(
+    desired: &[DesiredResource],
+    observed: &[LiveResource],
+) -> Result<Vec<ResourceChange>, PlanError> {
     let ordered = topological_order(desired)?;
-    let desired_by_address: BTreeMap<&Address, &DesiredResource> = desired.iter().map(|d| (&d.address, d)).collect();
+    let desired_by_address: BTreeMap<&Address, &DesiredResource> =
+        desired.iter().map(|d| (&d.address, d)).collect();
 
     // One live resource per address is kept; any other is a duplicate to delete
     // (left by a create whose response was lost).
@@ -227,7 +253,10 @@ pub fn diff(desired: &[DesiredResource], observed: &[LiveResource]) -> Result<Ve
             kept.insert(address.clone(), first.clone());
         }
         for duplicate in rest {
-            changes.push(delete_change(duplicate, Some("duplicate of the same address".into())));
+            changes.push(delete_change(
+                duplicate,
+                Some("duplicate of the same address".into()),
+            ));
         }
     }
 
@@ -235,7 +264,8 @@ pub fn diff(desired: &[DesiredResource], observed: &[LiveResource]) -> Result<Ve
     let mut known: BTreeMap<Address, LiveResource> = BTreeMap::new();
     let mut ordered_changes = Vec::new();
     for resource in ordered {
-        let kind = kinds::by_name(&resource.kind).ok_or_else(|| PlanError::UnknownKind(resource.kind.clone()))?;
+        let kind = kinds::by_name(&resource.kind)
+            .ok_or_else(|| PlanError::UnknownKind(resource.kind.clone()))?;
         let Some(live) = kept.remove(&resource.address) else {
             ordered_changes.push(ResourceChange {
                 address: resource.address.clone(),
@@ -327,16 +357,24 @@ fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange 
 /// Addresses whose live state differs between two observations: what made a saved plan stale.
 pub fn drift(before: &[LiveResource], after: &[LiveResource]) -> Vec<String> {
     let index = |resources: &[LiveResource]| -> BTreeMap<(Address, String), LiveResource> {
-        resources.iter().map(|r| ((r.address.clone(), r.id.clone()), r.clone())).collect()
+        resources
+            .iter()
+            .map(|r| ((r.address.clone(), r.id.clone()), r.clone()))
+            .collect()
     };
     let (a, b) = (index(before), index(after));
     let keys: BTreeSet<&(Address, String)> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|(address, id)| match (a.contains_key(&(address.clone(), id.clone())), b.contains_key(&(address.clone(), id.clone()))) {
-            (true, false) => format!("{address} ({id}) is gone"),
-            (false, true) => format!("{address} ({id}) appeared"),
-            _ => format!("{address} ({id}) changed"),
+        .map(|(address, id)| {
+            match (
+                a.contains_key(&(address.clone(), id.clone())),
+                b.contains_key(&(address.clone(), id.clone())),
+            ) {
+                (true, false) => format!("{address} ({id}) is gone"),
+                (false, true) => format!("{address} ({id}) appeared"),
+                _ => format!("{address} ({id}) changed"),
+            }
         })
         .collect()
 }

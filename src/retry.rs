@@ -44,7 +44,11 @@ impl RetryPolicy {
 
     /// Runs `call` until it succeeds, fails with an error retrying cannot fix,
     /// or runs out of attempts. `on_retry` hears about each retry.
-    pub async fn run<T, F, Fut>(&self, mut call: F, mut on_retry: impl FnMut(&CloudError, u32)) -> Result<T, CloudError>
+    pub async fn run<T, F, Fut>(
+        &self,
+        mut call: F,
+        mut on_retry: impl FnMut(&CloudError, u32),
+    ) -> Result<T, CloudError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,
@@ -93,7 +97,11 @@ mod tests {
                     calls += 1;
                     async move {
                         if attempt < 3 {
-                            Err(CloudError::new(ErrorClass::Throttling, Some("Throttling"), "slow down"))
+                            Err(CloudError::new(
+                                ErrorClass::Throttling,
+                                Some("Throttling"),
+                                "slow down",
+                            ))
                         } else {
                             Err(CloudError::rejected("no"))
                         }

@@ -1,7 +1,10 @@
 //! "Did you mean" suggestions for misspelt names.
 
 /// The candidate closest to `input`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lowered = input.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -18,7 +21,10 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         let fields = ["availabilityZones", "cidr", "subnets", "nat"];
-        assert_eq!(did_you_mean("avaliabilityZones", fields), Some("availabilityZones"));
+        assert_eq!(
+            did_you_mean("avaliabilityZones", fields),
+            Some("availabilityZones")
+        );
         assert_eq!(did_you_mean("zzz", fields), None);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 use eksform::cloud::aws::AwsClients;
-use support::{write_spec, Emulator};
+use support::{Emulator, write_spec};
 
 const REGION: &str = "us-east-1";
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -19,12 +19,20 @@ fn network_spec(stack: &str, nat: &str) -> String {
 }
 
 fn stack_filter(stack: &str) -> Filter {
-    Filter::builder().name("tag:eksform:stack").values(stack).build()
+    Filter::builder()
+        .name("tag:eksform:stack")
+        .values(stack)
+        .build()
 }
 
 fn tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -43,8 +51,18 @@ struct Network {
 }
 
 async fn read_network(aws: &AwsClients, stack: &str) -> Network {
-    let vpcs = aws.ec2.describe_vpcs().filters(stack_filter(stack)).send().await.unwrap();
-    assert_eq!(vpcs.vpcs().len(), 1, "exactly one VPC carries the stack's mark");
+    let vpcs = aws
+        .ec2
+        .describe_vpcs()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        vpcs.vpcs().len(),
+        1,
+        "exactly one VPC carries the stack's mark"
+    );
     let vpc = &vpcs.vpcs()[0];
     assert_eq!(vpc.cidr_block(), Some("10.30.0.0/16"));
     let vpc_id = vpc.vpc_id().unwrap().to_string();
@@ -52,12 +70,28 @@ async fn read_network(aws: &AwsClients, stack: &str) -> Network {
         aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport,
         aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames,
     ] {
-        let out = aws.ec2.describe_vpc_attribute().vpc_id(&vpc_id).attribute(attribute.clone()).send().await.unwrap();
-        let on = out.enable_dns_support().or(out.enable_dns_hostnames()).and_then(|v| v.value());
+        let out = aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(&vpc_id)
+            .attribute(attribute.clone())
+            .send()
+            .await
+            .unwrap();
+        let on = out
+            .enable_dns_support()
+            .or(out.enable_dns_hostnames())
+            .and_then(|v| v.value());
         assert_eq!(on, Some(true), "{attribute:?} is on");
     }
 
-    let subnets = aws.ec2.describe_subnets().filters(stack_filter(stack)).send().await.unwrap();
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .unwrap();
     let mut by_place = BTreeMap::new();
     for subnet in subnets.subnets() {
         let tags = tags(subnet.tags());
@@ -68,14 +102,32 @@ async fn read_network(aws: &AwsClients, stack: &str) -> Network {
         assert_eq!(subnet.availability_zone(), Some(zone.as_str()));
         assert_eq!(tags["team"], "platform", "stack tags on {address}");
         assert_eq!(tags["eksform:stack"], stack);
-        let role = if tier == "public" { "kubernetes.io/role/elb" } else { "kubernetes.io/role/internal-elb" };
-        assert_eq!(tags.get(role).map(String::as_str), Some("1"), "{role} on {address}");
-        assert_eq!(subnet.map_public_ip_on_launch(), Some(tier == "public"), "public IPs on {address}");
+        let role = if tier == "public" {
+            "kubernetes.io/role/elb"
+        } else {
+            "kubernetes.io/role/internal-elb"
+        };
+        assert_eq!(
+            tags.get(role).map(String::as_str),
+            Some("1"),
+            "{role} on {address}"
+        );
+        assert_eq!(
+            subnet.map_public_ip_on_launch(),
+            Some(tier == "public"),
+            "public IPs on {address}"
+        );
         by_place.insert((tier, zone), subnet.subnet_id().unwrap().to_string());
     }
     assert_eq!(by_place.len(), 6, "a public and a private subnet per zone");
 
-    let gateways = aws.ec2.describe_internet_gateways().filters(stack_filter(stack)).send().await.unwrap();
+    let gateways = aws
+        .ec2
+        .describe_internet_gateways()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gateways.internet_gateways().len(), 1);
     let internet_gateway_attached_to = gateways.internet_gateways()[0]
         .attachments()
@@ -98,13 +150,35 @@ async fn read_network(aws: &AwsClients, stack: &str) -> Network {
         }
         let tags = tags(nat.tags());
         assert_eq!(tags["eksform:stack"], stack);
-        let zone = tags["eksform:address"].trim_start_matches("nat_gateway.").to_string();
-        assert_eq!(nat.subnet_id(), Some(by_place[&("public".to_string(), zone.clone())].as_str()), "NAT in its zone's public subnet");
-        assert!(nats.insert(zone, nat.nat_gateway_id().unwrap().to_string()).is_none(), "one NAT per zone");
+        let zone = tags["eksform:address"]
+            .trim_start_matches("nat_gateway.")
+            .to_string();
+        assert_eq!(
+            nat.subnet_id(),
+            Some(by_place[&("public".to_string(), zone.clone())].as_str()),
+            "NAT in its zone's public subnet"
+        );
+        assert!(
+            nats.insert(zone, nat.nat_gateway_id().unwrap().to_string())
+                .is_none(),
+            "one NAT per zone"
+        );
     }
-    let addresses = aws.ec2.describe_addresses().filters(stack_filter(stack)).send().await.unwrap();
+    let addresses = aws
+        .ec2
+        .describe_addresses()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .unwrap();
 
-    let tables = aws.ec2.describe_route_tables().filters(stack_filter(stack)).send().await.unwrap();
+    let tables = aws
+        .ec2
+        .describe_route_tables()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .unwrap();
     let mut route_tables = BTreeMap::new();
     for table in tables.route_tables() {
         let address = tags(table.tags())["eksform:address"].clone();
@@ -114,7 +188,11 @@ async fn read_network(aws: &AwsClients, stack: &str) -> Network {
             .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
             .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
             .map(str::to_string);
-        let mut associated: Vec<String> = table.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
+        let mut associated: Vec<String> = table
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(str::to_string))
+            .collect();
         associated.sort();
         route_tables.insert(address, (default, associated));
     }
@@ -131,25 +209,44 @@ async fn read_network(aws: &AwsClients, stack: &str) -> Network {
 /// Checks routes: public through the internet gateway, each zone's private
 /// subnet through `nat_for(zone)` (or no default route).
 fn check_routes(network: &Network, nat_for: impl Fn(&str) -> Option<String>) {
-    let mut public: Vec<String> = ZONES.iter().map(|z| network.subnets[&("public".into(), z.to_string())].clone()).collect();
+    let mut public: Vec<String> = ZONES
+        .iter()
+        .map(|z| network.subnets[&("public".into(), z.to_string())].clone())
+        .collect();
     public.sort();
     let (target, associated) = &network.route_tables["route_table.public"];
-    assert!(target.as_deref().is_some_and(|t| t.starts_with("igw-")), "public default route to the internet gateway");
+    assert!(
+        target.as_deref().is_some_and(|t| t.starts_with("igw-")),
+        "public default route to the internet gateway"
+    );
     assert_eq!(associated, &public);
     for zone in ZONES {
         let (target, associated) = &network.route_tables[&format!("route_table.private.{zone}")];
-        assert_eq!(associated, &vec![network.subnets[&("private".into(), zone.to_string())].clone()]);
+        assert_eq!(
+            associated,
+            &vec![network.subnets[&("private".into(), zone.to_string())].clone()]
+        );
         assert_eq!(target, &nat_for(zone), "private default route of {zone}");
     }
 }
 
 fn plan_exit_code(emulator: &Emulator, spec: &std::path::Path) -> i32 {
-    let output = emulator.eksform().args(["plan", "--detailed-exitcode"]).arg(spec).output().unwrap();
+    let output = emulator
+        .eksform()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(spec)
+        .output()
+        .unwrap();
     output.status.code().unwrap_or(-1)
 }
 
 fn apply(emulator: &Emulator, spec: &std::path::Path) {
-    emulator.eksform().args(["apply", "--auto-approve"]).arg(spec).assert().success();
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(spec)
+        .assert()
+        .success();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,26 +260,54 @@ async fn network_lifecycle_through_every_nat_mode() {
     let spec = write_spec(&dir, "life.yaml", &network_spec(stack, "Single"));
     apply(&emulator, &spec);
     let first = read_network(&aws, stack).await;
-    assert_eq!(first.internet_gateway_attached_to.as_deref(), Some(first.vpc_id.as_str()));
+    assert_eq!(
+        first.internet_gateway_attached_to.as_deref(),
+        Some(first.vpc_id.as_str())
+    );
     assert_eq!(first.nats.keys().collect::<Vec<_>>(), vec!["us-east-1a"]);
     assert_eq!(first.elastic_ips, 1);
     let single = first.nats["us-east-1a"].clone();
     check_routes(&first, |_| Some(single.clone()));
-    assert_eq!(plan_exit_code(&emulator, &spec), 0, "a second plan finds nothing to do");
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "a second plan finds nothing to do"
+    );
 
-    let outputs = emulator.eksform().args(["outputs", "--json"]).arg(&spec).output().unwrap();
+    let outputs = emulator
+        .eksform()
+        .args(["outputs", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
     let outputs: serde_json::Value = serde_json::from_slice(&outputs.stdout).unwrap();
     assert_eq!(outputs["vpcId"], first.vpc_id.as_str());
     assert_eq!(outputs["natPublicIPs"].as_array().map(Vec::len), Some(1));
 
     // Highly available: a NAT per zone; the VPC and subnets are neither replaced nor touched.
     let spec = write_spec(&dir, "life.yaml", &network_spec(stack, "HighlyAvailable"));
-    assert_eq!(plan_exit_code(&emulator, &spec), 2, "switching NAT mode is a change");
-    let plan = emulator.eksform().args(["plan", "--json"]).arg(&spec).output().unwrap();
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        2,
+        "switching NAT mode is a change"
+    );
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     for change in plan["resource_changes"].as_array().unwrap() {
-        if matches!(change["kind"].as_str(), Some("vpc" | "subnet" | "internet_gateway")) {
-            assert_eq!(change["action"], "no_op", "{} stays as it is", change["address"]);
+        if matches!(
+            change["kind"].as_str(),
+            Some("vpc" | "subnet" | "internet_gateway")
+        ) {
+            assert_eq!(
+                change["action"], "no_op",
+                "{} stays as it is",
+                change["address"]
+            );
         }
     }
     apply(&emulator, &spec);
@@ -190,7 +315,10 @@ async fn network_lifecycle_through_every_nat_mode() {
     assert_eq!(ha.vpc_id, first.vpc_id, "same VPC");
     assert_eq!(ha.subnets, first.subnets, "same subnets");
     assert_eq!(ha.nats.len(), 3);
-    assert_eq!(ha.nats["us-east-1a"], single, "the first zone keeps its NAT");
+    assert_eq!(
+        ha.nats["us-east-1a"], single,
+        "the first zone keeps its NAT"
+    );
     assert_eq!(ha.elastic_ips, 3);
     check_routes(&ha, |zone| Some(ha.nats[zone].clone()));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
@@ -200,7 +328,10 @@ async fn network_lifecycle_through_every_nat_mode() {
     apply(&emulator, &spec);
     let back = read_network(&aws, stack).await;
     assert_eq!(back.nats.keys().collect::<Vec<_>>(), vec!["us-east-1a"]);
-    assert_eq!(back.elastic_ips, 1, "the other zones' addresses are released");
+    assert_eq!(
+        back.elastic_ips, 1,
+        "the other zones' addresses are released"
+    );
     check_routes(&back, |_| Some(single.clone()));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
@@ -215,16 +346,69 @@ async fn network_lifecycle_through_every_nat_mode() {
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     // Destroy leaves nothing with the stack's mark.
-    emulator.eksform().args(["destroy", "--auto-approve"]).arg(&spec).assert().success();
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
     let ec2 = &aws.ec2;
-    assert!(ec2.describe_vpcs().filters(stack_filter(stack)).send().await.unwrap().vpcs().is_empty());
-    assert!(ec2.describe_subnets().filters(stack_filter(stack)).send().await.unwrap().subnets().is_empty());
-    assert!(ec2.describe_internet_gateways().filters(stack_filter(stack)).send().await.unwrap().internet_gateways().is_empty());
-    assert!(ec2.describe_route_tables().filters(stack_filter(stack)).send().await.unwrap().route_tables().is_empty());
-    assert!(ec2.describe_addresses().filters(stack_filter(stack)).send().await.unwrap().addresses().is_empty());
+    assert!(
+        ec2.describe_vpcs()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_subnets()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .unwrap()
+            .subnets()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_internet_gateways()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .unwrap()
+            .internet_gateways()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_route_tables()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .unwrap()
+            .route_tables()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_addresses()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .unwrap()
+            .addresses()
+            .is_empty()
+    );
     let nats = ec2.describe_nat_gateways().send().await.unwrap();
-    assert!(nats.nat_gateways().iter().all(|n| n.state() == Some(&NatGatewayState::Deleted)));
-    assert_eq!(plan_exit_code(&emulator, &spec), 2, "after destroy the stack would be created again");
+    assert!(
+        nats.nat_gateways()
+            .iter()
+            .all(|n| n.state() == Some(&NatGatewayState::Deleted))
+    );
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        2,
+        "after destroy the stack would be created again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,26 +416,64 @@ async fn apply_without_terminal_or_approval_changes_nothing() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "ask.yaml", &network_spec("ask", "Single"));
-    let output = emulator.eksform().arg("apply").arg(&spec).write_stdin("yes\n").output().unwrap();
+    let output = emulator
+        .eksform()
+        .arg("apply")
+        .arg(&spec)
+        .write_stdin("yes\n")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no terminal") && stderr.contains("--auto-approve"), "{stderr}");
+    assert!(
+        stderr.contains("no terminal") && stderr.contains("--auto-approve"),
+        "{stderr}"
+    );
     let aws = emulator.clients(REGION).await;
-    assert!(aws.ec2.describe_vpcs().filters(stack_filter("ask")).send().await.unwrap().vpcs().is_empty());
+    assert!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("ask"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_guard_refuses_another_account() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
-    let text = network_spec("guard", "Single").replace("region: us-east-1\n", "region: us-east-1\naccount: \"111122223333\"\n");
+    let text = network_spec("guard", "Single").replace(
+        "region: us-east-1\n",
+        "region: us-east-1\naccount: \"111122223333\"\n",
+    );
     let spec = write_spec(&dir, "guard.yaml", &text);
-    let output = emulator.eksform().args(["apply", "--auto-approve"]).arg(&spec).output().unwrap();
+    let output = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("111122223333") && stderr.contains("123456789012"), "{stderr}");
+    assert!(
+        stderr.contains("111122223333") && stderr.contains("123456789012"),
+        "{stderr}"
+    );
     let aws = emulator.clients(REGION).await;
-    assert!(aws.ec2.describe_vpcs().filters(stack_filter("guard")).send().await.unwrap().vpcs().is_empty());
+    assert!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("guard"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -261,15 +483,54 @@ async fn saved_plan_applies_only_while_the_account_is_unchanged() {
     let spec = write_spec(&dir, "saved.yaml", &network_spec("saved", "Single"));
     let stale = dir.path().join("stale.plan.json");
     let fresh = dir.path().join("fresh.plan.json");
-    emulator.eksform().args(["plan", "--out"]).arg(&stale).arg(&spec).assert().success();
-    emulator.eksform().args(["plan", "--out"]).arg(&fresh).arg(&spec).assert().success();
-    emulator.eksform().args(["apply", "--auto-approve"]).arg(&fresh).assert().success();
-    let output = emulator.eksform().args(["apply", "--auto-approve"]).arg(&stale).output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "a plan made before the apply is stale");
+    emulator
+        .eksform()
+        .args(["plan", "--out"])
+        .arg(&stale)
+        .arg(&spec)
+        .assert()
+        .success();
+    emulator
+        .eksform()
+        .args(["plan", "--out"])
+        .arg(&fresh)
+        .arg(&spec)
+        .assert()
+        .success();
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&fresh)
+        .assert()
+        .success();
+    let output = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&stale)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a plan made before the apply is stale"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("changed since the plan was made"), "{stderr}");
+    assert!(
+        stderr.contains("changed since the plan was made"),
+        "{stderr}"
+    );
     let aws = emulator.clients(REGION).await;
-    assert_eq!(aws.ec2.describe_vpcs().filters(stack_filter("saved")).send().await.unwrap().vpcs().len(), 1);
+    assert_eq!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("saved"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -277,11 +538,30 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
     let emulator = Emulator::start();
     let aws = emulator.clients(REGION).await;
     // Someone else's VPC, made outside eksform.
-    let vpc = aws.ec2.create_vpc().cidr_block("10.60.0.0/16").send().await.unwrap();
+    let vpc = aws
+        .ec2
+        .create_vpc()
+        .cidr_block("10.60.0.0/16")
+        .send()
+        .await
+        .unwrap();
     let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
     let mut ids = Vec::new();
-    for (cidr, zone) in [("10.60.0.0/20", "us-east-1a"), ("10.60.16.0/20", "us-east-1b"), ("10.60.128.0/20", "us-east-1a"), ("10.60.144.0/20", "us-east-1b")] {
-        let subnet = aws.ec2.create_subnet().vpc_id(&vpc_id).cidr_block(cidr).availability_zone(zone).send().await.unwrap();
+    for (cidr, zone) in [
+        ("10.60.0.0/20", "us-east-1a"),
+        ("10.60.16.0/20", "us-east-1b"),
+        ("10.60.128.0/20", "us-east-1a"),
+        ("10.60.144.0/20", "us-east-1b"),
+    ] {
+        let subnet = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(zone)
+            .send()
+            .await
+            .unwrap();
         ids.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
     }
     let dir = tempfile::tempdir().unwrap();
@@ -291,18 +571,57 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
     );
     let spec = write_spec(&dir, "byo.yaml", &text);
     apply(&emulator, &spec);
-    let subnets = aws.ec2.describe_subnets().set_subnet_ids(Some(ids.clone())).send().await.unwrap();
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.clone()))
+        .send()
+        .await
+        .unwrap();
     for subnet in subnets.subnets() {
         let tags = tags(subnet.tags());
         let public = ids[..2].contains(&subnet.subnet_id().unwrap().to_string());
-        let role = if public { "kubernetes.io/role/elb" } else { "kubernetes.io/role/internal-elb" };
-        assert_eq!(tags.get(role).map(String::as_str), Some("1"), "{role} on {:?}", subnet.subnet_id());
-        assert!(!tags.contains_key("eksform:stack"), "a brought subnet is not marked as eksform's");
+        let role = if public {
+            "kubernetes.io/role/elb"
+        } else {
+            "kubernetes.io/role/internal-elb"
+        };
+        assert_eq!(
+            tags.get(role).map(String::as_str),
+            Some("1"),
+            "{role} on {:?}",
+            subnet.subnet_id()
+        );
+        assert!(
+            !tags.contains_key("eksform:stack"),
+            "a brought subnet is not marked as eksform's"
+        );
     }
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
     // Nothing was created, so destroy deletes nothing of the user's.
-    emulator.eksform().args(["destroy", "--auto-approve"]).arg(&spec).assert().success();
-    let left = aws.ec2.describe_subnets().set_subnet_ids(Some(ids.clone())).send().await.unwrap();
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    let left = aws
+        .ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.clone()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(left.subnets().len(), 4);
-    assert_eq!(aws.ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap().vpcs().len(), 1);
+    assert_eq!(
+        aws.ec2
+            .describe_vpcs()
+            .vpc_ids(&vpc_id)
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .len(),
+        1
+    );
 }

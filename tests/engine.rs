@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eksform::cloud::memory::{Faults, MemoryCloud};
 use eksform::cloud::Cloud;
+use eksform::cloud::memory::{Faults, MemoryCloud};
 use eksform::diagnostics::SourceFile;
 use eksform::execute::{Cancellation, Event, EventLog, ExecuteOptions, Operation, Outcome};
-use eksform::model::{Address, DesiredResource, ADDRESS_TAG, STACK_TAG};
+use eksform::model::{ADDRESS_TAG, Address, DesiredResource, STACK_TAG};
 use eksform::ops;
 use eksform::plan::Plan;
 use eksform::retry::RetryPolicy;
@@ -34,19 +34,36 @@ async fn plan(cloud: &Arc<MemoryCloud>, text: &str, destroy: bool) -> Plan {
     let (model, desired) = desired(text);
     let desired = if destroy { Vec::new() } else { desired };
     let cloud: Arc<dyn Cloud> = cloud.clone();
-    ops::plan(cloud, &model, &desired, RetryPolicy::default()).await.expect("plan").0
+    ops::plan(cloud, &model, &desired, RetryPolicy::default())
+        .await
+        .expect("plan")
+        .0
 }
 
-async fn apply_with(cloud: &Arc<MemoryCloud>, text: &str, destroy: bool, options: ExecuteOptions) -> (Outcome, Arc<EventLog>) {
+async fn apply_with(
+    cloud: &Arc<MemoryCloud>,
+    text: &str,
+    destroy: bool,
+    options: ExecuteOptions,
+) -> (Outcome, Arc<EventLog>) {
     let plan = plan(cloud, text, destroy).await;
     let log = Arc::new(EventLog::default());
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    let outcome = ops::apply(dyn_cloud, &plan, options, log.clone(), Cancellation::default()).await;
+    let outcome = ops::apply(
+        dyn_cloud,
+        &plan,
+        options,
+        log.clone(),
+        Cancellation::default(),
+    )
+    .await;
     (outcome, log)
 }
 
 async fn apply(cloud: &Arc<MemoryCloud>, text: &str) -> Outcome {
-    apply_with(cloud, text, false, ExecuteOptions::default()).await.0
+    apply_with(cloud, text, false, ExecuteOptions::default())
+        .await
+        .0
 }
 
 /// The account holds exactly the desired resources: one per address, all marked.
@@ -55,11 +72,28 @@ fn assert_converged(cloud: &MemoryCloud, text: &str) {
     let wanted: BTreeSet<String> = desired.iter().map(|d| d.address.to_string()).collect();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for resource in cloud.resources() {
-        let tags = resource.attributes.get("tags").and_then(|t| t.as_map()).cloned().unwrap_or_default();
+        let tags = resource
+            .attributes
+            .get("tags")
+            .and_then(|t| t.as_map())
+            .cloned()
+            .unwrap_or_default();
         let stack = tags.get(STACK_TAG).and_then(|v| v.as_str());
-        let address = tags.get(ADDRESS_TAG).and_then(|v| v.as_str()).unwrap_or("<none>").to_string();
-        assert_eq!(stack, Some("eng"), "unmarked resource {} ({address})", resource.id);
-        assert!(resource.deleting_until.is_none(), "{address} is still being deleted");
+        let address = tags
+            .get(ADDRESS_TAG)
+            .and_then(|v| v.as_str())
+            .unwrap_or("<none>")
+            .to_string();
+        assert_eq!(
+            stack,
+            Some("eng"),
+            "unmarked resource {} ({address})",
+            resource.id
+        );
+        assert!(
+            resource.deleting_until.is_none(),
+            "{address} is still being deleted"
+        );
         *seen.entry(address).or_default() += 1;
     }
     let duplicates: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
@@ -70,7 +104,11 @@ fn assert_converged(cloud: &MemoryCloud, text: &str) {
 
 async fn assert_no_changes(cloud: &Arc<MemoryCloud>, text: &str) {
     let plan = plan(cloud, text, false).await;
-    assert!(!plan.summary().has_changes(), "a second plan finds nothing to do: {:?}", plan.summary());
+    assert!(
+        !plan.summary().has_changes(),
+        "a second plan finds nothing to do: {:?}",
+        plan.summary()
+    );
 }
 
 fn events(log: &EventLog) -> Vec<Event> {
@@ -85,22 +123,44 @@ fn position(events: &[Event], matches: impl Fn(&Event) -> bool) -> usize {
 async fn pending_nat_gateways_are_awaited_before_routes_use_them() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let started = tokio::time::Instant::now();
-    let (outcome, log) = apply_with(&cloud, &spec_text("HighlyAvailable"), false, ExecuteOptions::default()).await;
+    let (outcome, log) = apply_with(
+        &cloud,
+        &spec_text("HighlyAvailable"),
+        false,
+        ExecuteOptions::default(),
+    )
+    .await;
     assert!(outcome.succeeded(), "{outcome:?}");
     let nat_time = cloud_nat_create_time();
-    assert!(started.elapsed() >= nat_time, "the apply waited for the NAT gateways ({:?})", started.elapsed());
+    assert!(
+        started.elapsed() >= nat_time,
+        "the apply waited for the NAT gateways ({:?})",
+        started.elapsed()
+    );
     let events = events(&log);
     for zone in ["us-east-1a", "us-east-1b", "us-east-1c"] {
-        let nat_ready = position(&events, |e| matches!(e, Event::Finished { address, .. } if address.as_str() == format!("nat_gateway.{zone}")));
-        let route = position(&events, |e| matches!(e, Event::Started { address, .. } if address.as_str() == format!("route_table.private.{zone}")));
-        assert!(nat_ready < route, "the route table of {zone} starts after its NAT gateway is available");
+        let nat_ready = position(
+            &events,
+            |e| matches!(e, Event::Finished { address, .. } if address.as_str() == format!("nat_gateway.{zone}")),
+        );
+        let route = position(
+            &events,
+            |e| matches!(e, Event::Started { address, .. } if address.as_str() == format!("route_table.private.{zone}")),
+        );
+        assert!(
+            nat_ready < route,
+            "the route table of {zone} starts after its NAT gateway is available"
+        );
     }
     assert_converged(&cloud, &spec_text("HighlyAvailable"));
     assert_no_changes(&cloud, &spec_text("HighlyAvailable")).await;
 }
 
 fn cloud_nat_create_time() -> Duration {
-    eksform::kinds::by_name("nat_gateway").unwrap().timings().create
+    eksform::kinds::by_name("nat_gateway")
+        .unwrap()
+        .timings()
+        .create
 }
 
 #[tokio::test(start_paused = true)]
@@ -111,12 +171,29 @@ async fn independent_work_runs_in_parallel_within_the_bound() {
         let plan = plan(&cloud, &spec_text("HighlyAvailable"), false).await;
         let fresh = Arc::new(MemoryCloud::new(ACCOUNT));
         let dyn_cloud: Arc<dyn Cloud> = fresh.clone();
-        let options = ExecuteOptions { parallelism, ..ExecuteOptions::default() };
-        let outcome = ops::apply(dyn_cloud, &plan, options, Arc::new(EventLog::default()), Cancellation::default()).await;
+        let options = ExecuteOptions {
+            parallelism,
+            ..ExecuteOptions::default()
+        };
+        let outcome = ops::apply(
+            dyn_cloud,
+            &plan,
+            options,
+            Arc::new(EventLog::default()),
+            Cancellation::default(),
+        )
+        .await;
         assert!(outcome.succeeded());
-        assert!(fresh.max_in_flight() <= parallelism, "at most {parallelism} calls at once, saw {}", fresh.max_in_flight());
+        assert!(
+            fresh.max_in_flight() <= parallelism,
+            "at most {parallelism} calls at once, saw {}",
+            fresh.max_in_flight()
+        );
         if parallelism > 1 {
-            assert!(fresh.max_in_flight() > 1, "independent subnets are created concurrently");
+            assert!(
+                fresh.max_in_flight() > 1,
+                "independent subnets are created concurrently"
+            );
         }
     }
 }
@@ -133,26 +210,60 @@ async fn a_failed_branch_skips_its_dependants_and_lets_the_rest_finish() {
     let failed: Vec<&str> = outcome.failed.iter().map(|(a, _, _)| a.as_str()).collect();
     assert_eq!(failed, vec!["subnet.public.us-east-1b"]);
     let skipped: BTreeSet<&str> = outcome.skipped.iter().map(|(a, _)| a.as_str()).collect();
-    for dependant in ["nat_gateway.us-east-1b", "route_table.private.us-east-1b", "route_table.public"] {
-        assert!(skipped.contains(dependant), "{dependant} is skipped: {skipped:?}");
+    for dependant in [
+        "nat_gateway.us-east-1b",
+        "route_table.private.us-east-1b",
+        "route_table.public",
+    ] {
+        assert!(
+            skipped.contains(dependant),
+            "{dependant} is skipped: {skipped:?}"
+        );
     }
     let completed: BTreeSet<&str> = outcome.completed.iter().map(|(a, _)| a.as_str()).collect();
-    for independent in ["nat_gateway.us-east-1a", "nat_gateway.us-east-1c", "route_table.private.us-east-1a", "subnet.private.us-east-1b"] {
-        assert!(completed.contains(independent), "{independent} completes: {completed:?}");
+    for independent in [
+        "nat_gateway.us-east-1a",
+        "nat_gateway.us-east-1c",
+        "route_table.private.us-east-1a",
+        "subnet.private.us-east-1b",
+    ] {
+        assert!(
+            completed.contains(independent),
+            "{independent} completes: {completed:?}"
+        );
     }
     // Once the fault is gone, the next apply finishes the job.
     cloud.set_faults(Faults::default());
-    assert!(apply(&cloud, &spec_text("HighlyAvailable")).await.succeeded());
+    assert!(
+        apply(&cloud, &spec_text("HighlyAvailable"))
+            .await
+            .succeeded()
+    );
     assert_converged(&cloud, &spec_text("HighlyAvailable"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn throttling_is_retried_until_the_apply_converges() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
-    cloud.set_faults(Faults { throttle_ratio: 0.33, seed: 7, ..Faults::default() });
-    let (outcome, log) = apply_with(&cloud, &spec_text("HighlyAvailable"), false, ExecuteOptions::default()).await;
+    cloud.set_faults(Faults {
+        throttle_ratio: 0.33,
+        seed: 7,
+        ..Faults::default()
+    });
+    let (outcome, log) = apply_with(
+        &cloud,
+        &spec_text("HighlyAvailable"),
+        false,
+        ExecuteOptions::default(),
+    )
+    .await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    assert!(events(&log).iter().any(|e| matches!(e, Event::Retrying { .. })), "some calls were retried");
+    assert!(
+        events(&log)
+            .iter()
+            .any(|e| matches!(e, Event::Retrying { .. })),
+        "some calls were retried"
+    );
     cloud.set_faults(Faults::default());
     assert_converged(&cloud, &spec_text("HighlyAvailable"));
 }
@@ -162,7 +273,12 @@ async fn nat_mode_changes_keep_the_vpc_and_subnets() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     assert!(apply(&cloud, &spec_text("Single")).await.succeeded());
     let ids = |cloud: &MemoryCloud| -> BTreeSet<String> {
-        cloud.resources().into_iter().filter(|r| r.kind == "vpc" || r.kind == "subnet").map(|r| r.id).collect()
+        cloud
+            .resources()
+            .into_iter()
+            .filter(|r| r.kind == "vpc" || r.kind == "subnet")
+            .map(|r| r.id)
+            .collect()
     };
     let before = ids(&cloud);
     for mode in ["HighlyAvailable", "Single", "Disable", "HighlyAvailable"] {
@@ -172,18 +288,43 @@ async fn nat_mode_changes_keep_the_vpc_and_subnets() {
         assert_no_changes(&cloud, &spec_text(mode)).await;
         assert_eq!(ids(&cloud), before, "{mode}: same VPC and subnets");
     }
-    let (outcome, _) = apply_with(&cloud, &spec_text("HighlyAvailable"), true, ExecuteOptions::default()).await;
+    let (outcome, _) = apply_with(
+        &cloud,
+        &spec_text("HighlyAvailable"),
+        true,
+        ExecuteOptions::default(),
+    )
+    .await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    assert!(cloud.resources().is_empty(), "destroy leaves nothing: {:?}", cloud.resources());
+    assert!(
+        cloud.resources().is_empty(),
+        "destroy leaves nothing: {:?}",
+        cloud.resources()
+    );
 }
 
 /// Plans and applies, where the crash may come anywhere, even in planning.
-async fn run_that_may_crash(cloud: &Arc<MemoryCloud>, text: &str, destroy: bool) -> Option<Outcome> {
+async fn run_that_may_crash(
+    cloud: &Arc<MemoryCloud>,
+    text: &str,
+    destroy: bool,
+) -> Option<Outcome> {
     let (model, wanted) = desired(text);
     let wanted = if destroy { Vec::new() } else { wanted };
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    let (plan, _) = ops::plan(dyn_cloud.clone(), &model, &wanted, RetryPolicy::default()).await.ok()?;
-    Some(ops::apply(dyn_cloud, &plan, ExecuteOptions::default(), Arc::new(EventLog::default()), Cancellation::default()).await)
+    let (plan, _) = ops::plan(dyn_cloud.clone(), &model, &wanted, RetryPolicy::default())
+        .await
+        .ok()?;
+    Some(
+        ops::apply(
+            dyn_cloud,
+            &plan,
+            ExecuteOptions::default(),
+            Arc::new(EventLog::default()),
+            Cancellation::default(),
+        )
+        .await,
+    )
 }
 
 /// Calls a clean apply of `text` makes, from the first (the account guard).
@@ -193,7 +334,8 @@ async fn calls_of_clean_run(text: &str, destroy_after_apply: bool) -> u64 {
         assert!(apply(&cloud, text).await.succeeded());
     }
     let before = cloud.calls();
-    let (outcome, _) = apply_with(&cloud, text, destroy_after_apply, ExecuteOptions::default()).await;
+    let (outcome, _) =
+        apply_with(&cloud, text, destroy_after_apply, ExecuteOptions::default()).await;
     assert!(outcome.succeeded());
     cloud.calls() - before
 }
@@ -205,13 +347,22 @@ async fn a_crash_after_any_call_of_an_apply_is_finished_by_the_next_apply() {
     assert!(total > 20, "a full apply makes many calls ({total})");
     for k in 1..=total {
         let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
-        cloud.set_faults(Faults { crash_after: Some(k), ..Faults::default() });
+        cloud.set_faults(Faults {
+            crash_after: Some(k),
+            ..Faults::default()
+        });
         if let Some(outcome) = run_that_may_crash(&cloud, &text, false).await {
-            assert!(!outcome.succeeded() || k >= total, "crash at call {k} of {total} is reported");
+            assert!(
+                !outcome.succeeded() || k >= total,
+                "crash at call {k} of {total} is reported"
+            );
         }
         cloud.set_faults(Faults::default());
         let outcome = apply(&cloud, &text).await;
-        assert!(outcome.succeeded(), "after a crash at call {k}: {outcome:?}");
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
         assert_converged(&cloud, &text);
         assert_no_changes(&cloud, &text).await;
     }
@@ -225,12 +376,22 @@ async fn a_crash_after_any_call_of_a_destroy_is_finished_by_the_next_destroy() {
         let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
         assert!(apply(&cloud, &text).await.succeeded());
         let offset = cloud.calls();
-        cloud.set_faults(Faults { crash_after: Some(offset + k), ..Faults::default() });
+        cloud.set_faults(Faults {
+            crash_after: Some(offset + k),
+            ..Faults::default()
+        });
         run_that_may_crash(&cloud, &text, true).await;
         cloud.set_faults(Faults::default());
         let (outcome, _) = apply_with(&cloud, &text, true, ExecuteOptions::default()).await;
-        assert!(outcome.succeeded(), "after a crash at call {k}: {outcome:?}");
-        assert!(cloud.resources().is_empty(), "crash at {k}: leftovers {:?}", cloud.resources());
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert!(
+            cloud.resources().is_empty(),
+            "crash at {k}: leftovers {:?}",
+            cloud.resources()
+        );
     }
 }
 
@@ -249,11 +410,23 @@ async fn cancellation_stops_new_work_and_the_next_apply_finishes() {
         })
     };
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    let outcome = ops::apply(dyn_cloud, &plan, ExecuteOptions::default(), Arc::new(EventLog::default()), cancel).await;
+    let outcome = ops::apply(
+        dyn_cloud,
+        &plan,
+        ExecuteOptions::default(),
+        Arc::new(EventLog::default()),
+        cancel,
+    )
+    .await;
     canceller.await.unwrap();
     assert!(outcome.interrupted && !outcome.succeeded());
     assert!(!outcome.not_started.is_empty() || !outcome.failed.is_empty());
-    assert!(outcome.not_started.iter().all(|(_, op)| *op == Operation::Create || *op == Operation::Update));
+    assert!(
+        outcome
+            .not_started
+            .iter()
+            .all(|(_, op)| *op == Operation::Create || *op == Operation::Update)
+    );
     assert!(apply(&cloud, &text).await.succeeded());
     assert_converged(&cloud, &text);
 }
@@ -270,12 +443,22 @@ async fn replacing_a_subnet_releases_its_route_table_association_first() {
     );
     let plan = plan(&cloud, &after, false).await;
     let summary = plan.summary();
-    assert_eq!((summary.replace, summary.update), (1, 1), "one subnet replaced, its route table updated: {summary:?}");
+    assert_eq!(
+        (summary.replace, summary.update),
+        (1, 1),
+        "one subnet replaced, its route table updated: {summary:?}"
+    );
     let (outcome, log) = apply_with(&cloud, &after, false, ExecuteOptions::default()).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     let events = events(&log);
-    let released = position(&events, |e| matches!(e, Event::Finished { address, operation: Operation::Release, .. } if address.as_str() == "route_table.private.us-east-1c"));
-    let deleted = position(&events, |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "subnet.private.us-east-1c"));
+    let released = position(
+        &events,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Release, .. } if address.as_str() == "route_table.private.us-east-1c"),
+    );
+    let deleted = position(
+        &events,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "subnet.private.us-east-1c"),
+    );
     assert!(released < deleted, "the association goes before the subnet");
     assert_converged(&cloud, &after);
     assert_no_changes(&cloud, &after).await;

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use eksform::cloud::memory::MemoryCloud;
 use eksform::cloud::Cloud;
+use eksform::cloud::memory::MemoryCloud;
 use eksform::diagnostics::SourceFile;
 use eksform::execute::{Cancellation, ExecuteOptions, NoEvents};
 use eksform::plan::Plan;
@@ -15,11 +15,15 @@ use eksform::{lower, ops, render, spec};
 
 async fn plan(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
     let text = std::fs::read_to_string(path).unwrap();
-    let loaded = spec::parse(SourceFile::new(path.display().to_string(), text)).expect("valid spec");
+    let loaded =
+        spec::parse(SourceFile::new(path.display().to_string(), text)).expect("valid spec");
     let model = lower::model(&loaded.spec);
     let desired = lower::desired(&model);
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    ops::plan(dyn_cloud, &model, &desired, RetryPolicy::default()).await.expect("plan").0
+    ops::plan(dyn_cloud, &model, &desired, RetryPolicy::default())
+        .await
+        .expect("plan")
+        .0
 }
 
 #[tokio::test(start_paused = true)]
@@ -39,7 +43,14 @@ async fn plans_of_every_case_match_their_snapshots() {
         if live.exists() {
             let before = plan(&cloud, &live).await;
             let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-            let outcome = ops::apply(dyn_cloud, &before, ExecuteOptions::default(), Arc::new(NoEvents), Cancellation::default()).await;
+            let outcome = ops::apply(
+                dyn_cloud,
+                &before,
+                ExecuteOptions::default(),
+                Arc::new(NoEvents),
+                Cancellation::default(),
+            )
+            .await;
             assert!(outcome.succeeded(), "{name}: live.yaml applies");
         }
         let plan = plan(&cloud, &case.join("spec.yaml")).await;

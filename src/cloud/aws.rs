@@ -61,10 +61,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let code = err.code().map(str::to_string);
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)));
+    let message = err.message().map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        )
+    });
     let class = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ErrorClass::Transient
@@ -84,8 +86,13 @@ where
 fn classify(code: Option<&str>, status: u16) -> ErrorClass {
     match code {
         Some(
-            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-            | "RequestThrottled" | "SlowDown" | "PriorRequestNotComplete",
+            "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "RequestThrottled"
+            | "SlowDown"
+            | "PriorRequestNotComplete",
         ) => ErrorClass::Throttling,
         Some("DependencyViolation" | "ResourceInUseException" | "InvalidIPAddress.InUse") => {
             ErrorClass::DependencyViolation
@@ -123,15 +130,28 @@ impl Cloud for AwsCloud {
             .ok_or_else(|| CloudError::rejected("GetCallerIdentity returned no account"))
     }
 
-    async fn observe(&self, kind: &'static dyn Kind, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        kind: &'static dyn Kind,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         kind.observe(&self.clients, scope).await
     }
 
-    async fn create(&self, kind: &'static dyn Kind, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        kind: &'static dyn Kind,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         kind.create(&self.clients, request).await
     }
 
-    async fn update(&self, kind: &'static dyn Kind, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         kind.update(&self.clients, live, desired).await
     }
 
@@ -139,7 +159,11 @@ impl Cloud for AwsCloud {
         kind.delete(&self.clients, live).await
     }
 
-    async fn read(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         kind.read(&self.clients, live).await
     }
 }
@@ -150,11 +174,23 @@ mod tests {
 
     #[test]
     fn classifies_throttling_dependency_and_not_found() {
-        assert_eq!(classify(Some("RequestLimitExceeded"), 503), ErrorClass::Throttling);
-        assert_eq!(classify(Some("DependencyViolation"), 400), ErrorClass::DependencyViolation);
-        assert_eq!(classify(Some("InvalidVpcID.NotFound"), 400), ErrorClass::NotFound);
+        assert_eq!(
+            classify(Some("RequestLimitExceeded"), 503),
+            ErrorClass::Throttling
+        );
+        assert_eq!(
+            classify(Some("DependencyViolation"), 400),
+            ErrorClass::DependencyViolation
+        );
+        assert_eq!(
+            classify(Some("InvalidVpcID.NotFound"), 400),
+            ErrorClass::NotFound
+        );
         assert_eq!(classify(Some("InternalError"), 500), ErrorClass::Transient);
         assert_eq!(classify(None, 500), ErrorClass::Rejected);
-        assert_eq!(classify(Some("InvalidParameterValue"), 400), ErrorClass::Rejected);
+        assert_eq!(
+            classify(Some("InvalidParameterValue"), 400),
+            ErrorClass::Rejected
+        );
     }
 }

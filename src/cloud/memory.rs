@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use crate::kinds::Kind;
-use crate::model::{Address, Attributes, LiveResource, Status, Value, ADDRESS_TAG, STACK_TAG};
+use crate::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value};
 
 /// A resource in the model account.
 #[derive(Debug, Clone)]
@@ -88,7 +88,8 @@ impl MemoryCloud {
     pub fn set_faults(&self, faults: Faults) {
         let seed = faults.seed;
         *self.faults.lock().expect("faults lock") = faults;
-        self.state.lock().expect("state lock").random = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.state.lock().expect("state lock").random =
+            seed.wrapping_mul(6364136223846793005).wrapping_add(1);
     }
 
     /// Every resource that exists (or is being deleted), whatever its marks.
@@ -124,18 +125,28 @@ impl MemoryCloud {
         let mut state = self.state.lock().expect("state lock");
         state.calls += 1;
         let now = Instant::now();
-        state.resources.retain(|r| r.deleting_until.is_none_or(|until| now < until));
+        state
+            .resources
+            .retain(|r| r.deleting_until.is_none_or(|until| now < until));
         if let Some(k) = faults.crash_after
             && state.calls > k
         {
-            return Err(CloudError::new(ErrorClass::Crashed, None, "simulated crash"));
+            return Err(CloudError::new(
+                ErrorClass::Crashed,
+                None,
+                "simulated crash",
+            ));
         }
         if faults.throttle_ratio > 0.0 {
             state.random ^= state.random << 13;
             state.random ^= state.random >> 7;
             state.random ^= state.random << 17;
             if (state.random % 10_000) as f64 / 10_000.0 < faults.throttle_ratio {
-                return Err(CloudError::new(ErrorClass::Throttling, Some("Throttling"), "Rate exceeded"));
+                return Err(CloudError::new(
+                    ErrorClass::Throttling,
+                    Some("Throttling"),
+                    "Rate exceeded",
+                ));
             }
         }
         state.in_flight += 1;
@@ -143,7 +154,10 @@ impl MemoryCloud {
         Ok(faults.crash_after == Some(state.calls))
     }
 
-    async fn call<T>(&self, effect: impl FnOnce(&mut State, Instant) -> Result<T, CloudError>) -> Result<T, CloudError> {
+    async fn call<T>(
+        &self,
+        effect: impl FnOnce(&mut State, Instant) -> Result<T, CloudError>,
+    ) -> Result<T, CloudError> {
         let crash = self.begin()?;
         tokio::time::sleep(self.latency).await;
         let result = {
@@ -152,7 +166,11 @@ impl MemoryCloud {
             effect(&mut state, Instant::now())
         };
         if crash {
-            return Err(CloudError::new(ErrorClass::Crashed, None, "simulated crash (the call took effect)"));
+            return Err(CloudError::new(
+                ErrorClass::Crashed,
+                None,
+                "simulated crash (the call took effect)",
+            ));
         }
         result
     }
@@ -169,7 +187,11 @@ impl MemoryCloud {
 }
 
 /// Ids that point at resources which do not exist: AWS answers NotFound.
-fn check_references(state: &State, kind: &dyn Kind, attributes: &Attributes) -> Result<(), CloudError> {
+fn check_references(
+    state: &State,
+    kind: &dyn Kind,
+    attributes: &Attributes,
+) -> Result<(), CloudError> {
     for (name, value) in attributes {
         if name == "tags" {
             continue;
@@ -177,10 +199,24 @@ fn check_references(state: &State, kind: &dyn Kind, attributes: &Attributes) -> 
         let mut ids = Vec::new();
         collect_strings(value, &mut ids);
         for id in ids {
-            let looks_like_id = crate::kinds::ALL.iter().any(|k| id.starts_with(&format!("{}-", k.id_prefix())));
-            let exists = state.resources.iter().any(|r| r.id == id && r.deleting_until.is_none());
-            if looks_like_id && !exists && !(kind.is_brought() && name == "id" && state.resources.iter().any(|r| r.id == id)) {
-                return Err(CloudError::new(ErrorClass::NotFound, Some("InvalidID.NotFound"), format!("{name}: {id} does not exist")));
+            let looks_like_id = crate::kinds::ALL
+                .iter()
+                .any(|k| id.starts_with(&format!("{}-", k.id_prefix())));
+            let exists = state
+                .resources
+                .iter()
+                .any(|r| r.id == id && r.deleting_until.is_none());
+            if looks_like_id
+                && !exists
+                && !(kind.is_brought()
+                    && name == "id"
+                    && state.resources.iter().any(|r| r.id == id))
+            {
+                return Err(CloudError::new(
+                    ErrorClass::NotFound,
+                    Some("InvalidID.NotFound"),
+                    format!("{name}: {id} does not exist"),
+                ));
             }
         }
     }
@@ -203,7 +239,11 @@ impl Cloud for MemoryCloud {
         self.call(|_, _| Ok(account)).await
     }
 
-    async fn observe(&self, kind: &'static dyn Kind, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        kind: &'static dyn Kind,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         self.call(|state, now| {
             Ok(state
                 .resources
@@ -232,18 +272,39 @@ impl Cloud for MemoryCloud {
         .await
     }
 
-    async fn create(&self, kind: &'static dyn Kind, request: &CreateRequest) -> Result<LiveResource, CloudError> {
-        let rejected = self.faults.lock().expect("faults lock").reject_create.contains(&request.address);
+    async fn create(
+        &self,
+        kind: &'static dyn Kind,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let rejected = self
+            .faults
+            .lock()
+            .expect("faults lock")
+            .reject_create
+            .contains(&request.address);
         self.call(|state, now| {
             if rejected {
-                return Err(CloudError::new(ErrorClass::Rejected, Some("InvalidParameterValue"), format!("injected failure creating {}", request.address)));
+                return Err(CloudError::new(
+                    ErrorClass::Rejected,
+                    Some("InvalidParameterValue"),
+                    format!("injected failure creating {}", request.address),
+                ));
             }
             if kind.is_brought() {
                 let resource = state
                     .resources
                     .iter_mut()
-                    .find(|r| Some(r.id.as_str()) == request.attributes.get("id").and_then(Value::as_str))
-                    .ok_or_else(|| CloudError::new(ErrorClass::NotFound, Some("InvalidSubnetID.NotFound"), "no such subnet"))?;
+                    .find(|r| {
+                        Some(r.id.as_str()) == request.attributes.get("id").and_then(Value::as_str)
+                    })
+                    .ok_or_else(|| {
+                        CloudError::new(
+                            ErrorClass::NotFound,
+                            Some("InvalidSubnetID.NotFound"),
+                            "no such subnet",
+                        )
+                    })?;
                 merge_tags(&mut resource.attributes, &request.attributes);
                 return Ok(LiveResource {
                     address: request.address.clone(),
@@ -254,15 +315,21 @@ impl Cloud for MemoryCloud {
                 });
             }
             // An idempotency token repeats the original answer, as AWS does.
-            if let Some(existing) = state.resources.iter().find(|r| r.token.as_deref() == Some(request.token.as_str()) && r.kind == kind.name()) {
-                return Self::to_live(existing, now).ok_or_else(|| CloudError::rejected("token reused"));
+            if let Some(existing) = state.resources.iter().find(|r| {
+                r.token.as_deref() == Some(request.token.as_str()) && r.kind == kind.name()
+            }) {
+                return Self::to_live(existing, now)
+                    .ok_or_else(|| CloudError::rejected("token reused"));
             }
             check_references(state, kind, &request.attributes)?;
             state.next_id += 1;
             let id = format!("{}-{:017x}", kind.id_prefix(), state.next_id);
             let mut attributes = request.attributes.clone();
             for computed in kind.computed() {
-                attributes.insert((*computed).into(), Value::string(format!("203.0.113.{}", state.next_id % 250)));
+                attributes.insert(
+                    (*computed).into(),
+                    Value::string(format!("203.0.113.{}", state.next_id % 250)),
+                );
             }
             let resource = StoredResource {
                 kind: kind.name(),
@@ -272,21 +339,33 @@ impl Cloud for MemoryCloud {
                 ready_at: now + kind.timings().create,
                 deleting_until: None,
             };
-            let live = Self::to_live(&resource, now).ok_or_else(|| CloudError::rejected("created resource has no address tag"))?;
+            let live = Self::to_live(&resource, now)
+                .ok_or_else(|| CloudError::rejected("created resource has no address tag"))?;
             state.resources.push(resource);
             Ok(live)
         })
         .await
     }
 
-    async fn update(&self, kind: &'static dyn Kind, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         self.call(|state, _| {
             check_references(state, kind, desired)?;
             let resource = state
                 .resources
                 .iter_mut()
                 .find(|r| r.id == live.id && r.deleting_until.is_none())
-                .ok_or_else(|| CloudError::new(ErrorClass::NotFound, Some("NotFound"), format!("{} does not exist", live.id)))?;
+                .ok_or_else(|| {
+                    CloudError::new(
+                        ErrorClass::NotFound,
+                        Some("NotFound"),
+                        format!("{} does not exist", live.id),
+                    )
+                })?;
             if kind.is_brought() {
                 merge_tags(&mut resource.attributes, desired);
             } else {
@@ -309,11 +388,27 @@ impl Cloud for MemoryCloud {
             }
             let stack = state.resources[index].tag(STACK_TAG).map(str::to_string);
             // Something else still holds this resource's id.
-            if let Some(holder) = state.resources.iter().find(|r| r.id != live.id && r.attributes.iter().any(|(n, v)| n != "tags" && v.mentions(&live.id))) {
-                return Err(CloudError::new(ErrorClass::DependencyViolation, Some("DependencyViolation"), format!("{} is still used by {}", live.id, holder.id)));
+            if let Some(holder) = state.resources.iter().find(|r| {
+                r.id != live.id
+                    && r.attributes
+                        .iter()
+                        .any(|(n, v)| n != "tags" && v.mentions(&live.id))
+            }) {
+                return Err(CloudError::new(
+                    ErrorClass::DependencyViolation,
+                    Some("DependencyViolation"),
+                    format!("{} is still used by {}", live.id, holder.id),
+                ));
             }
-            if let Some(blocker) = state.resources.iter().find(|r| kind.delete_after().contains(&r.kind) && r.tag(STACK_TAG).map(str::to_string) == stack) {
-                return Err(CloudError::new(ErrorClass::DependencyViolation, Some("DependencyViolation"), format!("{} cannot go while {} exists", live.id, blocker.id)));
+            if let Some(blocker) = state.resources.iter().find(|r| {
+                kind.delete_after().contains(&r.kind)
+                    && r.tag(STACK_TAG).map(str::to_string) == stack
+            }) {
+                return Err(CloudError::new(
+                    ErrorClass::DependencyViolation,
+                    Some("DependencyViolation"),
+                    format!("{} cannot go while {} exists", live.id, blocker.id),
+                ));
             }
             let delay = kind.timings().delete;
             if delay.is_zero() {
@@ -326,7 +421,11 @@ impl Cloud for MemoryCloud {
         .await
     }
 
-    async fn read(&self, _kind: &'static dyn Kind, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        _kind: &'static dyn Kind,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         self.call(|state, now| {
             Ok(state.resources.iter().find(|r| r.id == live.id).map(|r| {
                 let mut found = Self::to_live(r, now).unwrap_or_else(|| live.clone());
@@ -339,7 +438,11 @@ impl Cloud for MemoryCloud {
 }
 
 fn merge_tags(target: &mut Attributes, source: &Attributes) {
-    let mut tags: BTreeMap<String, Value> = target.get("tags").and_then(Value::as_map).cloned().unwrap_or_default();
+    let mut tags: BTreeMap<String, Value> = target
+        .get("tags")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
     if let Some(extra) = source.get("tags").and_then(Value::as_map) {
         tags.extend(extra.clone());
     }

@@ -95,11 +95,28 @@ pub trait Cloud: Send + Sync {
     /// The caller's account id (STS GetCallerIdentity).
     async fn caller_account(&self) -> Result<String, CloudError>;
     /// All live resources of a kind that carry the stack's mark (or are brought).
-    async fn observe(&self, kind: &'static dyn Kind, scope: &Scope) -> Result<Vec<LiveResource>, CloudError>;
-    async fn create(&self, kind: &'static dyn Kind, request: &CreateRequest) -> Result<LiveResource, CloudError>;
+    async fn observe(
+        &self,
+        kind: &'static dyn Kind,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError>;
+    async fn create(
+        &self,
+        kind: &'static dyn Kind,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError>;
     /// Brings `live` to `desired` for the attributes that can change in place.
-    async fn update(&self, kind: &'static dyn Kind, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError>;
+    async fn update(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError>;
     async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError>;
     /// The resource's current state, `None` once it is gone: what waits poll.
-    async fn read(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<Option<LiveResource>, CloudError>;
+    async fn read(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError>;
 }

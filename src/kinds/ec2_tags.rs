@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
-use crate::cloud::aws::error;
 use crate::cloud::CloudError;
-use crate::model::{Address, Attributes, LiveResource, Status, Value, ADDRESS_TAG, STACK_TAG};
+use crate::cloud::aws::error;
+use crate::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value};
 
 /// The `tags` attribute as a plain map.
 pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
@@ -39,7 +39,12 @@ pub fn to_sdk(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 /// Live tags as an attribute value; `aws:` tags belong to AWS and are left out.
 pub fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .filter(|(k, _)| !k.starts_with("aws:"))
         .collect()
 }
@@ -116,10 +121,9 @@ pub async fn sync_tags(
 
 /// The attribute's string value, or an error naming what is missing.
 pub fn required<'a>(attributes: &'a Attributes, name: &str) -> Result<&'a str, CloudError> {
-    attributes
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| CloudError::rejected(format!("internal: attribute `{name}` is not resolved")))
+    attributes.get(name).and_then(Value::as_str).ok_or_else(|| {
+        CloudError::rejected(format!("internal: attribute `{name}` is not resolved"))
+    })
 }
 
 /// Whether `desired` asks for a value of `name` different from `live`'s.

@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
 use super::ec2_tags::{from_sdk, live, stack_filter, sync_tags, tag_specification};
-use super::{not_found_is_done, read_by_address, Kind};
-use crate::cloud::aws::{error, AwsClients};
+use super::{Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct ElasticIp;
 
@@ -46,13 +48,19 @@ impl Kind for ElasticIp {
             .map(|zone| {
                 let address = Self::address(&zone.name);
                 let name = resource_name(&stack.stack, &address);
-                DesiredResource::new(self.name(), address.clone())
-                    .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)))
+                DesiredResource::new(self.name(), address.clone()).with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                )
             })
             .collect()
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let out = aws
             .ec2
             .describe_addresses()
@@ -65,24 +73,44 @@ impl Kind for ElasticIp {
             .iter()
             .filter_map(|eip| {
                 let mut attributes = Attributes::new();
-                attributes.insert("public_ip".into(), Value::string(eip.public_ip().unwrap_or_default()));
+                attributes.insert(
+                    "public_ip".into(),
+                    Value::string(eip.public_ip().unwrap_or_default()),
+                );
                 let id = eip.allocation_id().unwrap_or_default();
-                live(self.name(), &scope.stack, id, from_sdk(eip.tags()), attributes, Status::Ready)
+                live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(eip.tags()),
+                    attributes,
+                    Status::Ready,
+                )
             })
             .collect())
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let out = aws
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tag_specification(ResourceType::ElasticIp, &request.attributes))
+            .tag_specifications(tag_specification(
+                ResourceType::ElasticIp,
+                &request.attributes,
+            ))
             .send()
             .await
             .map_err(|e| error("AllocateAddress", e))?;
         let mut attributes = request.attributes.clone();
-        attributes.insert("public_ip".into(), Value::string(out.public_ip().unwrap_or_default()));
+        attributes.insert(
+            "public_ip".into(),
+            Value::string(out.public_ip().unwrap_or_default()),
+        );
         Ok(LiveResource {
             address: request.address.clone(),
             kind: self.name().into(),
@@ -92,18 +120,33 @@ impl Kind for ElasticIp {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws.ec2.release_address().allocation_id(&live.id).send().await {
+        match aws
+            .ec2
+            .release_address()
+            .allocation_id(&live.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => not_found_is_done(error("ReleaseAddress", e)),
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
     }
 }

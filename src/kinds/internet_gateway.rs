@@ -3,13 +3,17 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
-use super::ec2_tags::{changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification};
+use super::ec2_tags::{
+    changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
+};
 use super::vpc::Vpc;
-use super::{not_found_is_done, read_by_address, Kind};
-use crate::cloud::aws::{error, AwsClients};
+use super::{Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct InternetGateway;
 
@@ -31,12 +35,23 @@ async fn attach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudErr
 }
 
 async fn detach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudError> {
-    match aws.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc_id).send().await {
+    match aws
+        .ec2
+        .detach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = error("DetachInternetGateway", e);
             // Already detached: the job is done.
-            if e.code.as_deref() == Some("Gateway.NotAttached") { Ok(()) } else { not_found_is_done(e) }
+            if e.code.as_deref() == Some("Gateway.NotAttached") {
+                Ok(())
+            } else {
+                not_found_is_done(e)
+            }
         }
     }
 }
@@ -68,11 +83,18 @@ impl Kind for InternetGateway {
         vec![
             DesiredResource::new(self.name(), address.clone())
                 .with("vpc_id", Value::reference(&Vpc::address(), "id"))
-                .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags))),
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                ),
         ]
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let gateways = aws
             .ec2
             .describe_internet_gateways()
@@ -90,12 +112,23 @@ impl Kind for InternetGateway {
                 let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
                 attributes.insert("vpc_id".into(), vpc.map_or(Value::Null, Value::string));
                 let id = gateway.internet_gateway_id().unwrap_or_default();
-                live(self.name(), &scope.stack, id, from_sdk(gateway.tags()), attributes, Status::Ready)
+                live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(gateway.tags()),
+                    attributes,
+                    Status::Ready,
+                )
             })
             .collect())
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let out = aws
             .ec2
@@ -119,7 +152,12 @@ impl Kind for InternetGateway {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         if changed(&live.attributes, desired, "vpc_id") {
             if let Some(old) = live.attributes.get("vpc_id").and_then(Value::as_str) {
                 detach(aws, &live.id, old).await?;
@@ -136,13 +174,23 @@ impl Kind for InternetGateway {
         if let Some(vpc_id) = live.attributes.get("vpc_id").and_then(Value::as_str) {
             detach(aws, &live.id, vpc_id).await?;
         }
-        match aws.ec2.delete_internet_gateway().internet_gateway_id(&live.id).send().await {
+        match aws
+            .ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(&live.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => not_found_is_done(error("DeleteInternetGateway", e)),
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
     }
 }

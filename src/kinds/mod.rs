@@ -119,25 +119,57 @@ pub trait Kind: Send + Sync + 'static {
 
     // The AWS adapter, kept thin: build requests and map responses.
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError>;
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError>;
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError>;
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError>;
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError>;
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError>;
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError>;
     /// Default: observation of one resource through the kind's list call.
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError>;
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError>;
 }
 
 /// A delete of something already gone has done its job.
 pub fn not_found_is_done(e: CloudError) -> Result<(), CloudError> {
-    if e.class == ErrorClass::NotFound { Ok(()) } else { Err(e) }
+    if e.class == ErrorClass::NotFound {
+        Ok(())
+    } else {
+        Err(e)
+    }
 }
 
 /// Reads one resource through the kind's list call, by address.
-pub async fn read_by_address(kind: &dyn Kind, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+pub async fn read_by_address(
+    kind: &dyn Kind,
+    aws: &AwsClients,
+    live: &LiveResource,
+) -> Result<Option<LiveResource>, CloudError> {
     let stack = ec2_tags::tags_of(&live.attributes)
         .get(crate::model::STACK_TAG)
         .cloned()
         .unwrap_or_default();
-    let scope = Scope { stack, ..Scope::default() };
-    Ok(kind.observe(aws, &scope).await?.into_iter().find(|r| r.id == live.id))
+    let scope = Scope {
+        stack,
+        ..Scope::default()
+    };
+    Ok(kind
+        .observe(aws, &scope)
+        .await?
+        .into_iter()
+        .find(|r| r.id == live.id))
 }

@@ -12,11 +12,13 @@ use super::ec2_tags::{from_sdk, live, required, stack_filter, sync_tags, tag_spe
 use super::elastic_ip::ElasticIp;
 use super::internet_gateway::InternetGateway;
 use super::subnet::Subnet;
-use super::{not_found_is_done, Change, Kind, Timings};
-use crate::cloud::aws::{error, AwsClients};
+use super::{Change, Kind, Timings, not_found_is_done};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct NatGateway;
 
@@ -25,7 +27,11 @@ impl NatGateway {
         Address::new(&["nat_gateway", zone])
     }
 
-    fn to_live(&self, stack: &str, gateway: &aws_sdk_ec2::types::NatGateway) -> Option<LiveResource> {
+    fn to_live(
+        &self,
+        stack: &str,
+        gateway: &aws_sdk_ec2::types::NatGateway,
+    ) -> Option<LiveResource> {
         let status = match gateway.state()? {
             NatGatewayState::Pending => Status::Pending,
             NatGatewayState::Available => Status::Ready,
@@ -35,7 +41,10 @@ impl NatGateway {
         };
         let address = gateway.nat_gateway_addresses().first();
         let mut attributes = Attributes::new();
-        attributes.insert("subnet_id".into(), Value::string(gateway.subnet_id().unwrap_or_default()));
+        attributes.insert(
+            "subnet_id".into(),
+            Value::string(gateway.subnet_id().unwrap_or_default()),
+        );
         attributes.insert(
             "allocation_id".into(),
             Value::string(address.and_then(|a| a.allocation_id()).unwrap_or_default()),
@@ -45,7 +54,14 @@ impl NatGateway {
             Value::string(address.and_then(|a| a.public_ip()).unwrap_or_default()),
         );
         let id = gateway.nat_gateway_id().unwrap_or_default();
-        live(self.name(), stack, id, from_sdk(gateway.tags()), attributes, status)
+        live(
+            self.name(),
+            stack,
+            id,
+            from_sdk(gateway.tags()),
+            attributes,
+            status,
+        )
     }
 }
 
@@ -97,16 +113,31 @@ impl Kind for NatGateway {
                     None => Value::reference(&ElasticIp::address(&zone.name), "id"),
                 };
                 DesiredResource::new(self.name(), address.clone())
-                    .with("subnet_id", Value::reference(&Subnet::address("public", &zone.name), "id"))
+                    .with(
+                        "subnet_id",
+                        Value::reference(&Subnet::address("public", &zone.name), "id"),
+                    )
                     .with("allocation_id", allocation)
-                    .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)))
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &name,
+                            &stack.tags,
+                        )),
+                    )
                     // A public NAT gateway needs the VPC's internet gateway attached.
                     .after(&InternetGateway::address())
             })
             .collect()
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let gateways = aws
             .ec2
             .describe_nat_gateways()
@@ -118,10 +149,17 @@ impl Kind for NatGateway {
             .await
             .map_err(|e| error("DescribeNatGateways", e))?;
         // Some endpoints ignore the tag filter: `to_live` checks the mark again.
-        Ok(gateways.iter().filter_map(|g| self.to_live(&scope.stack, g)).collect())
+        Ok(gateways
+            .iter()
+            .filter_map(|g| self.to_live(&scope.stack, g))
+            .collect())
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let out = aws
             .ec2
@@ -146,13 +184,24 @@ impl Kind for NatGateway {
         if gateway.state() == Some(&NatGatewayState::Available) {
             created.status = Status::Ready;
         }
-        if let Some(ip) = gateway.nat_gateway_addresses().first().and_then(|a| a.public_ip()) {
-            created.attributes.insert("public_ip".into(), Value::string(ip));
+        if let Some(ip) = gateway
+            .nat_gateway_addresses()
+            .first()
+            .and_then(|a| a.public_ip())
+        {
+            created
+                .attributes
+                .insert("public_ip".into(), Value::string(ip));
         }
         Ok(created)
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }
 
@@ -160,13 +209,23 @@ impl Kind for NatGateway {
         if live.status == Status::Deleting {
             return Ok(());
         }
-        match aws.ec2.delete_nat_gateway().nat_gateway_id(&live.id).send().await {
+        match aws
+            .ec2
+            .delete_nat_gateway()
+            .nat_gateway_id(&live.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => not_found_is_done(error("DeleteNatGateway", e)),
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         let stack = super::ec2_tags::tags_of(&live.attributes)
             .get(crate::model::STACK_TAG)
             .cloned()
@@ -174,10 +233,18 @@ impl Kind for NatGateway {
         let out = aws
             .ec2
             .describe_nat_gateways()
-            .filter(Filter::builder().name("nat-gateway-id").values(&live.id).build())
+            .filter(
+                Filter::builder()
+                    .name("nat-gateway-id")
+                    .values(&live.id)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| error("DescribeNatGateways", e))?;
-        Ok(out.nat_gateways().iter().find_map(|g| self.to_live(&stack, g)))
+        Ok(out
+            .nat_gateways()
+            .iter()
+            .find_map(|g| self.to_live(&stack, g)))
     }
 }

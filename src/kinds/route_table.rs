@@ -13,11 +13,13 @@ use super::internet_gateway::InternetGateway;
 use super::nat_gateway::NatGateway;
 use super::subnet::Subnet;
 use super::vpc::Vpc;
-use super::{not_found_is_done, read_by_address, Change, Kind};
-use crate::cloud::aws::{error, AwsClients};
+use super::{Change, Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct RouteTable;
 
@@ -36,7 +38,11 @@ fn routes_of(attributes: &Attributes) -> BTreeMap<String, String> {
     attributes
         .get("routes")
         .and_then(Value::as_map)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -44,27 +50,58 @@ fn subnets_of(attributes: &Attributes) -> Vec<String> {
     attributes
         .get("subnet_ids")
         .and_then(Value::as_list)
-        .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Creates or replaces a route to a target; the target's id says what it is.
-async fn put_route(aws: &AwsClients, table: &str, destination: &str, target: &str, replace: bool) -> Result<(), CloudError> {
+async fn put_route(
+    aws: &AwsClients,
+    table: &str,
+    destination: &str,
+    target: &str,
+    replace: bool,
+) -> Result<(), CloudError> {
     let is_nat = target.starts_with("nat-");
     if replace {
-        let request = aws.ec2.replace_route().route_table_id(table).destination_cidr_block(destination);
-        let request = if is_nat { request.nat_gateway_id(target) } else { request.gateway_id(target) };
+        let request = aws
+            .ec2
+            .replace_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination);
+        let request = if is_nat {
+            request.nat_gateway_id(target)
+        } else {
+            request.gateway_id(target)
+        };
         request.send().await.map_err(|e| error("ReplaceRoute", e))?;
     } else {
-        let request = aws.ec2.create_route().route_table_id(table).destination_cidr_block(destination);
-        let request = if is_nat { request.nat_gateway_id(target) } else { request.gateway_id(target) };
+        let request = aws
+            .ec2
+            .create_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination);
+        let request = if is_nat {
+            request.nat_gateway_id(target)
+        } else {
+            request.gateway_id(target)
+        };
         request.send().await.map_err(|e| error("CreateRoute", e))?;
     }
     Ok(())
 }
 
 /// Brings routes and associations from `before` to `after`.
-async fn sync(aws: &AwsClients, table: &str, before: &Attributes, after: &Attributes) -> Result<(), CloudError> {
+async fn sync(
+    aws: &AwsClients,
+    table: &str,
+    before: &Attributes,
+    after: &Attributes,
+) -> Result<(), CloudError> {
     let (old_routes, new_routes) = (routes_of(before), routes_of(after));
     for (destination, target) in &new_routes {
         match old_routes.get(destination) {
@@ -74,14 +111,25 @@ async fn sync(aws: &AwsClients, table: &str, before: &Attributes, after: &Attrib
         }
     }
     for destination in old_routes.keys().filter(|d| !new_routes.contains_key(*d)) {
-        if let Err(e) = aws.ec2.delete_route().route_table_id(table).destination_cidr_block(destination).send().await {
+        if let Err(e) = aws
+            .ec2
+            .delete_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination)
+            .send()
+            .await
+        {
             not_found_is_done(error("DeleteRoute", e))?;
         }
     }
     let associations: BTreeMap<String, String> = before
         .get("associations")
         .and_then(Value::as_map)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     let wanted = subnets_of(after);
     for subnet in &wanted {
@@ -104,7 +152,13 @@ async fn sync(aws: &AwsClients, table: &str, before: &Attributes, after: &Attrib
 }
 
 async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudError> {
-    match aws.ec2.disassociate_route_table().association_id(association).send().await {
+    match aws
+        .ec2
+        .disassociate_route_table()
+        .association_id(association)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) => not_found_is_done(error("DisassociateRouteTable", e)),
     }
@@ -137,7 +191,10 @@ impl Kind for RouteTable {
                 .with("vpc_id", Value::reference(&Vpc::address(), "id"))
                 .with("routes", Value::Map(routes))
                 .with("subnet_ids", Value::List(subnets))
-                .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)))
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                )
         };
         let mut out = Vec::new();
         let public_subnets: Vec<Value> = network
@@ -147,21 +204,34 @@ impl Kind for RouteTable {
             .map(|z| Value::reference(&Subnet::address("public", &z.name), "id"))
             .collect();
         if !public_subnets.is_empty() {
-            let routes = BTreeMap::from([(DEFAULT_ROUTE.to_string(), Value::reference(&InternetGateway::address(), "id"))]);
+            let routes = BTreeMap::from([(
+                DEFAULT_ROUTE.to_string(),
+                Value::reference(&InternetGateway::address(), "id"),
+            )]);
             out.push(table(Self::public_address(), routes, public_subnets));
         }
         for zone in &network.zones {
             let mut routes = BTreeMap::new();
             if let Some(nat_zone) = network.nat_zone_for(&zone.name) {
-                routes.insert(DEFAULT_ROUTE.to_string(), Value::reference(&NatGateway::address(&nat_zone.name), "id"));
+                routes.insert(
+                    DEFAULT_ROUTE.to_string(),
+                    Value::reference(&NatGateway::address(&nat_zone.name), "id"),
+                );
             }
-            let subnets = vec![Value::reference(&Subnet::address("private", &zone.name), "id")];
+            let subnets = vec![Value::reference(
+                &Subnet::address("private", &zone.name),
+                "id",
+            )];
             out.push(table(Self::private_address(&zone.name), routes, subnets));
         }
         out
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let tables = aws
             .ec2
             .describe_route_tables()
@@ -184,30 +254,55 @@ impl Kind for RouteTable {
                         if target == "local" {
                             return None;
                         }
-                        Some((route.destination_cidr_block()?.to_string(), Value::string(target)))
+                        Some((
+                            route.destination_cidr_block()?.to_string(),
+                            Value::string(target),
+                        ))
                     })
                     .collect();
                 let mut associations = BTreeMap::new();
                 for association in table.associations() {
-                    if let (Some(subnet), Some(id)) = (association.subnet_id(), association.route_table_association_id()) {
+                    if let (Some(subnet), Some(id)) = (
+                        association.subnet_id(),
+                        association.route_table_association_id(),
+                    ) {
                         associations.insert(subnet.to_string(), Value::string(id));
                     }
                 }
                 let mut attributes = Attributes::new();
-                attributes.insert("vpc_id".into(), Value::string(table.vpc_id().unwrap_or_default()));
+                attributes.insert(
+                    "vpc_id".into(),
+                    Value::string(table.vpc_id().unwrap_or_default()),
+                );
                 attributes.insert("routes".into(), Value::Map(routes));
                 attributes.insert(
                     "subnet_ids".into(),
-                    Value::List(associations.keys().map(|s| Value::string(s.clone())).collect()),
+                    Value::List(
+                        associations
+                            .keys()
+                            .map(|s| Value::string(s.clone()))
+                            .collect(),
+                    ),
                 );
                 attributes.insert("associations".into(), Value::Map(associations));
                 let id = table.route_table_id().unwrap_or_default();
-                live(self.name(), &scope.stack, id, from_sdk(table.tags()), attributes, Status::Ready)
+                live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(table.tags()),
+                    attributes,
+                    Status::Ready,
+                )
             })
             .collect())
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let out = aws
             .ec2
@@ -217,7 +312,11 @@ impl Kind for RouteTable {
             .send()
             .await
             .map_err(|e| error("CreateRouteTable", e))?;
-        let id = out.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
+        let id = out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
         // Routes and associations after the table exists; a crash in between
         // leaves a marked table that the next plan updates in place.
         sync(aws, &id, &Attributes::new(), attributes).await?;
@@ -230,7 +329,12 @@ impl Kind for RouteTable {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         sync(aws, &live.id, &live.attributes, desired).await?;
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }
@@ -241,13 +345,23 @@ impl Kind for RouteTable {
                 disassociate(aws, association).await?;
             }
         }
-        match aws.ec2.delete_route_table().route_table_id(&live.id).send().await {
+        match aws
+            .ec2
+            .delete_route_table()
+            .route_table_id(&live.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => not_found_is_done(error("DeleteRouteTable", e)),
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
     }
 }

@@ -4,13 +4,17 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
-use super::ec2_tags::{changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification};
+use super::ec2_tags::{
+    changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
+};
 use super::vpc::Vpc;
-use super::{not_found_is_done, read_by_address, Change, Kind};
-use crate::cloud::aws::{error, AwsClients};
+use super::{Change, Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct Subnet;
 
@@ -22,10 +26,17 @@ impl Subnet {
 
 /// The tags Kubernetes expects on a subnet of this tier.
 pub fn kubernetes_tags(tier: &str, cluster: Option<&str>) -> Vec<(String, String)> {
-    let role = if tier == "public" { "kubernetes.io/role/elb" } else { "kubernetes.io/role/internal-elb" };
+    let role = if tier == "public" {
+        "kubernetes.io/role/elb"
+    } else {
+        "kubernetes.io/role/internal-elb"
+    };
     let mut tags = vec![(role.to_string(), "1".to_string())];
     if let Some(cluster) = cluster {
-        tags.push((format!("kubernetes.io/cluster/{cluster}"), "shared".to_string()));
+        tags.push((
+            format!("kubernetes.io/cluster/{cluster}"),
+            "shared".to_string(),
+        ));
     }
     tags
 }
@@ -73,7 +84,11 @@ impl Kind for Subnet {
         out
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let mut found = Vec::new();
         let subnets = aws
             .ec2
@@ -88,18 +103,41 @@ impl Kind for Subnet {
         {
             for subnet in &subnets {
                 let mut attributes = Attributes::new();
-                attributes.insert("vpc_id".into(), Value::string(subnet.vpc_id().unwrap_or_default()));
-                attributes.insert("cidr_block".into(), Value::string(subnet.cidr_block().unwrap_or_default()));
-                attributes.insert("availability_zone".into(), Value::string(subnet.availability_zone().unwrap_or_default()));
-                attributes.insert("map_public_ip_on_launch".into(), Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)));
+                attributes.insert(
+                    "vpc_id".into(),
+                    Value::string(subnet.vpc_id().unwrap_or_default()),
+                );
+                attributes.insert(
+                    "cidr_block".into(),
+                    Value::string(subnet.cidr_block().unwrap_or_default()),
+                );
+                attributes.insert(
+                    "availability_zone".into(),
+                    Value::string(subnet.availability_zone().unwrap_or_default()),
+                );
+                attributes.insert(
+                    "map_public_ip_on_launch".into(),
+                    Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+                );
                 let id = subnet.subnet_id().unwrap_or_default();
-                found.extend(live(self.name(), &scope.stack, id, from_sdk(subnet.tags()), attributes, Status::Ready));
+                found.extend(live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(subnet.tags()),
+                    attributes,
+                    Status::Ready,
+                ));
             }
         }
         Ok(found)
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let out = aws
             .ec2
@@ -111,8 +149,16 @@ impl Kind for Subnet {
             .send()
             .await
             .map_err(|e| error("CreateSubnet", e))?;
-        let id = out.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
-        if attributes.get("map_public_ip_on_launch").and_then(Value::as_bool) == Some(true) {
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_string();
+        if attributes
+            .get("map_public_ip_on_launch")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             set_public_ip(aws, &id, true).await?;
         }
         Ok(LiveResource {
@@ -124,9 +170,17 @@ impl Kind for Subnet {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         if changed(&live.attributes, desired, "map_public_ip_on_launch") {
-            let value = desired.get("map_public_ip_on_launch").and_then(Value::as_bool).unwrap_or(false);
+            let value = desired
+                .get("map_public_ip_on_launch")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             set_public_ip(aws, &live.id, value).await?;
         }
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
@@ -139,7 +193,11 @@ impl Kind for Subnet {
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
     }
 }

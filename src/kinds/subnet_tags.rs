@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Tag;
 
+use super::Kind;
 use super::ec2_tags::{from_sdk, tags_of, to_sdk};
 use super::subnet::kubernetes_tags;
-use super::Kind;
-use crate::cloud::aws::{error, AwsClients};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
@@ -32,7 +32,9 @@ impl Kind for SubnetTags {
     fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
         match (attribute, live.as_map(), desired.as_map()) {
             // Enough that every wanted tag is there; other tags are someone else's.
-            ("tags", Some(live), Some(desired)) => desired.iter().all(|(k, v)| live.get(k) == Some(v)),
+            ("tags", Some(live), Some(desired)) => {
+                desired.iter().all(|(k, v)| live.get(k) == Some(v))
+            }
             _ => live == desired,
         }
     }
@@ -45,7 +47,9 @@ impl Kind for SubnetTags {
             .subnets
             .iter()
             .map(|(tier, zone, id)| {
-                let tags = kubernetes_tags(tier, stack.cluster_name.as_deref()).into_iter().collect();
+                let tags = kubernetes_tags(tier, stack.cluster_name.as_deref())
+                    .into_iter()
+                    .collect();
                 DesiredResource::new(self.name(), Address::new(&["subnet_tags", tier, zone]))
                     .with("id", Value::string(id.clone()))
                     .with("tags", Value::string_map(&tags))
@@ -53,7 +57,11 @@ impl Kind for SubnetTags {
             .collect()
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let brought: Vec<(&Address, &String)> = scope
             .brought
             .iter()
@@ -89,7 +97,11 @@ impl Kind for SubnetTags {
             .collect())
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let id = super::ec2_tags::required(&request.attributes, "id")?.to_string();
         add_tags(aws, &id, &request.attributes).await?;
         Ok(LiveResource {
@@ -101,7 +113,12 @@ impl Kind for SubnetTags {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
         add_tags(aws, &live.id, desired).await
     }
 
@@ -110,7 +127,11 @@ impl Kind for SubnetTags {
         Ok(())
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         let scope = Scope {
             brought: [(live.address.clone(), live.id.clone())].into(),
             ..Scope::default()

@@ -3,12 +3,16 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 
-use super::ec2_tags::{changed, live, required, stack_filter, sync_tags, tag_specification, from_sdk};
-use super::{not_found_is_done, read_by_address, Change, Kind};
-use crate::cloud::aws::{error, AwsClients};
+use super::ec2_tags::{
+    changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
+};
+use super::{Change, Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{resource_name, Network, StackModel};
-use crate::model::{ownership_tags, Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
 
 pub struct Vpc;
 
@@ -18,7 +22,12 @@ impl Vpc {
     }
 }
 
-async fn set_dns(aws: &AwsClients, id: &str, support: Option<bool>, hostnames: Option<bool>) -> Result<(), CloudError> {
+async fn set_dns(
+    aws: &AwsClients,
+    id: &str,
+    support: Option<bool>,
+    hostnames: Option<bool>,
+) -> Result<(), CloudError> {
     // AWS takes one attribute per call.
     if let Some(value) = support {
         aws.ec2
@@ -41,7 +50,11 @@ async fn set_dns(aws: &AwsClients, id: &str, support: Option<bool>, hostnames: O
     Ok(())
 }
 
-async fn dns_attribute(aws: &AwsClients, id: &str, name: VpcAttributeName) -> Result<bool, CloudError> {
+async fn dns_attribute(
+    aws: &AwsClients,
+    id: &str,
+    name: VpcAttributeName,
+) -> Result<bool, CloudError> {
     let out = aws
         .ec2
         .describe_vpc_attribute()
@@ -85,11 +98,18 @@ impl Kind for Vpc {
                 .with("cidr_block", Value::string(network.cidr.to_string()))
                 .with("enable_dns_support", Value::Bool(true))
                 .with("enable_dns_hostnames", Value::Bool(true))
-                .with("tags", Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags))),
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                ),
         ]
     }
 
-    async fn observe(&self, aws: &AwsClients, scope: &Scope) -> Result<Vec<LiveResource>, CloudError> {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
         let mut found = Vec::new();
         let vpcs = aws
             .ec2
@@ -105,23 +125,43 @@ impl Kind for Vpc {
             for vpc in &vpcs {
                 let id = vpc.vpc_id().unwrap_or_default();
                 let mut attributes = Attributes::new();
-                attributes.insert("cidr_block".into(), Value::string(vpc.cidr_block().unwrap_or_default()));
-                if let Some(resource) = live(self.name(), &scope.stack, id, from_sdk(vpc.tags()), attributes, Status::Ready) {
+                attributes.insert(
+                    "cidr_block".into(),
+                    Value::string(vpc.cidr_block().unwrap_or_default()),
+                );
+                if let Some(resource) = live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(vpc.tags()),
+                    attributes,
+                    Status::Ready,
+                ) {
                     found.push(resource);
                 }
             }
         }
         // DNS attributes have no batch read: one call each, per VPC (a stack has one).
         for resource in &mut found {
-            let support = dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport).await?;
-            let hostnames = dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames).await?;
-            resource.attributes.insert("enable_dns_support".into(), Value::Bool(support));
-            resource.attributes.insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
+            let support =
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport).await?;
+            let hostnames =
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames).await?;
+            resource
+                .attributes
+                .insert("enable_dns_support".into(), Value::Bool(support));
+            resource
+                .attributes
+                .insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
         }
         Ok(found)
     }
 
-    async fn create(&self, aws: &AwsClients, request: &CreateRequest) -> Result<LiveResource, CloudError> {
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let out = aws
             .ec2
@@ -131,12 +171,20 @@ impl Kind for Vpc {
             .send()
             .await
             .map_err(|e| error("CreateVpc", e))?;
-        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
         set_dns(
             aws,
             &id,
-            attributes.get("enable_dns_support").and_then(Value::as_bool),
-            attributes.get("enable_dns_hostnames").and_then(Value::as_bool),
+            attributes
+                .get("enable_dns_support")
+                .and_then(Value::as_bool),
+            attributes
+                .get("enable_dns_hostnames")
+                .and_then(Value::as_bool),
         )
         .await?;
         Ok(LiveResource {
@@ -148,9 +196,24 @@ impl Kind for Vpc {
         })
     }
 
-    async fn update(&self, aws: &AwsClients, live: &LiveResource, desired: &Attributes) -> Result<(), CloudError> {
-        let pick = |name: &str| changed(&live.attributes, desired, name).then(|| desired.get(name).and_then(Value::as_bool)).flatten();
-        set_dns(aws, &live.id, pick("enable_dns_support"), pick("enable_dns_hostnames")).await?;
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let pick = |name: &str| {
+            changed(&live.attributes, desired, name)
+                .then(|| desired.get(name).and_then(Value::as_bool))
+                .flatten()
+        };
+        set_dns(
+            aws,
+            &live.id,
+            pick("enable_dns_support"),
+            pick("enable_dns_hostnames"),
+        )
+        .await?;
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }
 
@@ -161,8 +224,11 @@ impl Kind for Vpc {
         }
     }
 
-    async fn read(&self, aws: &AwsClients, live: &LiveResource) -> Result<Option<LiveResource>, CloudError> {
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
     }
 }
-

@@ -42,7 +42,11 @@ fn attribute_line(out: &mut String, change: &AttributeChange, width: usize) {
 }
 
 fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
-    let id = resource.live.as_ref().map(|l| format!(", {}", l.id)).unwrap_or_default();
+    let id = resource
+        .live
+        .as_ref()
+        .map(|l| format!(", {}", l.id))
+        .unwrap_or_default();
     let verb = match resource.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
@@ -50,18 +54,37 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
         Action::Delete => "will be deleted",
         Action::NoOp => "is up to date",
     };
-    let header = format!("{:>3} {} ({}{id}) {verb}", resource.action.symbol(), resource.address, resource.kind);
+    let header = format!(
+        "{:>3} {} ({}{id}) {verb}",
+        resource.action.symbol(),
+        resource.address,
+        resource.kind
+    );
     let _ = writeln!(out, "{}", paint(resource.action, &header, color));
     if let Some(reason) = &resource.reason {
         let _ = writeln!(out, "      # {reason}");
     }
     if resource.action == Action::Replace {
-        let forced: Vec<&str> = resource.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+        let forced: Vec<&str> = resource
+            .changes
+            .iter()
+            .filter(|c| c.forces_replacement)
+            .map(|c| c.name.as_str())
+            .collect();
         if !forced.is_empty() {
-            let _ = writeln!(out, "      # replaced because {} cannot change in place", forced.join(", "));
+            let _ = writeln!(
+                out,
+                "      # replaced because {} cannot change in place",
+                forced.join(", ")
+            );
         }
     }
-    let width = resource.changes.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let width = resource
+        .changes
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
     for change in &resource.changes {
         attribute_line(out, change, width);
     }
@@ -71,7 +94,11 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
 pub fn plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let summary = plan.summary();
-    let _ = writeln!(out, "Stack {} in {} (account {})", plan.stack, plan.region, plan.account);
+    let _ = writeln!(
+        out,
+        "Stack {} in {} (account {})",
+        plan.stack, plan.region, plan.account
+    );
     if !summary.has_changes() {
         let _ = writeln!(out, "\nNo changes. The live resources match the spec.");
     } else {

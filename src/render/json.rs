@@ -1,7 +1,7 @@
 //! The plan as versioned JSON (`plan --json`): plain values, references shown
 //! as `{"known_after_apply": "address.attribute"}`.
 
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 use crate::model::Value;
 use crate::plan::Plan;
@@ -13,7 +13,11 @@ pub fn value(value: &Value) -> Json {
         Value::Int(i) => json!(i),
         Value::String(s) => json!(s),
         Value::List(items) => Json::Array(items.iter().map(self::value).collect()),
-        Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), self::value(v))).collect()),
+        Value::Map(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), self::value(v)))
+                .collect(),
+        ),
         Value::Ref(r) => json!({ "known_after_apply": format!("{}.{}", r.address, r.attribute) }),
     }
 }

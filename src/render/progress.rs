@@ -41,19 +41,55 @@ fn done(operation: Operation) -> &'static str {
 pub fn line(event: &Event) -> String {
     match event {
         Event::Started { address, operation } => format!("{address}: {}...", doing(*operation)),
-        Event::Retrying { address, operation, error, attempt } => {
-            format!("{address}: {} (retry {attempt} after: {error})", doing(*operation))
+        Event::Retrying {
+            address,
+            operation,
+            error,
+            attempt,
+        } => {
+            format!(
+                "{address}: {} (retry {attempt} after: {error})",
+                doing(*operation)
+            )
         }
-        Event::Waiting { address, status, .. } => format!("{address}: waiting ({status})"),
-        Event::Finished { address, operation, id, elapsed } => {
-            let id = if id.is_empty() { String::new() } else { format!(" {id}") };
-            format!("{address}: {}{id} [{:.1}s]", done(*operation), elapsed.as_secs_f64())
+        Event::Waiting {
+            address, status, ..
+        } => format!("{address}: waiting ({status})"),
+        Event::Finished {
+            address,
+            operation,
+            id,
+            elapsed,
+        } => {
+            let id = if id.is_empty() {
+                String::new()
+            } else {
+                format!(" {id}")
+            };
+            format!(
+                "{address}: {}{id} [{:.1}s]",
+                done(*operation),
+                elapsed.as_secs_f64()
+            )
         }
-        Event::Failed { address, operation, error } => format!("{address}: {} failed: {error}", doing(*operation)),
-        Event::Skipped { address, operation, because } => {
-            format!("{address}: {} skipped: it depends on {because}, which failed", doing(*operation))
+        Event::Failed {
+            address,
+            operation,
+            error,
+        } => format!("{address}: {} failed: {error}", doing(*operation)),
+        Event::Skipped {
+            address,
+            operation,
+            because,
+        } => {
+            format!(
+                "{address}: {} skipped: it depends on {because}, which failed",
+                doing(*operation)
+            )
         }
-        Event::NotStarted { address, operation } => format!("{address}: {} not started", doing(*operation)),
+        Event::NotStarted { address, operation } => {
+            format!("{address}: {} not started", doing(*operation))
+        }
     }
 }
 

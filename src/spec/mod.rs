@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub use located::Located;
 pub use model::*;
-pub use validate::{availability_zones, is_valid_stack_name, nat_mode, RETENTION_DAYS};
+pub use validate::{RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 
@@ -36,7 +36,9 @@ pub fn load(path: &Path) -> Result<LoadedSpec, Diagnostics> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         let mut d = Diagnostics::new();
-        d.push(Diagnostic::error(format!("{display}: cannot read the spec: {e}")));
+        d.push(Diagnostic::error(format!(
+            "{display}: cannot read the spec: {e}"
+        )));
         d
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -78,9 +80,11 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
         // Merging arrives with the edge-and-estate work; until then a base file
         // must not be silently left out.
         checked.push(
-            Diagnostic::error("`extends` is not supported yet: this version reads each stack file on its own")
-                .at(&file, extends.span)
-                .with_help("copy the base's settings into this file for now"),
+            Diagnostic::error(
+                "`extends` is not supported yet: this version reads each stack file on its own",
+            )
+            .at(&file, extends.span)
+            .with_help("copy the base's settings into this file for now"),
         );
     }
     let checked = checked.sorted();
@@ -97,7 +101,18 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
 fn yaml_error(file: &SourceFile, error: &serde_saphyr::Error) -> Diagnostic {
     // The library's message repeats the location and a snippet; keep its first line.
     let message = error.to_string();
-    let first = message.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = message.lines().next().unwrap_or("invalid YAML").trim();
+    // The location is shown on its own; the library's advice about its options is not for users.
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = match first.split_once(": ") {
+        Some((location, rest)) if location.starts_with("line ") => rest,
+        _ => first,
+    };
+    let first = first
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(first)
+        .to_string();
     let d = Diagnostic::error(format!("invalid YAML: {first}"));
     match error.location() {
         Some(location) => d.at(file, located::span_of(&location)),

@@ -65,7 +65,11 @@ impl<'a> SchemaChecker<'a> {
         let Some(object) = schema.as_object() else {
             // `true` accepts anything; `false` accepts nothing.
             if schema == &Value::Bool(false) {
-                self.error(node, format!("{}: no value is allowed here", display_path(path)), None);
+                self.error(
+                    node,
+                    format!("{}: no value is allowed here", display_path(path)),
+                    None,
+                );
             }
             return;
         };
@@ -93,8 +97,10 @@ impl<'a> SchemaChecker<'a> {
                     .collect::<Vec<_>>()
                     .join(" or ");
                 let help = if allowed.contains(&"string")
-                    && matches!(node.value, NodeValue::Integer(_) | NodeValue::Float(_) | NodeValue::Bool(_))
-                {
+                    && matches!(
+                        node.value,
+                        NodeValue::Integer(_) | NodeValue::Float(_) | NodeValue::Bool(_)
+                    ) {
                     Some(format!("quote it: \"{}\"", self.raw_text(node)))
                 } else {
                     None
@@ -137,7 +143,11 @@ impl<'a> SchemaChecker<'a> {
                 if minimum.is_some_and(|m| n < m) || maximum.is_some_and(|m| n > m) {
                     self.error(
                         node,
-                        format!("{}: {} is out of range", display_path(path), self.raw_text(node)),
+                        format!(
+                            "{}: {} is out of range",
+                            display_path(path),
+                            self.raw_text(node)
+                        ),
                         Some(format!(
                             "a whole number from {} to {}",
                             minimum.map_or("-".into(), |m| m.to_string()),
@@ -164,7 +174,11 @@ impl<'a> SchemaChecker<'a> {
             }
             // Prefer the alternative of the same shape as the node: its errors are the useful ones.
             let same_shape = self.shape_matches(alternative, &node.value);
-            if same_shape && best.as_ref().is_none_or(|b| b.len() >= trial.diagnostics.len()) {
+            if same_shape
+                && best
+                    .as_ref()
+                    .is_none_or(|b| b.len() >= trial.diagnostics.len())
+            {
                 best = Some(trial.diagnostics);
             }
         }
@@ -193,7 +207,10 @@ impl<'a> SchemaChecker<'a> {
         let schema = self.resolve(schema);
         match schema.get("type") {
             Some(Value::String(t)) => type_matches(t, value),
-            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| type_matches(t, value)),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| type_matches(t, value)),
             _ => schema.get("enum").is_some() && matches!(value, NodeValue::String(_)),
         }
     }
@@ -290,7 +307,11 @@ impl<'a> SchemaChecker<'a> {
     fn raw_text(&self, node: &Node) -> String {
         let text = &self.file.text;
         let end = node.span.offset.saturating_add(node.span.len);
-        if node.span.len > 0 && end <= text.len() && text.is_char_boundary(node.span.offset) && text.is_char_boundary(end) {
+        if node.span.len > 0
+            && end <= text.len()
+            && text.is_char_boundary(node.span.offset)
+            && text.is_char_boundary(end)
+        {
             return text[node.span.offset..end].trim().to_string();
         }
         match &node.value {

@@ -20,12 +20,40 @@ pub const RETENTION_DAYS: &[u32] = &[
 /// Regions known when this was written; a region outside the list but of the
 /// right shape is accepted (AWS opens new ones), a misspelt one gets a hint.
 pub const KNOWN_REGIONS: &[&str] = &[
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-    "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-central-1", "ca-west-1",
-    "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
-    "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-    "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-west-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
     "us-west-2",
 ];
 
@@ -52,7 +80,9 @@ impl Validator<'_> {
     }
 
     fn warning(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
-        let d = Diagnostic::warning(message).at(self.file, span).with_help(help.into());
+        let d = Diagnostic::warning(message)
+            .at(self.file, span)
+            .with_help(help.into());
         self.diagnostics.push(d);
     }
 
@@ -86,17 +116,28 @@ impl Validator<'_> {
         let mut line_offset = mapping.offset;
         for (index, line) in rest.split_inclusive('\n').enumerate() {
             let trimmed = line.trim_start();
-            if index > 0 && !trimmed.is_empty() && !trimmed.starts_with('#') && indent(line) < base_indent {
+            if index > 0
+                && !trimmed.is_empty()
+                && !trimmed.starts_with('#')
+                && indent(line) < base_indent
+            {
                 break;
             }
             for (at, _) in line.match_indices(key) {
                 let before = line[..at].chars().next_back();
                 let after = &line[at + key.len()..];
                 let after = after.strip_prefix(['"', '\'']).unwrap_or(after);
-                if matches!(before, None | Some(' ' | '{' | ',' | '"' | '\'')) && after.trim_start().starts_with(':') {
+                if matches!(before, None | Some(' ' | '{' | ',' | '"' | '\''))
+                    && after.trim_start().starts_with(':')
+                {
                     let offset = line_offset + at;
                     let (line, column) = self.file.line_column(offset);
-                    return Span { offset, len: key.len(), line, column };
+                    return Span {
+                        offset,
+                        len: key.len(),
+                        line,
+                        column,
+                    };
                 }
             }
             line_offset += line.len();
@@ -184,7 +225,10 @@ fn validate_identity(v: &mut Validator, spec: &Spec) {
     } else if !KNOWN_REGIONS.contains(&spec.region.as_str()) {
         v.warning(
             spec.region.span,
-            format!("region: `{}` is not a region eksform knows", spec.region.value),
+            format!(
+                "region: `{}` is not a region eksform knows",
+                spec.region.value
+            ),
             did_you_mean(&spec.region, KNOWN_REGIONS.iter().copied())
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| "it is used as written".into()),
@@ -220,10 +264,18 @@ fn validate_tags(v: &mut Validator, spec: &Spec) {
             );
         }
         if key.is_empty() || key.chars().count() > 128 {
-            v.error(span, format!("tags: the key `{key}` must be 1 to 128 characters"), "shorten the key");
+            v.error(
+                span,
+                format!("tags: the key `{key}` must be 1 to 128 characters"),
+                "a tag key is 1 to 128 characters",
+            );
         }
         if value.chars().count() > 256 {
-            v.error(span, format!("tags: the value of `{key}` is longer than 256 characters"), "at most 256 characters");
+            v.error(
+                span,
+                format!("tags: the value of `{key}` is longer than 256 characters"),
+                "at most 256 characters",
+            );
         }
     }
 }
@@ -233,7 +285,9 @@ fn az_in_region(az: &str, region: &str) -> bool {
         // ap-northeast-1a, or a Local Zone such as us-west-2-lax-1a.
         Some(rest) => {
             (rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()))
-                || (rest.starts_with('-') && rest.len() > 2 && rest.ends_with(|c: char| c.is_ascii_lowercase()))
+                || (rest.starts_with('-')
+                    && rest.len() > 2
+                    && rest.ends_with(|c: char| c.is_ascii_lowercase()))
         }
         None => false,
     }
@@ -267,12 +321,18 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
     let region = spec.region.as_str();
 
     if let Some(azs) = &vpc.availability_zones {
-        v.unique("availability zone", azs.iter().map(|az| (az.as_str(), az.span)));
+        v.unique(
+            "availability zone",
+            azs.iter().map(|az| (az.as_str(), az.span)),
+        );
         for az in azs.iter() {
             if !az_in_region(az, region) {
                 v.error(
                     az.span,
-                    format!("vpc.availabilityZones: `{}` is not in region {region}", az.value),
+                    format!(
+                        "vpc.availabilityZones: `{}` is not in region {region}",
+                        az.value
+                    ),
                     format!("zones of {region} are named {region}a, {region}b, ..."),
                 );
             }
@@ -319,7 +379,10 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
     if !(16..=28).contains(&vpc_net.prefix_len()) {
         v.error(
             vpc.cidr.as_ref().map(|c| c.span).unwrap_or_default(),
-            format!("vpc.cidr: a /{} network is outside what AWS allows", vpc_net.prefix_len()),
+            format!(
+                "vpc.cidr: a /{} network is outside what AWS allows",
+                vpc_net.prefix_len()
+            ),
             "a VPC CIDR is /16 to /28",
         );
     }
@@ -332,28 +395,58 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
                 let field = format!("vpc.subnets.{tier}.{az}");
                 if !az_names.contains(&az.as_str()) {
                     let help = match did_you_mean(az, az_names.iter().copied()) {
-                        Some(close) => format!("did you mean `{close}`? zones: {}", az_names.join(", ")),
+                        Some(close) => {
+                            format!("did you mean `{close}`? zones: {}", az_names.join(", "))
+                        }
                         None => format!("zones: {}", az_names.join(", ")),
                     };
-                    v.error(subnet.span, format!("{field}: `{az}` is not in vpc.availabilityZones"), help);
+                    v.error(
+                        subnet.span,
+                        format!("{field}: `{az}` is not in vpc.availabilityZones"),
+                        help,
+                    );
                 }
                 if let Some(id) = &subnet.id {
-                    v.error(id.span, format!("{field}.id: subnet ids are only for a brought VPC (vpc.id)"), "give a cidr instead");
+                    v.error(
+                        id.span,
+                        format!("{field}.id: subnet ids are only for a brought VPC (vpc.id)"),
+                        "give a cidr instead",
+                    );
                 }
                 let Some(cidr) = &subnet.cidr else {
                     v.error(subnet.span, format!("{field}: missing field `cidr`"), "");
                     continue;
                 };
-                let Some(net) = v.cidr(&format!("{field}.cidr"), cidr) else { continue };
+                let Some(net) = v.cidr(&format!("{field}.cidr"), cidr) else {
+                    continue;
+                };
                 if !vpc_net.contains(&net) {
-                    v.error(cidr.span, format!("{field}.cidr: {net} is not inside the VPC CIDR {vpc_net}"), format!("choose a block inside {vpc_net}"));
+                    v.error(
+                        cidr.span,
+                        format!("{field}.cidr: {net} is not inside the VPC CIDR {vpc_net}"),
+                        format!("choose a block inside {vpc_net}"),
+                    );
                     continue;
                 }
                 if net.prefix_len() > 28 {
-                    v.error(cidr.span, format!("{field}.cidr: /{} is smaller than AWS allows", net.prefix_len()), "a subnet is /16 to /28");
+                    v.error(
+                        cidr.span,
+                        format!(
+                            "{field}.cidr: /{} is smaller than AWS allows",
+                            net.prefix_len()
+                        ),
+                        "a subnet is /16 to /28",
+                    );
                 }
-                if let Some((other, _, other_field)) = nets.iter().find(|(o, _, _)| o.contains(&net) || net.contains(o)) {
-                    v.error(cidr.span, format!("{field}.cidr: {net} overlaps {other_field} ({other})"), "subnets must not overlap");
+                if let Some((other, _, other_field)) = nets
+                    .iter()
+                    .find(|(o, _, _)| o.contains(&net) || net.contains(o))
+                {
+                    v.error(
+                        cidr.span,
+                        format!("{field}.cidr: {net} overlaps {other_field} ({other})"),
+                        "subnets must not overlap",
+                    );
                 }
                 nets.push((net, cidr.span, field));
             }
@@ -364,7 +457,11 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
                 v.error(subnets_span(vpc), format!("vpc.subnets.private: no subnet for {}", az.value), "give every availability zone a private subnet, or omit vpc.subnets to split the CIDR automatically");
             }
             if !subnets.public.contains_key(az.as_str()) && nat_mode != NatMode::Disable {
-                v.error(subnets_span(vpc), format!("vpc.subnets.public: no subnet for {}", az.value), "NAT gateways and load balancers need a public subnet in every zone");
+                v.error(
+                    subnets_span(vpc),
+                    format!("vpc.subnets.public: no subnet for {}", az.value),
+                    "NAT gateways and load balancers need a public subnet in every zone",
+                );
             }
         }
     } else if !azs.is_empty() {
@@ -385,7 +482,14 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
         v.unique("Elastic IP", eips.iter().map(|e| (e.as_str(), e.span)));
         for eip in eips.iter() {
             if !eip.starts_with("eipalloc-") {
-                v.error(eip.span, format!("vpc.nat.elasticIPs: `{}` is not an allocation id", eip.value), "an Elastic IP allocation id such as eipalloc-0123456789abcdef0");
+                v.error(
+                    eip.span,
+                    format!(
+                        "vpc.nat.elasticIPs: `{}` is not an allocation id",
+                        eip.value
+                    ),
+                    "an Elastic IP allocation id such as eipalloc-0123456789abcdef0",
+                );
             }
         }
         let needed = match nat_mode(vpc) {
@@ -394,10 +498,21 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
             NatMode::Disable => 0,
         };
         if eips.len() < needed {
-            v.error(eips.span, format!("vpc.nat.elasticIPs: {} given, the NAT mode needs {needed}", eips.len()), "one Elastic IP per NAT gateway");
+            v.error(
+                eips.span,
+                format!(
+                    "vpc.nat.elasticIPs: {} given, the NAT mode needs {needed}",
+                    eips.len()
+                ),
+                "one Elastic IP per NAT gateway",
+            );
         }
         if needed == 0 && !eips.is_empty() {
-            v.error(eips.span, "vpc.nat.elasticIPs: not used when the NAT gateway is disabled", "remove them or enable a NAT mode");
+            v.error(
+                eips.span,
+                "vpc.nat.elasticIPs: not used when the NAT gateway is disabled",
+                "remove them or enable a NAT mode",
+            );
         }
     }
 }
@@ -416,35 +531,67 @@ pub fn nat_mode(vpc: &Vpc) -> NatMode {
 
 fn validate_brought_vpc(v: &mut Validator, spec: &Spec, vpc: &Vpc, id: &Located<String>) {
     if !id.starts_with("vpc-") {
-        v.error(id.span, format!("vpc.id: `{}` is not a VPC id", id.value), "a VPC id such as vpc-0123456789abcdef0");
+        v.error(
+            id.span,
+            format!("vpc.id: `{}` is not a VPC id", id.value),
+            "a VPC id such as vpc-0123456789abcdef0",
+        );
     }
     if let Some(nat) = &vpc.nat {
-        v.error(nat.span, "vpc.nat: not allowed with vpc.id", "a brought VPC keeps its own NAT; eksform creates no network resources in it");
+        v.error(
+            nat.span,
+            "vpc.nat: not allowed with vpc.id",
+            "a brought VPC keeps its own NAT; eksform creates no network resources in it",
+        );
     }
     let Some(subnets) = &vpc.subnets else {
-        v.error(id.span, "vpc.subnets: a brought VPC needs its subnets by id", "for example public: { us-east-1a: { id: subnet-... } }");
+        v.error(
+            id.span,
+            "vpc.subnets: a brought VPC needs its subnets by id",
+            "for example public: { us-east-1a: { id: subnet-... } }",
+        );
         return;
     };
     for (tier, map) in [("public", &subnets.public), ("private", &subnets.private)] {
         for (az, subnet) in map {
             let field = format!("vpc.subnets.{tier}.{az}");
             if !az_in_region(az, &spec.region) {
-                v.error(subnet.span, format!("{field}: `{az}` is not in region {}", spec.region.value), "");
+                v.error(
+                    subnet.span,
+                    format!("{field}: `{az}` is not in region {}", spec.region.value),
+                    "",
+                );
             }
             if let Some(cidr) = &subnet.cidr {
-                v.error(cidr.span, format!("{field}.cidr: not allowed with vpc.id"), "give the subnet's id");
+                v.error(
+                    cidr.span,
+                    format!("{field}.cidr: not allowed with vpc.id"),
+                    "give the subnet's id",
+                );
             }
             match &subnet.id {
-                Some(sid) if !sid.starts_with("subnet-") => v.error(sid.span, format!("{field}.id: `{}` is not a subnet id", sid.value), "a subnet id such as subnet-0123456789abcdef0"),
+                Some(sid) if !sid.starts_with("subnet-") => v.error(
+                    sid.span,
+                    format!("{field}.id: `{}` is not a subnet id", sid.value),
+                    "a subnet id such as subnet-0123456789abcdef0",
+                ),
                 Some(_) => {}
-                None => v.error(subnet.span, format!("{field}: missing field `id`"), "a brought VPC's subnets are given by id"),
+                None => v.error(
+                    subnet.span,
+                    format!("{field}: missing field `id`"),
+                    "a brought VPC's subnets are given by id",
+                ),
             }
         }
     }
     if spec.cluster.is_some() {
         let azs = availability_zones(vpc);
         if azs.len() < 2 {
-            v.error(subnets.span, "vpc.subnets: a cluster needs subnets in at least 2 availability zones", "");
+            v.error(
+                subnets.span,
+                "vpc.subnets: a cluster needs subnets in at least 2 availability zones",
+                "",
+            );
         }
     }
 }
@@ -461,14 +608,25 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
     if let Some(name) = &cluster.name
         && !valid_eks_name(name, 100)
     {
-        v.error(name.span, format!("cluster.name: `{}` is not a valid cluster name", name.value), "1 to 100 letters, digits, '-' or '_', starting with a letter or digit");
+        v.error(
+            name.span,
+            format!("cluster.name: `{}` is not a valid cluster name", name.value),
+            "1 to 100 letters, digits, '-' or '_', starting with a letter or digit",
+        );
     }
     if let Some(version) = &cluster.version {
-        let ok = version
-            .split_once('.')
-            .is_some_and(|(a, b)| a == "1" && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit()));
+        let ok = version.split_once('.').is_some_and(|(a, b)| {
+            a == "1" && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit())
+        });
         if !ok {
-            v.error(version.span, format!("cluster.version: `{}` is not a Kubernetes version", version.value), "a string such as \"1.31\"");
+            v.error(
+                version.span,
+                format!(
+                    "cluster.version: `{}` is not a Kubernetes version",
+                    version.value
+                ),
+                "a string such as \"1.31\"",
+            );
         }
     }
     if let Some(cidrs) = &cluster.public_access_cidrs {
@@ -477,7 +635,11 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                 && text.parse::<Ipv4Net>().is_err()
                 && text.parse::<std::net::Ipv4Addr>().is_err()
             {
-                v.error(cidr.span, format!("cluster.publicAccessCIDRs: `{text}` is not an IPv4 CIDR or address"), "for example 198.51.100.7/32, or 198.51.100.7 for one address");
+                v.error(
+                    cidr.span,
+                    format!("cluster.publicAccessCIDRs: `{text}` is not an IPv4 CIDR or address"),
+                    "for example 198.51.100.7/32, or 198.51.100.7 for one address",
+                );
             }
         }
     }
@@ -485,14 +647,34 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
         && let Some(days) = &logging.log_retention_in_days
         && !RETENTION_DAYS.contains(&days.value)
     {
-        let nearest = RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(days.value)).copied().unwrap_or(30);
+        let nearest = RETENTION_DAYS
+            .iter()
+            .min_by_key(|d| d.abs_diff(days.value))
+            .copied()
+            .unwrap_or(30);
         v.error(
             days.span,
-            format!("cluster.logging.logRetentionInDays: {} is not a value CloudWatch Logs accepts", days.value),
-            format!("the nearest is {nearest}; valid: {}", RETENTION_DAYS.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")),
+            format!(
+                "cluster.logging.logRetentionInDays: {} is not a value CloudWatch Logs accepts",
+                days.value
+            ),
+            format!(
+                "the nearest is {nearest}; valid: {}",
+                RETENTION_DAYS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
         );
     }
-    v.unique("add-on", cluster.addons.iter().map(|a| (a.name.as_str(), a.name.span)));
+    v.unique(
+        "add-on",
+        cluster
+            .addons
+            .iter()
+            .map(|a| (a.name.as_str(), a.name.span)),
+    );
     let accounts: Vec<String> = service_account_keys(spec);
     for addon in &cluster.addons {
         if let Some(sa) = &addon.service_account
@@ -503,10 +685,23 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                 None if accounts.is_empty() => "declare it in iam.serviceAccounts".into(),
                 None => format!("declared: {}", accounts.join(", ")),
             };
-            v.error(sa.span, format!("cluster.addons: serviceAccount `{}` is not in iam.serviceAccounts", sa.value), help);
+            v.error(
+                sa.span,
+                format!(
+                    "cluster.addons: serviceAccount `{}` is not in iam.serviceAccounts",
+                    sa.value
+                ),
+                help,
+            );
         }
     }
-    v.unique("access entry", cluster.access_entries.iter().map(|e| (e.principal_arn.as_str(), e.principal_arn.span)));
+    v.unique(
+        "access entry",
+        cluster
+            .access_entries
+            .iter()
+            .map(|e| (e.principal_arn.as_str(), e.principal_arn.span)),
+    );
 }
 
 fn service_account_keys(spec: &Spec) -> Vec<String> {
@@ -518,8 +713,16 @@ fn service_account_keys(spec: &Spec) -> Vec<String> {
 }
 
 fn validate_compute(v: &mut Validator, spec: &Spec) {
-    let groups = spec.managed_node_groups.as_ref().map(|g| g.value.as_slice()).unwrap_or_default();
-    let profiles = spec.fargate_profiles.as_ref().map(|p| p.value.as_slice()).unwrap_or_default();
+    let groups = spec
+        .managed_node_groups
+        .as_ref()
+        .map(|g| g.value.as_slice())
+        .unwrap_or_default();
+    let profiles = spec
+        .fargate_profiles
+        .as_ref()
+        .map(|p| p.value.as_slice())
+        .unwrap_or_default();
     if spec.cluster.is_none() {
         if let Some(g) = &spec.managed_node_groups {
             v.error(g.span, "managedNodeGroups: needs a `cluster` section", "");
@@ -528,10 +731,20 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
             v.error(p.span, "fargateProfiles: needs a `cluster` section", "");
         }
     }
-    v.unique("node group", groups.iter().map(|g| (g.name.as_str(), g.name.span)));
+    v.unique(
+        "node group",
+        groups.iter().map(|g| (g.name.as_str(), g.name.span)),
+    );
     for group in groups {
         if !valid_eks_name(&group.name, 63) {
-            v.error(group.name.span, format!("managedNodeGroups: `{}` is not a valid node group name", group.name.value), "1 to 63 letters, digits, '-' or '_', starting with a letter or digit");
+            v.error(
+                group.name.span,
+                format!(
+                    "managedNodeGroups: `{}` is not a valid node group name",
+                    group.name.value
+                ),
+                "1 to 63 letters, digits, '-' or '_', starting with a letter or digit",
+            );
         }
         let min = group.min_size.as_ref().map(|m| m.value);
         let max = group.max_size.as_ref().map(|m| m.value);
@@ -539,29 +752,74 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
         if let (Some(min_size), Some(max_size)) = (min, max)
             && min_size > max_size
         {
-            v.error(group.min_size.as_ref().map(|m| m.span).unwrap_or_default(), format!("managedNodeGroups.{}: minSize {min_size} is larger than maxSize {max_size}", group.name.value), "minSize <= desiredCapacity <= maxSize");
+            v.error(
+                group.min_size.as_ref().map(|m| m.span).unwrap_or_default(),
+                format!(
+                    "managedNodeGroups.{}: minSize {min_size} is larger than maxSize {max_size}",
+                    group.name.value
+                ),
+                "minSize <= desiredCapacity <= maxSize",
+            );
         }
         if let Some(d) = desired {
             if min.is_some_and(|m| d.value < m) || max.is_some_and(|m| d.value > m) {
-                v.error(d.span, format!("managedNodeGroups.{}: desiredCapacity {} is outside [minSize, maxSize]", group.name.value, d.value), "minSize <= desiredCapacity <= maxSize");
+                v.error(
+                    d.span,
+                    format!(
+                        "managedNodeGroups.{}: desiredCapacity {} is outside [minSize, maxSize]",
+                        group.name.value, d.value
+                    ),
+                    "minSize <= desiredCapacity <= maxSize",
+                );
             }
         }
         if max == Some(0) {
-            v.error(group.max_size.as_ref().map(|m| m.span).unwrap_or_default(), format!("managedNodeGroups.{}: maxSize must be at least 1", group.name.value), "");
+            v.error(
+                group.max_size.as_ref().map(|m| m.span).unwrap_or_default(),
+                format!(
+                    "managedNodeGroups.{}: maxSize must be at least 1",
+                    group.name.value
+                ),
+                "",
+            );
         }
         if let Some(size) = &group.volume_size
             && !(1..=16384).contains(&size.value)
         {
-            v.error(size.span, format!("managedNodeGroups.{}: volumeSize {} GiB is out of range", group.name.value, size.value), "1 to 16384 GiB");
+            v.error(
+                size.span,
+                format!(
+                    "managedNodeGroups.{}: volumeSize {} GiB is out of range",
+                    group.name.value, size.value
+                ),
+                "1 to 16384 GiB",
+            );
         }
     }
-    v.unique("Fargate profile", profiles.iter().map(|p| (p.name.as_str(), p.name.span)));
+    v.unique(
+        "Fargate profile",
+        profiles.iter().map(|p| (p.name.as_str(), p.name.span)),
+    );
     for profile in profiles {
         if !valid_eks_name(&profile.name, 63) {
-            v.error(profile.name.span, format!("fargateProfiles: `{}` is not a valid profile name", profile.name.value), "1 to 63 letters, digits, '-' or '_'");
+            v.error(
+                profile.name.span,
+                format!(
+                    "fargateProfiles: `{}` is not a valid profile name",
+                    profile.name.value
+                ),
+                "1 to 63 letters, digits, '-' or '_'",
+            );
         }
         if profile.selectors.is_empty() || profile.selectors.len() > 5 {
-            v.error(profile.name.span, format!("fargateProfiles.{}: needs 1 to 5 selectors", profile.name.value), "");
+            v.error(
+                profile.name.span,
+                format!(
+                    "fargateProfiles.{}: needs 1 to 5 selectors",
+                    profile.name.value
+                ),
+                "",
+            );
         }
     }
 }
@@ -569,48 +827,109 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
 fn validate_iam(v: &mut Validator, spec: &Spec) {
     let Some(iam) = &spec.iam else { return };
     if spec.cluster.is_none() {
-        v.error(iam.span, "iam: needs a `cluster` section", "IRSA roles are bound to a cluster's OIDC provider");
+        v.error(
+            iam.span,
+            "iam: needs a `cluster` section",
+            "IRSA roles are bound to a cluster's OIDC provider",
+        );
     }
     let keys: Vec<(String, Span)> = iam
         .service_accounts
         .iter()
-        .map(|sa| (format!("{}/{}", sa.metadata.namespace.value, sa.metadata.name.value), sa.metadata.name.span))
+        .map(|sa| {
+            (
+                format!("{}/{}", sa.metadata.namespace.value, sa.metadata.name.value),
+                sa.metadata.name.span,
+            )
+        })
         .collect();
-    v.unique("service account", keys.iter().map(|(k, s)| (k.as_str(), *s)));
+    v.unique(
+        "service account",
+        keys.iter().map(|(k, s)| (k.as_str(), *s)),
+    );
 }
 
 fn validate_edge(v: &mut Validator, spec: &Spec) {
-    let balancers = spec.load_balancers.as_ref().map(|l| l.value.as_slice()).unwrap_or_default();
+    let balancers = spec
+        .load_balancers
+        .as_ref()
+        .map(|l| l.value.as_slice())
+        .unwrap_or_default();
     if let Some(lbs) = &spec.load_balancers
         && spec.vpc.is_none()
     {
         v.error(lbs.span, "loadBalancers: needs a `vpc` section", "");
     }
-    v.unique("load balancer", balancers.iter().map(|l| (l.name.as_str(), l.name.span)));
+    v.unique(
+        "load balancer",
+        balancers.iter().map(|l| (l.name.as_str(), l.name.span)),
+    );
     for lb in balancers {
         if !valid_eks_name(&lb.name, 20) || lb.name.contains('_') {
-            v.error(lb.name.span, format!("loadBalancers: `{}` is not a valid load balancer name", lb.name.value), "1 to 20 letters, digits or '-' (eksform prefixes the stack name)");
+            v.error(
+                lb.name.span,
+                format!(
+                    "loadBalancers: `{}` is not a valid load balancer name",
+                    lb.name.value
+                ),
+                "1 to 20 letters, digits or '-' (eksform prefixes the stack name)",
+            );
         }
         for cidr in &lb.ingress_cidrs {
-            v.cidr(&format!("loadBalancers.{}.ingressCIDRs", lb.name.value), cidr);
+            v.cidr(
+                &format!("loadBalancers.{}.ingressCIDRs", lb.name.value),
+                cidr,
+            );
         }
         if let Some(timeout) = &lb.idle_timeout_seconds
             && !(1..=4000).contains(&timeout.value)
         {
-            v.error(timeout.span, format!("loadBalancers.{}: idleTimeoutSeconds {} is out of range", lb.name.value, timeout.value), "1 to 4000 seconds");
+            v.error(
+                timeout.span,
+                format!(
+                    "loadBalancers.{}: idleTimeoutSeconds {} is out of range",
+                    lb.name.value, timeout.value
+                ),
+                "1 to 4000 seconds",
+            );
         }
         if let Some(cert) = &lb.certificate
             && cert.domain.is_some() == cert.arn.is_some()
         {
-            v.error(cert.span, format!("loadBalancers.{}.certificate: give exactly one of `domain` and `arn`", lb.name.value), "");
+            v.error(
+                cert.span,
+                format!(
+                    "loadBalancers.{}.certificate: give exactly one of `domain` and `arn`",
+                    lb.name.value
+                ),
+                "",
+            );
         }
-        v.unique("target group", lb.target_groups.iter().map(|t| (t.name.as_str(), t.name.span)));
+        v.unique(
+            "target group",
+            lb.target_groups
+                .iter()
+                .map(|t| (t.name.as_str(), t.name.span)),
+        );
         if let Some(default) = &lb.default_target_group
-            && !lb.target_groups.iter().any(|t| t.name.value == default.value)
+            && !lb
+                .target_groups
+                .iter()
+                .any(|t| t.name.value == default.value)
         {
             let names: Vec<&str> = lb.target_groups.iter().map(|t| t.name.as_str()).collect();
-            let help = did_you_mean(default, names.iter().copied()).map_or_else(|| format!("target groups: {}", names.join(", ")), |c| format!("did you mean `{c}`?"));
-            v.error(default.span, format!("loadBalancers.{}: defaultTargetGroup `{}` is not one of its targetGroups", lb.name.value, default.value), help);
+            let help = did_you_mean(default, names.iter().copied()).map_or_else(
+                || format!("target groups: {}", names.join(", ")),
+                |c| format!("did you mean `{c}`?"),
+            );
+            v.error(
+                default.span,
+                format!(
+                    "loadBalancers.{}: defaultTargetGroup `{}` is not one of its targetGroups",
+                    lb.name.value, default.value
+                ),
+                help,
+            );
         }
     }
     if let Some(dns) = &spec.dns {
@@ -618,26 +937,71 @@ fn validate_edge(v: &mut Validator, spec: &Spec) {
         let keys: Vec<(String, Span)> = dns
             .records
             .iter()
-            .map(|r| (format!("{} {:?}", r.name.value, r.record_type.unwrap_or(if r.alias.is_some() { RecordType::A } else { RecordType::CNAME })), r.name.span))
+            .map(|r| {
+                (
+                    format!(
+                        "{} {:?}",
+                        r.name.value,
+                        r.record_type.unwrap_or(if r.alias.is_some() {
+                            RecordType::A
+                        } else {
+                            RecordType::CNAME
+                        })
+                    ),
+                    r.name.span,
+                )
+            })
             .collect();
         v.unique("DNS record", keys.iter().map(|(k, s)| (k.as_str(), *s)));
         for record in &dns.records {
             let name = record.name.trim_end_matches('.');
             if name != zone && !name.ends_with(&format!(".{zone}")) {
-                v.error(record.name.span, format!("dns.records: `{}` is not inside the zone {zone}", record.name.value), "");
+                v.error(
+                    record.name.span,
+                    format!(
+                        "dns.records: `{}` is not inside the zone {zone}",
+                        record.name.value
+                    ),
+                    "",
+                );
             }
             match (&record.alias, record.values.is_empty()) {
                 (Some(alias), _) => {
-                    if !balancers.iter().any(|l| l.name.value == alias.load_balancer.value) {
+                    if !balancers
+                        .iter()
+                        .any(|l| l.name.value == alias.load_balancer.value)
+                    {
                         let names: Vec<&str> = balancers.iter().map(|l| l.name.as_str()).collect();
-                        let help = did_you_mean(&alias.load_balancer, names.iter().copied()).map_or_else(|| "declare it in loadBalancers".to_string(), |c| format!("did you mean `{c}`?"));
-                        v.error(alias.load_balancer.span, format!("dns.records: alias loadBalancer `{}` is not in loadBalancers", alias.load_balancer.value), help);
+                        let help = did_you_mean(&alias.load_balancer, names.iter().copied())
+                            .map_or_else(
+                                || "declare it in loadBalancers".to_string(),
+                                |c| format!("did you mean `{c}`?"),
+                            );
+                        v.error(
+                            alias.load_balancer.span,
+                            format!(
+                                "dns.records: alias loadBalancer `{}` is not in loadBalancers",
+                                alias.load_balancer.value
+                            ),
+                            help,
+                        );
                     }
                     if !record.values.is_empty() {
-                        v.error(record.name.span, "dns.records: give `alias` or `values`, not both", "");
+                        v.error(
+                            record.name.span,
+                            "dns.records: give `alias` or `values`, not both",
+                            "",
+                        );
                     }
                 }
-                (None, true) => v.error(record.name.span, format!("dns.records: `{}` needs `values` or `alias`", record.name.value), ""),
+                (None, true) => v.error(
+                    record.name.span,
+                    format!(
+                        "dns.records: `{}` needs `values` or `alias`",
+                        record.name.value
+                    ),
+                    "",
+                ),
                 (None, false) => {}
             }
         }

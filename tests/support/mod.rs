@@ -35,7 +35,10 @@ fn answers(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+    if stream
+        .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut head = [0u8; 12];
@@ -78,7 +81,10 @@ impl Emulator {
             }
             let _ = emulator.child.kill();
         }
-        panic!("the AWS emulator ({}) did not start on loopback", server.display());
+        panic!(
+            "the AWS emulator ({}) did not start on loopback",
+            server.display()
+        );
     }
 
     /// The `eksform` binary with credentials and endpoint for this emulator only.
@@ -89,7 +95,10 @@ impl Emulator {
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_CONFIG_FILE", "/nonexistent/eksform-test-config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/eksform-test-credentials")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/eksform-test-credentials",
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
             .env("NO_COLOR", "1")
@@ -102,7 +111,9 @@ impl Emulator {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "static"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "test", "test", None, None, "static",
+            ))
             .load()
             .await;
         AwsClients {
