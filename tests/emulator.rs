@@ -625,3 +625,63 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn brought_elastic_ips_are_used_and_never_released() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let allocated = aws
+        .ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    let allocation = allocated.allocation_id().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let text = network_spec("eips", "Single").replace(
+        "    gateway: Single\n",
+        &format!("    gateway: Single\n    elasticIPs: [{allocation}]\n"),
+    );
+    let spec = write_spec(&dir, "eips.yaml", &text);
+    apply(&emulator, &spec);
+    let network = read_network(&aws, "eips").await;
+    assert_eq!(
+        network.elastic_ips, 0,
+        "eksform allocated no address of its own"
+    );
+    let nat = aws
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&network.nats["us-east-1a"])
+        .send()
+        .await
+        .unwrap();
+    let used = nat.nat_gateways()[0].nat_gateway_addresses()[0]
+        .allocation_id()
+        .map(str::to_string);
+    assert_eq!(
+        used,
+        Some(allocation.clone()),
+        "the NAT gateway uses the brought address"
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    let left = aws
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&allocation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.addresses().len(),
+        1,
+        "the brought address is not released"
+    );
+}

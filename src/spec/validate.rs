@@ -513,6 +513,16 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
                 "vpc.nat.elasticIPs: not used when the NAT gateway is disabled",
                 "remove them or enable a NAT mode",
             );
+        } else if eips.len() > needed {
+            // An address that would sit unused is a mistake, not something to ignore.
+            v.error(
+                eips.span,
+                format!(
+                    "vpc.nat.elasticIPs: {} given, the NAT mode uses {needed}",
+                    eips.len()
+                ),
+                "give exactly one Elastic IP per NAT gateway",
+            );
         }
     }
 }
