@@ -11,7 +11,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::kinds::Kind;
-use crate::model::{Address, Attributes, LiveResource};
+use crate::model::{Address, Attributes, LiveResource, Status};
 
 /// What observation is about: a stack's marked resources, plus any existing
 /// resources the spec names by id (the subnets of a brought VPC).
@@ -32,6 +32,19 @@ pub struct CreateRequest {
     /// Idempotency token derived from the stack, address and inputs, so that a
     /// retry after a crash or timeout asks for the same resource again.
     pub token: String,
+}
+
+impl CreateRequest {
+    /// The live resource a create made: the requested attributes under the new id.
+    pub fn created(&self, kind: &str, id: String, status: Status) -> LiveResource {
+        LiveResource {
+            address: self.address.clone(),
+            kind: kind.into(),
+            id,
+            attributes: self.attributes.clone(),
+            status,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

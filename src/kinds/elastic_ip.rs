@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
+use super::deleted;
 use super::ec2_tags::{from_sdk, live, stack_filter, sync_tags, tag_specification};
-use super::{Kind, not_found_is_done, read_by_address};
+use super::{Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
@@ -130,16 +131,14 @@ impl Kind for ElasticIp {
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws
-            .ec2
-            .release_address()
-            .allocation_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("ReleaseAddress", e)),
-        }
+        deleted(
+            "ReleaseAddress",
+            aws.ec2
+                .release_address()
+                .allocation_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
+use super::deleted;
 use super::ec2_tags::{
     changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
 };
@@ -174,16 +175,14 @@ impl Kind for InternetGateway {
         if let Some(vpc_id) = live.attributes.get("vpc_id").and_then(Value::as_str) {
             detach(aws, &live.id, vpc_id).await?;
         }
-        match aws
-            .ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteInternetGateway", e)),
-        }
+        deleted(
+            "DeleteInternetGateway",
+            aws.ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(

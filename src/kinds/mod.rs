@@ -153,6 +153,23 @@ pub fn not_found_is_done(e: CloudError) -> Result<(), CloudError> {
     }
 }
 
+/// The result of a delete call: success, or already gone, is done.
+pub fn deleted<T, E>(
+    operation: &str,
+    result: Result<
+        T,
+        aws_sdk_ec2::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    >,
+) -> Result<(), CloudError>
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => not_found_is_done(crate::cloud::aws::error(operation, e)),
+    }
+}
+
 /// Reads one resource through the kind's list call, by address.
 pub async fn read_by_address(
     kind: &dyn Kind,

@@ -8,11 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 
+use super::deleted;
 use super::ec2_tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::elastic_ip::ElasticIp;
 use super::internet_gateway::InternetGateway;
 use super::subnet::Subnet;
-use super::{Change, Kind, Timings, not_found_is_done};
+use super::{Change, Kind, Timings};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
@@ -209,16 +210,14 @@ impl Kind for NatGateway {
         if live.status == Status::Deleting {
             return Ok(());
         }
-        match aws
-            .ec2
-            .delete_nat_gateway()
-            .nat_gateway_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteNatGateway", e)),
-        }
+        deleted(
+            "DeleteNatGateway",
+            aws.ec2
+                .delete_nat_gateway()
+                .nat_gateway_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
+use super::deleted;
 use super::ec2_tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::internet_gateway::InternetGateway;
 use super::nat_gateway::NatGateway;
@@ -152,16 +153,14 @@ async fn sync(
 }
 
 async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudError> {
-    match aws
-        .ec2
-        .disassociate_route_table()
-        .association_id(association)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => not_found_is_done(error("DisassociateRouteTable", e)),
-    }
+    deleted(
+        "DisassociateRouteTable",
+        aws.ec2
+            .disassociate_route_table()
+            .association_id(association)
+            .send()
+            .await,
+    )
 }
 
 #[async_trait]
@@ -320,13 +319,7 @@ impl Kind for RouteTable {
         // Routes and associations after the table exists; a crash in between
         // leaves a marked table that the next plan updates in place.
         sync(aws, &id, &Attributes::new(), attributes).await?;
-        Ok(LiveResource {
-            address: request.address.clone(),
-            kind: self.name().into(),
-            id,
-            attributes: attributes.clone(),
-            status: Status::Ready,
-        })
+        Ok(request.created(self.name(), id, Status::Ready))
     }
 
     async fn update(
@@ -345,16 +338,14 @@ impl Kind for RouteTable {
                 disassociate(aws, association).await?;
             }
         }
-        match aws
-            .ec2
-            .delete_route_table()
-            .route_table_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteRouteTable", e)),
-        }
+        deleted(
+            "DeleteRouteTable",
+            aws.ec2
+                .delete_route_table()
+                .route_table_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(

@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
+use super::deleted;
 use super::ec2_tags::{
     changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
 };
 use super::vpc::Vpc;
-use super::{Change, Kind, not_found_is_done, read_by_address};
+use super::{Change, Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
@@ -100,35 +101,33 @@ impl Kind for Subnet {
             .try_collect()
             .await
             .map_err(|e| error("DescribeSubnets", e))?;
-        {
-            for subnet in &subnets {
-                let mut attributes = Attributes::new();
-                attributes.insert(
-                    "vpc_id".into(),
-                    Value::string(subnet.vpc_id().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "cidr_block".into(),
-                    Value::string(subnet.cidr_block().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "availability_zone".into(),
-                    Value::string(subnet.availability_zone().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "map_public_ip_on_launch".into(),
-                    Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
-                );
-                let id = subnet.subnet_id().unwrap_or_default();
-                found.extend(live(
-                    self.name(),
-                    &scope.stack,
-                    id,
-                    from_sdk(subnet.tags()),
-                    attributes,
-                    Status::Ready,
-                ));
-            }
+        for subnet in &subnets {
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "vpc_id".into(),
+                Value::string(subnet.vpc_id().unwrap_or_default()),
+            );
+            attributes.insert(
+                "cidr_block".into(),
+                Value::string(subnet.cidr_block().unwrap_or_default()),
+            );
+            attributes.insert(
+                "availability_zone".into(),
+                Value::string(subnet.availability_zone().unwrap_or_default()),
+            );
+            attributes.insert(
+                "map_public_ip_on_launch".into(),
+                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+            );
+            let id = subnet.subnet_id().unwrap_or_default();
+            found.extend(live(
+                self.name(),
+                &scope.stack,
+                id,
+                from_sdk(subnet.tags()),
+                attributes,
+                Status::Ready,
+            ));
         }
         Ok(found)
     }
@@ -161,13 +160,7 @@ impl Kind for Subnet {
         {
             set_public_ip(aws, &id, true).await?;
         }
-        Ok(LiveResource {
-            address: request.address.clone(),
-            kind: self.name().into(),
-            id,
-            attributes: attributes.clone(),
-            status: Status::Ready,
-        })
+        Ok(request.created(self.name(), id, Status::Ready))
     }
 
     async fn update(
@@ -187,10 +180,10 @@ impl Kind for Subnet {
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws.ec2.delete_subnet().subnet_id(&live.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteSubnet", e)),
-        }
+        deleted(
+            "DeleteSubnet",
+            aws.ec2.delete_subnet().subnet_id(&live.id).send().await,
+        )
     }
 
     async fn read(

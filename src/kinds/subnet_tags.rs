@@ -104,13 +104,7 @@ impl Kind for SubnetTags {
     ) -> Result<LiveResource, CloudError> {
         let id = super::ec2_tags::required(&request.attributes, "id")?.to_string();
         add_tags(aws, &id, &request.attributes).await?;
-        Ok(LiveResource {
-            address: request.address.clone(),
-            kind: self.name().into(),
-            id,
-            attributes: request.attributes.clone(),
-            status: Status::Ready,
-        })
+        Ok(request.created(self.name(), id, Status::Ready))
     }
 
     async fn update(

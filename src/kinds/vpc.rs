@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 
+use super::deleted;
 use super::ec2_tags::{
     changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
 };
-use super::{Change, Kind, not_found_is_done, read_by_address};
+use super::{Change, Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
@@ -121,24 +122,22 @@ impl Kind for Vpc {
             .try_collect()
             .await
             .map_err(|e| error("DescribeVpcs", e))?;
-        {
-            for vpc in &vpcs {
-                let id = vpc.vpc_id().unwrap_or_default();
-                let mut attributes = Attributes::new();
-                attributes.insert(
-                    "cidr_block".into(),
-                    Value::string(vpc.cidr_block().unwrap_or_default()),
-                );
-                if let Some(resource) = live(
-                    self.name(),
-                    &scope.stack,
-                    id,
-                    from_sdk(vpc.tags()),
-                    attributes,
-                    Status::Ready,
-                ) {
-                    found.push(resource);
-                }
+        for vpc in &vpcs {
+            let id = vpc.vpc_id().unwrap_or_default();
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "cidr_block".into(),
+                Value::string(vpc.cidr_block().unwrap_or_default()),
+            );
+            if let Some(resource) = live(
+                self.name(),
+                &scope.stack,
+                id,
+                from_sdk(vpc.tags()),
+                attributes,
+                Status::Ready,
+            ) {
+                found.push(resource);
             }
         }
         // DNS attributes have no batch read: one call each, per VPC (a stack has one).
@@ -187,13 +186,7 @@ impl Kind for Vpc {
                 .and_then(Value::as_bool),
         )
         .await?;
-        Ok(LiveResource {
-            address: request.address.clone(),
-            kind: self.name().into(),
-            id,
-            attributes: attributes.clone(),
-            status: Status::Ready,
-        })
+        Ok(request.created(self.name(), id, Status::Ready))
     }
 
     async fn update(
@@ -218,10 +211,10 @@ impl Kind for Vpc {
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws.ec2.delete_vpc().vpc_id(&live.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteVpc", e)),
-        }
+        deleted(
+            "DeleteVpc",
+            aws.ec2.delete_vpc().vpc_id(&live.id).send().await,
+        )
     }
 
     async fn read(
