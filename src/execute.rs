@@ -339,10 +339,20 @@ fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
     out
 }
 
-/// An idempotency token from the stack, address and inputs: the same create
-/// asks AWS for the same resource after a crash or a timeout.
-pub fn idempotency_token(stack: &str, address: &Address, attributes: &Attributes) -> String {
+/// An idempotency token from the run, stack, address and inputs: a create
+/// retried within a run (after a timeout whose answer was lost) asks AWS for the
+/// same resource. A later run needs no token to find it (the resource carries
+/// its address tag), and must not get one: AWS would answer a token used before
+/// with the resource it made then, even if that one was deleted since.
+pub fn idempotency_token(
+    run: &str,
+    stack: &str,
+    address: &Address,
+    attributes: &Attributes,
+) -> String {
     let mut hasher = Sha256::new();
+    hasher.update(run.as_bytes());
+    hasher.update([0]);
     hasher.update(stack.as_bytes());
     hasher.update([0]);
     hasher.update(address.as_str().as_bytes());
@@ -359,8 +369,20 @@ pub fn idempotency_token(stack: &str, address: &Address, attributes: &Attributes
     )
 }
 
+fn run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(since) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(since.as_nanos());
+    }
+    format!("{:016x}", hasher.finish())
+}
+
 /// Everything a running operation shares with the others.
 struct Shared {
+    /// Unique to this run of the executor.
+    run: String,
     cloud: Arc<dyn Cloud>,
     scope: Scope,
     options: ExecuteOptions,
@@ -542,7 +564,12 @@ impl Shared {
                 let request = CreateRequest {
                     stack: self.scope.stack.clone(),
                     address: node.address.clone(),
-                    token: idempotency_token(&self.scope.stack, &node.address, &attributes),
+                    token: idempotency_token(
+                        &self.run,
+                        &self.scope.stack,
+                        &node.address,
+                        &attributes,
+                    ),
                     attributes,
                 };
                 let created = self
@@ -656,6 +683,7 @@ pub async fn execute(
         .filter_map(|r| r.live.clone().map(|l| (r.address.clone(), l)))
         .collect();
     let shared = Arc::new(Shared {
+        run: run_id(),
         cloud,
         scope,
         permits: Semaphore::new(options.parallelism.max(1)),

@@ -29,8 +29,8 @@ pub struct CreateRequest {
     pub stack: String,
     pub address: Address,
     pub attributes: Attributes,
-    /// Idempotency token derived from the stack, address and inputs, so that a
-    /// retry after a crash or timeout asks for the same resource again.
+    /// Idempotency token for this run, address and inputs, so that a retry
+    /// after a timeout asks for the same resource again.
     pub token: String,
 }
 
