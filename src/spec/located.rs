@@ -5,7 +5,10 @@ use std::borrow::Cow;
 use std::ops::Deref;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::tree_de::{LOCATED, LOCATED_FIELDS};
 
 use crate::diagnostics::Span;
 
@@ -44,13 +47,42 @@ pub(crate) fn span_of(location: &serde_saphyr::Location) -> Span {
     }
 }
 
+/// Read through the spanned tree (`tree_de`), which answers the `LOCATED`
+/// struct with the node's place and then its value.
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
-        Ok(Self {
-            span: span_of(&spanned.referenced),
-            value: spanned.value,
-        })
+        struct LocatedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for LocatedVisitor<T> {
+            type Value = Located<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value with its location")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located<T>, A::Error> {
+                let mut span = Span::default();
+                let mut value = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "span" {
+                        let [offset, len, line, column] = map.next_value::<[u64; 4]>()?;
+                        span = Span {
+                            offset: offset as usize,
+                            len: len as usize,
+                            line: line as usize,
+                            column: column as usize,
+                        };
+                    } else {
+                        value = Some(map.next_value::<T>()?);
+                    }
+                }
+                let value = value
+                    .ok_or_else(|| serde::de::Error::custom("a located value without its value"))?;
+                Ok(Located { value, span })
+            }
+        }
+        deserializer.deserialize_struct(
+            LOCATED,
+            LOCATED_FIELDS,
+            LocatedVisitor(std::marker::PhantomData),
+        )
     }
 }
 

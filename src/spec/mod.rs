@@ -6,6 +6,7 @@ mod located;
 mod model;
 mod schema_check;
 mod tree;
+mod tree_de;
 mod validate;
 
 use std::path::Path;
@@ -13,6 +14,8 @@ use std::path::Path;
 pub use located::Located;
 pub use model::*;
 pub use validate::{RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode};
+
+use serde::Deserialize;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 
@@ -65,13 +68,20 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
     };
     let schema = json_schema();
     let structural = schema_check::SchemaChecker::check(&schema, &file, &tree);
-    if structural.has_errors() {
-        return Err(structural.sorted());
-    }
-    let spec: Spec = match serde_saphyr::from_str(&file.text) {
+    // Read what the schema check accepted, so the semantic rules can report
+    // their problems in the same run; if even that cannot be read, the
+    // structural problems are the report.
+    let rejected: Vec<_> = structural.errors().filter_map(|d| d.span).collect();
+    let readable = tree_de::prune(&tree, &rejected);
+    let spec = match Spec::deserialize(tree_de::NodeDeserializer(&readable)) {
         Ok(spec) => spec,
+        Err(_) if structural.has_errors() => return Err(structural.sorted()),
         Err(e) => {
-            diagnostics.push(yaml_error(&file, &e));
+            let d = Diagnostic::error(format!("invalid spec: {}", e.message));
+            diagnostics.push(match e.span {
+                Some(span) => d.at(&file, span),
+                None => d.in_file(&file),
+            });
             return Err(diagnostics);
         }
     };
@@ -87,6 +97,7 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
             .with_help("copy the base's settings into this file for now"),
         );
     }
+    checked.extend(structural);
     let checked = checked.sorted();
     if checked.has_errors() {
         return Err(checked);

@@ -365,15 +365,15 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
         return;
     }
 
+    let Some(vpc_net) = vpc.cidr.as_ref().and_then(|c| v.cidr("vpc.cidr", c)) else {
+        return;
+    };
     let Some(azs) = &vpc.availability_zones else {
         v.error(
             spec.vpc.as_ref().map(|l| l.span).unwrap_or_default(),
             "vpc: missing field `availabilityZones`",
             "list at least one availability zone, two or more for a cluster",
         );
-        return;
-    };
-    let Some(vpc_net) = vpc.cidr.as_ref().and_then(|c| v.cidr("vpc.cidr", c)) else {
         return;
     };
     if !(16..=28).contains(&vpc_net.prefix_len()) {
