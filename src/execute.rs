@@ -6,20 +6,20 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use crate::cancel::Cancellation;
 use crate::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 use crate::plan::{self, Action, Plan};
-use crate::retry::RetryPolicy;
+use crate::retry::{NotFound, RetryPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -88,34 +88,6 @@ pub enum Event {
 /// Where events go: a renderer, or a test's log.
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
-}
-
-/// Ctrl-C: stop starting work, let what is in flight finish, stop waiting.
-#[derive(Clone, Default)]
-pub struct Cancellation {
-    flag: Arc<AtomicBool>,
-    notify: Arc<Notify>,
-}
-
-impl Cancellation {
-    pub fn cancel(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-    pub fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-    /// Sleeps for `duration`, or less if cancelled meanwhile; true when cancelled.
-    pub async fn sleep(&self, duration: Duration) -> bool {
-        let notified = self.notify.notified();
-        if self.is_cancelled() {
-            return true;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(duration) => self.is_cancelled(),
-            _ = notified => true,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -205,11 +177,15 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
 
     // The operation after which an address is ready for what refers to it.
     let mut makes_ready: BTreeMap<Address, usize> = BTreeMap::new();
-    let mut deletes_of: BTreeMap<Address, usize> = BTreeMap::new();
+    // Every delete at an address: the replaced resource and any duplicates.
+    let mut deletes_of: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
     for (index, node) in nodes.iter().enumerate() {
         match node.operation {
             Operation::Delete => {
-                deletes_of.insert(node.address.clone(), index);
+                deletes_of
+                    .entry(node.address.clone())
+                    .or_default()
+                    .push(index);
             }
             _ => {
                 makes_ready.insert(node.address.clone(), index);
@@ -229,12 +205,25 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                         }
                     }
                 }
-                // A replacement is created after the old one is gone.
-                if node.operation == Operation::Create
-                    && let Some(&delete) = deletes_of.get(&node.address)
-                    && delete != index
-                {
-                    edges[index].push(delete);
+                if node.operation == Operation::Create {
+                    // A replacement is created after the old one is gone.
+                    if let Some(deletes) = deletes_of.get(&node.address) {
+                        edges[index].extend(deletes.iter().copied());
+                    }
+                    // And after what is in its way (a subnet whose CIDR it takes over).
+                    if let Some(desired) = &node.desired {
+                        for (other_index, other) in nodes.iter().enumerate() {
+                            if other.operation == Operation::Delete
+                                && other.kind.name() == node.kind.name()
+                                && other
+                                    .live
+                                    .as_ref()
+                                    .is_some_and(|l| node.kind.in_the_way(desired, l))
+                            {
+                                edges[index].push(other_index);
+                            }
+                        }
+                    }
                 }
             }
             Operation::Delete => {
@@ -291,6 +280,18 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
         });
         edges[delete].push(release);
         edges[update].push(release);
+    }
+    // A release lets go the way a delete does: after the kinds it must wait for
+    // (an internet gateway detaches only once the NAT gateways are gone).
+    for &release in release_of.values() {
+        let kind = nodes[release].kind;
+        for (other_index, other) in nodes.iter().enumerate() {
+            if other.operation == Operation::Delete
+                && kind.delete_after().contains(&other.kind.name())
+            {
+                edges[release].push(other_index);
+            }
+        }
     }
     for (node, mut deps) in nodes.iter_mut().zip(edges) {
         deps.sort();
@@ -404,9 +405,15 @@ impl Shared {
         F: FnMut(u32) -> Fut,
         Fut: std::future::Future<Output = Result<T, CloudError>>,
     {
+        // A create or update refers to resources that may have been made
+        // moments ago; AWS may not know their ids yet.
+        let not_found = match operation {
+            Operation::Create | Operation::Update | Operation::Release => NotFound::MayBeLag,
+            Operation::Delete | Operation::Wait => NotFound::IsFinal,
+        };
         self.options
             .retry
-            .run(
+            .run_with(
                 |attempt| {
                     let future = call(attempt);
                     async {
@@ -426,6 +433,8 @@ impl Shared {
                         attempt,
                     })
                 },
+                not_found,
+                &self.cancel,
             )
             .await
     }
@@ -495,6 +504,7 @@ impl Shared {
         let mut current = live.clone();
         // A first look soon (many operations finish quickly), then the kind's pace.
         let mut pause = timings.poll.min(Duration::from_secs(1));
+        let mut unseen = 0;
         loop {
             if !until_gone && current.status == Status::Ready {
                 return Ok(Some(current));
@@ -535,6 +545,8 @@ impl Shared {
                 .await?
             {
                 None if until_gone => return Ok(None),
+                // Just created, not listed yet: AWS's lists lag behind its creates.
+                None if unseen < 3 => unseen += 1,
                 None => {
                     return Err(CloudError::rejected(format!(
                         "{} disappeared while it was being created (AWS marked it failed or deleted)",
@@ -550,6 +562,29 @@ impl Shared {
                 Some(next) => current = next,
             }
         }
+    }
+
+    /// An update, retried from what a failed attempt left rather than from the
+    /// plan's view (a route created before the association was throttled).
+    async fn update(
+        &self,
+        node: &Node,
+        live: &LiveResource,
+        attributes: &Attributes,
+    ) -> Result<(), CloudError> {
+        let kind = node.kind;
+        self.call(&node.address, node.operation, |attempt| async move {
+            let current = if attempt > 1 {
+                self.cloud
+                    .read(kind, live)
+                    .await?
+                    .unwrap_or_else(|| live.clone())
+            } else {
+                live.clone()
+            };
+            self.cloud.update(kind, &current, attributes).await
+        })
+        .await
     }
 
     async fn run(&self, node: &Node) -> Result<Option<LiveResource>, CloudError> {
@@ -580,9 +615,15 @@ impl Shared {
                             // may have made: the APIs without tokens would duplicate it.
                             if attempt > 1 {
                                 let found = self.cloud.observe(kind, &self.scope).await?;
-                                if let Some(existing) = found.into_iter().find(|r| {
+                                if let Some(mut existing) = found.into_iter().find(|r| {
                                     r.address == request.address && r.status != Status::Deleting
                                 }) {
+                                    // A create of several calls may have stopped half way
+                                    // (a route table without its routes): finish it.
+                                    self.cloud
+                                        .update(kind, &existing, &request.attributes)
+                                        .await?;
+                                    existing.attributes.extend(request.attributes.clone());
                                     return Ok(existing);
                                 }
                             }
@@ -609,10 +650,7 @@ impl Shared {
                     .ok_or_else(|| CloudError::rejected("update without live state"))?;
                 if node.operation == Operation::Release {
                     let attributes = self.resolve_known(desired)?;
-                    self.call(&node.address, node.operation, |_| {
-                        self.cloud.update(kind, live, &attributes)
-                    })
-                    .await?;
+                    self.update(node, live, &attributes).await?;
                     let reread = self
                         .call(&node.address, node.operation, |_| {
                             self.cloud.read(kind, live)
@@ -621,13 +659,11 @@ impl Shared {
                     return Ok(Some(reread.unwrap_or_else(|| live.clone())));
                 }
                 let attributes = self.resolve(desired)?;
-                self.call(&node.address, node.operation, |_| {
-                    self.cloud.update(kind, live, &attributes)
-                })
-                .await?;
+                self.update(node, live, &attributes).await?;
                 let mut updated = live.clone();
                 updated.attributes.extend(attributes);
-                Ok(Some(updated))
+                // Found pending (an interrupted create) and changed: still wait for it.
+                self.wait(node, &updated, false).await
             }
             Operation::Delete => {
                 let live = node

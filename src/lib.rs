@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the map of this crate and its invariants.
 
+pub mod cancel;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostics;

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use crate::cancel::Cancellation;
 use crate::cloud::{CloudError, ErrorClass};
 
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +17,18 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// Attempts for dependency violations, which clear as AWS catches up.
     pub dependency_attempts: u32,
+    /// Attempts for "not found" on a call that refers to something just made:
+    /// AWS's eventual consistency (a VPC id unknown for a moment after CreateVpc).
+    pub lag_attempts: u32,
+}
+
+/// How a call's "not found" is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFound {
+    /// An answer: the thing is not there.
+    IsFinal,
+    /// Possibly lag: what the call refers to was made moments ago.
+    MayBeLag,
 }
 
 impl Default for RetryPolicy {
@@ -25,6 +38,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(20),
             attempts: 10,
             dependency_attempts: 20,
+            lag_attempts: 6,
         }
     }
 }
@@ -46,8 +60,25 @@ impl RetryPolicy {
     /// or runs out of attempts. `on_retry` hears about each retry.
     pub async fn run<T, F, Fut>(
         &self,
+        call: F,
+        on_retry: impl FnMut(&CloudError, u32),
+    ) -> Result<T, CloudError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        self.run_with(call, on_retry, NotFound::IsFinal, &Cancellation::default())
+            .await
+    }
+
+    /// `run`, with "not found" read as `not_found` says, and the pauses between
+    /// attempts cut short by `cancel` (then the last error is returned).
+    pub async fn run_with<T, F, Fut>(
+        &self,
         mut call: F,
         mut on_retry: impl FnMut(&CloudError, u32),
+        not_found: NotFound,
+        cancel: &Cancellation,
     ) -> Result<T, CloudError>
     where
         F: FnMut(u32) -> Fut,
@@ -62,13 +93,18 @@ impl RetryPolicy {
                     let limit = match error.class {
                         ErrorClass::Throttling | ErrorClass::Transient => self.attempts,
                         ErrorClass::DependencyViolation => self.dependency_attempts,
+                        ErrorClass::NotFound if not_found == NotFound::MayBeLag => {
+                            self.lag_attempts
+                        }
                         _ => return Err(error),
                     };
                     if attempt >= limit {
                         return Err(error);
                     }
                     on_retry(&error, attempt);
-                    tokio::time::sleep(self.delay(attempt)).await;
+                    if cancel.sleep(self.delay(attempt)).await {
+                        return Err(error);
+                    }
                 }
             }
         }
@@ -112,5 +148,67 @@ mod tests {
             .await;
         assert_eq!(calls, 3);
         assert_eq!(result.unwrap_err().class, ErrorClass::Rejected);
+    }
+}
+
+#[cfg(test)]
+mod lag_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn not_found_is_retried_only_where_it_may_be_lag() {
+        let policy = RetryPolicy::default();
+        for (not_found, expected_calls) in [
+            (NotFound::IsFinal, 1),
+            (NotFound::MayBeLag, policy.lag_attempts),
+        ] {
+            let mut calls = 0;
+            let result: Result<(), CloudError> = policy
+                .run_with(
+                    |_| {
+                        calls += 1;
+                        async {
+                            Err(CloudError::new(
+                                ErrorClass::NotFound,
+                                Some("InvalidVpcID.NotFound"),
+                                "no such VPC",
+                            ))
+                        }
+                    },
+                    |_, _| {},
+                    not_found,
+                    &Cancellation::default(),
+                )
+                .await;
+            assert!(result.is_err());
+            assert_eq!(calls, expected_calls, "{not_found:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancellation_ends_the_pause_between_attempts() {
+        let policy = RetryPolicy::default();
+        let cancel = Cancellation::default();
+        cancel.cancel();
+        let mut calls = 0;
+        let result: Result<(), CloudError> = policy
+            .run_with(
+                |_| {
+                    calls += 1;
+                    async {
+                        Err(CloudError::new(
+                            ErrorClass::Throttling,
+                            Some("Throttling"),
+                            "slow down",
+                        ))
+                    }
+                },
+                |_, _| {},
+                NotFound::IsFinal,
+                &cancel,
+            )
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1, "no retry after Ctrl-C");
     }
 }

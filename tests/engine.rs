@@ -463,3 +463,24 @@ async fn replacing_a_subnet_releases_its_route_table_association_first() {
     assert_converged(&cloud, &after);
     assert_no_changes(&cloud, &after).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn adding_a_zone_resplits_the_vpc_in_one_apply() {
+    // Two zones split the /16 into /18s; three into /19s: every subnet moves, and
+    // new subnets overlap old ones until those are gone.
+    let two = spec_text("HighlyAvailable").replace(", us-east-1c]", "]");
+    let three = spec_text("HighlyAvailable");
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    assert!(apply(&cloud, &two).await.succeeded());
+    let plan = plan(&cloud, &three, false).await;
+    assert_eq!(
+        plan.summary().replace,
+        6,
+        "four subnets and two NAT gateways are replaced: {:?}",
+        plan.summary()
+    );
+    let outcome = apply(&cloud, &three).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_converged(&cloud, &three);
+    assert_no_changes(&cloud, &three).await;
+}

@@ -223,6 +223,26 @@ fn check_references(
     Ok(())
 }
 
+/// A resource of the same kind in the same VPC whose `cidr_block` overlaps:
+/// AWS refuses two subnets that share addresses.
+fn overlapping(state: &State, kind: &dyn Kind, attributes: &Attributes) -> Option<String> {
+    let cidr = |a: &Attributes| {
+        a.get("cidr_block")?
+            .as_str()?
+            .parse::<ipnet::Ipv4Net>()
+            .ok()
+    };
+    let vpc = |a: &Attributes| a.get("vpc_id").cloned();
+    let wanted = cidr(attributes)?;
+    vpc(attributes)?;
+    state
+        .resources
+        .iter()
+        .filter(|r| r.kind == kind.name() && vpc(&r.attributes) == vpc(attributes))
+        .find(|r| cidr(&r.attributes).is_some_and(|c| c.contains(&wanted) || wanted.contains(&c)))
+        .map(|r| r.id.clone())
+}
+
 fn collect_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(s) => out.push(s.clone()),
@@ -322,6 +342,13 @@ impl Cloud for MemoryCloud {
                     .ok_or_else(|| CloudError::rejected("token reused"));
             }
             check_references(state, kind, &request.attributes)?;
+            if let Some(clash) = overlapping(state, kind, &request.attributes) {
+                return Err(CloudError::new(
+                    ErrorClass::Rejected,
+                    Some("InvalidSubnet.Conflict"),
+                    format!("the CIDR conflicts with {clash}"),
+                ));
+            }
             state.next_id += 1;
             let id = format!("{}-{:017x}", kind.id_prefix(), state.next_id);
             let mut attributes = request.attributes.clone();

@@ -87,6 +87,13 @@ pub trait Kind: Send + Sync + 'static {
     /// The desired resources of this kind for a stack.
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource>;
 
+    /// Whether a live resource of this kind, about to be deleted, stands in the
+    /// way of creating `desired` (an old subnet holding the new one's CIDR): the
+    /// create then waits for that delete.
+    fn in_the_way(&self, _desired: &DesiredResource, _live: &LiveResource) -> bool {
+        false
+    }
+
     /// Whether the live value already gives what the desired value asks for.
     fn satisfied(&self, _attribute: &str, live: &Value, desired: &Value) -> bool {
         live == desired

@@ -59,6 +59,19 @@ impl Kind for Subnet {
         }
     }
 
+    fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {
+        let cidr = |attributes: &Attributes| {
+            attributes
+                .get("cidr_block")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
+        };
+        match (cidr(&desired.attributes), cidr(&live.attributes)) {
+            (Some(new), Some(old)) => new.contains(&old) || old.contains(&new),
+            _ => false,
+        }
+    }
+
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
         let Some(Network::Created(network)) = &stack.network else {
             return vec![];
