@@ -228,9 +228,15 @@ async fn plan_command(
     let stack = ops::prepare(file).map_err(fail)?;
     print_diagnostics(&stack.loaded.warnings);
     let cloud = connect(global, &stack.model.region).await;
-    let (plan, _) = ops::plan(cloud, &stack.model, &stack.desired, RetryPolicy::default())
-        .await
-        .map_err(fail)?;
+    let (plan, _) = ops::plan(
+        cloud,
+        &stack.model,
+        &stack.desired,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .map_err(fail)?;
     if json {
         println!(
             "{}",
@@ -293,13 +299,12 @@ async fn apply_command(
             let stack = ops::prepare(file).map_err(fail)?;
             print_diagnostics(&stack.loaded.warnings);
             let cloud = connect(global, &stack.model.region).await;
-            let desired = if destroy {
-                Vec::new()
+            let goal = if destroy {
+                ops::Goal::Destroy
             } else {
-                stack.desired.clone()
+                ops::Goal::Apply
             };
-            // Destroy still observes the brought resources named in the spec.
-            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &desired, retry)
+            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &stack.desired, goal, retry)
                 .await
                 .map_err(fail)?;
             (cloud, plan)

@@ -233,9 +233,7 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                         continue;
                     }
                     // Whatever still holds this resource's id lets go of it first.
-                    let holds = other.live.as_ref().is_some_and(|l| {
-                        l.id != live.id && l.attributes.values().any(|v| v.mentions(&live.id))
-                    });
+                    let holds = other.live.as_ref().is_some_and(|l| l.refers_to(live));
                     if holds && other.operation == Operation::Update {
                         let wants_replacement = other
                             .desired

@@ -21,6 +21,102 @@ pub struct StackModel {
     pub network: Option<Network>,
     /// The cluster's name when the stack has one (subnets are tagged for it).
     pub cluster_name: Option<String>,
+    pub cluster: Option<ClusterModel>,
+}
+
+/// The EKS control plane with its defaults applied.
+#[derive(Debug, Clone)]
+pub struct ClusterModel {
+    pub name: String,
+    /// None: AWS's default version at creation, then whatever the cluster runs.
+    pub version: Option<String>,
+    pub endpoint_public_access: bool,
+    pub endpoint_private_access: bool,
+    /// Normalised: a bare IP becomes /32; sorted, without duplicates.
+    pub public_access_cidrs: Vec<String>,
+    /// Control-plane log types; `*` expanded.
+    pub log_types: Vec<String>,
+    pub log_retention_in_days: Option<u32>,
+    /// The cluster's IAM OIDC provider.
+    pub with_oidc: bool,
+}
+
+/// The AWS partition of a region, for ARNs.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A CIDR as AWS stores it: a bare address is a /32.
+pub fn normalize_cidr(text: &str) -> String {
+    match text.parse::<Ipv4Net>() {
+        Ok(net) => net.trunc().to_string(),
+        Err(_) => format!("{text}/32"),
+    }
+}
+
+fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
+    let cluster = spec.cluster.as_ref()?;
+    let endpoints = cluster.endpoints.as_ref();
+    let mut public_access_cidrs: Vec<String> = match &cluster.public_access_cidrs {
+        Some(cidrs) => cidrs
+            .iter()
+            .filter_map(|c| match &c.value {
+                spec::CidrSource::Literal(text) => Some(normalize_cidr(text)),
+                // Resolved at plan time once cross-stack references land; refused until then.
+                spec::CidrSource::FromStack(_) => None,
+            })
+            .collect(),
+        None => vec!["0.0.0.0/0".into()],
+    };
+    public_access_cidrs.sort();
+    public_access_cidrs.dedup();
+    let logging = cluster.logging.as_ref();
+    let mut log_types: Vec<String> = logging
+        .map(|l| l.enable_types.iter().map(|t| t.value).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|t| match t {
+            spec::LogType::All => vec![
+                "api",
+                "audit",
+                "authenticator",
+                "controllerManager",
+                "scheduler",
+            ],
+            spec::LogType::Api => vec!["api"],
+            spec::LogType::Audit => vec!["audit"],
+            spec::LogType::Authenticator => vec!["authenticator"],
+            spec::LogType::ControllerManager => vec!["controllerManager"],
+            spec::LogType::Scheduler => vec!["scheduler"],
+        })
+        .map(str::to_string)
+        .collect();
+    log_types.sort();
+    log_types.dedup();
+    let iam = spec.iam.as_ref();
+    Some(ClusterModel {
+        name: cluster
+            .name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_else(|| spec.stack.value.clone()),
+        version: cluster.version.as_ref().map(|v| v.value.clone()),
+        endpoint_public_access: endpoints.and_then(|e| e.public_access).unwrap_or(true),
+        endpoint_private_access: endpoints.and_then(|e| e.private_access).unwrap_or(true),
+        public_access_cidrs,
+        log_types,
+        log_retention_in_days: logging
+            .and_then(|l| l.log_retention_in_days.as_ref())
+            .map(|d| d.value),
+        with_oidc: iam
+            .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -80,36 +176,58 @@ pub struct BroughtNetwork {
     pub subnets: Vec<(String, String, String)>,
 }
 
-/// Sections of SPEC.md whose resources later issues add; refused by `plan`.
-const NOT_YET_SUPPORTED: &[&str] = &[
-    "cluster",
-    "iam",
-    "managedNodeGroups",
-    "fargateProfiles",
-    "loadBalancers",
-    "dns",
-];
-
-/// Errors for sections eksform parses and validates but cannot plan yet.
+/// Errors for what eksform parses and validates but cannot plan yet: parts of
+/// SPEC.md whose resources later work adds. Refused by `plan`, never ignored.
 pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
-    let present = [
-        spec.cluster.as_ref().map(|c| c.span),
-        spec.iam.as_ref().map(|c| c.span),
-        spec.managed_node_groups.as_ref().map(|c| c.span),
-        spec.fargate_profiles.as_ref().map(|c| c.span),
-        spec.load_balancers.as_ref().map(|c| c.span),
-        spec.dns.as_ref().map(|c| c.span),
+    let mut refuse = |section: &str, span: crate::diagnostics::Span| {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "`{section}` is not supported yet: this version of eksform plans the network, \
+                 the cluster's control plane, its log group and OIDC provider"
+            ))
+            .at(file, span)
+            .with_help(format!(
+                "remove `{section}` to plan the rest; `eksform validate` checks it already"
+            )),
+        );
+    };
+    if let Some(cluster) = &spec.cluster {
+        if let Some(addon) = cluster.addons.first() {
+            refuse("cluster.addons", addon.span);
+        }
+        if let Some(entry) = cluster.access_entries.first() {
+            refuse("cluster.accessEntries", entry.span);
+        }
+        for cidr in cluster.public_access_cidrs.iter().flat_map(|c| c.iter()) {
+            if matches!(cidr.value, spec::CidrSource::FromStack(_)) {
+                refuse("cluster.publicAccessCIDRs: fromStack", cidr.span);
+            }
+        }
+    }
+    if let Some(iam) = &spec.iam
+        && let Some(account) = iam.service_accounts.first()
+    {
+        refuse("iam.serviceAccounts", account.span);
+    }
+    let sections = [
+        (
+            "managedNodeGroups",
+            spec.managed_node_groups.as_ref().map(|c| c.span),
+        ),
+        (
+            "fargateProfiles",
+            spec.fargate_profiles.as_ref().map(|c| c.span),
+        ),
+        (
+            "loadBalancers",
+            spec.load_balancers.as_ref().map(|c| c.span),
+        ),
+        ("dns", spec.dns.as_ref().map(|c| c.span)),
     ];
-    for (section, span) in NOT_YET_SUPPORTED.iter().zip(present) {
+    for (section, span) in sections {
         if let Some(span) = span {
-            diagnostics.push(
-                Diagnostic::error(format!(
-                    "`{section}` is not supported yet: this version of eksform plans only the network (vpc)"
-                ))
-                .at(file, span)
-                .with_help(format!("remove `{section}` to plan the rest; `eksform validate` checks it already")),
-            );
+            refuse(section, span);
         }
     }
     diagnostics
@@ -130,6 +248,7 @@ pub fn model(spec: &Spec) -> StackModel {
         tags: spec.tags.value.clone(),
         network: spec.vpc.as_ref().and_then(|vpc| network(vpc)),
         cluster_name,
+        cluster: cluster_model(spec),
     }
 }
 

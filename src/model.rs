@@ -234,6 +234,28 @@ pub struct LiveResource {
 }
 
 impl LiveResource {
+    /// What other resources may hold to refer to this one: its id and its ARN.
+    pub fn identifiers(&self) -> Vec<&str> {
+        let mut ids = vec![self.id.as_str()];
+        ids.extend(
+            self.attributes
+                .get("arn")
+                .and_then(Value::as_str)
+                .filter(|arn| !arn.is_empty()),
+        );
+        ids
+    }
+
+    /// Whether this resource's attributes (other than tags) hold one of `other`'s identifiers.
+    pub fn refers_to(&self, other: &LiveResource) -> bool {
+        self.id != other.id
+            && other.identifiers().iter().any(|needle| {
+                self.attributes
+                    .iter()
+                    .any(|(name, value)| name != "tags" && value.mentions(needle))
+            })
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&Value> {
         if name == "id" {
             return None;

@@ -52,13 +52,13 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
     Scope {
         stack: stack.into(),
         region: region.into(),
-        brought: desired
+        named: desired
             .iter()
-            .filter(|d| kinds::by_name(&d.kind).is_some_and(|k| k.is_brought()))
             .filter_map(|d| {
+                let attribute = kinds::by_name(&d.kind)?.looked_up_by()?;
                 Some((
                     d.address.clone(),
-                    d.attributes.get("id")?.as_str()?.to_string(),
+                    d.attributes.get(attribute)?.as_str()?.to_string(),
                 ))
             })
             .collect(),
@@ -99,17 +99,32 @@ pub async fn guard_account(
     Ok(actual)
 }
 
-/// Observes the live account and plans the way to `desired` (empty to destroy).
+/// What a plan aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// The live account as the spec says.
+    Apply,
+    /// Nothing of the stack left.
+    Destroy,
+}
+
+/// Observes the live account and plans the way to `desired` (or to nothing).
 pub async fn plan(
     cloud: Arc<dyn Cloud>,
     model: &StackModel,
     desired: &[DesiredResource],
+    goal: Goal,
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
+    // A destroy still looks up what the spec names (a log group, brought subnets).
     let scope = scope_for(&model.stack, &model.region, desired);
     let observed = observe::observe(cloud, &scope, retry).await?;
-    let resources = plan::diff(desired, &observed)?;
+    let target = match goal {
+        Goal::Apply => desired,
+        Goal::Destroy => &[],
+    };
+    let resources = plan::diff(target, &observed)?;
     Ok((
         Plan {
             format_version: PLAN_FORMAT_VERSION,

@@ -112,6 +112,8 @@ pub enum PlanError {
     MissingDependency(Address, Address),
     #[error("unknown resource kind `{0}`")]
     UnknownKind(String),
+    #[error("{0}: {1}")]
+    Refused(Address, String),
 }
 
 /// A stable hash of observed state.
@@ -296,6 +298,10 @@ pub fn diff(
                     .as_ref()
                     .is_some_and(|b| kind.satisfied(name, &normalized(b), &normalized(&after)));
             if !same {
+                if let (Some(before), false) = (&before, contains_unknown(&after)) {
+                    kind.check_change(name, before, &after)
+                        .map_err(|reason| PlanError::Refused(resource.address.clone(), reason))?;
+                }
                 attribute_changes.push(AttributeChange {
                     name: name.clone(),
                     forces_replacement: kind.change_of(name) == kinds::Change::Replace,
@@ -305,6 +311,9 @@ pub fn diff(
             }
         }
         let mut reason = None;
+        if !is_marked(&live) && !kind.is_brought() {
+            reason = Some("adopts an existing resource that carries no eksform mark".into());
+        }
         let action = if live.status == Status::Deleting {
             reason = Some("the live resource is being deleted".into());
             Action::Replace
@@ -331,7 +340,7 @@ pub fn diff(
 
     // Live resources the spec no longer declares. Brought resources are never deleted.
     for live in kept.into_values() {
-        if kinds::by_name(&live.kind).is_some_and(|k| k.is_brought()) {
+        if kinds::by_name(&live.kind).is_some_and(|k| k.is_brought()) || !is_marked(&live) {
             continue;
         }
         changes.push(delete_change(&live, None));
@@ -340,6 +349,14 @@ pub fn diff(
     // Creates and updates in dependency order, then deletes.
     ordered_changes.extend(changes);
     Ok(ordered_changes)
+}
+
+/// Whether a live resource carries eksform's mark: only such are ever deleted.
+fn is_marked(live: &LiveResource) -> bool {
+    live.attributes
+        .get("tags")
+        .and_then(Value::as_map)
+        .is_some_and(|tags| tags.contains_key(crate::model::STACK_TAG))
 }
 
 fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange {

@@ -32,9 +32,13 @@ fn desired(text: &str) -> (lower::StackModel, Vec<DesiredResource>) {
 
 async fn plan(cloud: &Arc<MemoryCloud>, text: &str, destroy: bool) -> Plan {
     let (model, desired) = desired(text);
-    let desired = if destroy { Vec::new() } else { desired };
+    let goal = if destroy {
+        ops::Goal::Destroy
+    } else {
+        ops::Goal::Apply
+    };
     let cloud: Arc<dyn Cloud> = cloud.clone();
-    ops::plan(cloud, &model, &desired, RetryPolicy::default())
+    ops::plan(cloud, &model, &desired, goal, RetryPolicy::default())
         .await
         .expect("plan")
         .0
@@ -310,11 +314,21 @@ async fn run_that_may_crash(
     destroy: bool,
 ) -> Option<Outcome> {
     let (model, wanted) = desired(text);
-    let wanted = if destroy { Vec::new() } else { wanted };
+    let goal = if destroy {
+        ops::Goal::Destroy
+    } else {
+        ops::Goal::Apply
+    };
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    let (plan, _) = ops::plan(dyn_cloud.clone(), &model, &wanted, RetryPolicy::default())
-        .await
-        .ok()?;
+    let (plan, _) = ops::plan(
+        dyn_cloud.clone(),
+        &model,
+        &wanted,
+        goal,
+        RetryPolicy::default(),
+    )
+    .await
+    .ok()?;
     Some(
         ops::apply(
             dyn_cloud,

@@ -20,10 +20,16 @@ async fn plan(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
     let model = lower::model(&loaded.spec);
     let desired = lower::desired(&model);
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    ops::plan(dyn_cloud, &model, &desired, RetryPolicy::default())
-        .await
-        .expect("plan")
-        .0
+    ops::plan(
+        dyn_cloud,
+        &model,
+        &desired,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .expect("plan")
+    .0
 }
 
 #[tokio::test(start_paused = true)]

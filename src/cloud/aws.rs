@@ -16,7 +16,23 @@ use crate::model::{Attributes, LiveResource};
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+}
+
+impl AwsClients {
+    /// Clients for one SDK configuration.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::new(config),
+            eks: aws_sdk_eks::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
 }
 
 /// How to reach AWS: the usual SDK environment and config files, plus the CLI's flags.
@@ -47,10 +63,7 @@ impl AwsClients {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        Self {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-        }
+        Self::from_config(&config)
     }
 }
 
@@ -97,9 +110,7 @@ fn classify(code: Option<&str>, status: u16) -> ErrorClass {
         Some("DependencyViolation" | "ResourceInUseException" | "InvalidIPAddress.InUse") => {
             ErrorClass::DependencyViolation
         }
-        Some(c) if c.ends_with(".NotFound") || c.ends_with("NotFound") || c == "NoSuchEntity" => {
-            ErrorClass::NotFound
-        }
+        Some(c) if c.contains("NotFound") || c == "NoSuchEntity" => ErrorClass::NotFound,
         Some("InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable") => {
             ErrorClass::Transient
         }

@@ -271,7 +271,7 @@ impl Cloud for MemoryCloud {
                 .filter(|r| r.kind == kind.name())
                 .filter_map(|r| {
                     if kind.is_brought() {
-                        let (address, _) = scope.brought.iter().find(|(_, id)| **id == r.id)?;
+                        let (address, _) = scope.named.iter().find(|(_, id)| **id == r.id)?;
                         let mut live = Self::to_live(r, now).unwrap_or(LiveResource {
                             address: address.clone(),
                             kind: kind.name().into(),
@@ -353,10 +353,13 @@ impl Cloud for MemoryCloud {
             let id = format!("{}-{:017x}", kind.id_prefix(), state.next_id);
             let mut attributes = request.attributes.clone();
             for computed in kind.computed() {
-                attributes.insert(
-                    (*computed).into(),
-                    Value::string(format!("203.0.113.{}", state.next_id % 250)),
-                );
+                let value = match *computed {
+                    "public_ip" => format!("203.0.113.{}", state.next_id % 250),
+                    "oidc_issuer" => format!("https://oidc.eks.memory.example/id/{id}"),
+                    "endpoint" => format!("https://{id}.eks.memory.example"),
+                    other => format!("memory:{other}:{id}"),
+                };
+                attributes.insert((*computed).into(), Value::string(value));
             }
             let resource = StoredResource {
                 kind: kind.name(),
@@ -415,11 +418,20 @@ impl Cloud for MemoryCloud {
             }
             let stack = state.resources[index].tag(STACK_TAG).map(str::to_string);
             // Something else still holds this resource's id.
+            let stored = &state.resources[index];
+            let mut identifiers = vec![stored.id.clone()];
+            identifiers.extend(
+                stored
+                    .attributes
+                    .get("arn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            );
             if let Some(holder) = state.resources.iter().find(|r| {
                 r.id != live.id
                     && r.attributes
                         .iter()
-                        .any(|(n, v)| n != "tags" && v.mentions(&live.id))
+                        .any(|(n, v)| n != "tags" && identifiers.iter().any(|id| v.mentions(id)))
             }) {
                 return Err(CloudError::new(
                     ErrorClass::DependencyViolation,

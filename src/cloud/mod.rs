@@ -13,14 +13,15 @@ use async_trait::async_trait;
 use crate::kinds::Kind;
 use crate::model::{Address, Attributes, LiveResource, Status};
 
-/// What observation is about: a stack's marked resources, plus any existing
-/// resources the spec names by id (the subnets of a brought VPC).
+/// What observation is about: a stack's marked resources, plus resources the
+/// spec names (the subnets of a brought VPC by id, a cluster's log group by name),
+/// which some kinds look up directly.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub stack: String,
     pub region: String,
-    /// Existing resources named in the spec, by address.
-    pub brought: BTreeMap<Address, String>,
+    /// Resources named in the spec, by address: an id or a name.
+    pub named: BTreeMap<Address, String>,
 }
 
 /// A create as the engine asks for it: every reference resolved.

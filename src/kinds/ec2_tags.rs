@@ -81,6 +81,27 @@ pub fn live(
     })
 }
 
+/// The tags to set (new or changed) and the keys to remove, to go from the
+/// live tags to the desired ones.
+pub fn tag_changes(
+    live: &Attributes,
+    desired: &Attributes,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let before = tags_of(live);
+    let after = tags_of(desired);
+    let set = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let removed = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, removed)
+}
+
 /// Adds, changes and removes tags so that the live tags become the desired ones.
 pub async fn sync_tags(
     ec2: &aws_sdk_ec2::Client,
@@ -88,18 +109,7 @@ pub async fn sync_tags(
     live: &Attributes,
     desired: &Attributes,
 ) -> Result<(), CloudError> {
-    let before = tags_of(live);
-    let after = tags_of(desired);
-    let set: BTreeMap<String, String> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let removed: Vec<Tag> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .map(|k| Tag::builder().key(k).build())
-        .collect();
+    let (set, removed) = tag_changes(live, desired);
     if !set.is_empty() {
         ec2.create_tags()
             .resources(id)
@@ -109,9 +119,13 @@ pub async fn sync_tags(
             .map_err(|e| error("CreateTags", e))?;
     }
     if !removed.is_empty() {
+        let keys = removed
+            .into_iter()
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
         ec2.delete_tags()
             .resources(id)
-            .set_tags(Some(removed))
+            .set_tags(Some(keys))
             .send()
             .await
             .map_err(|e| error("DeleteTags", e))?;

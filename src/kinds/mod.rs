@@ -3,9 +3,13 @@
 //! update, delete, read). Adding a kind is one module plus one line in `ALL`.
 
 mod ec2_tags;
+mod eks_cluster;
 mod elastic_ip;
+mod iam_role;
 mod internet_gateway;
+mod log_group;
 mod nat_gateway;
+mod oidc_provider;
 mod route_table;
 mod subnet;
 mod subnet_tags;
@@ -20,9 +24,13 @@ use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use crate::lower::StackModel;
 use crate::model::{Attributes, DesiredResource, LiveResource, Value};
 
+pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
+pub use iam_role::IamRole;
 pub use internet_gateway::InternetGateway;
+pub use log_group::LogGroup;
 pub use nat_gateway::NatGateway;
+pub use oidc_provider::OidcProvider;
 pub use route_table::RouteTable;
 pub use subnet::Subnet;
 pub use subnet_tags::SubnetTags;
@@ -37,6 +45,10 @@ pub static ALL: &[&'static dyn Kind] = &[
     &ElasticIp,
     &NatGateway,
     &RouteTable,
+    &IamRole,
+    &LogGroup,
+    &EksCluster,
+    &OidcProvider,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
@@ -122,6 +134,22 @@ pub trait Kind: Send + Sync + 'static {
     /// (the tags of a brought VPC's subnets): never created, never deleted.
     fn is_brought(&self) -> bool {
         false
+    }
+
+    /// The desired attribute by which this kind is looked up when it carries no
+    /// mark to filter on (a brought subnet's `id`, a log group's `name`).
+    fn looked_up_by(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Refuses a change AWS cannot make, or eksform cannot make yet, with the reason.
+    fn check_change(
+        &self,
+        _attribute: &str,
+        _before: &Value,
+        _after: &Value,
+    ) -> Result<(), String> {
+        Ok(())
     }
 
     // The AWS adapter, kept thin: build requests and map responses.

@@ -29,6 +29,10 @@ impl Kind for SubnetTags {
         true
     }
 
+    fn looked_up_by(&self) -> Option<&'static str> {
+        Some("id")
+    }
+
     fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
         match (attribute, live.as_map(), desired.as_map()) {
             // Enough that every wanted tag is there; other tags are someone else's.
@@ -63,7 +67,7 @@ impl Kind for SubnetTags {
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
         let brought: Vec<(&Address, &String)> = scope
-            .brought
+            .named
             .iter()
             .filter(|(address, _)| address.as_str().starts_with("subnet_tags."))
             .collect();
@@ -127,7 +131,7 @@ impl Kind for SubnetTags {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let scope = Scope {
-            brought: [(live.address.clone(), live.id.clone())].into(),
+            named: [(live.address.clone(), live.id.clone())].into(),
             ..Scope::default()
         };
         Ok(self.observe(aws, &scope).await?.into_iter().next())

@@ -116,10 +116,7 @@ impl Emulator {
             ))
             .load()
             .await;
-        AwsClients {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-        }
+        AwsClients::from_config(&config)
     }
 }
 

@@ -1,0 +1,599 @@
+//! The EKS control plane. Endpoint access, public access CIDRs and log types
+//! change in place (one UpdateClusterConfig at a time, each awaited); the name,
+//! role and subnets cannot change, so changing them replaces the cluster.
+//! Version upgrades are refused at plan time until staged upgrades land.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
+};
+
+use super::ec2_tags::{changed, required, tag_changes, tags_of};
+use super::iam_role::IamRole;
+use super::log_group::LogGroup;
+use super::subnet::Subnet;
+use super::{Change, Kind, Timings, deleted};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+};
+
+pub struct EksCluster;
+
+const ALL_LOG_TYPES: [&str; 5] = [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+
+impl EksCluster {
+    pub fn address() -> Address {
+        Address::new(&["eks_cluster", "main"])
+    }
+
+    fn to_live(&self, stack: &str, cluster: &aws_sdk_eks::types::Cluster) -> Option<LiveResource> {
+        let tags: std::collections::BTreeMap<String, String> = cluster
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            return None;
+        }
+        let address = Address(tags.get(crate::model::ADDRESS_TAG)?.clone());
+        let status = match cluster.status()? {
+            ClusterStatus::Active | ClusterStatus::Updating => Status::Ready,
+            ClusterStatus::Deleting => Status::Deleting,
+            // Creating, pending, failed: the wait reads it again (and reports a failure).
+            _ => Status::Pending,
+        };
+        let vpc = cluster.resources_vpc_config();
+        let strings = |items: &[String]| {
+            let mut items = items.to_vec();
+            items.sort();
+            Value::List(items.into_iter().map(Value::String).collect())
+        };
+        let mut log_types: Vec<String> = cluster
+            .logging()
+            .map(|l| l.cluster_logging())
+            .unwrap_or_default()
+            .iter()
+            .filter(|setup| setup.enabled() == Some(true))
+            .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_string()))
+            .collect();
+        log_types.sort();
+        log_types.dedup();
+        let mut attributes = Attributes::new();
+        let mut put = |name: &str, value: Value| {
+            attributes.insert(name.into(), value);
+        };
+        put("name", Value::string(cluster.name().unwrap_or_default()));
+        put(
+            "version",
+            cluster.version().map_or(Value::Null, Value::string),
+        );
+        put(
+            "role_arn",
+            Value::string(cluster.role_arn().unwrap_or_default()),
+        );
+        put(
+            "subnet_ids",
+            strings(vpc.map(|v| v.subnet_ids()).unwrap_or_default()),
+        );
+        put(
+            "endpoint_public_access",
+            Value::Bool(vpc.map(|v| v.endpoint_public_access()).unwrap_or(true)),
+        );
+        put(
+            "endpoint_private_access",
+            Value::Bool(vpc.map(|v| v.endpoint_private_access()).unwrap_or(false)),
+        );
+        put(
+            "public_access_cidrs",
+            strings(vpc.map(|v| v.public_access_cidrs()).unwrap_or_default()),
+        );
+        put(
+            "log_types",
+            Value::List(log_types.into_iter().map(Value::String).collect()),
+        );
+        put("arn", Value::string(cluster.arn().unwrap_or_default()));
+        put(
+            "endpoint",
+            Value::string(cluster.endpoint().unwrap_or_default()),
+        );
+        put(
+            "oidc_issuer",
+            Value::string(
+                cluster
+                    .identity()
+                    .and_then(|i| i.oidc())
+                    .and_then(|o| o.issuer())
+                    .unwrap_or_default(),
+            ),
+        );
+        put(
+            "security_group_id",
+            Value::string(
+                vpc.and_then(|v| v.cluster_security_group_id())
+                    .unwrap_or_default(),
+            ),
+        );
+        put(
+            "created_at",
+            Value::string(
+                cluster
+                    .created_at()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            ),
+        );
+        put("tags", Value::string_map(&tags));
+        Some(LiveResource {
+            address,
+            kind: self.name().into(),
+            id: cluster.name().unwrap_or_default().to_string(),
+            attributes,
+            status,
+        })
+    }
+}
+
+fn strings(attributes: &Attributes, name: &str) -> Vec<String> {
+    attributes
+        .get(name)
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn flag(attributes: &Attributes, name: &str) -> Option<bool> {
+    attributes.get(name).and_then(Value::as_bool)
+}
+
+/// Enabled and disabled log types: AWS replaces the logging setup as a whole.
+fn logging(types: &[String]) -> Logging {
+    let enabled: Vec<LogType> = types.iter().map(|t| LogType::from(t.as_str())).collect();
+    let disabled: Vec<LogType> = ALL_LOG_TYPES
+        .iter()
+        .filter(|t| !types.iter().any(|x| x == *t))
+        .map(|t| LogType::from(*t))
+        .collect();
+    let mut setups = Vec::new();
+    if !enabled.is_empty() {
+        setups.push(
+            LogSetup::builder()
+                .set_types(Some(enabled))
+                .enabled(true)
+                .build(),
+        );
+    }
+    if !disabled.is_empty() {
+        setups.push(
+            LogSetup::builder()
+                .set_types(Some(disabled))
+                .enabled(false)
+                .build(),
+        );
+    }
+    Logging::builder().set_cluster_logging(Some(setups)).build()
+}
+
+/// Waits for one cluster update: by its id where AWS gives one, else (the
+/// emulator answers with the cluster) until the cluster is active again.
+async fn await_update(
+    aws: &AwsClients,
+    cluster: &str,
+    update_id: Option<&str>,
+) -> Result<(), CloudError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45 * 60);
+    loop {
+        let done = match update_id {
+            Some(id) => {
+                let out = aws
+                    .eks
+                    .describe_update()
+                    .name(cluster)
+                    .update_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| error("DescribeUpdate", e))?;
+                let update = out.update();
+                match update.and_then(|u| u.status()) {
+                    Some(UpdateStatus::Successful) => true,
+                    Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+                        let errors: Vec<String> = update
+                            .map(|u| {
+                                u.errors()
+                                    .iter()
+                                    .filter_map(|e| e.error_message().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        return Err(CloudError::rejected(format!(
+                            "the update of cluster {cluster} failed: {}",
+                            errors.join("; ")
+                        )));
+                    }
+                    _ => false,
+                }
+            }
+            None => {
+                let out = aws
+                    .eks
+                    .describe_cluster()
+                    .name(cluster)
+                    .send()
+                    .await
+                    .map_err(|e| error("DescribeCluster", e))?;
+                out.cluster().and_then(|c| c.status()) == Some(&ClusterStatus::Active)
+            }
+        };
+        if done {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(CloudError::rejected(format!(
+                "timed out waiting for the update of cluster {cluster}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(15)).await;
+    }
+}
+
+#[async_trait]
+impl Kind for EksCluster {
+    fn name(&self) -> &'static str {
+        "eks_cluster"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "cluster"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &[
+            "arn",
+            "endpoint",
+            "oidc_issuer",
+            "security_group_id",
+            "created_at",
+        ]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "role_arn" | "subnet_ids" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn check_change(&self, attribute: &str, before: &Value, after: &Value) -> Result<(), String> {
+        if attribute != "version" {
+            return Ok(());
+        }
+        let minor = |v: &Value| {
+            v.as_str()
+                .and_then(|s| s.split_once('.'))
+                .and_then(|(_, m)| m.parse::<u32>().ok())
+        };
+        match (minor(before), minor(after)) {
+            (Some(live), Some(wanted)) if wanted < live => Err(format!(
+                "the cluster runs Kubernetes {} and cannot go down to {}: EKS has no downgrades",
+                before.as_str().unwrap_or_default(),
+                after.as_str().unwrap_or_default()
+            )),
+            _ => Err(format!(
+                "upgrading the cluster from {} to {} is not supported yet; upgrade it with `aws eks update-cluster-version` meanwhile",
+                before.as_str().unwrap_or("?"),
+                after.as_str().unwrap_or("?")
+            )),
+        }
+    }
+
+    fn timings(&self) -> Timings {
+        // Creating a control plane takes 10 to 15 minutes, deleting about 5 to 10 (EKS user guide).
+        Timings {
+            create: Duration::from_secs(15 * 60),
+            delete: Duration::from_secs(8 * 60),
+            poll: Duration::from_secs(20),
+            timeout: Duration::from_secs(40 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        // Private subnets, or the public ones when there are none.
+        let subnets: Vec<Value> = match &stack.network {
+            Some(Network::Created(network)) => network
+                .zones
+                .iter()
+                .map(|z| Value::reference(&Subnet::address("private", &z.name), "id"))
+                .collect(),
+            Some(Network::Brought(network)) => {
+                let private: Vec<Value> = network
+                    .subnets
+                    .iter()
+                    .filter(|(tier, _, _)| tier == "private")
+                    .map(|(_, _, id)| Value::string(id.clone()))
+                    .collect();
+                if private.is_empty() {
+                    network
+                        .subnets
+                        .iter()
+                        .map(|(_, _, id)| Value::string(id.clone()))
+                        .collect()
+                } else {
+                    private
+                }
+            }
+            None => vec![],
+        };
+        let address = Self::address();
+        let name = resource_name(&stack.stack, &address);
+        let list = |items: &[String]| {
+            Value::List(items.iter().map(|s| Value::string(s.clone())).collect())
+        };
+        let mut resource = DesiredResource::new(self.name(), address.clone())
+            .with("name", Value::string(cluster.name.clone()))
+            .with(
+                "role_arn",
+                Value::reference(&IamRole::address("cluster"), "arn"),
+            )
+            .with("subnet_ids", Value::List(subnets))
+            .with(
+                "endpoint_public_access",
+                Value::Bool(cluster.endpoint_public_access),
+            )
+            .with(
+                "endpoint_private_access",
+                Value::Bool(cluster.endpoint_private_access),
+            )
+            .with("public_access_cidrs", list(&cluster.public_access_cidrs))
+            .with("log_types", list(&cluster.log_types))
+            .with(
+                "tags",
+                Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+            )
+            // The log group first, so that EKS never makes one with infinite retention.
+            .after(&LogGroup::address());
+        if let Some(version) = &cluster.version {
+            resource = resource.with("version", Value::string(version.clone()));
+        }
+        vec![resource]
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let names = aws
+            .eks
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("ListClusters", e))?;
+        let mut found = Vec::new();
+        // Tags come only with DescribeCluster: one call per cluster of the region.
+        for name in &names {
+            match aws.eks.describe_cluster().name(name).send().await {
+                Ok(out) => found.extend(out.cluster().and_then(|c| self.to_live(&scope.stack, c))),
+                Err(e) => {
+                    let e = error("DescribeCluster", e);
+                    if e.class != ErrorClass::NotFound {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let name = required(attributes, "name")?;
+        let vpc = VpcConfigRequest::builder()
+            .set_subnet_ids(Some(strings(attributes, "subnet_ids")))
+            .set_endpoint_public_access(flag(attributes, "endpoint_public_access"))
+            .set_endpoint_private_access(flag(attributes, "endpoint_private_access"))
+            .set_public_access_cidrs(Some(strings(attributes, "public_access_cidrs")))
+            .build();
+        let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
+        let out = aws
+            .eks
+            .create_cluster()
+            .name(name)
+            .set_version(
+                attributes
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .role_arn(required(attributes, "role_arn")?)
+            .resources_vpc_config(vpc)
+            .logging(logging(&strings(attributes, "log_types")))
+            .set_tags(Some(tags))
+            .client_request_token(&request.token)
+            .send()
+            .await
+            .map_err(|e| error("CreateCluster", e))?;
+        let stack = &request.stack;
+        match out.cluster().and_then(|c| self.to_live(stack, c)) {
+            Some(mut live) => {
+                live.attributes.extend(attributes.clone());
+                Ok(live)
+            }
+            None => Ok(request.created(self.name(), name.to_string(), Status::Pending)),
+        }
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let name = &live.id;
+        let before = &live.attributes;
+        let access_changed = ["endpoint_public_access", "endpoint_private_access"]
+            .iter()
+            .any(|a| changed(before, desired, a))
+            || (desired.contains_key("public_access_cidrs")
+                && sorted(strings(before, "public_access_cidrs"))
+                    != sorted(strings(desired, "public_access_cidrs")));
+        if access_changed {
+            // What AWS needs: the endpoint settings only.
+            let vpc = VpcConfigRequest::builder()
+                .set_endpoint_public_access(flag(desired, "endpoint_public_access"))
+                .set_endpoint_private_access(flag(desired, "endpoint_private_access"))
+                .set_public_access_cidrs(Some(strings(desired, "public_access_cidrs")))
+                .build();
+            let out = aws
+                .eks
+                .update_cluster_config()
+                .name(name)
+                .resources_vpc_config(vpc)
+                .send()
+                .await
+                .map_err(|e| error("UpdateClusterConfig", e))?;
+            await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+            // The emulator replaces the whole VPC configuration with what an update
+            // sends; AWS keeps the subnets. Put them back if they went.
+            let after = aws
+                .eks
+                .describe_cluster()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| error("DescribeCluster", e))?;
+            let subnets_now = after
+                .cluster()
+                .and_then(|c| c.resources_vpc_config())
+                .map(|v| v.subnet_ids().to_vec())
+                .unwrap_or_default();
+            let subnets_before = strings(before, "subnet_ids");
+            if subnets_now.is_empty() && !subnets_before.is_empty() {
+                let vpc = VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(subnets_before))
+                    .set_endpoint_public_access(flag(desired, "endpoint_public_access"))
+                    .set_endpoint_private_access(flag(desired, "endpoint_private_access"))
+                    .set_public_access_cidrs(Some(strings(desired, "public_access_cidrs")))
+                    .build();
+                let out = aws
+                    .eks
+                    .update_cluster_config()
+                    .name(name)
+                    .resources_vpc_config(vpc)
+                    .send()
+                    .await
+                    .map_err(|e| error("UpdateClusterConfig", e))?;
+                await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+            }
+        }
+        if desired.contains_key("log_types")
+            && sorted(strings(before, "log_types")) != sorted(strings(desired, "log_types"))
+        {
+            // One update at a time: AWS refuses a second while one is in progress.
+            let out = aws
+                .eks
+                .update_cluster_config()
+                .name(name)
+                .logging(logging(&strings(desired, "log_types")))
+                .send()
+                .await
+                .map_err(|e| error("UpdateClusterConfig", e))?;
+            await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+        }
+        let arn = before
+            .get("arn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let (set, removed) = tag_changes(before, desired);
+        if !set.is_empty() {
+            aws.eks
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(set.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| error("TagResource", e))?;
+        }
+        if !removed.is_empty() {
+            aws.eks
+                .untag_resource()
+                .resource_arn(&arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| error("UntagResource", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        if live.status == Status::Deleting {
+            return Ok(());
+        }
+        deleted(
+            "DeleteCluster",
+            aws.eks.delete_cluster().name(&live.id).send().await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let stack = tags_of(&live.attributes)
+            .get(STACK_TAG)
+            .cloned()
+            .unwrap_or_default();
+        match aws.eks.describe_cluster().name(&live.id).send().await {
+            Ok(out) => {
+                if let Some(cluster) = out.cluster()
+                    && cluster.status() == Some(&ClusterStatus::Failed)
+                {
+                    return Err(CloudError::rejected(format!(
+                        "EKS reports cluster {} as FAILED",
+                        live.id
+                    )));
+                }
+                Ok(out.cluster().and_then(|c| self.to_live(&stack, c)))
+            }
+            Err(e) => {
+                let e = error("DescribeCluster", e);
+                if e.class == ErrorClass::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}

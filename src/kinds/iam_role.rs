@@ -1,0 +1,474 @@
+//! IAM roles eksform needs: today the cluster role; node, Fargate and IRSA
+//! roles come with their resources. Roles live under the path
+//! `/eksform/<stack>/`, so one list call finds a stack's roles.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::{Change, Kind, deleted, not_found_is_done};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{StackModel, partition, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+};
+
+pub struct IamRole;
+
+impl IamRole {
+    pub fn address(role: &str) -> Address {
+        Address::new(&["iam_role", role])
+    }
+}
+
+/// The path of a stack's roles.
+pub fn role_path(stack: &str) -> String {
+    format!("/eksform/{stack}/")
+}
+
+/// A trust policy letting an AWS service assume the role.
+pub fn service_trust_policy(service: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }],
+    })
+    .to_string()
+}
+
+/// An IAM policy document in a canonical form, so that documents that mean the
+/// same compare equal: keys sorted, one-element lists as their element, lists sorted.
+pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
+    fn canonical(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Array(items) => {
+                let mut items: Vec<serde_json::Value> = items.into_iter().map(canonical).collect();
+                if items.len() == 1 {
+                    return items.remove(0);
+                }
+                items.sort_by_key(|v| v.to_string());
+                serde_json::Value::Array(items)
+            }
+            serde_json::Value::Object(map) => {
+                serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+            }
+            other => other,
+        }
+    }
+    serde_json::from_str(document).ok().map(canonical)
+}
+
+/// IAM answers policy documents URL-encoded.
+pub fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
+    super::ec2_tags::tags_of(attributes)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+fn policy_arns(attributes: &Attributes) -> Vec<String> {
+    attributes
+        .get("managed_policy_arns")
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<String>, CloudError> {
+    let policies = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListAttachedRolePolicies", e))?;
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+/// Attaches and detaches managed policies so that exactly `wanted` are attached.
+async fn sync_policies(
+    aws: &AwsClients,
+    role: &str,
+    current: &[String],
+    wanted: &[String],
+) -> Result<(), CloudError> {
+    for arn in wanted.iter().filter(|a| !current.contains(a)) {
+        aws.iam
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| error("AttachRolePolicy", e))?;
+    }
+    for arn in current.iter().filter(|a| !wanted.contains(a)) {
+        if let Err(e) = aws
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            not_found_is_done(error("DetachRolePolicy", e))?;
+        }
+    }
+    Ok(())
+}
+
+impl IamRole {
+    async fn describe(
+        &self,
+        aws: &AwsClients,
+        stack: &str,
+        role: &aws_sdk_iam::types::Role,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let name = role.role_name();
+        let tags = aws
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| error("ListRoleTags", e))?;
+        let tags: BTreeMap<String, String> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            return Ok(None);
+        }
+        let Some(address) = tags.get(crate::model::ADDRESS_TAG).cloned() else {
+            return Ok(None);
+        };
+        let mut policies = attached(aws, name).await?;
+        policies.sort();
+        let mut attributes = Attributes::new();
+        attributes.insert("name".into(), Value::string(name));
+        attributes.insert("path".into(), Value::string(role.path()));
+        attributes.insert("arn".into(), Value::string(role.arn()));
+        attributes.insert(
+            "assume_role_policy".into(),
+            Value::string(
+                role.assume_role_policy_document()
+                    .map(url_decode)
+                    .unwrap_or_default(),
+            ),
+        );
+        attributes.insert(
+            "managed_policy_arns".into(),
+            Value::List(policies.into_iter().map(Value::String).collect()),
+        );
+        attributes.insert("tags".into(), Value::string_map(&tags));
+        Ok(Some(LiveResource {
+            address: Address(address),
+            kind: self.name().into(),
+            id: name.to_string(),
+            attributes,
+            status: Status::Ready,
+        }))
+    }
+}
+
+#[async_trait]
+impl Kind for IamRole {
+    fn name(&self) -> &'static str {
+        "iam_role"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "role"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "path" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        match (attribute, live.as_str(), desired.as_str()) {
+            ("assume_role_policy", Some(live), Some(desired)) => {
+                canonical_policy(live).is_some()
+                    && canonical_policy(live) == canonical_policy(desired)
+            }
+            _ => live == desired,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        let address = Self::address("cluster");
+        let name = resource_name(&stack.stack, &address);
+        let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+        tags.insert("eksform:cluster".into(), cluster.name.clone());
+        let policy = format!(
+            "arn:{}:iam::aws:policy/AmazonEKSClusterPolicy",
+            partition(&stack.region)
+        );
+        vec![
+            DesiredResource::new(self.name(), address)
+                .with("name", Value::string(name))
+                .with("path", Value::string(role_path(&stack.stack)))
+                .with(
+                    "assume_role_policy",
+                    Value::string(service_trust_policy("eks.amazonaws.com")),
+                )
+                .with(
+                    "managed_policy_arns",
+                    Value::List(vec![Value::string(policy)]),
+                )
+                .with("tags", Value::string_map(&tags)),
+        ]
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let roles = aws
+            .iam
+            .list_roles()
+            .path_prefix(role_path(&scope.stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("ListRoles", e))?;
+        let mut found = Vec::new();
+        // Tags and attached policies have no batch read: one call each per role.
+        for role in &roles {
+            found.extend(self.describe(aws, &scope.stack, role).await?);
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let name = super::ec2_tags::required(attributes, "name")?;
+        let out = aws
+            .iam
+            .create_role()
+            .role_name(name)
+            .path(super::ec2_tags::required(attributes, "path")?)
+            .assume_role_policy_document(super::ec2_tags::required(
+                attributes,
+                "assume_role_policy",
+            )?)
+            .set_tags(Some(iam_tags(attributes)))
+            .send()
+            .await
+            .map_err(|e| error("CreateRole", e))?;
+        sync_policies(aws, name, &[], &policy_arns(attributes)).await?;
+        let mut created = request.created(self.name(), name.to_string(), Status::Ready);
+        if let Some(role) = out.role() {
+            created
+                .attributes
+                .insert("arn".into(), Value::string(role.arn()));
+        }
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let name = &live.id;
+        let policy = |a: &Attributes| {
+            a.get("assume_role_policy")
+                .and_then(Value::as_str)
+                .and_then(canonical_policy)
+        };
+        if let Some(document) = desired.get("assume_role_policy").and_then(Value::as_str)
+            && policy(&live.attributes) != policy(desired)
+        {
+            aws.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
+        }
+        if desired.contains_key("managed_policy_arns") {
+            sync_policies(
+                aws,
+                name,
+                &policy_arns(&live.attributes),
+                &policy_arns(desired),
+            )
+            .await?;
+        }
+        let (set, removed) = super::ec2_tags::tag_changes(&live.attributes, desired);
+        if !set.is_empty() {
+            let tags = set.into_iter().filter_map(|(k, v)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .ok()
+            });
+            aws.iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(tags.collect()))
+                .send()
+                .await
+                .map_err(|e| error("TagRole", e))?;
+        }
+        if !removed.is_empty() {
+            aws.iam
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| error("UntagRole", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        let name = &live.id;
+        // A role goes only without policies: detach the managed, delete the inline ones.
+        match attached(aws, name).await {
+            Ok(current) => sync_policies(aws, name, &current, &[]).await?,
+            Err(e) => return not_found_is_done(e),
+        }
+        let inline = aws
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| error("ListRolePolicies", e))?;
+        for policy in inline.policy_names() {
+            if let Err(e) = aws
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+            {
+                not_found_is_done(error("DeleteRolePolicy", e))?;
+            }
+        }
+        deleted(
+            "DeleteRole",
+            aws.iam.delete_role().role_name(name).send().await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let stack = super::ec2_tags::tags_of(&live.attributes)
+            .get(STACK_TAG)
+            .cloned()
+            .unwrap_or_default();
+        match aws.iam.get_role().role_name(&live.id).send().await {
+            Ok(out) => match out.role() {
+                Some(role) => self.describe(aws, &stack, role).await,
+                None => Ok(None),
+            },
+            Err(e) => {
+                let e = error("GetRole", e);
+                if e.class == crate::cloud::ErrorClass::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_that_mean_the_same_compare_equal() {
+        let written = service_trust_policy("eks.amazonaws.com");
+        let returned = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Action%22%3A%5B%22sts%3ATagSession%22%2C%22sts%3AAssumeRole%22%5D%2C%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22eks.amazonaws.com%22%7D%7D%5D%7D";
+        assert_eq!(
+            canonical_policy(&url_decode(returned)),
+            canonical_policy(&written)
+        );
+        let other = service_trust_policy("ec2.amazonaws.com");
+        assert_ne!(canonical_policy(&other), canonical_policy(&written));
+    }
+}

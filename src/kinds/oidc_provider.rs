@@ -1,0 +1,249 @@
+//! The cluster's IAM OIDC provider (for IAM roles for service accounts), from
+//! the cluster's issuer, with the client id `sts.amazonaws.com`.
+
+use async_trait::async_trait;
+
+use super::ec2_tags::{required, tag_changes};
+use super::eks_cluster::EksCluster;
+use super::{Change, Kind, deleted};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::lower::{StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+};
+
+pub struct OidcProvider;
+
+impl OidcProvider {
+    pub fn address() -> Address {
+        Address::new(&["oidc_provider", "main"])
+    }
+
+    async fn describe(
+        &self,
+        aws: &AwsClients,
+        stack: &str,
+        arn: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let out = match aws
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = error("GetOpenIDConnectProvider", e);
+                return if e.class == ErrorClass::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        let tags: std::collections::BTreeMap<String, String> = out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            return Ok(None);
+        }
+        let Some(address) = tags.get(crate::model::ADDRESS_TAG).cloned() else {
+            return Ok(None);
+        };
+        let url = out.url().unwrap_or_default();
+        let mut attributes = Attributes::new();
+        // IAM keeps the URL without its scheme; the issuer has it.
+        attributes.insert(
+            "url".into(),
+            Value::string(if url.starts_with("https://") {
+                url.to_string()
+            } else {
+                format!("https://{url}")
+            }),
+        );
+        let mut clients = out.client_id_list().to_vec();
+        clients.sort();
+        attributes.insert(
+            "client_ids".into(),
+            Value::List(clients.into_iter().map(Value::String).collect()),
+        );
+        attributes.insert("arn".into(), Value::string(arn));
+        attributes.insert("tags".into(), Value::string_map(&tags));
+        Ok(Some(LiveResource {
+            address: Address(address),
+            kind: self.name().into(),
+            id: arn.to_string(),
+            attributes,
+            status: Status::Ready,
+        }))
+    }
+}
+
+fn iam_tags(tags: std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Kind for OidcProvider {
+    fn name(&self) -> &'static str {
+        "oidc_provider"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "oidc-provider"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "url" | "client_ids" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        if !cluster.with_oidc {
+            return vec![];
+        }
+        let address = Self::address();
+        let name = resource_name(&stack.stack, &address);
+        vec![
+            DesiredResource::new(self.name(), address.clone())
+                .with(
+                    "url",
+                    Value::reference(&EksCluster::address(), "oidc_issuer"),
+                )
+                .with(
+                    "client_ids",
+                    Value::List(vec![Value::string("sts.amazonaws.com")]),
+                )
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                ),
+        ]
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let list = aws
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| error("ListOpenIDConnectProviders", e))?;
+        let mut found = Vec::new();
+        // Tags come only with Get: one call per provider of the account.
+        for entry in list.open_id_connect_provider_list() {
+            if let Some(arn) = entry.arn() {
+                found.extend(self.describe(aws, &scope.stack, arn).await?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let clients: Vec<String> = attributes
+            .get("client_ids")
+            .and_then(Value::as_list)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let out = aws
+            .iam
+            .create_open_id_connect_provider()
+            .url(required(attributes, "url")?)
+            .set_client_id_list(Some(clients))
+            .set_tags(Some(iam_tags(super::ec2_tags::tags_of(attributes))))
+            .send()
+            .await
+            .map_err(|e| error("CreateOpenIDConnectProvider", e))?;
+        let arn = out
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string();
+        let mut created = request.created(self.name(), arn.clone(), Status::Ready);
+        created.attributes.insert("arn".into(), Value::string(arn));
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let (set, removed) = tag_changes(&live.attributes, desired);
+        if !set.is_empty() {
+            aws.iam
+                .tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .set_tags(Some(iam_tags(set)))
+                .send()
+                .await
+                .map_err(|e| error("TagOpenIDConnectProvider", e))?;
+        }
+        if !removed.is_empty() {
+            aws.iam
+                .untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| error("UntagOpenIDConnectProvider", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        deleted(
+            "DeleteOpenIDConnectProvider",
+            aws.iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .send()
+                .await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let stack = super::ec2_tags::tags_of(&live.attributes)
+            .get(STACK_TAG)
+            .cloned()
+            .unwrap_or_default();
+        self.describe(aws, &stack, &live.id).await
+    }
+}
