@@ -20,6 +20,11 @@ impl IamRole {
     pub fn address(role: &str) -> Address {
         Address::new(&["iam_role", role])
     }
+
+    /// A policy document as IAM returns it (URL-encoded), readable.
+    pub fn decode(document: &str) -> String {
+        url_decode(document)
+    }
 }
 
 /// The path of a stack's roles.
