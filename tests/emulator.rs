@@ -697,18 +697,38 @@ async fn cluster_control_plane_lifecycle() {
     let emulator = Emulator::start();
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(&dir, "cp.yaml", &cluster_spec("cp", "198.51.100.7, 203.0.113.0/24", 30));
+    let spec = write_spec(
+        &dir,
+        "cp.yaml",
+        &cluster_spec("cp", "198.51.100.7, 203.0.113.0/24", 30),
+    );
     apply(&emulator, &spec);
 
-    let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/eks/cp-eks/cluster").send().await.unwrap();
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/cp-eks/cluster")
+        .send()
+        .await
+        .unwrap();
     let group = &groups.log_groups()[0];
     assert_eq!(group.retention_in_days(), Some(30));
-    let cluster = aws.eks.describe_cluster().name("cp-eks").send().await.unwrap();
+    let cluster = aws
+        .eks
+        .describe_cluster()
+        .name("cp-eks")
+        .send()
+        .await
+        .unwrap();
     let cluster = cluster.cluster().unwrap().clone();
     let vpc = cluster.resources_vpc_config().unwrap();
     let mut cidrs = vpc.public_access_cidrs().to_vec();
     cidrs.sort();
-    assert_eq!(cidrs, vec!["198.51.100.7/32", "203.0.113.0/24"], "a bare IP is a /32");
+    assert_eq!(
+        cidrs,
+        vec!["198.51.100.7/32", "203.0.113.0/24"],
+        "a bare IP is a /32"
+    );
     assert_eq!(vpc.subnet_ids().len(), 2, "the private subnets");
     assert_eq!(cluster.version(), Some("1.31"));
     let enabled: Vec<String> = cluster
@@ -720,18 +740,61 @@ async fn cluster_control_plane_lifecycle() {
         .flat_map(|s| s.types().iter().map(|t| t.as_str().to_string()))
         .collect();
     assert_eq!(enabled, vec!["api", "audit"]);
-    assert_eq!(cluster.tags().unwrap().get("eksform:stack").map(String::as_str), Some("cp"));
+    assert_eq!(
+        cluster
+            .tags()
+            .unwrap()
+            .get("eksform:stack")
+            .map(String::as_str),
+        Some("cp")
+    );
 
-    let role_name = cluster.role_arn().unwrap().rsplit('/').next().unwrap().to_string();
-    let role = aws.iam.get_role().role_name(&role_name).send().await.unwrap();
-    let trust = eksform::kinds::IamRole::decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    let role_name = cluster
+        .role_arn()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let role = aws
+        .iam
+        .get_role()
+        .role_name(&role_name)
+        .send()
+        .await
+        .unwrap();
+    let trust = eksform::kinds::IamRole::decode(
+        role.role().unwrap().assume_role_policy_document().unwrap(),
+    );
     assert!(trust.contains("eks.amazonaws.com"), "{trust}");
-    let attached = aws.iam.list_attached_role_policies().role_name(&role_name).send().await.unwrap();
-    let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&role_name)
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
     assert_eq!(arns, vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]);
 
-    let issuer = cluster.identity().unwrap().oidc().unwrap().issuer().unwrap().to_string();
-    let providers = aws.iam.list_open_id_connect_providers().send().await.unwrap();
+    let issuer = cluster
+        .identity()
+        .unwrap()
+        .oidc()
+        .unwrap()
+        .issuer()
+        .unwrap()
+        .to_string();
+    let providers = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
     assert_eq!(providers.open_id_connect_provider_list().len(), 1);
     let provider = aws
         .iam
@@ -740,37 +803,103 @@ async fn cluster_control_plane_lifecycle() {
         .send()
         .await
         .unwrap();
-    assert_eq!(format!("https://{}", provider.url().unwrap().trim_start_matches("https://")), issuer);
+    assert_eq!(
+        format!(
+            "https://{}",
+            provider.url().unwrap().trim_start_matches("https://")
+        ),
+        issuer
+    );
     assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     // New CIDRs and retention: updates in place, the same cluster, its subnets intact.
     let spec = write_spec(&dir, "cp.yaml", &cluster_spec("cp", "198.51.100.8", 90));
-    let plan = emulator.eksform().args(["plan", "--json"]).arg(&spec).output().unwrap();
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(plan["summary"]["update"], 2, "{plan}");
     assert_eq!(plan["summary"]["replace"], 0);
     assert_eq!(plan["summary"]["create"], 0);
     apply(&emulator, &spec);
-    let after = aws.eks.describe_cluster().name("cp-eks").send().await.unwrap();
+    let after = aws
+        .eks
+        .describe_cluster()
+        .name("cp-eks")
+        .send()
+        .await
+        .unwrap();
     let after = after.cluster().unwrap();
     assert_eq!(after.arn(), cluster.arn());
     assert_eq!(after.created_at(), cluster.created_at());
     let vpc_after = after.resources_vpc_config().unwrap();
     assert_eq!(vpc_after.public_access_cidrs(), ["198.51.100.8/32"]);
     assert_eq!(vpc_after.subnet_ids(), vpc.subnet_ids(), "subnets intact");
-    let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/eks/cp-eks/cluster").send().await.unwrap();
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/cp-eks/cluster")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(90));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     // Destroy leaves nothing: cluster, role, log group, OIDC provider, network.
-    emulator.eksform().args(["destroy", "--auto-approve"]).arg(&spec).assert().success();
-    assert!(aws.eks.list_clusters().send().await.unwrap().clusters().is_empty());
-    assert!(aws.iam.get_role().role_name(&role_name).send().await.is_err());
-    let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/eks/cp-eks/").send().await.unwrap();
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    assert!(
+        aws.eks
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .is_empty()
+    );
+    assert!(
+        aws.iam
+            .get_role()
+            .role_name(&role_name)
+            .send()
+            .await
+            .is_err()
+    );
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/cp-eks/")
+        .send()
+        .await
+        .unwrap();
     assert!(groups.log_groups().is_empty());
-    assert!(aws.iam.list_open_id_connect_providers().send().await.unwrap().open_id_connect_provider_list().is_empty());
-    assert!(aws.ec2.describe_vpcs().filters(stack_filter("cp")).send().await.unwrap().vpcs().is_empty());
+    assert!(
+        aws.iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .unwrap()
+            .open_id_connect_provider_list()
+            .is_empty()
+    );
+    assert!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("cp"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -778,19 +907,53 @@ async fn an_unmarked_log_group_is_adopted_not_duplicated() {
     let emulator = Emulator::start();
     let aws = emulator.clients(REGION).await;
     // EKS made this one (infinite retention) before eksform managed the cluster.
-    aws.logs.create_log_group().log_group_name("/aws/eks/adopt-eks/cluster").send().await.unwrap();
+    aws.logs
+        .create_log_group()
+        .log_group_name("/aws/eks/adopt-eks/cluster")
+        .send()
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(&dir, "adopt.yaml", &cluster_spec("adopt", "198.51.100.7", 14));
+    let spec = write_spec(
+        &dir,
+        "adopt.yaml",
+        &cluster_spec("adopt", "198.51.100.7", 14),
+    );
     let plan = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
     let text = String::from_utf8_lossy(&plan.stdout);
-    assert!(text.contains("log_group.cluster") && text.contains("adopts an existing resource"), "{text}");
+    assert!(
+        text.contains("log_group.cluster") && text.contains("adopts an existing resource"),
+        "{text}"
+    );
     apply(&emulator, &spec);
-    let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/eks/adopt-eks/cluster").send().await.unwrap();
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/adopt-eks/cluster")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(groups.log_groups().len(), 1);
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
-    let arn = groups.log_groups()[0].arn().unwrap().trim_end_matches(":*").to_string();
-    let tags = aws.logs.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
-    assert_eq!(tags.tags().unwrap().get("eksform:stack").map(String::as_str), Some("adopt"));
+    let arn = groups.log_groups()[0]
+        .arn()
+        .unwrap()
+        .trim_end_matches(":*")
+        .to_string();
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags()
+            .unwrap()
+            .get("eksform:stack")
+            .map(String::as_str),
+        Some("adopt")
+    );
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 }
 
@@ -805,8 +968,16 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for section in ["cluster.addons", "iam.serviceAccounts", "managedNodeGroups", "cluster.publicAccessCIDRs: fromStack"] {
-        assert!(stderr.contains(&format!("`{section}` is not supported yet")), "{section}: {stderr}");
+    for section in [
+        "cluster.addons",
+        "iam.serviceAccounts",
+        "managedNodeGroups",
+        "cluster.publicAccessCIDRs: fromStack",
+    ] {
+        assert!(
+            stderr.contains(&format!("`{section}` is not supported yet")),
+            "{section}: {stderr}"
+        );
     }
     assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
 }

@@ -498,3 +498,109 @@ async fn adding_a_zone_resplits_the_vpc_in_one_apply() {
     assert_converged(&cloud, &three);
     assert_no_changes(&cloud, &three).await;
 }
+
+fn cluster_text(version: &str) -> String {
+    format!(
+        "{}cluster:\n  name: eng-eks\n  version: \"{version}\"\n  publicAccessCIDRs: [198.51.100.7]\n  logging:\n    enableTypes: [\"*\"]\n    logRetentionInDays: 30\niam:\n  withOIDC: true\n",
+        spec_text("HighlyAvailable")
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_any_call_of_a_cluster_apply_is_finished_by_the_next_apply() {
+    let text = cluster_text("1.31");
+    let total = calls_of_clean_run(&text, false).await;
+    for k in 1..=total {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        cloud.set_faults(Faults {
+            crash_after: Some(k),
+            ..Faults::default()
+        });
+        run_that_may_crash(&cloud, &text, false).await;
+        cloud.set_faults(Faults::default());
+        let outcome = apply(&cloud, &text).await;
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert_converged(&cloud, &text);
+        assert_no_changes(&cloud, &text).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_role_on_destroy() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = cluster_text("1.31");
+    let (outcome, log) = apply_with(&cloud, &text, false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let applied = events(&log);
+    let cluster_started = position(
+        &applied,
+        |e| matches!(e, Event::Started { address, .. } if address.as_str() == "eks_cluster.main"),
+    );
+    let nat_done = position(
+        &applied,
+        |e| matches!(e, Event::Finished { address, .. } if address.as_str().starts_with("nat_gateway.")),
+    );
+    assert!(
+        cluster_started < nat_done,
+        "the cluster needs subnets, not NAT gateways"
+    );
+    let log_group = position(
+        &applied,
+        |e| matches!(e, Event::Finished { address, .. } if address.as_str() == "log_group.cluster"),
+    );
+    assert!(
+        log_group < cluster_started,
+        "the log group exists before the cluster"
+    );
+
+    let (outcome, log) = apply_with(&cloud, &text, true, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let destroyed = events(&log);
+    let cluster_gone = position(
+        &destroyed,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "eks_cluster.main"),
+    );
+    for after in [
+        "iam_role.cluster",
+        "log_group.cluster",
+        "subnet.private.us-east-1a",
+    ] {
+        let started = position(
+            &destroyed,
+            |e| matches!(e, Event::Started { address, operation: Operation::Delete } if address.as_str() == after),
+        );
+        assert!(
+            cluster_gone < started,
+            "{after} is deleted after the cluster is gone"
+        );
+    }
+    assert!(cloud.resources().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn version_changes_are_refused_at_plan_time() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    assert!(apply(&cloud, &cluster_text("1.30")).await.succeeded());
+    for (version, expected) in [("1.31", "not supported yet"), ("1.29", "no downgrades")] {
+        let (model, wanted) = desired(&cluster_text(version));
+        let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+        let error = ops::plan(
+            dyn_cloud,
+            &model,
+            &wanted,
+            ops::Goal::Apply,
+            RetryPolicy::default(),
+        )
+        .await
+        .err()
+        .expect("refused");
+        let message = error.to_string();
+        assert!(
+            message.contains("eks_cluster.main") && message.contains(expected),
+            "{version}: {message}"
+        );
+    }
+}
