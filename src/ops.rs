@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cloud::{Cloud, CloudError, Scope};
 use crate::diagnostics::Diagnostics;
 use crate::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
-use crate::kinds::{self, NatGateway, Subnet, Vpc};
+use crate::kinds::{self, EksCluster, NatGateway, OidcProvider, Subnet, Vpc};
 use crate::lower::{self, Network, StackModel};
 use crate::model::{DesiredResource, LiveResource, Value};
 use crate::observe;
@@ -204,6 +204,16 @@ pub struct Outputs {
     pub private_subnet_ids: Vec<String>,
     #[serde(rename = "natPublicIPs")]
     pub nat_public_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_security_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    #[serde(rename = "oidcProviderARN", skip_serializing_if = "Option::is_none")]
+    pub oidc_provider_arn: Option<String>,
 }
 
 impl Outputs {
@@ -265,5 +275,20 @@ pub async fn outputs(
         }
         None => {}
     }
+    let attribute = |address: &crate::model::Address, name: &str| {
+        observed
+            .iter()
+            .find(|r| &r.address == address)
+            .and_then(|r| r.attributes.get(name))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let cluster = EksCluster::address();
+    outputs.cluster_name = attribute(&cluster, "name");
+    outputs.cluster_endpoint = attribute(&cluster, "endpoint");
+    outputs.cluster_security_group_id = attribute(&cluster, "security_group_id");
+    outputs.oidc_issuer = attribute(&cluster, "oidc_issuer");
+    outputs.oidc_provider_arn = attribute(&OidcProvider::address(), "arn");
     Ok(outputs)
 }

@@ -812,6 +812,20 @@ async fn cluster_control_plane_lifecycle() {
     );
     assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    let outputs = emulator
+        .eksform()
+        .args(["outputs", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let outputs: serde_json::Value = serde_json::from_slice(&outputs.stdout).unwrap();
+    assert_eq!(outputs["clusterName"], "cp-eks");
+    assert_eq!(outputs["oidcIssuer"], issuer.as_str());
+    assert_eq!(
+        outputs["oidcProviderARN"],
+        providers.open_id_connect_provider_list()[0].arn().unwrap()
+    );
+    assert_eq!(outputs["clusterEndpoint"], cluster.endpoint().unwrap());
 
     // New CIDRs and retention: updates in place, the same cluster, its subnets intact.
     let spec = write_spec(&dir, "cp.yaml", &cluster_spec("cp", "198.51.100.8", 90));
@@ -838,7 +852,16 @@ async fn cluster_control_plane_lifecycle() {
     assert_eq!(after.created_at(), cluster.created_at());
     let vpc_after = after.resources_vpc_config().unwrap();
     assert_eq!(vpc_after.public_access_cidrs(), ["198.51.100.8/32"]);
-    assert_eq!(vpc_after.subnet_ids(), vpc.subnet_ids(), "subnets intact");
+    let sorted = |ids: &[String]| {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(vpc_after.subnet_ids()),
+        sorted(vpc.subnet_ids()),
+        "subnets intact"
+    );
     let groups = aws
         .logs
         .describe_log_groups()
