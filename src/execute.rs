@@ -131,6 +131,8 @@ struct Node {
     desired: Option<DesiredResource>,
     live: Option<LiveResource>,
     dependencies: Vec<usize>,
+    /// For the delete half of a create-before-destroy replacement: the create.
+    replaced_by: Option<usize>,
 }
 
 /// Operations of a plan, with the edges that order them.
@@ -150,6 +152,7 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
             desired,
             live,
             dependencies: Vec::new(),
+            replaced_by: None,
         };
         match change.action {
             Action::Create => nodes.push(node(Operation::Create, change.desired.clone(), None)),
@@ -158,6 +161,13 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                 change.desired.clone(),
                 change.live.clone(),
             )),
+            Action::Replace if kind.create_before_destroy() => {
+                nodes.push(node(Operation::Create, change.desired.clone(), None));
+                let mut delete = node(Operation::Delete, None, change.live.clone());
+                // The old one goes once the new one is ready: capacity never drops.
+                delete.replaced_by = Some(nodes.len() - 1);
+                nodes.push(delete);
+            }
             Action::Replace => {
                 nodes.push(node(Operation::Delete, None, change.live.clone()));
                 nodes.push(node(Operation::Create, change.desired.clone(), None));
@@ -206,9 +216,15 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                     }
                 }
                 if node.operation == Operation::Create {
-                    // A replacement is created after the old one is gone.
+                    // A replacement is created after the old one is gone (unless
+                    // the kind replaces create-before-destroy).
                     if let Some(deletes) = deletes_of.get(&node.address) {
-                        edges[index].extend(deletes.iter().copied());
+                        edges[index].extend(
+                            deletes
+                                .iter()
+                                .copied()
+                                .filter(|d| nodes[*d].replaced_by != Some(index)),
+                        );
                     }
                     // And after what is in its way (a subnet whose CIDR it takes over).
                     if let Some(desired) = &node.desired {
@@ -227,6 +243,9 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                 }
             }
             Operation::Delete => {
+                if let Some(create) = node.replaced_by {
+                    edges[index].push(create);
+                }
                 let Some(live) = &node.live else { continue };
                 for (other_index, other) in nodes.iter().enumerate() {
                     if other_index == index {
@@ -272,6 +291,7 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                 desired: node.desired.clone(),
                 live: node.live.clone(),
                 dependencies: Vec::new(),
+                replaced_by: None,
             });
             edges.push(Vec::new());
             nodes.len() - 1
@@ -786,7 +806,9 @@ pub async fn execute(
                         Some(live) => {
                             state.insert(node.address.clone(), live.clone());
                         }
-                        None if node.operation == Operation::Delete && node.desired.is_none() => {
+                        None if node.operation == Operation::Delete
+                            && node.replaced_by.is_none() =>
+                        {
                             state.remove(&node.address);
                         }
                         None => {}

@@ -39,6 +39,91 @@ pub struct ClusterModel {
     pub log_retention_in_days: Option<u32>,
     /// The cluster's IAM OIDC provider.
     pub with_oidc: bool,
+    pub node_groups: Vec<NodeGroupModel>,
+}
+
+/// A managed node group with its defaults applied (eksctl's where it has them).
+#[derive(Debug, Clone)]
+pub struct NodeGroupModel {
+    pub name: String,
+    pub spot: bool,
+    pub instance_types: Vec<String>,
+    pub min_size: u32,
+    pub max_size: u32,
+    /// Used at creation; afterwards the autoscaler owns it within [min, max].
+    pub desired_size: u32,
+    pub volume_size: u32,
+    /// Private subnets (true) or public ones.
+    pub private_networking: bool,
+    pub labels: BTreeMap<String, String>,
+    /// (key, value, effect) with AWS's effect names (NO_SCHEDULE, ...).
+    pub taints: Vec<(String, String, String)>,
+    pub max_unavailable: Option<u32>,
+    pub max_unavailable_percentage: Option<u32>,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn node_groups(spec: &Spec) -> Vec<NodeGroupModel> {
+    let Some(groups) = &spec.managed_node_groups else {
+        return Vec::new();
+    };
+    groups
+        .iter()
+        .map(|group| {
+            let desired_size = group
+                .desired_capacity
+                .as_ref()
+                .or(group.min_size.as_ref())
+                .map_or(2, |d| d.value);
+            let min_size = group.min_size.as_ref().map_or(desired_size, |m| m.value);
+            let max_size = group
+                .max_size
+                .as_ref()
+                .map_or(desired_size.max(min_size), |m| m.value);
+            let mut instance_types: Vec<String> = group
+                .instance_types
+                .iter()
+                .map(|t| t.value.clone())
+                .collect();
+            if instance_types.is_empty() {
+                instance_types.push("m5.large".into());
+            }
+            NodeGroupModel {
+                name: group.name.value.clone(),
+                spot: group.spot,
+                instance_types,
+                min_size,
+                max_size,
+                desired_size,
+                volume_size: group.volume_size.as_ref().map_or(20, |v| v.value),
+                private_networking: group.private_networking.unwrap_or(true),
+                labels: group.labels.clone(),
+                taints: group
+                    .taints
+                    .iter()
+                    .map(|located| {
+                        let t = &located.value;
+                        let effect = match t.effect {
+                            spec::TaintEffect::NoSchedule => "NO_SCHEDULE",
+                            spec::TaintEffect::PreferNoSchedule => "PREFER_NO_SCHEDULE",
+                            spec::TaintEffect::NoExecute => "NO_EXECUTE",
+                        };
+                        (
+                            t.key.clone(),
+                            t.value.clone().unwrap_or_default(),
+                            effect.to_string(),
+                        )
+                    })
+                    .collect(),
+                max_unavailable: group.update_config.as_ref().and_then(|u| u.max_unavailable),
+                max_unavailable_percentage: group
+                    .update_config
+                    .as_ref()
+                    .and_then(|u| u.max_unavailable_percentage),
+                tags: group.tags.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The AWS partition of a region, for ARNs.
@@ -116,6 +201,7 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
             .map(|d| d.value),
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
+        node_groups: node_groups(spec),
     })
 }
 
@@ -184,7 +270,7 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         diagnostics.push(
             Diagnostic::error(format!(
                 "`{section}` is not supported yet: this version of eksform plans the network, \
-                 the cluster's control plane, its log group and OIDC provider"
+                 the cluster's control plane, its log group, OIDC provider and managed node groups"
             ))
             .at(file, span)
             .with_help(format!(
@@ -211,10 +297,6 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         refuse("iam.serviceAccounts", account.span);
     }
     let sections = [
-        (
-            "managedNodeGroups",
-            spec.managed_node_groups.as_ref().map(|c| c.span),
-        ),
         (
             "fargateProfiles",
             spec.fargate_profiles.as_ref().map(|c| c.span),

@@ -62,6 +62,10 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
                 ))
             })
             .collect(),
+        cluster: desired
+            .iter()
+            .find(|d| d.address == EksCluster::address())
+            .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
     }
 }
 

@@ -1004,3 +1004,163 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
     }
     assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
 }
+
+fn node_group_spec(instance_types: &str, labels: &str, max: u32) -> String {
+    format!(
+        "stack: ng\nregion: {REGION}\nvpc:\n  cidr: 10.80.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Single\ncluster:\n  name: ng-eks\n  version: \"1.31\"\nmanagedNodeGroups:\n  - name: spot-general\n    spot: true\n    instanceTypes: [{instance_types}]\n    minSize: 1\n    maxSize: {max}\n    desiredCapacity: 2\n    volumeSize: 50\n    labels: {{ {labels} }}\n    taints:\n      - {{ key: dedicated, value: batch, effect: NoSchedule }}\n"
+    )
+}
+
+async fn node_groups(aws: &AwsClients) -> Vec<aws_sdk_eks::types::Nodegroup> {
+    let names = aws
+        .eks
+        .list_nodegroups()
+        .cluster_name("ng-eks")
+        .send()
+        .await
+        .unwrap();
+    let mut groups = Vec::new();
+    for name in names.nodegroups() {
+        let out = aws
+            .eks
+            .describe_nodegroup()
+            .cluster_name("ng-eks")
+            .nodegroup_name(name)
+            .send()
+            .await
+            .unwrap();
+        groups.push(out.nodegroup().unwrap().clone());
+    }
+    groups
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spot_node_group_lifecycle() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        &dir,
+        "ng.yaml",
+        &node_group_spec("m5.large, m5a.large", "role: general", 4),
+    );
+    apply(&emulator, &spec);
+    let groups = node_groups(&aws).await;
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(
+        group.capacity_type(),
+        Some(&aws_sdk_eks::types::CapacityTypes::Spot)
+    );
+    assert_eq!(group.instance_types(), ["m5.large", "m5a.large"]);
+    assert_eq!(group.disk_size(), Some(50));
+    let scaling = group.scaling_config().unwrap();
+    assert_eq!(
+        (
+            scaling.min_size(),
+            scaling.max_size(),
+            scaling.desired_size()
+        ),
+        (Some(1), Some(4), Some(2))
+    );
+    assert_eq!(
+        group.labels().unwrap().get("role").map(String::as_str),
+        Some("general")
+    );
+    assert_eq!(group.taints()[0].key(), Some("dedicated"));
+    assert_eq!(
+        group.taints()[0].effect(),
+        Some(&aws_sdk_eks::types::TaintEffect::NoSchedule)
+    );
+    assert_eq!(group.subnets().len(), 2, "the private subnets");
+    let role = group
+        .node_role()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    let mut policies: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    policies.sort();
+    assert_eq!(
+        policies,
+        vec![
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        ]
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    let first_name = group.nodegroup_name().unwrap().to_string();
+
+    // Labels and the maximum change in place: the same group.
+    let spec = write_spec(
+        &dir,
+        "ng.yaml",
+        &node_group_spec("m5.large, m5a.large", "role: batch, team: data", 6),
+    );
+    apply(&emulator, &spec);
+    let groups = node_groups(&aws).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].nodegroup_name(), Some(first_name.as_str()));
+    let labels = groups[0].labels().unwrap();
+    assert_eq!(
+        (
+            labels.get("role").map(String::as_str),
+            labels.get("team").map(String::as_str)
+        ),
+        (Some("batch"), Some("data"))
+    );
+    assert_eq!(groups[0].scaling_config().unwrap().max_size(), Some(6));
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    // New instance types: a new group under a new name, then the old one goes.
+    let spec = write_spec(
+        &dir,
+        "ng.yaml",
+        &node_group_spec("m6i.large", "role: batch, team: data", 6),
+    );
+    let plan = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains("created before the old one is deleted"),
+        "{text}"
+    );
+    apply(&emulator, &spec);
+    let groups = node_groups(&aws).await;
+    assert_eq!(groups.len(), 1);
+    assert_ne!(groups[0].nodegroup_name(), Some(first_name.as_str()));
+    assert_eq!(groups[0].instance_types(), ["m6i.large"]);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    assert!(
+        aws.eks
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .is_empty()
+    );
+    assert!(
+        aws.iam.get_role().role_name(&role).send().await.is_err(),
+        "the node role is gone"
+    );
+}

@@ -508,7 +508,10 @@ fn cluster_text(version: &str) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn a_crash_after_any_call_of_a_cluster_apply_is_finished_by_the_next_apply() {
-    let text = cluster_text("1.31");
+    let text = format!(
+        "{}managedNodeGroups:\n  - name: general\n    spot: true\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\n",
+        cluster_text("1.31")
+    );
     let total = calls_of_clean_run(&text, false).await;
     for k in 1..=total {
         let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
@@ -603,4 +606,39 @@ async fn version_changes_are_refused_at_plan_time() {
             "{version}: {message}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_group_is_replaced_create_before_destroy() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let with_group = |types: &str| {
+        format!(
+            "{}managedNodeGroups:\n  - name: general\n    instanceTypes: [{types}]\n    minSize: 1\n    maxSize: 3\n",
+            cluster_text("1.31")
+        )
+    };
+    assert!(apply(&cloud, &with_group("m5.large")).await.succeeded());
+    let (outcome, log) = apply_with(
+        &cloud,
+        &with_group("m6i.large"),
+        false,
+        ExecuteOptions::default(),
+    )
+    .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let events = events(&log);
+    let created = position(
+        &events,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Create, .. } if address.as_str() == "node_group.general"),
+    );
+    let deleting = position(
+        &events,
+        |e| matches!(e, Event::Started { address, operation: Operation::Delete } if address.as_str() == "node_group.general"),
+    );
+    assert!(
+        created < deleting,
+        "the new group is ready before the old one goes"
+    );
+    assert_converged(&cloud, &with_group("m6i.large"));
+    assert_no_changes(&cloud, &with_group("m6i.large")).await;
 }

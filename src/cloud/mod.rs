@@ -22,6 +22,8 @@ pub struct Scope {
     pub region: String,
     /// Resources named in the spec, by address: an id or a name.
     pub named: BTreeMap<Address, String>,
+    /// The stack's cluster, whose node groups and Fargate profiles are listed.
+    pub cluster: Option<String>,
 }
 
 /// A create as the engine asks for it: every reference resolved.

@@ -188,13 +188,19 @@ fn logging(types: &[String]) -> Logging {
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
-/// Waits for one cluster update: by its id where AWS gives one, else (the
-/// emulator answers with the cluster) until the cluster is active again.
-async fn await_update(
+/// Waits for one update of a cluster (or of one of its node groups): done at
+/// once if AWS says so in its answer, else by its id, else (the emulator
+/// answers with the cluster) until the cluster is active again.
+pub(super) async fn await_update(
     aws: &AwsClients,
     cluster: &str,
-    update_id: Option<&str>,
+    nodegroup: Option<&str>,
+    update: Option<&aws_sdk_eks::types::Update>,
 ) -> Result<(), CloudError> {
+    if update.and_then(|u| u.status()) == Some(&UpdateStatus::Successful) {
+        return Ok(());
+    }
+    let update_id = update.and_then(|u| u.id());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45 * 60);
     loop {
         let done = match update_id {
@@ -203,6 +209,7 @@ async fn await_update(
                     .eks
                     .describe_update()
                     .name(cluster)
+                    .set_nodegroup_name(nodegroup.map(str::to_string))
                     .update_id(id)
                     .send()
                     .await
@@ -220,7 +227,8 @@ async fn await_update(
                             })
                             .unwrap_or_default();
                         return Err(CloudError::rejected(format!(
-                            "the update of cluster {cluster} failed: {}",
+                            "the update of {} failed: {}",
+                            nodegroup.unwrap_or(cluster),
                             errors.join("; ")
                         )));
                     }
@@ -243,7 +251,8 @@ async fn await_update(
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(CloudError::rejected(format!(
-                "timed out waiting for the update of cluster {cluster}"
+                "timed out waiting for the update of {}",
+                nodegroup.unwrap_or(cluster)
             )));
         }
         tokio::time::sleep(Duration::from_secs(15)).await;
@@ -475,7 +484,7 @@ impl Kind for EksCluster {
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;
-            await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+            await_update(aws, name, None, out.update()).await?;
             // The emulator replaces the whole VPC configuration with what an update
             // sends; AWS keeps the subnets. Put them back if they went.
             let after = aws
@@ -506,7 +515,7 @@ impl Kind for EksCluster {
                     .send()
                     .await
                     .map_err(|e| error("UpdateClusterConfig", e))?;
-                await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+                await_update(aws, name, None, out.update()).await?;
             }
         }
         if desired.contains_key("log_types")
@@ -521,7 +530,7 @@ impl Kind for EksCluster {
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;
-            await_update(aws, name, out.update().and_then(|u| u.id())).await?;
+            await_update(aws, name, None, out.update()).await?;
         }
         let arn = before
             .get("arn")

@@ -265,28 +265,48 @@ impl Kind for IamRole {
         let Some(cluster) = &stack.cluster else {
             return vec![];
         };
-        let address = Self::address("cluster");
-        let name = resource_name(&stack.stack, &address);
-        let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
-        tags.insert("eksform:cluster".into(), cluster.name.clone());
-        let policy = format!(
-            "arn:{}:iam::aws:policy/AmazonEKSClusterPolicy",
-            partition(&stack.region)
-        );
-        vec![
+        let aws_policy = |name: &str| {
+            Value::string(format!(
+                "arn:{}:iam::aws:policy/{name}",
+                partition(&stack.region)
+            ))
+        };
+        let role = |suffix: &str, service: &str, policies: &[&str]| {
+            let address = Self::address(suffix);
+            let name = resource_name(&stack.stack, &address);
+            let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+            tags.insert("eksform:cluster".into(), cluster.name.clone());
             DesiredResource::new(self.name(), address)
                 .with("name", Value::string(name))
                 .with("path", Value::string(role_path(&stack.stack)))
                 .with(
                     "assume_role_policy",
-                    Value::string(service_trust_policy("eks.amazonaws.com")),
+                    Value::string(service_trust_policy(service)),
                 )
                 .with(
                     "managed_policy_arns",
-                    Value::List(vec![Value::string(policy)]),
+                    Value::List(policies.iter().map(|p| aws_policy(p)).collect()),
                 )
-                .with("tags", Value::string_map(&tags)),
-        ]
+                .with("tags", Value::string_map(&tags))
+        };
+        let mut roles = vec![role(
+            "cluster",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )];
+        if !cluster.node_groups.is_empty() {
+            // What worker nodes need: join the cluster, run the VPC CNI, pull images.
+            roles.push(role(
+                "node",
+                "ec2.amazonaws.com",
+                &[
+                    "AmazonEKSWorkerNodePolicy",
+                    "AmazonEKS_CNI_Policy",
+                    "AmazonEC2ContainerRegistryReadOnly",
+                ],
+            ));
+        }
+        roles
     }
 
     async fn observe(

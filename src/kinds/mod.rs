@@ -9,6 +9,7 @@ mod iam_role;
 mod internet_gateway;
 mod log_group;
 mod nat_gateway;
+mod node_group;
 mod oidc_provider;
 mod route_table;
 mod subnet;
@@ -30,6 +31,7 @@ pub use iam_role::IamRole;
 pub use internet_gateway::InternetGateway;
 pub use log_group::LogGroup;
 pub use nat_gateway::NatGateway;
+pub use node_group::NodeGroup;
 pub use oidc_provider::OidcProvider;
 pub use route_table::RouteTable;
 pub use subnet::Subnet;
@@ -49,6 +51,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &LogGroup,
     &EksCluster,
     &OidcProvider,
+    &NodeGroup,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
@@ -140,6 +143,13 @@ pub trait Kind: Send + Sync + 'static {
     /// mark to filter on (a brought subnet's `id`, a log group's `name`).
     fn looked_up_by(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Whether a replacement is created before the old resource is deleted
+    /// (node groups: capacity never drops). The desired name must then differ
+    /// from the old one's.
+    fn create_before_destroy(&self) -> bool {
+        false
     }
 
     /// Refuses a change AWS cannot make, or eksform cannot make yet, with the reason.

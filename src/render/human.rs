@@ -78,6 +78,12 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
                 forced.join(", ")
             );
         }
+        if crate::kinds::by_name(&resource.kind).is_some_and(|k| k.create_before_destroy()) {
+            let _ = writeln!(
+                out,
+                "      # the new one is created before the old one is deleted"
+            );
+        }
     }
     let width = resource
         .changes
