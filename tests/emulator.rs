@@ -994,7 +994,6 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
     for section in [
         "cluster.addons",
         "iam.serviceAccounts",
-        "managedNodeGroups",
         "cluster.publicAccessCIDRs: fromStack",
     ] {
         assert!(
