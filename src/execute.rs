@@ -402,6 +402,8 @@ fn run_id() -> String {
 struct Shared {
     /// Unique to this run of the executor.
     run: String,
+    /// Kinds AWS lets change one at a time: held for a whole operation, waits included.
+    one_at_a_time: BTreeMap<&'static str, tokio::sync::Mutex<()>>,
     cloud: Arc<dyn Cloud>,
     scope: Scope,
     options: ExecuteOptions,
@@ -606,6 +608,15 @@ impl Shared {
     }
 
     async fn run(&self, node: &Node) -> Result<Option<LiveResource>, CloudError> {
+        let _turn = match self.one_at_a_time.get(node.kind.name()) {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        // Started once it really starts (after its turn, for one-at-a-time kinds).
+        self.sink.emit(Event::Started {
+            address: node.address.clone(),
+            operation: node.operation,
+        });
         let kind = node.kind;
         match node.operation {
             Operation::Create => {
@@ -738,6 +749,11 @@ pub async fn execute(
         .collect();
     let shared = Arc::new(Shared {
         run: run_id(),
+        one_at_a_time: kinds::ALL
+            .iter()
+            .filter(|k| k.one_at_a_time())
+            .map(|k| (k.name(), tokio::sync::Mutex::new(())))
+            .collect(),
         cloud,
         scope,
         permits: Semaphore::new(options.parallelism.max(1)),
@@ -768,11 +784,6 @@ pub async fn execute(
                 break;
             };
             fate[index] = Fate::Running;
-            let node = &nodes[index];
-            sink.emit(Event::Started {
-                address: node.address.clone(),
-                operation: node.operation,
-            });
             let shared = shared.clone();
             let nodes = nodes.clone();
             running.spawn(async move {

@@ -40,6 +40,14 @@ pub struct ClusterModel {
     /// The cluster's IAM OIDC provider.
     pub with_oidc: bool,
     pub node_groups: Vec<NodeGroupModel>,
+    pub fargate_profiles: Vec<FargateProfileModel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FargateProfileModel {
+    pub name: String,
+    /// (namespace, labels) per selector.
+    pub selectors: Vec<(String, BTreeMap<String, String>)>,
 }
 
 /// A managed node group with its defaults applied (eksctl's where it has them).
@@ -202,6 +210,19 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         node_groups: node_groups(spec),
+        fargate_profiles: spec
+            .fargate_profiles
+            .iter()
+            .flat_map(|profiles| profiles.iter())
+            .map(|profile| FargateProfileModel {
+                name: profile.name.value.clone(),
+                selectors: profile
+                    .selectors
+                    .iter()
+                    .map(|s| (s.namespace.value.clone(), s.labels.clone()))
+                    .collect(),
+            })
+            .collect(),
     })
 }
 
@@ -270,7 +291,8 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         diagnostics.push(
             Diagnostic::error(format!(
                 "`{section}` is not supported yet: this version of eksform plans the network, \
-                 the cluster's control plane, its log group, OIDC provider and managed node groups"
+                 the cluster's control plane, its log group, OIDC provider, managed node groups \
+                 and Fargate profiles"
             ))
             .at(file, span)
             .with_help(format!(
@@ -297,10 +319,6 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         refuse("iam.serviceAccounts", account.span);
     }
     let sections = [
-        (
-            "fargateProfiles",
-            spec.fargate_profiles.as_ref().map(|c| c.span),
-        ),
         (
             "loadBalancers",
             spec.load_balancers.as_ref().map(|c| c.span),

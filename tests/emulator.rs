@@ -1163,3 +1163,125 @@ async fn spot_node_group_lifecycle() {
         "the node role is gone"
     );
 }
+
+fn fargate_spec(bot_labels: &str) -> String {
+    format!(
+        "stack: fg\nregion: {REGION}\nvpc:\n  cidr: 10.90.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Single\ncluster:\n  name: fg-eks\n  version: \"1.31\"\n  endpoints:\n    publicAccess: false\n    privateAccess: true\nfargateProfiles:\n  - name: bots\n    selectors:\n      - namespace: infra-bot\n        labels: {{ {bot_labels} }}\n  - name: system\n    selectors:\n      - namespace: kube-system\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fargate_profiles_lifecycle() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "fg.yaml", &fargate_spec("app: bot"));
+    apply(&emulator, &spec);
+    let cluster = aws
+        .eks
+        .describe_cluster()
+        .name("fg-eks")
+        .send()
+        .await
+        .unwrap();
+    let vpc = cluster
+        .cluster()
+        .unwrap()
+        .resources_vpc_config()
+        .unwrap()
+        .clone();
+    assert!(
+        !vpc.endpoint_public_access() && vpc.endpoint_private_access(),
+        "a private endpoint"
+    );
+    let profile = aws
+        .eks
+        .describe_fargate_profile()
+        .cluster_name("fg-eks")
+        .fargate_profile_name("bots")
+        .send()
+        .await
+        .unwrap();
+    let profile = profile.fargate_profile().unwrap();
+    assert_eq!(profile.selectors()[0].namespace(), Some("infra-bot"));
+    assert_eq!(
+        profile.selectors()[0]
+            .labels()
+            .unwrap()
+            .get("app")
+            .map(String::as_str),
+        Some("bot")
+    );
+    let mut subnets = profile.subnets().to_vec();
+    subnets.sort();
+    let mut private = vpc.subnet_ids().to_vec();
+    private.sort();
+    assert_eq!(subnets, private, "the private subnets");
+    let role = profile
+        .pod_execution_role_arn()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy")
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    // A selector change replaces that profile only.
+    let spec = write_spec(&dir, "fg.yaml", &fargate_spec("app: bot, tier: batch"));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["summary"]["replace"], 1, "{plan}");
+    apply(&emulator, &spec);
+    let profile = aws
+        .eks
+        .describe_fargate_profile()
+        .cluster_name("fg-eks")
+        .fargate_profile_name("bots")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile.fargate_profile().unwrap().selectors()[0]
+            .labels()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    assert!(
+        aws.eks
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .is_empty()
+    );
+    assert!(
+        aws.iam.get_role().role_name(&role).send().await.is_err(),
+        "the pod execution role is gone"
+    );
+}

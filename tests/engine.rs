@@ -642,3 +642,32 @@ async fn a_node_group_is_replaced_create_before_destroy() {
     assert_converged(&cloud, &with_group("m6i.large"));
     assert_no_changes(&cloud, &with_group("m6i.large")).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn fargate_profiles_change_one_at_a_time() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = format!(
+        "{}fargateProfiles:\n  - name: a\n    selectors: [{{ namespace: a }}]\n  - name: b\n    selectors: [{{ namespace: b }}]\n  - name: c\n    selectors: [{{ namespace: c }}]\n",
+        cluster_text("1.31")
+    );
+    let started = tokio::time::Instant::now();
+    let (outcome, log) = apply_with(&cloud, &text, false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    // The model refuses a profile change while another is in progress, as AWS
+    // does; the executor never asks for one, so nothing was refused and retried.
+    for event in events(&log) {
+        if let Event::Retrying { address, error, .. } = event {
+            panic!("{address} was refused: {error}");
+        }
+    }
+    let timing = |kind: &str| eksform::kinds::by_name(kind).unwrap().timings().create;
+    assert!(
+        started.elapsed() >= timing("eks_cluster") + 3 * timing("fargate_profile"),
+        "the three profiles were made one after another ({:?})",
+        started.elapsed()
+    );
+    assert_converged(&cloud, &text);
+    let (outcome, _) = apply_with(&cloud, &text, true, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(cloud.resources().is_empty());
+}

@@ -223,6 +223,26 @@ fn check_references(
     Ok(())
 }
 
+/// For kinds AWS changes one at a time (Fargate profiles): another of the kind
+/// still being created or deleted makes AWS refuse, as ResourceInUseException.
+fn busy(state: &State, kind: &dyn Kind, now: Instant) -> Result<(), CloudError> {
+    if !kind.one_at_a_time() {
+        return Ok(());
+    }
+    match state
+        .resources
+        .iter()
+        .find(|r| r.kind == kind.name() && r.status(now) != Status::Ready)
+    {
+        Some(other) => Err(CloudError::new(
+            ErrorClass::DependencyViolation,
+            Some("ResourceInUseException"),
+            format!("{} is still being changed", other.id),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A resource of the same kind in the same VPC whose `cidr_block` overlaps:
 /// AWS refuses two subnets that share addresses.
 fn overlapping(state: &State, kind: &dyn Kind, attributes: &Attributes) -> Option<String> {
@@ -342,6 +362,7 @@ impl Cloud for MemoryCloud {
                     .ok_or_else(|| CloudError::rejected("token reused"));
             }
             check_references(state, kind, &request.attributes)?;
+            busy(state, kind, now)?;
             if let Some(clash) = overlapping(state, kind, &request.attributes) {
                 return Err(CloudError::new(
                     ErrorClass::Rejected,
@@ -449,6 +470,7 @@ impl Cloud for MemoryCloud {
                     format!("{} cannot go while {} exists", live.id, blocker.id),
                 ));
             }
+            busy(state, kind, now)?;
             let delay = kind.timings().delete;
             if delay.is_zero() {
                 state.resources.remove(index);

@@ -306,6 +306,13 @@ impl Kind for IamRole {
                 ],
             ));
         }
+        if !cluster.fargate_profiles.is_empty() {
+            roles.push(role(
+                "fargate",
+                "eks-fargate-pods.amazonaws.com",
+                &["AmazonEKSFargatePodExecutionRolePolicy"],
+            ));
+        }
         roles
     }
 

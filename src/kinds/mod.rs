@@ -5,6 +5,7 @@
 mod ec2_tags;
 mod eks_cluster;
 mod elastic_ip;
+mod fargate_profile;
 mod iam_role;
 mod internet_gateway;
 mod log_group;
@@ -27,6 +28,7 @@ use crate::model::{Attributes, DesiredResource, LiveResource, Value};
 
 pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
+pub use fargate_profile::FargateProfile;
 pub use iam_role::IamRole;
 pub use internet_gateway::InternetGateway;
 pub use log_group::LogGroup;
@@ -52,6 +54,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &EksCluster,
     &OidcProvider,
     &NodeGroup,
+    &FargateProfile,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
@@ -149,6 +152,12 @@ pub trait Kind: Send + Sync + 'static {
     /// (node groups: capacity never drops). The desired name must then differ
     /// from the old one's.
     fn create_before_destroy(&self) -> bool {
+        false
+    }
+
+    /// Whether AWS allows only one operation of this kind at a time (Fargate
+    /// profiles of a cluster): the executor then runs them one after another.
+    fn one_at_a_time(&self) -> bool {
         false
     }
 

@@ -1,0 +1,413 @@
+//! Fargate profiles: the pod execution role, the private subnets, selectors
+//! with labels. AWS changes nothing of a profile in place, so any change
+//! replaces it; and AWS allows one profile operation at a time per cluster, so
+//! the executor runs them one after another.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
+
+use super::ec2_tags::{required, tag_changes, tags_of};
+use super::eks_cluster::EksCluster;
+use super::iam_role::IamRole;
+use super::subnet::Subnet;
+use super::{Change, Kind, Timings, deleted};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+    ownership_tags,
+};
+
+pub struct FargateProfile;
+
+impl FargateProfile {
+    pub fn address(name: &str) -> Address {
+        Address::new(&["fargate_profile", name])
+    }
+
+    fn to_live(
+        &self,
+        stack: &str,
+        profile: &aws_sdk_eks::types::FargateProfile,
+    ) -> Option<LiveResource> {
+        let tags: BTreeMap<String, String> = profile
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            return None;
+        }
+        let address = Address(tags.get(ADDRESS_TAG)?.clone());
+        let status = match profile.status()? {
+            FargateProfileStatus::Active => Status::Ready,
+            FargateProfileStatus::Deleting => Status::Deleting,
+            _ => Status::Pending,
+        };
+        let mut subnets = profile.subnets().to_vec();
+        subnets.sort();
+        let selectors = profile
+            .selectors()
+            .iter()
+            .map(|s| {
+                let labels: BTreeMap<String, String> = s
+                    .labels()
+                    .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                selector_value(s.namespace().unwrap_or_default(), &labels)
+            })
+            .collect();
+        let mut attributes = Attributes::new();
+        attributes.insert(
+            "cluster_name".into(),
+            Value::string(profile.cluster_name().unwrap_or_default()),
+        );
+        attributes.insert(
+            "name".into(),
+            Value::string(profile.fargate_profile_name().unwrap_or_default()),
+        );
+        attributes.insert(
+            "pod_execution_role_arn".into(),
+            Value::string(profile.pod_execution_role_arn().unwrap_or_default()),
+        );
+        attributes.insert(
+            "subnet_ids".into(),
+            Value::List(subnets.into_iter().map(Value::String).collect()),
+        );
+        attributes.insert("selectors".into(), Value::List(selectors));
+        attributes.insert(
+            "arn".into(),
+            Value::string(profile.fargate_profile_arn().unwrap_or_default()),
+        );
+        attributes.insert("tags".into(), Value::string_map(&tags));
+        Some(LiveResource {
+            address,
+            kind: self.name().into(),
+            id: profile
+                .fargate_profile_name()
+                .unwrap_or_default()
+                .to_string(),
+            attributes,
+            status,
+        })
+    }
+}
+
+fn selector_value(namespace: &str, labels: &BTreeMap<String, String>) -> Value {
+    Value::Map(BTreeMap::from([
+        ("labels".to_string(), Value::string_map(labels)),
+        ("namespace".to_string(), Value::string(namespace)),
+    ]))
+}
+
+fn selectors(attributes: &Attributes) -> Vec<FargateProfileSelector> {
+    attributes
+        .get("selectors")
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_map)
+        .map(|s| {
+            let labels: HashMap<String, String> = s
+                .get("labels")
+                .and_then(Value::as_map)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            FargateProfileSelector::builder()
+                .namespace(
+                    s.get("namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .set_labels((!labels.is_empty()).then_some(labels))
+                .build()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Kind for FargateProfile {
+    fn name(&self) -> &'static str {
+        "fargate_profile"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "fargate-profile"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "tags" => Change::InPlace,
+            _ => Change::Replace,
+        }
+    }
+
+    fn one_at_a_time(&self) -> bool {
+        true
+    }
+
+    fn timings(&self) -> Timings {
+        // A Fargate profile takes a few minutes to create and to delete (EKS user guide).
+        Timings {
+            create: Duration::from_secs(3 * 60),
+            delete: Duration::from_secs(3 * 60),
+            poll: Duration::from_secs(10),
+            timeout: Duration::from_secs(20 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        // Fargate runs pods in private subnets only.
+        let subnets: Vec<Value> = match &stack.network {
+            Some(Network::Created(network)) => network
+                .zones
+                .iter()
+                .map(|z| Value::reference(&Subnet::address("private", &z.name), "id"))
+                .collect(),
+            Some(Network::Brought(network)) => network
+                .subnets
+                .iter()
+                .filter(|(tier, _, _)| tier == "private")
+                .map(|(_, _, id)| Value::string(id.clone()))
+                .collect(),
+            None => vec![],
+        };
+        cluster
+            .fargate_profiles
+            .iter()
+            .map(|profile| {
+                let address = Self::address(&profile.name);
+                let name = resource_name(&stack.stack, &address);
+                DesiredResource::new(self.name(), address.clone())
+                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with("name", Value::string(profile.name.clone()))
+                    .with(
+                        "pod_execution_role_arn",
+                        Value::reference(&IamRole::address("fargate"), "arn"),
+                    )
+                    .with("subnet_ids", Value::List(subnets.clone()))
+                    .with(
+                        "selectors",
+                        Value::List(
+                            profile
+                                .selectors
+                                .iter()
+                                .map(|(ns, labels)| selector_value(ns, labels))
+                                .collect(),
+                        ),
+                    )
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &name,
+                            &stack.tags,
+                        )),
+                    )
+                    .after(&EksCluster::address())
+            })
+            .collect()
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let Some(cluster) = &scope.cluster else {
+            return Ok(vec![]);
+        };
+        let names = match aws
+            .eks
+            .list_fargate_profiles()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(names) => names,
+            Err(e) => {
+                let e = error("ListFargateProfiles", e);
+                return if e.class == ErrorClass::NotFound || e.code.is_none() {
+                    Ok(vec![])
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        let mut found = Vec::new();
+        // No batch read: one DescribeFargateProfile per profile.
+        for name in &names {
+            let out = aws
+                .eks
+                .describe_fargate_profile()
+                .cluster_name(cluster)
+                .fargate_profile_name(name)
+                .send()
+                .await
+                .map_err(|e| error("DescribeFargateProfile", e))?;
+            found.extend(
+                out.fargate_profile()
+                    .and_then(|p| self.to_live(&scope.stack, p)),
+            );
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let subnets: Vec<String> = attributes
+            .get("subnet_ids")
+            .and_then(Value::as_list)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
+        let out = aws
+            .eks
+            .create_fargate_profile()
+            .cluster_name(required(attributes, "cluster_name")?)
+            .fargate_profile_name(required(attributes, "name")?)
+            .pod_execution_role_arn(required(attributes, "pod_execution_role_arn")?)
+            .set_subnets(Some(subnets))
+            .set_selectors(Some(selectors(attributes)))
+            .set_tags(Some(tags))
+            .client_request_token(&request.token)
+            .send()
+            .await
+            .map_err(|e| error("CreateFargateProfile", e))?;
+        match out
+            .fargate_profile()
+            .and_then(|p| self.to_live(&request.stack, p))
+        {
+            Some(mut live) => {
+                live.attributes.extend(attributes.clone());
+                Ok(live)
+            }
+            None => Ok(request.created(
+                self.name(),
+                required(attributes, "name")?.to_string(),
+                Status::Pending,
+            )),
+        }
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let arn = live
+            .attributes
+            .get("arn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let (set, removed) = tag_changes(&live.attributes, desired);
+        if !set.is_empty() {
+            aws.eks
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(set.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| error("TagResource", e))?;
+        }
+        if !removed.is_empty() {
+            aws.eks
+                .untag_resource()
+                .resource_arn(&arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| error("UntagResource", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        if live.status == Status::Deleting {
+            return Ok(());
+        }
+        let cluster = required(&live.attributes, "cluster_name")?;
+        deleted(
+            "DeleteFargateProfile",
+            aws.eks
+                .delete_fargate_profile()
+                .cluster_name(cluster)
+                .fargate_profile_name(&live.id)
+                .send()
+                .await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let stack = tags_of(&live.attributes)
+            .get(STACK_TAG)
+            .cloned()
+            .unwrap_or_default();
+        let cluster = required(&live.attributes, "cluster_name")?;
+        match aws
+            .eks
+            .describe_fargate_profile()
+            .cluster_name(cluster)
+            .fargate_profile_name(&live.id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if let Some(profile) = out.fargate_profile()
+                    && matches!(
+                        profile.status(),
+                        Some(
+                            FargateProfileStatus::CreateFailed | FargateProfileStatus::DeleteFailed
+                        )
+                    )
+                {
+                    return Err(CloudError::rejected(format!(
+                        "Fargate profile {} failed",
+                        live.id
+                    )));
+                }
+                Ok(out.fargate_profile().and_then(|p| self.to_live(&stack, p)))
+            }
+            Err(e) => {
+                let e = error("DescribeFargateProfile", e);
+                if e.class == ErrorClass::NotFound {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
