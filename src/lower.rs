@@ -41,6 +41,19 @@ pub struct ClusterModel {
     pub with_oidc: bool,
     pub node_groups: Vec<NodeGroupModel>,
     pub fargate_profiles: Vec<FargateProfileModel>,
+    pub service_accounts: Vec<ServiceAccountModel>,
+}
+
+/// An IAM role for one Kubernetes service account (IRSA).
+#[derive(Debug, Clone)]
+pub struct ServiceAccountModel {
+    pub namespace: String,
+    pub name: String,
+    /// Managed policies: the well-known ones AWS publishes, then attachPolicyARNs.
+    pub managed_policy_arns: Vec<String>,
+    /// Inline policies by name: well-known ones AWS publishes no managed policy
+    /// for, and `attachPolicy`.
+    pub inline_policies: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +82,47 @@ pub struct NodeGroupModel {
     pub max_unavailable: Option<u32>,
     pub max_unavailable_percentage: Option<u32>,
     pub tags: BTreeMap<String, String>,
+}
+
+fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
+    let partition = partition(&spec.region);
+    let Some(iam) = &spec.iam else {
+        return Vec::new();
+    };
+    iam.service_accounts
+        .iter()
+        .map(|account| {
+            let mut managed = Vec::new();
+            let mut inline = BTreeMap::new();
+            if let Some(known) = &account.well_known_policies {
+                for (wanted, policy) in crate::kinds::well_known_policies(known) {
+                    if !wanted {
+                        continue;
+                    }
+                    match policy {
+                        crate::kinds::WellKnown::Managed(path) => {
+                            managed.push(format!("arn:{partition}:iam::aws:policy/{path}"))
+                        }
+                        crate::kinds::WellKnown::Inline(name, document) => {
+                            inline.insert(name.to_string(), document.to_string());
+                        }
+                    }
+                }
+            }
+            managed.extend(account.attach_policy_arns.iter().map(|a| a.value.clone()));
+            if let Some(document) = &account.attach_policy {
+                inline.insert("eksform-inline".into(), document.to_string());
+            }
+            managed.sort();
+            managed.dedup();
+            ServiceAccountModel {
+                namespace: account.metadata.namespace.value.clone(),
+                name: account.metadata.name.value.clone(),
+                managed_policy_arns: managed,
+                inline_policies: inline,
+            }
+        })
+        .collect()
 }
 
 fn node_groups(spec: &Spec) -> Vec<NodeGroupModel> {
@@ -209,6 +263,7 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
             .map(|d| d.value),
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
+        service_accounts: service_accounts(spec),
         node_groups: node_groups(spec),
         fargate_profiles: spec
             .fargate_profiles
@@ -291,8 +346,8 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         diagnostics.push(
             Diagnostic::error(format!(
                 "`{section}` is not supported yet: this version of eksform plans the network, \
-                 the cluster's control plane, its log group, OIDC provider, managed node groups \
-                 and Fargate profiles"
+                 the cluster's control plane, its log group, OIDC provider, managed node groups, \
+                 Fargate profiles and IAM roles for service accounts"
             ))
             .at(file, span)
             .with_help(format!(
@@ -313,10 +368,16 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
             }
         }
     }
-    if let Some(iam) = &spec.iam
-        && let Some(account) = iam.service_accounts.first()
-    {
-        refuse("iam.serviceAccounts", account.span);
+    if let Some(iam) = &spec.iam {
+        for account in &iam.service_accounts {
+            if account
+                .well_known_policies
+                .as_ref()
+                .is_some_and(|w| w.aws_load_balancer_controller)
+            {
+                refuse("wellKnownPolicies.awsLoadBalancerController", account.span);
+            }
+        }
     }
     let sections = [
         (

@@ -218,6 +218,12 @@ pub struct Outputs {
     pub oidc_issuer: Option<String>,
     #[serde(rename = "oidcProviderARN", skip_serializing_if = "Option::is_none")]
     pub oidc_provider_arn: Option<String>,
+    /// `namespace/name` -> the ARN of that service account's role.
+    #[serde(
+        rename = "serviceAccountRoleARNs",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub service_account_role_arns: BTreeMap<String, String>,
 }
 
 impl Outputs {
@@ -294,5 +300,17 @@ pub async fn outputs(
     outputs.cluster_security_group_id = attribute(&cluster, "security_group_id");
     outputs.oidc_issuer = attribute(&cluster, "oidc_issuer");
     outputs.oidc_provider_arn = attribute(&OidcProvider::address(), "arn");
+    outputs.service_account_role_arns = observed
+        .iter()
+        .filter(|r| r.address.as_str().starts_with("iam_role.irsa."))
+        .filter_map(|r| {
+            let tags = r.attributes.get("tags")?.as_map()?;
+            let account = tags.get("eksform:service-account")?.as_str()?;
+            Some((
+                account.to_string(),
+                r.attributes.get("arn")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
     Ok(outputs)
 }

@@ -993,7 +993,7 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     for section in [
         "cluster.addons",
-        "iam.serviceAccounts",
+        "wellKnownPolicies.awsLoadBalancerController",
         "cluster.publicAccessCIDRs: fromStack",
     ] {
         assert!(
@@ -1284,4 +1284,184 @@ async fn fargate_profiles_lifecycle() {
         aws.iam.get_role().role_name(&role).send().await.is_err(),
         "the pod execution role is gone"
     );
+}
+
+fn irsa_spec(inline_action: &str) -> String {
+    format!(
+        "stack: irsa\nregion: {REGION}\nvpc:\n  cidr: 10.91.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: irsa-eks\n  version: \"1.31\"\niam:\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: cluster-autoscaler }}\n      wellKnownPolicies: {{ autoScaler: true }}\n    - metadata: {{ namespace: kube-system, name: ebs-csi-controller-sa }}\n      wellKnownPolicies: {{ ebsCSIController: true }}\n    - metadata: {{ namespace: external-secrets, name: external-secrets }}\n      attachPolicyARNs: [arn:aws:iam::aws:policy/SecretsManagerReadWrite]\n      attachPolicy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{ Effect: Allow, Action: [\"{inline_action}\"], Resource: \"*\" }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_account_roles_trust_exactly_their_service_account() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "irsa.yaml", &irsa_spec("kms:Decrypt"));
+    apply(&emulator, &spec);
+    let outputs = emulator
+        .eksform()
+        .args(["outputs", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let outputs: serde_json::Value = serde_json::from_slice(&outputs.stdout).unwrap();
+    let roles = outputs["serviceAccountRoleARNs"]
+        .as_object()
+        .expect("role ARNs in outputs")
+        .clone();
+    assert_eq!(roles.len(), 3);
+    let provider_arn = outputs["oidcProviderARN"].as_str().unwrap().to_string();
+    let issuer_host = outputs["oidcIssuer"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://")
+        .to_string();
+
+    let role_of = |key: &str| {
+        roles[key]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for (key, subject) in [
+        (
+            "kube-system/cluster-autoscaler",
+            "system:serviceaccount:kube-system:cluster-autoscaler",
+        ),
+        (
+            "external-secrets/external-secrets",
+            "system:serviceaccount:external-secrets:external-secrets",
+        ),
+    ] {
+        let role = aws
+            .iam
+            .get_role()
+            .role_name(role_of(key))
+            .send()
+            .await
+            .unwrap();
+        let trust: serde_json::Value = serde_json::from_str(&eksform::kinds::IamRole::decode(
+            role.role().unwrap().assume_role_policy_document().unwrap(),
+        ))
+        .unwrap();
+        let statement = &trust["Statement"][0];
+        assert_eq!(
+            statement["Principal"]["Federated"],
+            provider_arn.as_str(),
+            "{key}"
+        );
+        assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+        let equals = &statement["Condition"]["StringEquals"];
+        assert_eq!(
+            equals[format!("{issuer_host}:sub")],
+            subject,
+            "{key}: {trust}"
+        );
+        assert_eq!(
+            equals[format!("{issuer_host}:aud")],
+            "sts.amazonaws.com",
+            "{key}"
+        );
+        assert_eq!(
+            equals.as_object().unwrap().len(),
+            2,
+            "no wider than one service account"
+        );
+    }
+    let autoscaler = aws
+        .iam
+        .list_role_policies()
+        .role_name(role_of("kube-system/cluster-autoscaler"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(autoscaler.policy_names(), ["eksform-autoscaler"]);
+    let ebs = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role_of("kube-system/ebs-csi-controller-sa"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ebs.attached_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+    );
+    let secrets = role_of("external-secrets/external-secrets");
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&secrets)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/SecretsManagerReadWrite")
+    );
+    let inline = aws
+        .iam
+        .get_role_policy()
+        .role_name(&secrets)
+        .policy_name("eksform-inline")
+        .send()
+        .await
+        .unwrap();
+    assert!(eksform::kinds::IamRole::decode(inline.policy_document()).contains("kms:Decrypt"));
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "policies compare by meaning, not by text"
+    );
+
+    // A changed inline policy is updated in place.
+    let spec = write_spec(&dir, "irsa.yaml", &irsa_spec("kms:Encrypt"));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        (
+            plan["summary"]["update"].as_u64(),
+            plan["summary"]["replace"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{plan}"
+    );
+    apply(&emulator, &spec);
+    let inline = aws
+        .iam
+        .get_role_policy()
+        .role_name(&secrets)
+        .policy_name("eksform-inline")
+        .send()
+        .await
+        .unwrap();
+    assert!(eksform::kinds::IamRole::decode(inline.policy_document()).contains("kms:Encrypt"));
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    for key in roles.keys() {
+        assert!(
+            aws.iam
+                .get_role()
+                .role_name(role_of(key))
+                .send()
+                .await
+                .is_err(),
+            "{key}'s role is gone"
+        );
+    }
 }

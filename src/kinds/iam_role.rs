@@ -21,6 +21,11 @@ impl IamRole {
         Address::new(&["iam_role", role])
     }
 
+    /// The role of a Kubernetes service account.
+    pub fn address_of_service_account(namespace: &str, name: &str) -> Address {
+        Address::new(&["iam_role", "irsa", namespace, name])
+    }
+
     /// A policy document as IAM returns it (URL-encoded), readable.
     pub fn decode(document: &str) -> String {
         url_decode(document)
@@ -43,6 +48,146 @@ pub fn service_trust_policy(service: &str) -> String {
         }],
     })
     .to_string()
+}
+
+/// The trust policy of an IAM role for a service account: only that service
+/// account of that cluster (its OIDC provider) may assume it.
+pub fn irsa_trust_policy(provider_arn: &str, issuer: &str, service_account: &str) -> String {
+    let host = issuer.trim_start_matches("https://");
+    let (namespace, name) = service_account
+        .split_once('/')
+        .unwrap_or(("default", service_account));
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": provider_arn },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{host}:sub"): format!("system:serviceaccount:{namespace}:{name}"),
+                format!("{host}:aud"): "sts.amazonaws.com",
+            }},
+        }],
+    })
+    .to_string()
+}
+
+/// The IRSA trust of a live trust policy, as the `irsa_trust` attribute, when
+/// the policy is exactly one service account's (else nothing: the diff then
+/// rewrites it).
+fn irsa_trust_of(document: &str) -> Option<Value> {
+    let policy: serde_json::Value = serde_json::from_str(document).ok()?;
+    let statements = policy.get("Statement")?;
+    let statement = match statements {
+        serde_json::Value::Array(items) if items.len() == 1 => &items[0],
+        serde_json::Value::Object(_) => statements,
+        _ => return None,
+    };
+    let provider = statement.get("Principal")?.get("Federated")?.as_str()?;
+    let equals = statement
+        .get("Condition")?
+        .get("StringEquals")?
+        .as_object()?;
+    if equals.len() != 2 {
+        return None;
+    }
+    let (sub_key, subject) = equals.iter().find(|(k, _)| k.ends_with(":sub"))?;
+    let host = sub_key.strip_suffix(":sub")?;
+    if equals.get(&format!("{host}:aud"))?.as_str()? != "sts.amazonaws.com" {
+        return None;
+    }
+    let account = subject
+        .as_str()?
+        .strip_prefix("system:serviceaccount:")?
+        .replacen(':', "/", 1);
+    Some(irsa_trust_value(
+        Value::string(provider),
+        Value::string(format!("https://{host}")),
+        &account,
+    ))
+}
+
+fn irsa_trust_value(provider_arn: Value, issuer: Value, service_account: &str) -> Value {
+    Value::Map(BTreeMap::from([
+        ("issuer".to_string(), issuer),
+        ("provider_arn".to_string(), provider_arn),
+        (
+            "service_account".to_string(),
+            Value::string(service_account),
+        ),
+    ]))
+}
+
+/// The trust policy document a role's desired attributes ask for.
+fn trust_document(attributes: &Attributes) -> Result<String, CloudError> {
+    if let Some(trust) = attributes.get("irsa_trust").and_then(Value::as_map) {
+        let field = |k: &str| trust.get(k).and_then(Value::as_str).unwrap_or_default();
+        return Ok(irsa_trust_policy(
+            field("provider_arn"),
+            field("issuer"),
+            field("service_account"),
+        ));
+    }
+    Ok(super::ec2_tags::required(attributes, "assume_role_policy")?.to_string())
+}
+
+fn inline_policies(attributes: &Attributes) -> BTreeMap<String, String> {
+    attributes
+        .get("inline_policies")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Puts and deletes inline policies so that exactly `wanted` are on the role.
+async fn sync_inline(
+    aws: &AwsClients,
+    role: &str,
+    current: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> Result<(), CloudError> {
+    for (name, document) in wanted {
+        let same =
+            current.get(name).and_then(|c| canonical_policy(c)) == canonical_policy(document);
+        if !same {
+            aws.iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .map_err(|e| error("PutRolePolicy", e))?;
+        }
+    }
+    for name in current.keys().filter(|n| !wanted.contains_key(*n)) {
+        if let Err(e) = aws
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+        {
+            not_found_is_done(error("DeleteRolePolicy", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A role name within IAM's 64 characters: long ones are cut and end in a hash.
+fn fit_role_name(name: String) -> String {
+    if name.len() <= 64 {
+        return name;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hash}", &name[..55])
 }
 
 /// An IAM policy document in a canonical form, so that documents that mean the
@@ -207,14 +352,37 @@ impl IamRole {
         attributes.insert("name".into(), Value::string(name));
         attributes.insert("path".into(), Value::string(role.path()));
         attributes.insert("arn".into(), Value::string(role.arn()));
-        attributes.insert(
-            "assume_role_policy".into(),
-            Value::string(
-                role.assume_role_policy_document()
-                    .map(url_decode)
-                    .unwrap_or_default(),
-            ),
-        );
+        let trust = role
+            .assume_role_policy_document()
+            .map(url_decode)
+            .unwrap_or_default();
+        if let Some(irsa) = irsa_trust_of(&trust) {
+            attributes.insert("irsa_trust".into(), irsa);
+        }
+        attributes.insert("assume_role_policy".into(), Value::string(trust));
+        let names = aws
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| error("ListRolePolicies", e))?;
+        let mut inline = BTreeMap::new();
+        for policy in names.policy_names() {
+            let document = aws
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|e| error("GetRolePolicy", e))?;
+            inline.insert(
+                policy.clone(),
+                Value::string(url_decode(document.policy_document())),
+            );
+        }
+        attributes.insert("inline_policies".into(), Value::Map(inline));
         attributes.insert(
             "managed_policy_arns".into(),
             Value::List(policies.into_iter().map(Value::String).collect()),
@@ -256,6 +424,15 @@ impl Kind for IamRole {
             ("assume_role_policy", Some(live), Some(desired)) => {
                 canonical_policy(live).is_some()
                     && canonical_policy(live) == canonical_policy(desired)
+            }
+            _ if attribute == "inline_policies" => {
+                let documents = |v: &Value| -> Option<BTreeMap<String, serde_json::Value>> {
+                    v.as_map()?
+                        .iter()
+                        .map(|(k, d)| Some((k.clone(), canonical_policy(d.as_str()?)?)))
+                        .collect()
+                };
+                documents(live).is_some() && documents(live) == documents(desired)
             }
             _ => live == desired,
         }
@@ -306,6 +483,46 @@ impl Kind for IamRole {
                 ],
             ));
         }
+        for account in &cluster.service_accounts {
+            let key = format!("{}/{}", account.namespace, account.name);
+            let address = Self::address_of_service_account(&account.namespace, &account.name);
+            let name = fit_role_name(resource_name(&stack.stack, &address));
+            let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+            tags.insert("eksform:cluster".into(), cluster.name.clone());
+            tags.insert("eksform:service-account".into(), key.clone());
+            let trust = irsa_trust_value(
+                Value::reference(&super::oidc_provider::OidcProvider::address(), "arn"),
+                Value::reference(&super::eks_cluster::EksCluster::address(), "oidc_issuer"),
+                &key,
+            );
+            roles.push(
+                DesiredResource::new(self.name(), address)
+                    .with("name", Value::string(name))
+                    .with("path", Value::string(role_path(&stack.stack)))
+                    .with("irsa_trust", trust)
+                    .with(
+                        "managed_policy_arns",
+                        Value::List(
+                            account
+                                .managed_policy_arns
+                                .iter()
+                                .map(|a| Value::string(a.clone()))
+                                .collect(),
+                        ),
+                    )
+                    .with(
+                        "inline_policies",
+                        Value::Map(
+                            account
+                                .inline_policies
+                                .iter()
+                                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                                .collect(),
+                        ),
+                    )
+                    .with("tags", Value::string_map(&tags)),
+            );
+        }
         if !cluster.fargate_profiles.is_empty() {
             roles.push(role(
                 "fargate",
@@ -351,15 +568,13 @@ impl Kind for IamRole {
             .create_role()
             .role_name(name)
             .path(super::ec2_tags::required(attributes, "path")?)
-            .assume_role_policy_document(super::ec2_tags::required(
-                attributes,
-                "assume_role_policy",
-            )?)
+            .assume_role_policy_document(trust_document(attributes)?)
             .set_tags(Some(iam_tags(attributes)))
             .send()
             .await
             .map_err(|e| error("CreateRole", e))?;
         sync_policies(aws, name, &[], &policy_arns(attributes)).await?;
+        sync_inline(aws, name, &BTreeMap::new(), &inline_policies(attributes)).await?;
         let mut created = request.created(self.name(), name.to_string(), Status::Ready);
         if let Some(role) = out.role() {
             created
@@ -391,6 +606,26 @@ impl Kind for IamRole {
                 .send()
                 .await
                 .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
+        }
+        if desired.contains_key("irsa_trust")
+            && live.attributes.get("irsa_trust") != desired.get("irsa_trust")
+        {
+            aws.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust_document(desired)?)
+                .send()
+                .await
+                .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
+        }
+        if desired.contains_key("inline_policies") {
+            sync_inline(
+                aws,
+                name,
+                &inline_policies(&live.attributes),
+                &inline_policies(desired),
+            )
+            .await?;
         }
         if desired.contains_key("managed_policy_arns") {
             sync_policies(

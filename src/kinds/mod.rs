@@ -16,6 +16,7 @@ mod route_table;
 mod subnet;
 mod subnet_tags;
 mod vpc;
+mod well_known;
 
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub use route_table::RouteTable;
 pub use subnet::Subnet;
 pub use subnet_tags::SubnetTags;
 pub use vpc::Vpc;
+pub use well_known::{WellKnown, well_known_policies};
 
 /// Every registered kind, in the order plans list them.
 pub static ALL: &[&'static dyn Kind] = &[
