@@ -22,6 +22,14 @@ pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The stack a resource's tags name (empty when unmarked).
+pub fn stack_of(attributes: &Attributes) -> String {
+    tags_of(attributes)
+        .get(STACK_TAG)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// TagSpecifications for a create call, so that the resource is never untagged.
 pub fn tag_specification(resource_type: ResourceType, attributes: &Attributes) -> TagSpecification {
     TagSpecification::builder()

@@ -532,31 +532,7 @@ impl Kind for EksCluster {
                 .map_err(|e| error("UpdateClusterConfig", e))?;
             await_update(aws, name, None, out.update()).await?;
         }
-        let arn = before
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let (set, removed) = tag_changes(before, desired);
-        if !set.is_empty() {
-            aws.eks
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| error("TagResource", e))?;
-        }
-        if !removed.is_empty() {
-            aws.eks
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(removed))
-                .send()
-                .await
-                .map_err(|e| error("UntagResource", e))?;
-        }
-        Ok(())
+        sync_eks_tags(aws, live, desired).await
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
@@ -574,10 +550,7 @@ impl Kind for EksCluster {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = tags_of(&live.attributes)
-            .get(STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         match aws.eks.describe_cluster().name(&live.id).send().await {
             Ok(out) => {
                 if let Some(cluster) = out.cluster()
@@ -590,16 +563,43 @@ impl Kind for EksCluster {
                 }
                 Ok(out.cluster().and_then(|c| self.to_live(&stack, c)))
             }
-            Err(e) => {
-                let e = error("DescribeCluster", e);
-                if e.class == ErrorClass::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => super::none_if_not_found(error("DescribeCluster", e)),
         }
     }
+}
+
+/// Tags of an EKS resource (cluster, node group, Fargate profile), by its ARN.
+pub(super) async fn sync_eks_tags(
+    aws: &AwsClients,
+    live: &LiveResource,
+    desired: &Attributes,
+) -> Result<(), CloudError> {
+    let arn = live
+        .attributes
+        .get("arn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let (set, removed) = tag_changes(&live.attributes, desired);
+    if !set.is_empty() {
+        aws.eks
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| error("TagResource", e))?;
+    }
+    if !removed.is_empty() {
+        aws.eks
+            .untag_resource()
+            .resource_arn(&arn)
+            .set_tag_keys(Some(removed))
+            .send()
+            .await
+            .map_err(|e| error("UntagResource", e))?;
+    }
+    Ok(())
 }
 
 fn sorted(mut items: Vec<String>) -> Vec<String> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 
-use super::ec2_tags::{required, tag_changes, tags_of};
-use super::eks_cluster::EksCluster;
+use super::ec2_tags::{required, tags_of};
+use super::eks_cluster::{EksCluster, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
 use super::{Change, Kind, Timings, deleted};
@@ -322,32 +322,7 @@ impl Kind for FargateProfile {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        let arn = live
-            .attributes
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let (set, removed) = tag_changes(&live.attributes, desired);
-        if !set.is_empty() {
-            aws.eks
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| error("TagResource", e))?;
-        }
-        if !removed.is_empty() {
-            aws.eks
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(removed))
-                .send()
-                .await
-                .map_err(|e| error("UntagResource", e))?;
-        }
-        Ok(())
+        sync_eks_tags(aws, live, desired).await
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
@@ -371,10 +346,7 @@ impl Kind for FargateProfile {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = tags_of(&live.attributes)
-            .get(STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         let cluster = required(&live.attributes, "cluster_name")?;
         match aws
             .eks
@@ -400,14 +372,7 @@ impl Kind for FargateProfile {
                 }
                 Ok(out.fargate_profile().and_then(|p| self.to_live(&stack, p)))
             }
-            Err(e) => {
-                let e = error("DescribeFargateProfile", e);
-                if e.class == ErrorClass::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => super::none_if_not_found(error("DescribeFargateProfile", e)),
         }
     }
 }

@@ -702,23 +702,13 @@ impl Kind for IamRole {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::tags_of(&live.attributes)
-            .get(STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         match aws.iam.get_role().role_name(&live.id).send().await {
             Ok(out) => match out.role() {
                 Some(role) => self.describe(aws, &stack, role).await,
                 None => Ok(None),
             },
-            Err(e) => {
-                let e = error("GetRole", e);
-                if e.class == crate::cloud::ErrorClass::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => super::none_if_not_found(error("GetRole", e)),
         }
     }
 }

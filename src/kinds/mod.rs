@@ -209,6 +209,15 @@ pub fn not_found_is_done(e: CloudError) -> Result<(), CloudError> {
     }
 }
 
+/// A read that finds nothing: "not found" means gone, anything else is an error.
+pub fn none_if_not_found<T>(e: CloudError) -> Result<Option<T>, CloudError> {
+    if e.class == ErrorClass::NotFound {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
 /// The result of a delete call: success, or already gone, is done.
 pub fn deleted<T, E>(
     operation: &str,

@@ -225,10 +225,7 @@ impl Kind for NatGateway {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::tags_of(&live.attributes)
-            .get(crate::model::STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         let out = aws
             .ec2
             .describe_nat_gateways()

@@ -16,8 +16,8 @@ use aws_sdk_eks::types::{
 };
 use sha2::{Digest, Sha256};
 
-use super::ec2_tags::{required, tag_changes, tags_of};
-use super::eks_cluster::{EksCluster, await_update};
+use super::ec2_tags::{required, tags_of};
+use super::eks_cluster::{EksCluster, await_update, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
 use super::{Change, Kind, Timings, deleted};
@@ -607,31 +607,7 @@ impl Kind for NodeGroup {
                 .map_err(|e| error("UpdateNodegroupConfig", e))?;
             await_update(aws, &cluster, Some(&live.id), out.update()).await?;
         }
-        let arn = before
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let (set, removed) = tag_changes(before, desired);
-        if !set.is_empty() {
-            aws.eks
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| error("TagResource", e))?;
-        }
-        if !removed.is_empty() {
-            aws.eks
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(removed))
-                .send()
-                .await
-                .map_err(|e| error("UntagResource", e))?;
-        }
-        Ok(())
+        sync_eks_tags(aws, live, desired).await
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
@@ -655,10 +631,7 @@ impl Kind for NodeGroup {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = tags_of(&live.attributes)
-            .get(STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         let cluster = required(&live.attributes, "cluster_name")?;
         match aws
             .eks
@@ -692,14 +665,7 @@ impl Kind for NodeGroup {
                 }
                 Ok(out.nodegroup().and_then(|g| self.to_live(&stack, g)))
             }
-            Err(e) => {
-                let e = error("DescribeNodegroup", e);
-                if e.class == ErrorClass::NotFound {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => super::none_if_not_found(error("DescribeNodegroup", e)),
         }
     }
 }

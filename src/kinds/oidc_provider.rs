@@ -240,10 +240,7 @@ impl Kind for OidcProvider {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::tags_of(&live.attributes)
-            .get(STACK_TAG)
-            .cloned()
-            .unwrap_or_default();
+        let stack = super::ec2_tags::stack_of(&live.attributes);
         self.describe(aws, &stack, &live.id).await
     }
 }
