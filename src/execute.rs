@@ -612,6 +612,7 @@ impl Shared {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
+        tracing::info!(address = %node.address, operation = %node.operation, "starting");
         // Started once it really starts (after its turn, for one-at-a-time kinds).
         self.sink.emit(Event::Started {
             address: node.address.clone(),

@@ -21,7 +21,13 @@ pub async fn observe(
         let cloud = cloud.clone();
         let scope = scope.clone();
         tasks.spawn(async move {
-            let found = retry.run(|_| cloud.observe(kind, &scope), |_, _| {}).await;
+                        let found = retry
+                .run(
+                    |_| cloud.observe(kind, &scope),
+                    |error, attempt| tracing::info!(kind = kind.name(), attempt, %error, "observing again"),
+                )
+                .await;
+            tracing::debug!(kind = kind.name(), found = found.as_ref().map_or(0, Vec::len), "observed");
             (order, found)
         });
     }
