@@ -1,0 +1,227 @@
+//! The requests eksform sends for EKS calls the emulator answers wrongly or not
+//! at all (EMULATOR.md: UpdateClusterConfig answers with the cluster instead of
+//! an update, DescribeUpdate is missing). Here the SDK client is mocked with
+//! aws-smithy-mocks to answer as AWS does, and the adapter is checked to send
+//! what AWS needs and to wait by update id.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_eks::Client;
+use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
+use aws_sdk_eks::operation::update_cluster_config::UpdateClusterConfigOutput;
+use aws_sdk_eks::types::{Cluster, ClusterStatus, Update, UpdateStatus, VpcConfigResponse};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use eksform::cloud::aws::AwsClients;
+use eksform::kinds::{EksCluster, Kind};
+use eksform::model::{Address, Attributes, LiveResource, Status, Value};
+
+fn clients(eks: Client) -> AwsClients {
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    let mut clients = AwsClients::from_config(&config);
+    clients.eks = eks;
+    clients
+}
+
+fn strings(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|s| Value::string(*s)).collect())
+}
+
+fn live_cluster() -> LiveResource {
+    let mut attributes = Attributes::new();
+    attributes.insert("name".into(), Value::string("prd"));
+    attributes.insert("subnet_ids".into(), strings(&["subnet-a", "subnet-b"]));
+    attributes.insert("endpoint_public_access".into(), Value::Bool(true));
+    attributes.insert("endpoint_private_access".into(), Value::Bool(true));
+    attributes.insert("public_access_cidrs".into(), strings(&["198.51.100.7/32"]));
+    attributes.insert("log_types".into(), strings(&["api"]));
+    attributes.insert(
+        "arn".into(),
+        Value::string("arn:aws:eks:us-east-1:123456789012:cluster/prd"),
+    );
+    attributes.insert("tags".into(), Value::Map(BTreeMap::new()));
+    LiveResource {
+        address: Address("eks_cluster.main".into()),
+        kind: "eks_cluster".into(),
+        id: "prd".into(),
+        attributes,
+        status: Status::Ready,
+    }
+}
+
+fn active_cluster() -> DescribeClusterOutput {
+    DescribeClusterOutput::builder()
+        .cluster(
+            Cluster::builder()
+                .name("prd")
+                .status(ClusterStatus::Active)
+                .resources_vpc_config(
+                    VpcConfigResponse::builder()
+                        .subnet_ids("subnet-a")
+                        .subnet_ids("subnet-b")
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_change_sends_only_the_endpoint_settings_and_waits_for_its_update() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let update = mock!(Client::update_cluster_config)
+        .match_requests(move |request| {
+            recorded.lock().unwrap().push(format!("{request:?}"));
+            true
+        })
+        .then_output(|| {
+            UpdateClusterConfigOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("update-1")
+                        .status(UpdateStatus::InProgress)
+                        .build(),
+                )
+                .build()
+        });
+    // In progress twice, then done: eksform keeps asking by the update's id.
+    let progress = mock!(Client::describe_update)
+        .match_requests(|request| {
+            request.update_id() == Some("update-1") && request.name() == Some("prd")
+        })
+        .sequence()
+        .output(|| {
+            DescribeUpdateOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("update-1")
+                        .status(UpdateStatus::InProgress)
+                        .build(),
+                )
+                .build()
+        })
+        .times(2)
+        .output(|| {
+            DescribeUpdateOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("update-1")
+                        .status(UpdateStatus::Successful)
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let describe = mock!(Client::describe_cluster).then_output(active_cluster);
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&update, &progress, &describe]
+    );
+
+    let mut desired = live_cluster().attributes;
+    desired.insert("public_access_cidrs".into(), strings(&["198.51.100.8/32"]));
+    EksCluster
+        .update(&clients(eks), &live_cluster(), &desired)
+        .await
+        .expect("update");
+
+    assert_eq!(
+        update.num_calls(),
+        1,
+        "one UpdateClusterConfig: the subnets were not lost"
+    );
+    assert_eq!(progress.num_calls(), 3, "waited until the update succeeded");
+    let requests = seen.lock().unwrap();
+    let request = &requests[0];
+    assert!(request.contains("198.51.100.8/32"), "{request}");
+    assert!(
+        request.contains("subnet_ids: None"),
+        "AWS keeps the subnets; eksform does not send them: {request}"
+    );
+    assert!(
+        request.contains("logging: None"),
+        "one kind of update per call: {request}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn endpoint_and_logging_changes_are_two_updates_one_after_the_other() {
+    let update = mock!(Client::update_cluster_config).then_output(|| {
+        UpdateClusterConfigOutput::builder()
+            .update(
+                Update::builder()
+                    .id("update-n")
+                    .status(UpdateStatus::InProgress)
+                    .build(),
+            )
+            .build()
+    });
+    let done = mock!(Client::describe_update).then_output(|| {
+        DescribeUpdateOutput::builder()
+            .update(
+                Update::builder()
+                    .id("update-n")
+                    .status(UpdateStatus::Successful)
+                    .build(),
+            )
+            .build()
+    });
+    let describe = mock!(Client::describe_cluster).then_output(active_cluster);
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&update, &done, &describe]);
+
+    let mut desired = live_cluster().attributes;
+    desired.insert("endpoint_public_access".into(), Value::Bool(false));
+    desired.insert("log_types".into(), strings(&["api", "audit"]));
+    EksCluster
+        .update(&clients(eks), &live_cluster(), &desired)
+        .await
+        .expect("update");
+    assert_eq!(update.num_calls(), 2);
+    assert_eq!(done.num_calls(), 2, "each update awaited before the next");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_fails_with_aws_words() {
+    let update = mock!(Client::update_cluster_config).then_output(|| {
+        UpdateClusterConfigOutput::builder()
+            .update(
+                Update::builder()
+                    .id("update-x")
+                    .status(UpdateStatus::InProgress)
+                    .build(),
+            )
+            .build()
+    });
+    let failed = mock!(Client::describe_update).then_output(|| {
+        DescribeUpdateOutput::builder()
+            .update(
+                Update::builder()
+                    .id("update-x")
+                    .status(UpdateStatus::Failed)
+                    .errors(
+                        aws_sdk_eks::types::ErrorDetail::builder()
+                            .error_message("subnet is not in the VPC")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&update, &failed]);
+    let mut desired = live_cluster().attributes;
+    desired.insert("public_access_cidrs".into(), strings(&["0.0.0.0/0"]));
+    let error = EksCluster
+        .update(&clients(eks), &live_cluster(), &desired)
+        .await
+        .expect_err("failed update");
+    assert!(
+        error.to_string().contains("subnet is not in the VPC"),
+        "{error}"
+    );
+}
