@@ -42,6 +42,15 @@ pub struct ClusterModel {
     pub node_groups: Vec<NodeGroupModel>,
     pub fargate_profiles: Vec<FargateProfileModel>,
     pub service_accounts: Vec<ServiceAccountModel>,
+    pub access_entries: Vec<AccessEntryModel>,
+}
+
+/// A cluster access entry and the access policies associated with it.
+#[derive(Debug, Clone)]
+pub struct AccessEntryModel {
+    pub principal_arn: String,
+    /// policy ARN -> (scope type `cluster` or `namespace`, namespaces)
+    pub policies: BTreeMap<String, (String, Vec<String>)>,
 }
 
 /// An IAM role for one Kubernetes service account (IRSA).
@@ -111,7 +120,10 @@ fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
             }
             managed.extend(account.attach_policy_arns.iter().map(|a| a.value.clone()));
             if let Some(document) = &account.attach_policy {
-                inline.insert("eksform-inline".into(), document.to_string());
+                inline.insert(
+                    "eksform-inline".into(),
+                    crate::model::sorted_json(document.clone()).to_string(),
+                );
             }
             managed.sort();
             managed.dedup();
@@ -264,6 +276,29 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         service_accounts: service_accounts(spec),
+        access_entries: cluster
+            .access_entries
+            .iter()
+            .map(|entry| AccessEntryModel {
+                principal_arn: entry.principal_arn.value.clone(),
+                policies: entry
+                    .access_policies
+                    .iter()
+                    .map(|policy| {
+                        let scope = match policy.access_scope.scope_type {
+                            spec::AccessScopeType::Cluster => "cluster",
+                            spec::AccessScopeType::Namespace => "namespace",
+                        };
+                        let mut namespaces = policy.access_scope.namespaces.clone();
+                        namespaces.sort();
+                        (
+                            policy.policy_arn.value.clone(),
+                            (scope.to_string(), namespaces),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
         node_groups: node_groups(spec),
         fargate_profiles: spec
             .fargate_profiles
@@ -346,8 +381,8 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         diagnostics.push(
             Diagnostic::error(format!(
                 "`{section}` is not supported yet: this version of eksform plans the network, \
-                 the cluster's control plane, its log group, OIDC provider, managed node groups, \
-                 Fargate profiles and IAM roles for service accounts"
+                 the cluster's control plane, its log group, OIDC provider, access entries, \
+                 managed node groups, Fargate profiles and IAM roles for service accounts"
             ))
             .at(file, span)
             .with_help(format!(
@@ -359,9 +394,7 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         if let Some(addon) = cluster.addons.first() {
             refuse("cluster.addons", addon.span);
         }
-        if let Some(entry) = cluster.access_entries.first() {
-            refuse("cluster.accessEntries", entry.span);
-        }
+
         for cidr in cluster.public_access_cidrs.iter().flat_map(|c| c.iter()) {
             if matches!(cidr.value, spec::CidrSource::FromStack(_)) {
                 refuse("cluster.publicAccessCIDRs: fromStack", cidr.span);

@@ -286,3 +286,25 @@ pub fn ownership_tags(
     tags.insert(ADDRESS_TAG.into(), address.0.clone());
     tags
 }
+
+/// JSON with every object's keys in order, whichever way serde_json is built
+/// (a dependency may turn on its `preserve_order`): stable text for plans and
+/// policy documents.
+pub fn sorted_json(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_json(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_json).collect())
+        }
+        other => other,
+    }
+}

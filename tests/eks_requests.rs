@@ -225,3 +225,119 @@ async fn a_failed_update_fails_with_aws_words() {
         "{error}"
     );
 }
+
+// Access entries: the emulator has none of these APIs (EMULATOR.md), so the
+// requests are checked against a mocked client; the ordering (after the
+// cluster, before its deletion) is covered on the memory cloud.
+
+use aws_sdk_eks::operation::associate_access_policy::AssociateAccessPolicyOutput;
+use aws_sdk_eks::operation::create_access_entry::CreateAccessEntryOutput;
+use aws_sdk_eks::operation::disassociate_access_policy::DisassociateAccessPolicyOutput;
+use eksform::cloud::CreateRequest;
+use eksform::kinds::AccessEntry;
+
+const ADMINS: &str = "arn:aws:iam::123456789012:role/platform-admins";
+const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+const VIEW_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+
+fn scope(scope_type: &str, namespaces: &[&str]) -> Value {
+    Value::Map(BTreeMap::from([
+        ("namespaces".to_string(), strings(namespaces)),
+        ("type".to_string(), Value::string(scope_type)),
+    ]))
+}
+
+fn entry_attributes(policies: Vec<(&str, Value)>) -> Attributes {
+    let mut attributes = Attributes::new();
+    attributes.insert("cluster_name".into(), Value::string("prd"));
+    attributes.insert("principal_arn".into(), Value::string(ADMINS));
+    attributes.insert("type".into(), Value::string("STANDARD"));
+    attributes.insert(
+        "policies".into(),
+        Value::Map(
+            policies
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ),
+    );
+    attributes.insert(
+        "tags".into(),
+        Value::Map(BTreeMap::from([
+            ("eksform:stack".to_string(), Value::string("prd")),
+            (
+                "eksform:address".to_string(),
+                Value::string(AccessEntry::address(ADMINS).as_str()),
+            ),
+        ])),
+    );
+    attributes
+}
+
+#[tokio::test]
+async fn an_access_entry_is_created_with_its_mark_and_then_its_policies() {
+    let create = mock!(Client::create_access_entry)
+        .match_requests(|r| {
+            r.cluster_name() == Some("prd")
+                && r.principal_arn() == Some(ADMINS)
+                && r.r#type() == Some("STANDARD")
+                && r.tags()
+                    .is_some_and(|t| t.get("eksform:stack").map(String::as_str) == Some("prd"))
+                && r.client_request_token().is_some()
+        })
+        .then_output(|| CreateAccessEntryOutput::builder().build());
+    let associate = mock!(Client::associate_access_policy)
+        .match_requests(|r| {
+            r.principal_arn() == Some(ADMINS)
+                && r.policy_arn() == Some(ADMIN_POLICY)
+                && r.access_scope().and_then(|s| s.r#type())
+                    == Some(&aws_sdk_eks::types::AccessScopeType::Cluster)
+                && r.access_scope().is_some_and(|s| s.namespaces().is_empty())
+        })
+        .then_output(|| AssociateAccessPolicyOutput::builder().build());
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create, &associate]);
+    let request = CreateRequest {
+        stack: "prd".into(),
+        address: AccessEntry::address(ADMINS),
+        attributes: entry_attributes(vec![(ADMIN_POLICY, scope("cluster", &[]))]),
+        token: "eksform-test".into(),
+    };
+    AccessEntry
+        .create(&clients(eks), &request)
+        .await
+        .expect("created");
+    assert_eq!((create.num_calls(), associate.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn access_policies_change_in_place_by_association() {
+    // Live: admin on the cluster. Wanted: view in two namespaces, admin gone.
+    let associate = mock!(Client::associate_access_policy)
+        .match_requests(|r| {
+            r.policy_arn() == Some(VIEW_POLICY)
+                && r.access_scope().and_then(|s| s.r#type())
+                    == Some(&aws_sdk_eks::types::AccessScopeType::Namespace)
+                && r.access_scope().map(|s| s.namespaces().to_vec())
+                    == Some(vec!["apps".to_string(), "jobs".to_string()])
+        })
+        .then_output(|| AssociateAccessPolicyOutput::builder().build());
+    let disassociate = mock!(Client::disassociate_access_policy)
+        .match_requests(|r| {
+            r.policy_arn() == Some(ADMIN_POLICY) && r.principal_arn() == Some(ADMINS)
+        })
+        .then_output(|| DisassociateAccessPolicyOutput::builder().build());
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&associate, &disassociate]);
+    let live = LiveResource {
+        address: AccessEntry::address(ADMINS),
+        kind: "access_entry".into(),
+        id: ADMINS.into(),
+        attributes: entry_attributes(vec![(ADMIN_POLICY, scope("cluster", &[]))]),
+        status: Status::Ready,
+    };
+    let desired = entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps", "jobs"]))]);
+    AccessEntry
+        .update(&clients(eks), &live, &desired)
+        .await
+        .expect("updated");
+    assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
+}

@@ -501,7 +501,7 @@ async fn adding_a_zone_resplits_the_vpc_in_one_apply() {
 
 fn cluster_text(version: &str) -> String {
     format!(
-        "{}cluster:\n  name: eng-eks\n  version: \"{version}\"\n  publicAccessCIDRs: [198.51.100.7]\n  logging:\n    enableTypes: [\"*\"]\n    logRetentionInDays: 30\niam:\n  withOIDC: true\n",
+        "{}cluster:\n  name: eng-eks\n  version: \"{version}\"\n  publicAccessCIDRs: [198.51.100.7]\n  logging:\n    enableTypes: [\"*\"]\n    logRetentionInDays: 30\n  accessEntries:\n    - principalARN: arn:aws:iam::123456789012:role/platform-admins\n      accessPolicies:\n        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy\n          accessScope: {{ type: cluster }}\niam:\n  withOIDC: true\n",
         spec_text("HighlyAvailable")
     )
 }
@@ -565,6 +565,16 @@ async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_ro
     let cluster_gone = position(
         &destroyed,
         |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "eks_cluster.main"),
+    );
+    let entry =
+        eksform::kinds::AccessEntry::address("arn:aws:iam::123456789012:role/platform-admins");
+    let entry_deleted = position(
+        &destroyed,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if *address == entry),
+    );
+    assert!(
+        entry_deleted < cluster_gone,
+        "access entries go before the cluster"
     );
     for after in [
         "iam_role.cluster",

@@ -440,6 +440,12 @@ impl Kind for EksCluster {
             .role_arn(required(attributes, "role_arn")?)
             .resources_vpc_config(vpc)
             .logging(logging(&strings(attributes, "log_types")))
+            // Access entries need the API; the aws-auth ConfigMap keeps working too.
+            .access_config(
+                aws_sdk_eks::types::CreateAccessConfigRequest::builder()
+                    .authentication_mode(aws_sdk_eks::types::AuthenticationMode::ApiAndConfigMap)
+                    .build(),
+            )
             .set_tags(Some(tags))
             .client_request_token(&request.token)
             .send()

@@ -39,14 +39,14 @@ pub fn role_path(stack: &str) -> String {
 
 /// A trust policy letting an AWS service assume the role.
 pub fn service_trust_policy(service: &str) -> String {
-    serde_json::json!({
+    crate::model::sorted_json(serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Principal": { "Service": service },
             "Action": ["sts:AssumeRole", "sts:TagSession"],
         }],
-    })
+    }))
     .to_string()
 }
 
@@ -57,7 +57,7 @@ pub fn irsa_trust_policy(provider_arn: &str, issuer: &str, service_account: &str
     let (namespace, name) = service_account
         .split_once('/')
         .unwrap_or(("default", service_account));
-    serde_json::json!({
+    crate::model::sorted_json(serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
@@ -68,7 +68,7 @@ pub fn irsa_trust_policy(provider_arn: &str, issuer: &str, service_account: &str
                 format!("{host}:aud"): "sts.amazonaws.com",
             }},
         }],
-    })
+    }))
     .to_string()
 }
 
@@ -209,7 +209,10 @@ pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
             other => other,
         }
     }
-    serde_json::from_str(document).ok().map(canonical)
+    serde_json::from_str(document)
+        .ok()
+        .map(crate::model::sorted_json)
+        .map(canonical)
 }
 
 /// IAM answers policy documents URL-encoded.

@@ -2,6 +2,7 @@
 //! the stack model), its diff rules, and its AWS calls (observe, create,
 //! update, delete, read). Adding a kind is one module plus one line in `ALL`.
 
+mod access_entry;
 mod ec2_tags;
 mod eks_cluster;
 mod elastic_ip;
@@ -27,6 +28,7 @@ use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use crate::lower::StackModel;
 use crate::model::{Attributes, DesiredResource, LiveResource, Value};
 
+pub use access_entry::AccessEntry;
 pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
@@ -57,6 +59,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &OidcProvider,
     &NodeGroup,
     &FargateProfile,
+    &AccessEntry,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::model::Value;
+use crate::model::{Value, sorted_json};
 use crate::plan::Plan;
 
 pub fn value(value: &Value) -> Json {
@@ -23,6 +23,10 @@ pub fn value(value: &Value) -> Json {
 }
 
 pub fn plan(plan: &Plan) -> Json {
+    sorted_json(plan_unsorted(plan))
+}
+
+fn plan_unsorted(plan: &Plan) -> Json {
     let summary = plan.summary();
     json!({
         "format_version": plan.format_version,
