@@ -43,6 +43,17 @@ pub struct ClusterModel {
     pub fargate_profiles: Vec<FargateProfileModel>,
     pub service_accounts: Vec<ServiceAccountModel>,
     pub access_entries: Vec<AccessEntryModel>,
+    pub addons: Vec<AddonModel>,
+}
+
+/// An EKS add-on.
+#[derive(Debug, Clone)]
+pub struct AddonModel {
+    pub name: String,
+    /// `latest` (resolved for the cluster's version when created) or exact.
+    pub version: String,
+    /// `namespace/name` of the service account whose IRSA role it uses.
+    pub service_account: Option<String>,
 }
 
 /// A cluster access entry and the access policies associated with it.
@@ -276,6 +287,18 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         service_accounts: service_accounts(spec),
+        addons: cluster
+            .addons
+            .iter()
+            .map(|addon| AddonModel {
+                name: addon.name.value.clone(),
+                version: addon
+                    .version
+                    .as_ref()
+                    .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
+                service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
+            })
+            .collect(),
         access_entries: cluster
             .access_entries
             .iter()
@@ -382,7 +405,7 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
             Diagnostic::error(format!(
                 "`{section}` is not supported yet: this version of eksform plans the network, \
                  the cluster's control plane, its log group, OIDC provider, access entries, \
-                 managed node groups, Fargate profiles and IAM roles for service accounts"
+                 add-ons, managed node groups, Fargate profiles and IAM roles for service accounts"
             ))
             .at(file, span)
             .with_help(format!(
@@ -391,10 +414,6 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
         );
     };
     if let Some(cluster) = &spec.cluster {
-        if let Some(addon) = cluster.addons.first() {
-            refuse("cluster.addons", addon.span);
-        }
-
         for cidr in cluster.public_access_cidrs.iter().flat_map(|c| c.iter()) {
             if matches!(cidr.value, spec::CidrSource::FromStack(_)) {
                 refuse("cluster.publicAccessCIDRs: fromStack", cidr.span);

@@ -341,3 +341,101 @@ async fn access_policies_change_in_place_by_association() {
         .expect("updated");
     assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
 }
+
+// Add-ons: missing from the emulator too.
+
+use aws_sdk_eks::operation::create_addon::CreateAddonOutput;
+use aws_sdk_eks::operation::describe_addon_versions::DescribeAddonVersionsOutput;
+use aws_sdk_eks::types::{AddonInfo, AddonVersionInfo};
+use eksform::kinds::Addon;
+
+#[tokio::test]
+async fn latest_resolves_to_the_newest_version_for_the_clusters_kubernetes() {
+    let cluster = mock!(Client::describe_cluster).then_output(|| {
+        DescribeClusterOutput::builder()
+            .cluster(
+                Cluster::builder()
+                    .name("prd")
+                    .version("1.31")
+                    .status(ClusterStatus::Active)
+                    .build(),
+            )
+            .build()
+    });
+    let versions = mock!(Client::describe_addon_versions)
+        .match_requests(|r| {
+            r.addon_name() == Some("aws-ebs-csi-driver") && r.kubernetes_version() == Some("1.31")
+        })
+        .then_output(|| {
+            DescribeAddonVersionsOutput::builder()
+                .addons(
+                    AddonInfo::builder()
+                        .addon_name("aws-ebs-csi-driver")
+                        .addon_versions(
+                            AddonVersionInfo::builder()
+                                .addon_version("v1.9.0-eksbuild.1")
+                                .build(),
+                        )
+                        .addon_versions(
+                            AddonVersionInfo::builder()
+                                .addon_version("v1.35.0-eksbuild.2")
+                                .build(),
+                        )
+                        .addon_versions(
+                            AddonVersionInfo::builder()
+                                .addon_version("v1.35.0-eksbuild.10")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let create = mock!(Client::create_addon)
+        .match_requests(|r| {
+            r.addon_version() == Some("v1.35.0-eksbuild.10")
+                && r.service_account_role_arn()
+                    == Some("arn:aws:iam::123456789012:role/eksform/prd/ebs")
+                && r.resolve_conflicts() == Some(&aws_sdk_eks::types::ResolveConflicts::Overwrite)
+                && r.tags().is_some_and(|t| t.contains_key("eksform:stack"))
+        })
+        .then_output(|| CreateAddonOutput::builder().build());
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&cluster, &versions, &create]
+    );
+    let mut attributes = Attributes::new();
+    attributes.insert("cluster_name".into(), Value::string("prd"));
+    attributes.insert("addon_name".into(), Value::string("aws-ebs-csi-driver"));
+    attributes.insert("addon_version".into(), Value::string("latest"));
+    attributes.insert(
+        "service_account_role_arn".into(),
+        Value::string("arn:aws:iam::123456789012:role/eksform/prd/ebs"),
+    );
+    attributes.insert(
+        "tags".into(),
+        Value::Map(BTreeMap::from([
+            ("eksform:stack".to_string(), Value::string("prd")),
+            (
+                "eksform:address".to_string(),
+                Value::string("addon.aws-ebs-csi-driver"),
+            ),
+        ])),
+    );
+    let request = CreateRequest {
+        stack: "prd".into(),
+        address: Addon::address("aws-ebs-csi-driver"),
+        attributes,
+        token: "eksform-test".into(),
+    };
+    let created = Addon
+        .create(&clients(eks), &request)
+        .await
+        .expect("created");
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(
+        created.status,
+        Status::Pending,
+        "the engine then waits for ACTIVE"
+    );
+}

@@ -992,7 +992,6 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     for section in [
-        "cluster.addons",
         "wellKnownPolicies.awsLoadBalancerController",
         "cluster.publicAccessCIDRs: fromStack",
     ] {

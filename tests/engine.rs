@@ -681,3 +681,62 @@ async fn fargate_profiles_change_one_at_a_time() {
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(cloud.resources().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn add_ons_that_need_pods_wait_for_compute_and_go_before_it() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = format!(
+        "{}managedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n",
+        cluster_text("1.31").replace(
+            "  accessEntries:",
+            "  addons:\n    - name: vpc-cni\n    - name: coredns\n    - name: aws-ebs-csi-driver\n      serviceAccount: kube-system/ebs-csi-controller-sa\n  accessEntries:",
+        ) + "  serviceAccounts:\n    - metadata: { namespace: kube-system, name: ebs-csi-controller-sa }\n      wellKnownPolicies: { ebsCSIController: true }\n"
+    );
+    let (outcome, log) = apply_with(&cloud, &text, false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let applied = events(&log);
+    let finished = |name: &str| {
+        position(
+            &applied,
+            |e| matches!(e, Event::Finished { address, operation: Operation::Create, .. } if address.as_str() == name),
+        )
+    };
+    let started = |name: &str| {
+        position(
+            &applied,
+            |e| matches!(e, Event::Started { address, operation: Operation::Create } if address.as_str() == name),
+        )
+    };
+    assert!(
+        finished("node_group.general") < started("addon.coredns"),
+        "coredns needs nodes"
+    );
+    assert!(finished("node_group.general") < started("addon.aws-ebs-csi-driver"));
+    assert!(
+        started("addon.vpc-cni") < finished("node_group.general"),
+        "the CNI does not wait for nodes"
+    );
+    assert!(
+        finished("iam_role.irsa.kube-system.ebs-csi-controller-sa")
+            < started("addon.aws-ebs-csi-driver")
+    );
+    assert_converged(&cloud, &text);
+    assert_no_changes(&cloud, &text).await;
+
+    let (outcome, log) = apply_with(&cloud, &text, true, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let destroyed = events(&log);
+    let addon_gone = position(
+        &destroyed,
+        |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "addon.coredns"),
+    );
+    let nodes_going = position(
+        &destroyed,
+        |e| matches!(e, Event::Started { address, operation: Operation::Delete } if address.as_str() == "node_group.general"),
+    );
+    assert!(
+        addon_gone < nodes_going,
+        "add-ons go before the nodes they run on"
+    );
+    assert!(cloud.resources().is_empty());
+}

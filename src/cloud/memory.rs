@@ -199,9 +199,12 @@ fn check_references(
         let mut ids = Vec::new();
         collect_strings(value, &mut ids);
         for id in ids {
-            let looks_like_id = crate::kinds::ALL
-                .iter()
-                .any(|k| id.starts_with(&format!("{}-", k.id_prefix())));
+            let looks_like_id = crate::kinds::ALL.iter().any(|k| {
+                id.strip_prefix(&format!("{}-", k.id_prefix()))
+                    .is_some_and(|rest| {
+                        rest.len() >= 8 && rest.chars().all(|c| c.is_ascii_hexdigit())
+                    })
+            });
             let exists = state
                 .resources
                 .iter()

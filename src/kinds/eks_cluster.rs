@@ -188,15 +188,28 @@ fn logging(types: &[String]) -> Logging {
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
 
+/// What an EKS update is about.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum UpdateOf<'a> {
+    Cluster,
+    Nodegroup(&'a str),
+    Addon(&'a str),
+}
+
 /// Waits for one update of a cluster (or of one of its node groups): done at
 /// once if AWS says so in its answer, else by its id, else (the emulator
 /// answers with the cluster) until the cluster is active again.
 pub(super) async fn await_update(
     aws: &AwsClients,
     cluster: &str,
-    nodegroup: Option<&str>,
+    part: UpdateOf<'_>,
     update: Option<&aws_sdk_eks::types::Update>,
 ) -> Result<(), CloudError> {
+    let (nodegroup, addon) = match part {
+        UpdateOf::Cluster => (None, None),
+        UpdateOf::Nodegroup(name) => (Some(name), None),
+        UpdateOf::Addon(name) => (None, Some(name)),
+    };
     if update.and_then(|u| u.status()) == Some(&UpdateStatus::Successful) {
         return Ok(());
     }
@@ -210,6 +223,7 @@ pub(super) async fn await_update(
                     .describe_update()
                     .name(cluster)
                     .set_nodegroup_name(nodegroup.map(str::to_string))
+                    .set_addon_name(addon.map(str::to_string))
                     .update_id(id)
                     .send()
                     .await
@@ -228,7 +242,7 @@ pub(super) async fn await_update(
                             .unwrap_or_default();
                         return Err(CloudError::rejected(format!(
                             "the update of {} failed: {}",
-                            nodegroup.unwrap_or(cluster),
+                            nodegroup.or(addon).unwrap_or(cluster),
                             errors.join("; ")
                         )));
                     }
@@ -252,7 +266,7 @@ pub(super) async fn await_update(
         if tokio::time::Instant::now() >= deadline {
             return Err(CloudError::rejected(format!(
                 "timed out waiting for the update of {}",
-                nodegroup.unwrap_or(cluster)
+                nodegroup.or(addon).unwrap_or(cluster)
             )));
         }
         tokio::time::sleep(Duration::from_secs(15)).await;
@@ -490,7 +504,7 @@ impl Kind for EksCluster {
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;
-            await_update(aws, name, None, out.update()).await?;
+            await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
             // The emulator replaces the whole VPC configuration with what an update
             // sends; AWS keeps the subnets. Put them back if they went.
             let after = aws
@@ -521,7 +535,7 @@ impl Kind for EksCluster {
                     .send()
                     .await
                     .map_err(|e| error("UpdateClusterConfig", e))?;
-                await_update(aws, name, None, out.update()).await?;
+                await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
             }
         }
         if desired.contains_key("log_types")
@@ -536,7 +550,7 @@ impl Kind for EksCluster {
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;
-            await_update(aws, name, None, out.update()).await?;
+            await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
         }
         sync_eks_tags(aws, live, desired).await
     }

@@ -157,6 +157,10 @@ impl Kind for FargateProfile {
         true
     }
 
+    fn delete_after(&self) -> &'static [&'static str] {
+        &["addon"]
+    }
+
     fn timings(&self) -> Timings {
         // A Fargate profile takes a few minutes to create and to delete (EKS user guide).
         Timings {

@@ -3,6 +3,7 @@
 //! update, delete, read). Adding a kind is one module plus one line in `ALL`.
 
 mod access_entry;
+mod addon;
 mod ec2_tags;
 mod eks_cluster;
 mod elastic_ip;
@@ -29,6 +30,7 @@ use crate::lower::StackModel;
 use crate::model::{Attributes, DesiredResource, LiveResource, Value};
 
 pub use access_entry::AccessEntry;
+pub use addon::Addon;
 pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
@@ -60,6 +62,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &NodeGroup,
     &FargateProfile,
     &AccessEntry,
+    &Addon,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {

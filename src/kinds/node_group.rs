@@ -17,7 +17,7 @@ use aws_sdk_eks::types::{
 use sha2::{Digest, Sha256};
 
 use super::ec2_tags::{required, tags_of};
-use super::eks_cluster::{EksCluster, await_update, sync_eks_tags};
+use super::eks_cluster::{EksCluster, UpdateOf, await_update, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
 use super::{Change, Kind, Timings, deleted};
@@ -270,6 +270,11 @@ impl Kind for NodeGroup {
 
     fn create_before_destroy(&self) -> bool {
         true
+    }
+
+    fn delete_after(&self) -> &'static [&'static str] {
+        // Add-ons go while their pods still have somewhere to run.
+        &["addon"]
     }
 
     fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
@@ -605,7 +610,7 @@ impl Kind for NodeGroup {
                 .send()
                 .await
                 .map_err(|e| error("UpdateNodegroupConfig", e))?;
-            await_update(aws, &cluster, Some(&live.id), out.update()).await?;
+            await_update(aws, &cluster, UpdateOf::Nodegroup(&live.id), out.update()).await?;
         }
         sync_eks_tags(aws, live, desired).await
     }

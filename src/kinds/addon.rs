@@ -1,0 +1,440 @@
+//! EKS add-ons. `version: latest` is resolved for the cluster's Kubernetes
+//! version when the add-on is created (DescribeAddonVersions), and any live
+//! version satisfies it afterwards: pin a version to move it. A
+//! `serviceAccount` gives the add-on that IRSA role. Add-ons that run pods on
+//! nodes (all but the node-level daemons) wait until the stack's node groups
+//! and Fargate profiles exist, and go before them on destroy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
+
+use super::ec2_tags::{required, stack_of, tags_of};
+use super::eks_cluster::{EksCluster, UpdateOf, await_update, sync_eks_tags};
+use super::fargate_profile::FargateProfile;
+use super::iam_role::IamRole;
+use super::node_group::NodeGroup;
+use super::{Change, Kind, Timings, deleted, none_if_not_found};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::lower::{StackModel, resource_name};
+use crate::model::{
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+    ownership_tags,
+};
+
+pub struct Addon;
+
+/// Add-ons that run on every node (DaemonSets): they need no compute first.
+const NODE_DAEMONS: &[&str] = &["vpc-cni", "kube-proxy", "eks-pod-identity-agent"];
+
+const LATEST: &str = "latest";
+
+impl Addon {
+    pub fn address(name: &str) -> Address {
+        Address::new(&["addon", name])
+    }
+
+    fn to_live(&self, stack: &str, addon: &aws_sdk_eks::types::Addon) -> Option<LiveResource> {
+        let tags: BTreeMap<String, String> = addon
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+            return None;
+        }
+        let address = Address(tags.get(ADDRESS_TAG)?.clone());
+        let status = match addon.status()? {
+            AddonStatus::Active | AddonStatus::Degraded | AddonStatus::Updating => Status::Ready,
+            AddonStatus::Deleting => Status::Deleting,
+            _ => Status::Pending,
+        };
+        let mut attributes = Attributes::new();
+        attributes.insert(
+            "cluster_name".into(),
+            Value::string(addon.cluster_name().unwrap_or_default()),
+        );
+        attributes.insert(
+            "addon_name".into(),
+            Value::string(addon.addon_name().unwrap_or_default()),
+        );
+        attributes.insert(
+            "addon_version".into(),
+            Value::string(addon.addon_version().unwrap_or_default()),
+        );
+        attributes.insert(
+            "service_account_role_arn".into(),
+            addon
+                .service_account_role_arn()
+                .map_or(Value::Null, Value::string),
+        );
+        attributes.insert(
+            "arn".into(),
+            Value::string(addon.addon_arn().unwrap_or_default()),
+        );
+        attributes.insert("tags".into(), Value::string_map(&tags));
+        Some(LiveResource {
+            address,
+            kind: self.name().into(),
+            id: addon.addon_name().unwrap_or_default().to_string(),
+            attributes,
+            status,
+        })
+    }
+}
+
+/// The newest version of an add-on that runs on a Kubernetes version.
+async fn latest_version(
+    aws: &AwsClients,
+    addon: &str,
+    cluster: &str,
+) -> Result<String, CloudError> {
+    let described = aws
+        .eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .map_err(|e| error("DescribeCluster", e))?;
+    let kubernetes = described
+        .cluster()
+        .and_then(|c| c.version())
+        .unwrap_or_default()
+        .to_string();
+    let out = aws
+        .eks
+        .describe_addon_versions()
+        .addon_name(addon)
+        .kubernetes_version(&kubernetes)
+        .send()
+        .await
+        .map_err(|e| error("DescribeAddonVersions", e))?;
+    let mut versions: Vec<String> = out
+        .addons()
+        .iter()
+        .flat_map(|a| a.addon_versions())
+        .filter_map(|v| v.addon_version().map(str::to_string))
+        .collect();
+    // v1.18.3-eksbuild.1: compare the numbers, not the text.
+    versions.sort_by_key(|v| version_key(v));
+    versions.pop().ok_or_else(|| {
+        CloudError::rejected(format!(
+            "AWS offers no version of add-on {addon} for Kubernetes {kubernetes}"
+        ))
+    })
+}
+
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+#[async_trait]
+impl Kind for Addon {
+    fn name(&self) -> &'static str {
+        "addon"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "addon"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "cluster_name" | "addon_name" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        // `latest` is resolved at creation; whatever runs since satisfies it.
+        (attribute == "addon_version" && desired.as_str() == Some(LATEST)) || live == desired
+    }
+
+    fn timings(&self) -> Timings {
+        // Add-ons become active within a few minutes (EKS user guide).
+        Timings {
+            create: Duration::from_secs(2 * 60),
+            delete: Duration::from_secs(60),
+            poll: Duration::from_secs(10),
+            timeout: Duration::from_secs(20 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        let compute: Vec<Address> = cluster
+            .node_groups
+            .iter()
+            .map(|g| NodeGroup::address(&g.name))
+            .chain(
+                cluster
+                    .fargate_profiles
+                    .iter()
+                    .map(|p| FargateProfile::address(&p.name)),
+            )
+            .collect();
+        cluster
+            .addons
+            .iter()
+            .map(|addon| {
+                let address = Self::address(&addon.name);
+                let name = resource_name(&stack.stack, &address);
+                let role = match &addon.service_account {
+                    Some(account) => {
+                        let (namespace, account) =
+                            account.split_once('/').unwrap_or(("default", account));
+                        Value::reference(
+                            &IamRole::address_of_service_account(namespace, account),
+                            "arn",
+                        )
+                    }
+                    None => Value::Null,
+                };
+                let mut resource = DesiredResource::new(self.name(), address.clone())
+                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with("addon_name", Value::string(addon.name.clone()))
+                    .with("addon_version", Value::string(addon.version.clone()))
+                    .with("service_account_role_arn", role)
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &name,
+                            &stack.tags,
+                        )),
+                    )
+                    .after(&EksCluster::address());
+                if !NODE_DAEMONS.contains(&addon.name.as_str()) {
+                    for needed in &compute {
+                        resource = resource.after(needed);
+                    }
+                }
+                resource
+            })
+            .collect()
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let Some(cluster) = &scope.cluster else {
+            return Ok(vec![]);
+        };
+        let names = match aws
+            .eks
+            .list_addons()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(names) => names,
+            Err(e) => {
+                let e = error("ListAddons", e);
+                if e.class == ErrorClass::NotFound {
+                    return Ok(vec![]);
+                }
+                if e.code.is_none() {
+                    // An endpoint without the add-on API (the local emulator).
+                    tracing::warn!("this endpoint does not answer ListAddons; no add-ons observed");
+                    return Ok(vec![]);
+                }
+                return Err(e);
+            }
+        };
+        let mut found = Vec::new();
+        // No batch read: one DescribeAddon per add-on.
+        for name in &names {
+            let out = aws
+                .eks
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .send()
+                .await
+                .map_err(|e| error("DescribeAddon", e))?;
+            found.extend(out.addon().and_then(|a| self.to_live(&scope.stack, a)));
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let cluster = required(attributes, "cluster_name")?;
+        let name = required(attributes, "addon_name")?;
+        let version = match required(attributes, "addon_version")? {
+            LATEST => latest_version(aws, name, cluster).await?,
+            exact => exact.to_string(),
+        };
+        let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
+        let out = aws
+            .eks
+            .create_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .addon_version(&version)
+            .set_service_account_role_arn(
+                attributes
+                    .get("service_account_role_arn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .resolve_conflicts(ResolveConflicts::Overwrite)
+            .set_tags(Some(tags))
+            .client_request_token(&request.token)
+            .send()
+            .await
+            .map_err(|e| error("CreateAddon", e))?;
+        match out.addon().and_then(|a| self.to_live(&request.stack, a)) {
+            Some(live) => Ok(live),
+            None => Ok(request.created(self.name(), name.to_string(), Status::Pending)),
+        }
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let cluster = required(&live.attributes, "cluster_name")?;
+        let version_changed = desired.get("addon_version").is_some_and(|v| {
+            !self.satisfied(
+                "addon_version",
+                live.attributes.get("addon_version").unwrap_or(&Value::Null),
+                v,
+            )
+        });
+        let role_changed = desired.contains_key("service_account_role_arn")
+            && live.attributes.get("service_account_role_arn")
+                != desired.get("service_account_role_arn");
+        if version_changed || role_changed {
+            let out = aws
+                .eks
+                .update_addon()
+                .cluster_name(cluster)
+                .addon_name(&live.id)
+                .set_addon_version(version_changed.then(|| {
+                    desired
+                        .get("addon_version")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                }))
+                .set_service_account_role_arn(
+                    desired
+                        .get("service_account_role_arn")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+                .resolve_conflicts(ResolveConflicts::Overwrite)
+                .send()
+                .await
+                .map_err(|e| error("UpdateAddon", e))?;
+            await_update(aws, cluster, UpdateOf::Addon(&live.id), out.update()).await?;
+        }
+        sync_eks_tags(aws, live, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        if live.status == Status::Deleting {
+            return Ok(());
+        }
+        let cluster = required(&live.attributes, "cluster_name")?;
+        deleted(
+            "DeleteAddon",
+            aws.eks
+                .delete_addon()
+                .cluster_name(cluster)
+                .addon_name(&live.id)
+                .send()
+                .await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let cluster = required(&live.attributes, "cluster_name")?;
+        match aws
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(&live.id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if let Some(addon) = out.addon()
+                    && matches!(
+                        addon.status(),
+                        Some(
+                            AddonStatus::CreateFailed
+                                | AddonStatus::DeleteFailed
+                                | AddonStatus::UpdateFailed
+                        )
+                    )
+                {
+                    let issues: Vec<String> = addon
+                        .health()
+                        .map(|h| {
+                            h.issues()
+                                .iter()
+                                .filter_map(|i| i.message().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    return Err(CloudError::rejected(format!(
+                        "add-on {} failed: {}",
+                        live.id,
+                        issues.join("; ")
+                    )));
+                }
+                Ok(out
+                    .addon()
+                    .and_then(|a| self.to_live(&stack_of(&live.attributes), a)))
+            }
+            Err(e) => none_if_not_found(error("DescribeAddon", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_key;
+
+    #[test]
+    fn versions_compare_by_their_numbers() {
+        let mut versions = vec![
+            "v1.9.0-eksbuild.1",
+            "v1.18.3-eksbuild.1",
+            "v1.18.3-eksbuild.12",
+            "v1.18.3-eksbuild.2",
+        ];
+        versions.sort_by_key(|v| version_key(v));
+        assert_eq!(versions.last(), Some(&"v1.18.3-eksbuild.12"));
+    }
+}
