@@ -439,3 +439,53 @@ async fn latest_resolves_to_the_newest_version_for_the_clusters_kubernetes() {
         "the engine then waits for ACTIVE"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_goes_one_minor_version_per_step_each_awaited() {
+    let versions = Arc::new(Mutex::new(Vec::new()));
+    let recorded = versions.clone();
+    let upgrade = mock!(Client::update_cluster_version)
+        .match_requests(move |r| {
+            recorded
+                .lock()
+                .unwrap()
+                .push(r.version().unwrap_or_default().to_string());
+            true
+        })
+        .then_output(|| {
+            aws_sdk_eks::operation::update_cluster_version::UpdateClusterVersionOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("upgrade")
+                        .status(UpdateStatus::InProgress)
+                        .build(),
+                )
+                .build()
+        });
+    let done = mock!(Client::describe_update).then_output(|| {
+        DescribeUpdateOutput::builder()
+            .update(
+                Update::builder()
+                    .id("upgrade")
+                    .status(UpdateStatus::Successful)
+                    .build(),
+            )
+            .build()
+    });
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&upgrade, &done]);
+    let mut live = live_cluster();
+    live.attributes
+        .insert("version".into(), Value::string("1.29"));
+    let mut desired = live.attributes.clone();
+    desired.insert("version".into(), Value::string("1.31"));
+    EksCluster
+        .update(&clients(eks), &live, &desired)
+        .await
+        .expect("upgraded");
+    assert_eq!(
+        *versions.lock().unwrap(),
+        vec!["1.30", "1.31"],
+        "one minor version per step"
+    );
+    assert_eq!(done.num_calls(), 2, "each step awaited before the next");
+}

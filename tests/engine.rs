@@ -594,28 +594,75 @@ async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_ro
 }
 
 #[tokio::test(start_paused = true)]
-async fn version_changes_are_refused_at_plan_time() {
+async fn a_downgrade_is_refused_at_plan_time() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     assert!(apply(&cloud, &cluster_text("1.30")).await.succeeded());
-    for (version, expected) in [("1.31", "not supported yet"), ("1.29", "no downgrades")] {
-        let (model, wanted) = desired(&cluster_text(version));
-        let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-        let error = ops::plan(
-            dyn_cloud,
-            &model,
-            &wanted,
-            ops::Goal::Apply,
-            RetryPolicy::default(),
+    let (model, wanted) = desired(&cluster_text("1.29"));
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let error = ops::plan(
+        dyn_cloud,
+        &model,
+        &wanted,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .err()
+    .expect("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("eks_cluster.main") && message.contains("no downgrades"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_ons() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = |version: &str| {
+        format!(
+            "{}managedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n",
+            cluster_text(version).replace("  accessEntries:", "  addons:\n    - name: coredns\n      version: v1.11.1-eksbuild.1\n  accessEntries:")
         )
-        .await
-        .err()
-        .expect("refused");
-        let message = error.to_string();
-        assert!(
-            message.contains("eks_cluster.main") && message.contains(expected),
-            "{version}: {message}"
-        );
-    }
+    };
+    assert!(apply(&cloud, &text("1.29")).await.succeeded());
+    let upgraded = text("1.31").replace("v1.11.1-eksbuild.1", "v1.11.3-eksbuild.2");
+    let plan = plan(&cloud, &upgraded, false).await;
+    let updates: Vec<&str> = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == eksform::plan::Action::Update)
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(
+        updates,
+        vec!["eks_cluster.main", "node_group.general", "addon.coredns"],
+        "in place, nothing replaced"
+    );
+    let (outcome, log) = apply_with(&cloud, &upgraded, false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let events = events(&log);
+    let done = |name: &str| {
+        position(
+            &events,
+            |e| matches!(e, Event::Finished { address, operation: Operation::Update, .. } if address.as_str() == name),
+        )
+    };
+    let begun = |name: &str| {
+        position(
+            &events,
+            |e| matches!(e, Event::Started { address, operation: Operation::Update } if address.as_str() == name),
+        )
+    };
+    assert!(
+        done("eks_cluster.main") < begun("node_group.general"),
+        "the control plane first"
+    );
+    assert!(
+        done("node_group.general") < begun("addon.coredns"),
+        "then the nodes, then the add-ons"
+    );
+    assert_no_changes(&cloud, &upgraded).await;
 }
 
 #[tokio::test(start_paused = true)]

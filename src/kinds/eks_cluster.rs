@@ -315,11 +315,7 @@ impl Kind for EksCluster {
                 before.as_str().unwrap_or_default(),
                 after.as_str().unwrap_or_default()
             )),
-            _ => Err(format!(
-                "upgrading the cluster from {} to {} is not supported yet; upgrade it with `aws eks update-cluster-version` meanwhile",
-                before.as_str().unwrap_or("?"),
-                after.as_str().unwrap_or("?")
-            )),
+            _ => Ok(()),
         }
     }
 
@@ -483,6 +479,30 @@ impl Kind for EksCluster {
     ) -> Result<(), CloudError> {
         let name = &live.id;
         let before = &live.attributes;
+        // An upgrade goes one minor version per step (AWS allows no more), each
+        // awaited; node groups and add-ons follow in their own updates.
+        if let (Some(from), Some(to)) = (
+            before
+                .get("version")
+                .and_then(Value::as_str)
+                .and_then(minor_of),
+            desired
+                .get("version")
+                .and_then(Value::as_str)
+                .and_then(minor_of),
+        ) {
+            for step in from + 1..=to {
+                let out = aws
+                    .eks
+                    .update_cluster_version()
+                    .name(name)
+                    .version(format!("1.{step}"))
+                    .send()
+                    .await
+                    .map_err(|e| error("UpdateClusterVersion", e))?;
+                await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
+            }
+        }
         let access_changed = ["endpoint_public_access", "endpoint_private_access"]
             .iter()
             .any(|a| changed(before, desired, a))
@@ -620,6 +640,13 @@ pub(super) async fn sync_eks_tags(
             .map_err(|e| error("UntagResource", e))?;
     }
     Ok(())
+}
+
+/// The minor version of a Kubernetes version: 31 of "1.31".
+fn minor_of(version: &str) -> Option<u32> {
+    version
+        .split_once('.')
+        .and_then(|(_, minor)| minor.parse().ok())
 }
 
 fn sorted(mut items: Vec<String>) -> Vec<String> {

@@ -87,6 +87,10 @@ impl NodeGroup {
                 .map_or(Value::Null, |d| Value::Int(d.into())),
         );
         put(
+            "version",
+            group.version().map_or(Value::Null, Value::string),
+        );
+        put(
             "labels",
             Value::string_map(
                 &group
@@ -329,7 +333,7 @@ impl Kind for NodeGroup {
                 let name = resource_name(&stack.stack, &address);
                 let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
                 tags.extend(group.tags.clone());
-                DesiredResource::new(self.name(), address.clone())
+                let resource = DesiredResource::new(self.name(), address.clone())
                     .with("cluster_name", Value::string(cluster.name.clone()))
                     .with("nodegroup_name", Value::string(generated_name(group)))
                     .with(
@@ -378,7 +382,12 @@ impl Kind for NodeGroup {
                             .map_or(Value::Null, |m| Value::Int(m.into())),
                     )
                     .with("tags", Value::string_map(&tags))
-                    .after(&EksCluster::address())
+                    .after(&EksCluster::address());
+                match &cluster.version {
+                    // Node groups follow the control plane's version.
+                    Some(version) => resource.with("version", Value::string(version.clone())),
+                    None => resource,
+                }
             })
             .collect()
     }
@@ -460,6 +469,12 @@ impl Kind for NodeGroup {
                 Some(Value::Int(d)) => Some(*d as i32),
                 _ => None,
             })
+            .set_version(
+                attributes
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .scaling_config(
                 NodegroupScalingConfig::builder()
                     .min_size(min as i32)
@@ -499,6 +514,21 @@ impl Kind for NodeGroup {
     ) -> Result<(), CloudError> {
         let cluster = required(&live.attributes, "cluster_name")?.to_string();
         let before = &live.attributes;
+        if let Some(version) = desired.get("version").and_then(Value::as_str)
+            && before.get("version").and_then(Value::as_str) != Some(version)
+        {
+            // After the control plane (the graph orders it), straight to its version.
+            let out = aws
+                .eks
+                .update_nodegroup_version()
+                .cluster_name(&cluster)
+                .nodegroup_name(&live.id)
+                .version(version)
+                .send()
+                .await
+                .map_err(|e| error("UpdateNodegroupVersion", e))?;
+            await_update(aws, &cluster, UpdateOf::Nodegroup(&live.id), out.update()).await?;
+        }
         let mut request = aws
             .eks
             .update_nodegroup_config()
