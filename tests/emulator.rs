@@ -1464,3 +1464,198 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         );
     }
 }
+
+/// The EKS layer's acceptance in one stack: cluster, spot node group, Fargate
+/// profile, log retention and IRSA roles; in-place changes keep the cluster;
+/// destroy leaves nothing with the stack's mark.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec_text = |cidr: &str, retention: u32| {
+        format!(
+            "stack: all\nregion: {REGION}\nvpc:\n  cidr: 10.95.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Single }}\ncluster:\n  name: all-eks\n  version: \"1.31\"\n  publicAccessCIDRs: [{cidr}]\n  logging:\n    enableTypes: [api]\n    logRetentionInDays: {retention}\niam:\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: external-dns }}\n      wellKnownPolicies: {{ externalDNS: true }}\nmanagedNodeGroups:\n  - name: spot\n    spot: true\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\n    labels: {{ lifecycle: spot }}\nfargateProfiles:\n  - name: bots\n    selectors:\n      - namespace: infra-bot\n"
+        )
+    };
+    let spec = write_spec(&dir, "all.yaml", &spec_text("198.51.100.7", 30));
+    apply(&emulator, &spec);
+    let before = aws
+        .eks
+        .describe_cluster()
+        .name("all-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        before.resources_vpc_config().unwrap().public_access_cidrs(),
+        ["198.51.100.7/32"]
+    );
+    let groups = aws
+        .eks
+        .list_nodegroups()
+        .cluster_name("all-eks")
+        .send()
+        .await
+        .unwrap();
+    let group = aws
+        .eks
+        .describe_nodegroup()
+        .cluster_name("all-eks")
+        .nodegroup_name(&groups.nodegroups()[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        group.nodegroup().unwrap().capacity_type(),
+        Some(&aws_sdk_eks::types::CapacityTypes::Spot)
+    );
+    assert_eq!(
+        group
+            .nodegroup()
+            .unwrap()
+            .labels()
+            .unwrap()
+            .get("lifecycle")
+            .map(String::as_str),
+        Some("spot")
+    );
+    let profiles = aws
+        .eks
+        .list_fargate_profiles()
+        .cluster_name("all-eks")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profiles.fargate_profile_names(), ["bots"]);
+    let logs = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/all-eks/cluster")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logs.log_groups()[0].retention_in_days(), Some(30));
+    let providers = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        providers.open_id_connect_provider_list().len(),
+        1,
+        "the OIDC provider the IRSA role needs"
+    );
+    let roles = aws
+        .iam
+        .list_roles()
+        .path_prefix("/eksform/all/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        roles.roles().len(),
+        4,
+        "cluster, node, Fargate and one service account role"
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    let spec = write_spec(&dir, "all.yaml", &spec_text("203.0.113.9", 90));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        (
+            plan["summary"]["update"].as_u64(),
+            plan["summary"]["replace"].as_u64(),
+            plan["summary"]["create"].as_u64(),
+            plan["summary"]["delete"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0), Some(0)),
+        "only updates in place: {plan}"
+    );
+    apply(&emulator, &spec);
+    let after = aws
+        .eks
+        .describe_cluster()
+        .name("all-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (after.arn(), after.created_at()),
+        (before.arn(), before.created_at()),
+        "the same cluster"
+    );
+    let mut subnets_before = before.resources_vpc_config().unwrap().subnet_ids().to_vec();
+    let mut subnets_after = after.resources_vpc_config().unwrap().subnet_ids().to_vec();
+    subnets_before.sort();
+    subnets_after.sort();
+    assert_eq!(subnets_after, subnets_before, "its subnets intact");
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .success();
+    assert!(
+        aws.eks
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .is_empty()
+    );
+    assert!(
+        aws.iam
+            .list_roles()
+            .path_prefix("/eksform/all/")
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .is_empty(),
+        "roles gone"
+    );
+    assert!(
+        aws.iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .unwrap()
+            .open_id_connect_provider_list()
+            .is_empty()
+    );
+    let logs = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/all-eks/")
+        .send()
+        .await
+        .unwrap();
+    assert!(logs.log_groups().is_empty(), "log group gone");
+    assert!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("all"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
+}
