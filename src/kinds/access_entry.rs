@@ -9,10 +9,10 @@ use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use sha2::{Digest, Sha256};
 
 use super::ec2_tags::{required, stack_of, tags_of};
-use super::eks_cluster::{EksCluster, sync_eks_tags};
+use super::eks_cluster::{EksCluster, cluster_parts, sync_eks_tags};
 use super::{Change, Kind, deleted, none_if_not_found};
 use crate::cloud::aws::{AwsClients, error};
-use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{
     ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
@@ -257,33 +257,17 @@ impl Kind for AccessEntry {
         let Some(cluster) = &scope.cluster else {
             return Ok(vec![]);
         };
-        let principals = match aws
-            .eks
-            .list_access_entries()
-            .cluster_name(cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(principals) => principals,
-            Err(e) => {
-                let e = error("ListAccessEntries", e);
-                if e.class == ErrorClass::NotFound {
-                    return Ok(vec![]);
-                }
-                if e.code.is_none() {
-                    // An endpoint without the access-entry API (the local emulator):
-                    // nothing to read. Creating an entry there fails loudly.
-                    tracing::warn!(
-                        "this endpoint does not answer ListAccessEntries; no access entries observed"
-                    );
-                    return Ok(vec![]);
-                }
-                return Err(e);
-            }
-        };
+        let principals = cluster_parts(
+            "ListAccessEntries",
+            aws.eks
+                .list_access_entries()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        )?;
         let mut found = Vec::new();
         // No batch read: one DescribeAccessEntry and one policy list per entry.
         for principal in &principals {

@@ -12,13 +12,13 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 
 use super::ec2_tags::{required, stack_of, tags_of};
-use super::eks_cluster::{EksCluster, UpdateOf, await_update, sync_eks_tags};
+use super::eks_cluster::{EksCluster, UpdateOf, await_update, cluster_parts, sync_eks_tags};
 use super::fargate_profile::FargateProfile;
 use super::iam_role::IamRole;
 use super::node_group::NodeGroup;
 use super::{Change, Kind, Timings, deleted, none_if_not_found};
 use crate::cloud::aws::{AwsClients, error};
-use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{
     ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
@@ -235,30 +235,17 @@ impl Kind for Addon {
         let Some(cluster) = &scope.cluster else {
             return Ok(vec![]);
         };
-        let names = match aws
-            .eks
-            .list_addons()
-            .cluster_name(cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(names) => names,
-            Err(e) => {
-                let e = error("ListAddons", e);
-                if e.class == ErrorClass::NotFound {
-                    return Ok(vec![]);
-                }
-                if e.code.is_none() {
-                    // An endpoint without the add-on API (the local emulator).
-                    tracing::warn!("this endpoint does not answer ListAddons; no add-ons observed");
-                    return Ok(vec![]);
-                }
-                return Err(e);
-            }
-        };
+        let names = cluster_parts(
+            "ListAddons",
+            aws.eks
+                .list_addons()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        )?;
         let mut found = Vec::new();
         // No batch read: one DescribeAddon per add-on.
         for name in &names {

@@ -608,6 +608,36 @@ impl Kind for EksCluster {
     }
 }
 
+/// The names a cluster's list call returned (node groups, Fargate profiles,
+/// add-ons, access entries): none when the cluster does not exist (yet), or when
+/// the endpoint lacks the API (the emulator answers such calls without an
+/// error code; a create there then fails loudly).
+pub(super) fn cluster_parts<E>(
+    operation: &str,
+    result: Result<
+        Vec<String>,
+        aws_sdk_eks::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    >,
+) -> Result<Vec<String>, CloudError>
+where
+    E: aws_sdk_eks::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(names) => Ok(names),
+        Err(e) => {
+            let e = error(operation, e);
+            if e.code.is_none() {
+                tracing::warn!("this endpoint does not answer {operation}; nothing of it observed");
+                Ok(Vec::new())
+            } else if e.class == ErrorClass::NotFound {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Tags of an EKS resource (cluster, node group, Fargate profile), by its ARN.
 pub(super) async fn sync_eks_tags(
     aws: &AwsClients,

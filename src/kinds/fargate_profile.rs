@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 
 use super::ec2_tags::{required, tags_of};
-use super::eks_cluster::{EksCluster, sync_eks_tags};
+use super::eks_cluster::{EksCluster, cluster_parts, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
 use super::{Change, Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
-use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{
     ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
@@ -236,26 +236,17 @@ impl Kind for FargateProfile {
         let Some(cluster) = &scope.cluster else {
             return Ok(vec![]);
         };
-        let names = match aws
-            .eks
-            .list_fargate_profiles()
-            .cluster_name(cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(names) => names,
-            Err(e) => {
-                let e = error("ListFargateProfiles", e);
-                return if e.class == ErrorClass::NotFound || e.code.is_none() {
-                    Ok(vec![])
-                } else {
-                    Err(e)
-                };
-            }
-        };
+        let names = cluster_parts(
+            "ListFargateProfiles",
+            aws.eks
+                .list_fargate_profiles()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        )?;
         let mut found = Vec::new();
         // No batch read: one DescribeFargateProfile per profile.
         for name in &names {

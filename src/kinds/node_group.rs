@@ -17,12 +17,12 @@ use aws_sdk_eks::types::{
 use sha2::{Digest, Sha256};
 
 use super::ec2_tags::{required, tags_of};
-use super::eks_cluster::{EksCluster, UpdateOf, await_update, sync_eks_tags};
+use super::eks_cluster::{EksCluster, UpdateOf, await_update, cluster_parts, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
 use super::{Change, Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
-use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
 use crate::model::{
     ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
@@ -400,27 +400,17 @@ impl Kind for NodeGroup {
         let Some(cluster) = &scope.cluster else {
             return Ok(vec![]);
         };
-        let names = match aws
-            .eks
-            .list_nodegroups()
-            .cluster_name(cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-        {
-            Ok(names) => names,
-            Err(e) => {
-                let e = error("ListNodegroups", e);
-                // No cluster (yet): no node groups. The emulator answers 500 without a code.
-                return if e.class == ErrorClass::NotFound || e.code.is_none() {
-                    Ok(vec![])
-                } else {
-                    Err(e)
-                };
-            }
-        };
+        let names = cluster_parts(
+            "ListNodegroups",
+            aws.eks
+                .list_nodegroups()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        )?;
         let mut found = Vec::new();
         // No batch read: one DescribeNodegroup per group.
         for name in &names {
