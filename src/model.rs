@@ -64,6 +64,13 @@ impl Value {
         })
     }
 
+    /// A list of strings compared as a set: sorted.
+    pub fn string_set(items: &[String]) -> Self {
+        let mut items = items.to_vec();
+        items.sort();
+        Value::List(items.into_iter().map(Value::String).collect())
+    }
+
     pub fn string_map(map: &BTreeMap<String, String>) -> Self {
         Value::Map(
             map.iter()
@@ -256,13 +263,6 @@ impl LiveResource {
             })
     }
 
-    pub fn attribute(&self, name: &str) -> Option<&Value> {
-        if name == "id" {
-            return None;
-        }
-        self.attributes.get(name)
-    }
-
     /// Resolves `name` including the implicit `id`.
     pub fn value_of(&self, name: &str) -> Option<Value> {
         if name == "id" {
@@ -271,6 +271,32 @@ impl LiveResource {
             self.attributes.get(name).cloned()
         }
     }
+}
+
+/// The strings of a list attribute (none when it is absent).
+pub fn string_list(attributes: &Attributes, name: &str) -> Vec<String> {
+    attributes
+        .get(name)
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A map attribute of strings (empty when it is absent).
+pub fn string_map(attributes: &Attributes, name: &str) -> BTreeMap<String, String> {
+    attributes
+        .get(name)
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The ownership and name tags every created resource carries, plus the stack's tags.

@@ -11,15 +11,7 @@ use crate::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, St
 
 /// The `tags` attribute as a plain map.
 pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
-    attributes
-        .get("tags")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::model::string_map(attributes, "tags")
 }
 
 /// The stack a resource's tags name (empty when unmarked).

@@ -21,6 +21,7 @@ use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{
     Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+    string_list,
 };
 
 pub struct EksCluster;
@@ -54,11 +55,6 @@ impl EksCluster {
             _ => Status::Pending,
         };
         let vpc = cluster.resources_vpc_config();
-        let strings = |items: &[String]| {
-            let mut items = items.to_vec();
-            items.sort();
-            Value::List(items.into_iter().map(Value::String).collect())
-        };
         let mut log_types: Vec<String> = cluster
             .logging()
             .map(|l| l.cluster_logging())
@@ -84,7 +80,7 @@ impl EksCluster {
         );
         put(
             "subnet_ids",
-            strings(vpc.map(|v| v.subnet_ids()).unwrap_or_default()),
+            Value::string_set(vpc.map(|v| v.subnet_ids()).unwrap_or_default()),
         );
         put(
             "endpoint_public_access",
@@ -96,7 +92,7 @@ impl EksCluster {
         );
         put(
             "public_access_cidrs",
-            strings(vpc.map(|v| v.public_access_cidrs()).unwrap_or_default()),
+            Value::string_set(vpc.map(|v| v.public_access_cidrs()).unwrap_or_default()),
         );
         put(
             "log_types",
@@ -142,18 +138,6 @@ impl EksCluster {
             status,
         })
     }
-}
-
-fn strings(attributes: &Attributes, name: &str) -> Vec<String> {
-    attributes
-        .get(name)
-        .and_then(Value::as_list)
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn flag(attributes: &Attributes, name: &str) -> Option<bool> {
@@ -431,10 +415,10 @@ impl Kind for EksCluster {
         let attributes = &request.attributes;
         let name = required(attributes, "name")?;
         let vpc = VpcConfigRequest::builder()
-            .set_subnet_ids(Some(strings(attributes, "subnet_ids")))
+            .set_subnet_ids(Some(string_list(attributes, "subnet_ids")))
             .set_endpoint_public_access(flag(attributes, "endpoint_public_access"))
             .set_endpoint_private_access(flag(attributes, "endpoint_private_access"))
-            .set_public_access_cidrs(Some(strings(attributes, "public_access_cidrs")))
+            .set_public_access_cidrs(Some(string_list(attributes, "public_access_cidrs")))
             .build();
         let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
         let out = aws
@@ -449,7 +433,7 @@ impl Kind for EksCluster {
             )
             .role_arn(required(attributes, "role_arn")?)
             .resources_vpc_config(vpc)
-            .logging(logging(&strings(attributes, "log_types")))
+            .logging(logging(&string_list(attributes, "log_types")))
             // Access entries need the API; the aws-auth ConfigMap keeps working too.
             .access_config(
                 aws_sdk_eks::types::CreateAccessConfigRequest::builder()
@@ -507,14 +491,14 @@ impl Kind for EksCluster {
             .iter()
             .any(|a| changed(before, desired, a))
             || (desired.contains_key("public_access_cidrs")
-                && sorted(strings(before, "public_access_cidrs"))
-                    != sorted(strings(desired, "public_access_cidrs")));
+                && sorted(string_list(before, "public_access_cidrs"))
+                    != sorted(string_list(desired, "public_access_cidrs")));
         if access_changed {
             // What AWS needs: the endpoint settings only.
             let vpc = VpcConfigRequest::builder()
                 .set_endpoint_public_access(flag(desired, "endpoint_public_access"))
                 .set_endpoint_private_access(flag(desired, "endpoint_private_access"))
-                .set_public_access_cidrs(Some(strings(desired, "public_access_cidrs")))
+                .set_public_access_cidrs(Some(string_list(desired, "public_access_cidrs")))
                 .build();
             let out = aws
                 .eks
@@ -539,13 +523,13 @@ impl Kind for EksCluster {
                 .and_then(|c| c.resources_vpc_config())
                 .map(|v| v.subnet_ids().to_vec())
                 .unwrap_or_default();
-            let subnets_before = strings(before, "subnet_ids");
+            let subnets_before = string_list(before, "subnet_ids");
             if subnets_now.is_empty() && !subnets_before.is_empty() {
                 let vpc = VpcConfigRequest::builder()
                     .set_subnet_ids(Some(subnets_before))
                     .set_endpoint_public_access(flag(desired, "endpoint_public_access"))
                     .set_endpoint_private_access(flag(desired, "endpoint_private_access"))
-                    .set_public_access_cidrs(Some(strings(desired, "public_access_cidrs")))
+                    .set_public_access_cidrs(Some(string_list(desired, "public_access_cidrs")))
                     .build();
                 let out = aws
                     .eks
@@ -559,14 +543,14 @@ impl Kind for EksCluster {
             }
         }
         if desired.contains_key("log_types")
-            && sorted(strings(before, "log_types")) != sorted(strings(desired, "log_types"))
+            && sorted(string_list(before, "log_types")) != sorted(string_list(desired, "log_types"))
         {
             // One update at a time: AWS refuses a second while one is in progress.
             let out = aws
                 .eks
                 .update_cluster_config()
                 .name(name)
-                .logging(logging(&strings(desired, "log_types")))
+                .logging(logging(&string_list(desired, "log_types")))
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;

@@ -47,8 +47,6 @@ impl FargateProfile {
             FargateProfileStatus::Deleting => Status::Deleting,
             _ => Status::Pending,
         };
-        let mut subnets = profile.subnets().to_vec();
-        subnets.sort();
         let selectors = profile
             .selectors()
             .iter()
@@ -73,10 +71,7 @@ impl FargateProfile {
             "pod_execution_role_arn".into(),
             Value::string(profile.pod_execution_role_arn().unwrap_or_default()),
         );
-        attributes.insert(
-            "subnet_ids".into(),
-            Value::List(subnets.into_iter().map(Value::String).collect()),
-        );
+        attributes.insert("subnet_ids".into(), Value::string_set(profile.subnets()));
         attributes.insert("selectors".into(), Value::List(selectors));
         attributes.insert(
             "arn".into(),
@@ -272,15 +267,7 @@ impl Kind for FargateProfile {
         request: &CreateRequest,
     ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
-        let subnets: Vec<String> = attributes
-            .get("subnet_ids")
-            .and_then(Value::as_list)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let subnets = crate::model::string_list(attributes, "subnet_ids");
         let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
         let out = aws
             .eks

@@ -12,6 +12,7 @@ use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{StackModel, partition, resource_name};
 use crate::model::{
     Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+    string_list, string_map,
 };
 
 pub struct IamRole;
@@ -129,18 +130,6 @@ fn trust_document(attributes: &Attributes) -> Result<String, CloudError> {
         ));
     }
     Ok(super::ec2_tags::required(attributes, "assume_role_policy")?.to_string())
-}
-
-fn inline_policies(attributes: &Attributes) -> BTreeMap<String, String> {
-    attributes
-        .get("inline_policies")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Puts and deletes inline policies so that exactly `wanted` are on the role.
@@ -261,18 +250,6 @@ fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
                 .ok()
         })
         .collect()
-}
-
-fn policy_arns(attributes: &Attributes) -> Vec<String> {
-    attributes
-        .get("managed_policy_arns")
-        .and_then(Value::as_list)
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<String>, CloudError> {
@@ -576,8 +553,20 @@ impl Kind for IamRole {
             .send()
             .await
             .map_err(|e| error("CreateRole", e))?;
-        sync_policies(aws, name, &[], &policy_arns(attributes)).await?;
-        sync_inline(aws, name, &BTreeMap::new(), &inline_policies(attributes)).await?;
+        sync_policies(
+            aws,
+            name,
+            &[],
+            &string_list(attributes, "managed_policy_arns"),
+        )
+        .await?;
+        sync_inline(
+            aws,
+            name,
+            &BTreeMap::new(),
+            &string_map(attributes, "inline_policies"),
+        )
+        .await?;
         let mut created = request.created(self.name(), name.to_string(), Status::Ready);
         if let Some(role) = out.role() {
             created
@@ -625,8 +614,8 @@ impl Kind for IamRole {
             sync_inline(
                 aws,
                 name,
-                &inline_policies(&live.attributes),
-                &inline_policies(desired),
+                &string_map(&live.attributes, "inline_policies"),
+                &string_map(desired, "inline_policies"),
             )
             .await?;
         }
@@ -634,8 +623,8 @@ impl Kind for IamRole {
             sync_policies(
                 aws,
                 name,
-                &policy_arns(&live.attributes),
-                &policy_arns(desired),
+                &string_list(&live.attributes, "managed_policy_arns"),
+                &string_list(desired, "managed_policy_arns"),
             )
             .await?;
         }

@@ -26,7 +26,7 @@ use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
 use crate::model::{
     ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
-    ownership_tags,
+    ownership_tags, string_list, string_map,
 };
 
 pub struct NodeGroup;
@@ -69,7 +69,7 @@ impl NodeGroup {
             "node_role_arn",
             Value::string(group.node_role().unwrap_or_default()),
         );
-        put("subnet_ids", sorted_strings(group.subnets()));
+        put("subnet_ids", Value::string_set(group.subnets()));
         put(
             "capacity_type",
             Value::string(
@@ -79,7 +79,7 @@ impl NodeGroup {
                     .unwrap_or("ON_DEMAND"),
             ),
         );
-        put("instance_types", sorted_strings(group.instance_types()));
+        put("instance_types", Value::string_set(group.instance_types()));
         put(
             "disk_size",
             group
@@ -145,12 +145,6 @@ impl NodeGroup {
     }
 }
 
-fn sorted_strings(items: &[String]) -> Value {
-    let mut items = items.to_vec();
-    items.sort();
-    Value::List(items.into_iter().map(Value::String).collect())
-}
-
 fn taint_value(key: &str, value: &str, effect: &str) -> Value {
     Value::Map(BTreeMap::from([
         ("effect".to_string(), Value::string(effect)),
@@ -183,30 +177,6 @@ fn scaling(value: Option<&Value>) -> (i64, i64, i64) {
             int(m, "desired_size"),
         )
     })
-}
-
-fn strings(attributes: &Attributes, name: &str) -> Vec<String> {
-    attributes
-        .get(name)
-        .and_then(Value::as_list)
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn string_map(attributes: &Attributes, name: &str) -> BTreeMap<String, String> {
-    attributes
-        .get(name)
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn taints(attributes: &Attributes) -> Vec<Taint> {
@@ -452,9 +422,9 @@ impl Kind for NodeGroup {
             .cluster_name(required(attributes, "cluster_name")?)
             .nodegroup_name(required(attributes, "nodegroup_name")?)
             .node_role(required(attributes, "node_role_arn")?)
-            .set_subnets(Some(strings(attributes, "subnet_ids")))
+            .set_subnets(Some(string_list(attributes, "subnet_ids")))
             .capacity_type(CapacityTypes::from(required(attributes, "capacity_type")?))
-            .set_instance_types(Some(strings(attributes, "instance_types")))
+            .set_instance_types(Some(string_list(attributes, "instance_types")))
             .set_disk_size(match attributes.get("disk_size") {
                 Some(Value::Int(d)) => Some(*d as i32),
                 _ => None,

@@ -65,12 +65,7 @@ impl OidcProvider {
                 format!("https://{url}")
             }),
         );
-        let mut clients = out.client_id_list().to_vec();
-        clients.sort();
-        attributes.insert(
-            "client_ids".into(),
-            Value::List(clients.into_iter().map(Value::String).collect()),
-        );
+        attributes.insert("client_ids".into(), Value::string_set(out.client_id_list()));
         attributes.insert("arn".into(), Value::string(arn));
         attributes.insert("tags".into(), Value::string_map(&tags));
         Ok(Some(LiveResource {
@@ -169,15 +164,7 @@ impl Kind for OidcProvider {
         request: &CreateRequest,
     ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
-        let clients: Vec<String> = attributes
-            .get("client_ids")
-            .and_then(Value::as_list)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let clients = crate::model::string_list(attributes, "client_ids");
         let out = aws
             .iam
             .create_open_id_connect_provider()

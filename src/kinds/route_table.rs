@@ -19,7 +19,8 @@ use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{
-    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags, string_list,
+    string_map,
 };
 
 pub struct RouteTable;
@@ -33,30 +34,6 @@ impl RouteTable {
     pub fn private_address(zone: &str) -> Address {
         Address::new(&["route_table", "private", zone])
     }
-}
-
-fn routes_of(attributes: &Attributes) -> BTreeMap<String, String> {
-    attributes
-        .get("routes")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn subnets_of(attributes: &Attributes) -> Vec<String> {
-    attributes
-        .get("subnet_ids")
-        .and_then(Value::as_list)
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Creates or replaces a route to a target; the target's id says what it is.
@@ -103,7 +80,7 @@ async fn sync(
     before: &Attributes,
     after: &Attributes,
 ) -> Result<(), CloudError> {
-    let (old_routes, new_routes) = (routes_of(before), routes_of(after));
+    let (old_routes, new_routes) = (string_map(before, "routes"), string_map(after, "routes"));
     for (destination, target) in &new_routes {
         match old_routes.get(destination) {
             Some(old) if old == target => {}
@@ -132,7 +109,7 @@ async fn sync(
                 .collect()
         })
         .unwrap_or_default();
-    let wanted = subnets_of(after);
+    let wanted = string_list(after, "subnet_ids");
     for subnet in &wanted {
         if !associations.contains_key(subnet) {
             aws.ec2
