@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use sha2::{Digest, Sha256};
 
-use super::ec2_tags::{required, stack_of, tags_of};
 use super::eks_cluster::{EksCluster, cluster_parts, sync_eks_tags};
+use super::tags::{required, stack_of, tags_of};
 use super::{Change, Kind, deleted, none_if_not_found};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};

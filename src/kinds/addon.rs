@@ -5,24 +5,23 @@
 //! nodes (all but the node-level daemons) wait until the stack's node groups
 //! and Fargate profiles exist, and go before them on destroy.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 
-use super::ec2_tags::{required, stack_of, tags_of};
 use super::eks_cluster::{EksCluster, UpdateOf, await_update, cluster_parts, sync_eks_tags};
 use super::fargate_profile::FargateProfile;
 use super::iam_role::IamRole;
 use super::node_group::NodeGroup;
+use super::tags::{live, required, stack_of, tags_from, tags_of};
 use super::{Change, Kind, Timings, deleted, none_if_not_found};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{
-    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
-    ownership_tags,
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
 };
 
 pub struct Addon;
@@ -38,14 +37,7 @@ impl Addon {
     }
 
     fn to_live(&self, stack: &str, addon: &aws_sdk_eks::types::Addon) -> Option<LiveResource> {
-        let tags: BTreeMap<String, String> = addon
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-            return None;
-        }
-        let address = Address(tags.get(ADDRESS_TAG)?.clone());
+        let tags = tags_from(addon.tags());
         let status = match addon.status()? {
             AddonStatus::Active | AddonStatus::Degraded | AddonStatus::Updating => Status::Ready,
             AddonStatus::Deleting => Status::Deleting,
@@ -74,14 +66,14 @@ impl Addon {
             "arn".into(),
             Value::string(addon.addon_arn().unwrap_or_default()),
         );
-        attributes.insert("tags".into(), Value::string_map(&tags));
-        Some(LiveResource {
-            address,
-            kind: self.name().into(),
-            id: addon.addon_name().unwrap_or_default().to_string(),
+        live(
+            self.name(),
+            stack,
+            &addon.addon_name().unwrap_or_default().to_string(),
+            tags,
             attributes,
             status,
-        })
+        )
     }
 }
 

@@ -11,17 +11,16 @@ use aws_sdk_eks::types::{
     ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };
 
-use super::ec2_tags::{changed, required, tag_changes, tags_of};
 use super::iam_role::IamRole;
 use super::log_group::LogGroup;
 use super::subnet::Subnet;
+use super::tags::{changed, live, required, tag_changes, tags_from, tags_of};
 use super::{Change, Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{
-    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
-    string_list,
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags, string_list,
 };
 
 pub struct EksCluster;
@@ -40,14 +39,7 @@ impl EksCluster {
     }
 
     fn to_live(&self, stack: &str, cluster: &aws_sdk_eks::types::Cluster) -> Option<LiveResource> {
-        let tags: std::collections::BTreeMap<String, String> = cluster
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-            return None;
-        }
-        let address = Address(tags.get(crate::model::ADDRESS_TAG)?.clone());
+        let tags = tags_from(cluster.tags());
         let status = match cluster.status()? {
             ClusterStatus::Active | ClusterStatus::Updating => Status::Ready,
             ClusterStatus::Deleting => Status::Deleting,
@@ -129,14 +121,14 @@ impl EksCluster {
                     .unwrap_or_default(),
             ),
         );
-        put("tags", Value::string_map(&tags));
-        Some(LiveResource {
-            address,
-            kind: self.name().into(),
-            id: cluster.name().unwrap_or_default().to_string(),
+        live(
+            self.name(),
+            stack,
+            &cluster.name().unwrap_or_default().to_string(),
+            tags,
             attributes,
             status,
-        })
+        )
     }
 }
 
@@ -574,7 +566,7 @@ impl Kind for EksCluster {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         match aws.eks.describe_cluster().name(&live.id).send().await {
             Ok(out) => {
                 if let Some(cluster) = out.cluster()

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
 use super::deleted;
-use super::ec2_tags::{from_sdk, live, stack_filter, sync_tags, tag_specification};
+use super::tags::{from_sdk, live, stack_filter, sync_tags, tag_specification};
 use super::{Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};

@@ -9,17 +9,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 
-use super::ec2_tags::{required, tags_of};
 use super::eks_cluster::{EksCluster, cluster_parts, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
+use super::tags::{live, required, tags_from, tags_of};
 use super::{Change, Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{
-    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
-    ownership_tags,
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
 };
 
 pub struct FargateProfile;
@@ -34,14 +33,7 @@ impl FargateProfile {
         stack: &str,
         profile: &aws_sdk_eks::types::FargateProfile,
     ) -> Option<LiveResource> {
-        let tags: BTreeMap<String, String> = profile
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-            return None;
-        }
-        let address = Address(tags.get(ADDRESS_TAG)?.clone());
+        let tags = tags_from(profile.tags());
         let status = match profile.status()? {
             FargateProfileStatus::Active => Status::Ready,
             FargateProfileStatus::Deleting => Status::Deleting,
@@ -77,17 +69,17 @@ impl FargateProfile {
             "arn".into(),
             Value::string(profile.fargate_profile_arn().unwrap_or_default()),
         );
-        attributes.insert("tags".into(), Value::string_map(&tags));
-        Some(LiveResource {
-            address,
-            kind: self.name().into(),
-            id: profile
+        live(
+            self.name(),
+            stack,
+            &profile
                 .fargate_profile_name()
                 .unwrap_or_default()
                 .to_string(),
+            tags,
             attributes,
             status,
-        })
+        )
     }
 }
 
@@ -328,7 +320,7 @@ impl Kind for FargateProfile {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         let cluster = required(&live.attributes, "cluster_name")?;
         match aws
             .eks

@@ -129,7 +129,7 @@ fn trust_document(attributes: &Attributes) -> Result<String, CloudError> {
             field("service_account"),
         ));
     }
-    Ok(super::ec2_tags::required(attributes, "assume_role_policy")?.to_string())
+    Ok(super::tags::required(attributes, "assume_role_policy")?.to_string())
 }
 
 /// Puts and deletes inline policies so that exactly `wanted` are on the role.
@@ -240,7 +240,7 @@ pub fn url_decode(text: &str) -> String {
 }
 
 fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
-    super::ec2_tags::tags_of(attributes)
+    super::tags::tags_of(attributes)
         .into_iter()
         .filter_map(|(k, v)| {
             aws_sdk_iam::types::Tag::builder()
@@ -542,12 +542,12 @@ impl Kind for IamRole {
         request: &CreateRequest,
     ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
-        let name = super::ec2_tags::required(attributes, "name")?;
+        let name = super::tags::required(attributes, "name")?;
         let out = aws
             .iam
             .create_role()
             .role_name(name)
-            .path(super::ec2_tags::required(attributes, "path")?)
+            .path(super::tags::required(attributes, "path")?)
             .assume_role_policy_document(trust_document(attributes)?)
             .set_tags(Some(iam_tags(attributes)))
             .send()
@@ -628,7 +628,7 @@ impl Kind for IamRole {
             )
             .await?;
         }
-        let (set, removed) = super::ec2_tags::tag_changes(&live.attributes, desired);
+        let (set, removed) = super::tags::tag_changes(&live.attributes, desired);
         if !set.is_empty() {
             let tags = set.into_iter().filter_map(|(k, v)| {
                 aws_sdk_iam::types::Tag::builder()
@@ -694,7 +694,7 @@ impl Kind for IamRole {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         match aws.iam.get_role().role_name(&live.id).send().await {
             Ok(out) => match out.role() {
                 Some(role) => self.describe(aws, &stack, role).await,

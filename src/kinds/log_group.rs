@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ec2_tags::{required, tag_changes, tags_of};
+use super::tags::{required, tag_changes, tags_of};
 use super::{Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};

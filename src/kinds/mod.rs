@@ -4,7 +4,6 @@
 
 mod access_entry;
 mod addon;
-mod ec2_tags;
 mod eks_cluster;
 mod elastic_ip;
 mod fargate_profile;
@@ -17,6 +16,7 @@ mod oidc_provider;
 mod route_table;
 mod subnet;
 mod subnet_tags;
+mod tags;
 mod vpc;
 mod well_known;
 
@@ -247,7 +247,7 @@ pub async fn read_by_address(
     aws: &AwsClients,
     live: &LiveResource,
 ) -> Result<Option<LiveResource>, CloudError> {
-    let stack = ec2_tags::tags_of(&live.attributes)
+    let stack = tags::tags_of(&live.attributes)
         .get(crate::model::STACK_TAG)
         .cloned()
         .unwrap_or_default();

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 
 use super::deleted;
-use super::ec2_tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::elastic_ip::ElasticIp;
 use super::internet_gateway::InternetGateway;
 use super::subnet::Subnet;
+use super::tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::{Change, Kind, Timings};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
@@ -225,7 +225,7 @@ impl Kind for NatGateway {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         let out = aws
             .ec2
             .describe_nat_gateways()

@@ -16,17 +16,17 @@ use aws_sdk_eks::types::{
 };
 use sha2::{Digest, Sha256};
 
-use super::ec2_tags::{required, tags_of};
 use super::eks_cluster::{EksCluster, UpdateOf, await_update, cluster_parts, sync_eks_tags};
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
+use super::tags::{live, required, tags_from, tags_of};
 use super::{Change, Kind, Timings, deleted};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
 use crate::model::{
-    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
-    ownership_tags, string_list, string_map,
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags, string_list,
+    string_map,
 };
 
 pub struct NodeGroup;
@@ -37,14 +37,7 @@ impl NodeGroup {
     }
 
     fn to_live(&self, stack: &str, group: &aws_sdk_eks::types::Nodegroup) -> Option<LiveResource> {
-        let tags: BTreeMap<String, String> = group
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-            return None;
-        }
-        let address = Address(tags.get(ADDRESS_TAG)?.clone());
+        let tags = tags_from(group.tags());
         let status = match group.status()? {
             NodegroupStatus::Active | NodegroupStatus::Updating | NodegroupStatus::Degraded => {
                 Status::Ready
@@ -134,14 +127,14 @@ impl NodeGroup {
             "arn",
             Value::string(group.nodegroup_arn().unwrap_or_default()),
         );
-        put("tags", Value::string_map(&tags));
-        Some(LiveResource {
-            address,
-            kind: self.name().into(),
-            id: group.nodegroup_name().unwrap_or_default().to_string(),
+        live(
+            self.name(),
+            stack,
+            &group.nodegroup_name().unwrap_or_default().to_string(),
+            tags,
             attributes,
             status,
-        })
+        )
     }
 }
 
@@ -626,7 +619,7 @@ impl Kind for NodeGroup {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         let cluster = required(&live.attributes, "cluster_name")?;
         match aws
             .eks

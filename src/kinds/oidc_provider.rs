@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::ec2_tags::{required, tag_changes};
 use super::eks_cluster::EksCluster;
+use super::tags::{required, tag_changes};
 use super::{Change, Kind, deleted};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
@@ -170,7 +170,7 @@ impl Kind for OidcProvider {
             .create_open_id_connect_provider()
             .url(required(attributes, "url")?)
             .set_client_id_list(Some(clients))
-            .set_tags(Some(iam_tags(super::ec2_tags::tags_of(attributes))))
+            .set_tags(Some(iam_tags(super::tags::tags_of(attributes))))
             .send()
             .await
             .map_err(|e| error("CreateOpenIDConnectProvider", e))?;
@@ -227,7 +227,7 @@ impl Kind for OidcProvider {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let stack = super::ec2_tags::stack_of(&live.attributes);
+        let stack = super::tags::stack_of(&live.attributes);
         self.describe(aws, &stack, &live.id).await
     }
 }

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
 use super::deleted;
-use super::ec2_tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::internet_gateway::InternetGateway;
 use super::nat_gateway::NatGateway;
 use super::subnet::Subnet;
+use super::tags::{from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::vpc::Vpc;
 use super::{Change, Kind, not_found_is_done, read_by_address};
 use crate::cloud::aws::{AwsClients, error};

@@ -5,9 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 use super::deleted;
-use super::ec2_tags::{
-    changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
-};
+use super::tags::{changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::vpc::Vpc;
 use super::{Change, Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};

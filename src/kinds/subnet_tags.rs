@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::Tag;
 
 use super::Kind;
-use super::ec2_tags::{from_sdk, tags_of, to_sdk};
 use super::subnet::kubernetes_tags;
+use super::tags::{from_sdk, tags_of, to_sdk};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{Network, StackModel};
@@ -106,7 +106,7 @@ impl Kind for SubnetTags {
         aws: &AwsClients,
         request: &CreateRequest,
     ) -> Result<LiveResource, CloudError> {
-        let id = super::ec2_tags::required(&request.attributes, "id")?.to_string();
+        let id = super::tags::required(&request.attributes, "id")?.to_string();
         add_tags(aws, &id, &request.attributes).await?;
         Ok(request.created(self.name(), id, Status::Ready))
     }

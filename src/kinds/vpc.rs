@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 
 use super::deleted;
-use super::ec2_tags::{
-    changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification,
-};
+use super::tags::{changed, from_sdk, live, required, stack_filter, sync_tags, tag_specification};
 use super::{Change, Kind, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};

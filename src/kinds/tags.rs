@@ -1,4 +1,4 @@
-//! Tag handling shared by the EC2 kinds: tags in the create call, tags as an
+//! Tag handling shared by the kinds: tags in the create call, tags as an
 //! attribute, finding a resource's address from its ownership tags.
 
 use std::collections::BTreeMap;
@@ -12,6 +12,14 @@ use crate::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, St
 /// The `tags` attribute as a plain map.
 pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
     crate::model::string_map(attributes, "tags")
+}
+
+/// Tags as the EKS APIs return them.
+pub fn tags_from(
+    tags: Option<&std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
 }
 
 /// The stack a resource's tags name (empty when unmarked).
