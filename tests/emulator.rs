@@ -240,6 +240,24 @@ fn plan_exit_code(emulator: &Emulator, spec: &std::path::Path) -> i32 {
     output.status.code().unwrap_or(-1)
 }
 
+fn destroy(emulator: &Emulator, spec: &std::path::Path) {
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(spec)
+        .assert()
+        .success();
+}
+
+async fn assert_no_clusters(aws: &AwsClients) {
+    let clusters = aws.eks.list_clusters().send().await.unwrap();
+    assert!(
+        clusters.clusters().is_empty(),
+        "clusters left: {:?}",
+        clusters.clusters()
+    );
+}
+
 fn apply(emulator: &Emulator, spec: &std::path::Path) {
     emulator
         .eksform()
@@ -346,12 +364,7 @@ async fn network_lifecycle_through_every_nat_mode() {
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     // Destroy leaves nothing with the stack's mark.
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
+    destroy(&emulator, &spec);
     let ec2 = &aws.ec2;
     assert!(
         ec2.describe_vpcs()
@@ -599,12 +612,7 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
     }
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
     // Nothing was created, so destroy deletes nothing of the user's.
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
+    destroy(&emulator, &spec);
     let left = aws
         .ec2
         .describe_subnets()
@@ -666,12 +674,7 @@ async fn brought_elastic_ips_are_used_and_never_released() {
         "the NAT gateway uses the brought address"
     );
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
+    destroy(&emulator, &spec);
     let left = aws
         .ec2
         .describe_addresses()
@@ -873,21 +876,8 @@ async fn cluster_control_plane_lifecycle() {
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     // Destroy leaves nothing: cluster, role, log group, OIDC provider, network.
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
-    assert!(
-        aws.eks
-            .list_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-            .is_empty()
-    );
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
     assert!(
         aws.iam
             .get_role()
@@ -1142,21 +1132,8 @@ async fn spot_node_group_lifecycle() {
     assert_eq!(groups[0].instance_types(), ["m6i.large"]);
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
-    assert!(
-        aws.eks
-            .list_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-            .is_empty()
-    );
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
     assert!(
         aws.iam.get_role().role_name(&role).send().await.is_err(),
         "the node role is gone"
@@ -1264,21 +1241,8 @@ async fn fargate_profiles_lifecycle() {
     );
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
-    assert!(
-        aws.eks
-            .list_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-            .is_empty()
-    );
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
     assert!(
         aws.iam.get_role().role_name(&role).send().await.is_err(),
         "the pod execution role is gone"
@@ -1446,12 +1410,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
     assert!(eksform::kinds::IamRole::decode(inline.policy_document()).contains("kms:Encrypt"));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
+    destroy(&emulator, &spec);
     for key in roles.keys() {
         assert!(
             aws.iam
@@ -1605,21 +1564,8 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     assert_eq!(subnets_after, subnets_before, "its subnets intact");
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec)
-        .assert()
-        .success();
-    assert!(
-        aws.eks
-            .list_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-            .is_empty()
-    );
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
     assert!(
         aws.iam
             .list_roles()
