@@ -420,17 +420,6 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
             }
         }
     }
-    if let Some(iam) = &spec.iam {
-        for account in &iam.service_accounts {
-            if account
-                .well_known_policies
-                .as_ref()
-                .is_some_and(|w| w.aws_load_balancer_controller)
-            {
-                refuse("wellKnownPolicies.awsLoadBalancerController", account.span);
-            }
-        }
-    }
     let sections = [
         (
             "loadBalancers",

@@ -981,10 +981,7 @@ fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for section in [
-        "wellKnownPolicies.awsLoadBalancerController",
-        "cluster.publicAccessCIDRs: fromStack",
-    ] {
+    for section in ["cluster.publicAccessCIDRs: fromStack"] {
         assert!(
             stderr.contains(&format!("`{section}` is not supported yet")),
             "{section}: {stderr}"
@@ -1251,7 +1248,7 @@ async fn fargate_profiles_lifecycle() {
 
 fn irsa_spec(inline_action: &str) -> String {
     format!(
-        "stack: irsa\nregion: {REGION}\nvpc:\n  cidr: 10.91.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: irsa-eks\n  version: \"1.31\"\niam:\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: cluster-autoscaler }}\n      wellKnownPolicies: {{ autoScaler: true }}\n    - metadata: {{ namespace: kube-system, name: ebs-csi-controller-sa }}\n      wellKnownPolicies: {{ ebsCSIController: true }}\n    - metadata: {{ namespace: external-secrets, name: external-secrets }}\n      attachPolicyARNs: [arn:aws:iam::aws:policy/SecretsManagerReadWrite]\n      attachPolicy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{ Effect: Allow, Action: [\"{inline_action}\"], Resource: \"*\" }}\n"
+        "stack: irsa\nregion: {REGION}\nvpc:\n  cidr: 10.91.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: irsa-eks\n  version: \"1.31\"\niam:\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: cluster-autoscaler }}\n      wellKnownPolicies: {{ autoScaler: true }}\n    - metadata: {{ namespace: kube-system, name: ebs-csi-controller-sa }}\n      wellKnownPolicies: {{ ebsCSIController: true }}\n    - metadata: {{ namespace: kube-system, name: aws-load-balancer-controller }}\n      wellKnownPolicies: {{ awsLoadBalancerController: true }}\n    - metadata: {{ namespace: external-secrets, name: external-secrets }}\n      attachPolicyARNs: [arn:aws:iam::aws:policy/SecretsManagerReadWrite]\n      attachPolicy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{ Effect: Allow, Action: [\"{inline_action}\"], Resource: \"*\" }}\n"
     )
 }
 
@@ -1273,7 +1270,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .as_object()
         .expect("role ARNs in outputs")
         .clone();
-    assert_eq!(roles.len(), 3);
+    assert_eq!(roles.len(), 4);
     let provider_arn = outputs["oidcProviderARN"].as_str().unwrap().to_string();
     let issuer_host = outputs["oidcIssuer"]
         .as_str()
@@ -1343,6 +1340,20 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .await
         .unwrap();
     assert_eq!(autoscaler.policy_names(), ["eksform-autoscaler"]);
+    let controller = aws
+        .iam
+        .get_role_policy()
+        .role_name(role_of("kube-system/aws-load-balancer-controller"))
+        .policy_name("eksform-load-balancer-controller")
+        .send()
+        .await
+        .unwrap();
+    let controller = eksform::kinds::IamRole::decode(controller.policy_document());
+    assert!(
+        controller.contains("elasticloadbalancing:CreateLoadBalancer")
+            && controller.contains("aws:RequestTag/elbv2.k8s.aws/cluster"),
+        "{controller}"
+    );
     let ebs = aws
         .iam
         .list_attached_role_policies()
