@@ -1,6 +1,7 @@
 //! The command line: arguments, confirmation, exit codes, and rendering of
 //! diagnostics and errors at the edge. The work is in `ops`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,9 +9,10 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cloud::Cloud;
 use crate::cloud::aws::{AwsClients, AwsCloud, Connection};
+use crate::cloud::{Cloud, Regions};
 use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
+use crate::estate;
 use crate::execute::{Cancellation, ExecuteOptions};
 use crate::ops::{self, OpsError};
 use crate::plan::Plan;
@@ -51,12 +53,17 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check specs offline; no AWS calls.
     Validate {
+        /// Spec files, or directories of them (a base that others extend is not
+        /// a stack and is checked through them).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Show what apply would do.
     Plan {
-        file: PathBuf,
+        /// A spec file, or several, or directories of them: each stack is
+        /// planned after the stacks it refers to (`fromStack`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Save the plan for `apply PLANFILE`.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -114,11 +121,20 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(0)
         }
         Command::Plan {
-            file,
+            files,
             out,
             json,
             detailed_exitcode,
-        } => plan_command(&cli.global, file, out.as_deref(), *json, *detailed_exitcode).await,
+        } => {
+            plan_command(
+                &cli.global,
+                files,
+                out.as_deref(),
+                *json,
+                *detailed_exitcode,
+            )
+            .await
+        }
         Command::Apply {
             file,
             auto_approve,
@@ -191,9 +207,22 @@ fn fail(error: OpsError) -> Exit {
     Exit(1)
 }
 
+/// The stack files among the paths a command was given.
+fn stack_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Exit> {
+    let files = estate::stack_files(paths).map_err(|e| {
+        eprintln!("error: cannot read the stack files: {e}");
+        Exit(1)
+    })?;
+    if files.is_empty() {
+        eprintln!("error: no stack files (*.yaml) in what was given");
+        return Err(Exit(1));
+    }
+    Ok(files)
+}
+
 fn validate(files: &[PathBuf]) -> Result<u8, Exit> {
     let mut failed = false;
-    for file in files {
+    for file in &stack_files(files)? {
         match spec::load(file) {
             Ok(loaded) => {
                 print_diagnostics(&loaded.warnings);
@@ -219,35 +248,124 @@ async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
     })
 }
 
+/// Connections for references to stacks in other regions; the stack's own
+/// region reuses its connection.
+struct Connector<'a> {
+    global: &'a GlobalArgs,
+    home_region: String,
+    home: Arc<dyn Cloud>,
+}
+
+impl<'a> Connector<'a> {
+    fn new(global: &'a GlobalArgs, home_region: &str, home: Arc<dyn Cloud>) -> Self {
+        Self {
+            global,
+            home_region: home_region.into(),
+            home,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Regions for Connector<'_> {
+    async fn cloud(&self, region: &str) -> Arc<dyn Cloud> {
+        if region == self.home_region {
+            self.home.clone()
+        } else {
+            connect(self.global, region).await
+        }
+    }
+}
+
 async fn plan_command(
     global: &GlobalArgs,
-    file: &Path,
+    files: &[PathBuf],
     out: Option<&Path>,
     json: bool,
     detailed: bool,
 ) -> Result<u8, Exit> {
-    let stack = ops::prepare(file).map_err(fail)?;
-    print_diagnostics(&stack.loaded.warnings);
-    let cloud = connect(global, &stack.model.region).await;
-    let (plan, _) = ops::plan(
-        cloud,
-        &stack.model,
-        &stack.desired,
-        ops::Goal::Apply,
-        RetryPolicy::default(),
-    )
-    .await
-    .map_err(fail)?;
+    let files = stack_files(files)?;
+    if files.len() > 1 && out.is_some() {
+        eprintln!("error: --out saves the plan of one stack; give one spec file");
+        return Err(Exit(1));
+    }
+    // Every file is read and checked before anything is sent to AWS.
+    let mut stacks = Vec::new();
+    let mut problems = Diagnostics::new();
+    for file in &files {
+        match ops::prepare(file) {
+            Ok(stack) => stacks.push(stack),
+            Err(OpsError::Spec(diagnostics)) => problems.extend(diagnostics),
+            Err(other) => return Err(fail(other)),
+        }
+    }
+    if problems.has_errors() {
+        return Err(fail(OpsError::Spec(problems)));
+    }
+    let order = estate::order(&stacks.iter().map(|s| &s.model).collect::<Vec<_>>())
+        .map_err(|e| fail(OpsError::Refused(e)))?;
+    let mut connections: BTreeMap<String, Arc<dyn Cloud>> = BTreeMap::new();
+    let mut plans = Vec::new();
+    for i in order {
+        let stack = &mut stacks[i];
+        print_diagnostics(&stack.loaded.warnings);
+        let region = stack.model.region.clone();
+        let cloud = match connections.get(&region) {
+            Some(cloud) => cloud.clone(),
+            None => {
+                let cloud = connect(global, &region).await;
+                connections.insert(region.clone(), cloud.clone());
+                cloud
+            }
+        };
+        let regions = Connector::new(global, &region, cloud.clone());
+        let (plan, _) = ops::plan_stack(
+            cloud,
+            &regions,
+            stack,
+            ops::Goal::Apply,
+            RetryPolicy::default(),
+        )
+        .await
+        .map_err(fail)?;
+        plans.push((files[i].clone(), plan));
+    }
+    let many = plans.len() > 1;
     if json {
+        let rendered: Vec<serde_json::Value> =
+            plans.iter().map(|(_, p)| render::json::plan(p)).collect();
+        let value = if many {
+            serde_json::Value::Array(rendered)
+        } else {
+            rendered.into_iter().next().unwrap_or_default()
+        };
         println!(
             "{}",
-            serde_json::to_string_pretty(&render::json::plan(&plan)).unwrap_or_default()
+            serde_json::to_string_pretty(&value).unwrap_or_default()
         );
     } else {
-        print!("{}", render::human::plan(&plan, color()));
+        for (file, plan) in &plans {
+            if many {
+                println!("Stack {} ({}):", plan.stack, file.display());
+            }
+            print!("{}", render::human::plan(plan, color()));
+            if many {
+                println!();
+            }
+        }
+        if many {
+            println!("Summary:");
+            for (_, plan) in &plans {
+                println!(
+                    "  {}: {}",
+                    plan.stack,
+                    render::human::summary_line(&plan.summary())
+                );
+            }
+        }
     }
-    if let Some(out) = out {
-        let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
+    if let (Some(out), Some((_, plan))) = (out, plans.first()) {
+        let text = serde_json::to_string_pretty(plan).unwrap_or_default();
         std::fs::write(out, text).map_err(|e| {
             eprintln!("error: cannot write the plan to {}: {e}", out.display());
             Exit(1)
@@ -258,11 +376,8 @@ async fn plan_command(
             out.display()
         );
     }
-    Ok(if detailed && plan.summary().has_changes() {
-        2
-    } else {
-        0
-    })
+    let changes = plans.iter().any(|(_, p)| p.summary().has_changes());
+    Ok(if detailed && changes { 2 } else { 0 })
 }
 
 /// A saved plan is JSON with a format version; a spec is YAML.
@@ -297,15 +412,16 @@ async fn apply_command(
             (cloud, saved)
         }
         _ => {
-            let stack = ops::prepare(file).map_err(fail)?;
+            let mut stack = ops::prepare(file).map_err(fail)?;
             print_diagnostics(&stack.loaded.warnings);
             let cloud = connect(global, &stack.model.region).await;
+            let regions = Connector::new(global, &stack.model.region, cloud.clone());
             let goal = if destroy {
                 ops::Goal::Destroy
             } else {
                 ops::Goal::Apply
             };
-            let (plan, _) = ops::plan(cloud.clone(), &stack.model, &stack.desired, goal, retry)
+            let (plan, _) = ops::plan_stack(cloud.clone(), &regions, &mut stack, goal, retry)
                 .await
                 .map_err(fail)?;
             (cloud, plan)

@@ -11,6 +11,9 @@ use miette::{NamedSource, SourceSpan};
 pub struct SourceFile {
     pub path: String,
     pub text: Arc<str>,
+    /// The files this one `extends`, nearest first. A span's `source` says which
+    /// file its text is in: 0 is this file, `i` is `bases[i - 1]`.
+    pub bases: Arc<[SourceFile]>,
 }
 
 impl SourceFile {
@@ -18,6 +21,15 @@ impl SourceFile {
         Self {
             path: path.into(),
             text: text.into(),
+            bases: Arc::new([]),
+        }
+    }
+
+    /// The file that holds the text of `span`.
+    pub fn holding(&self, span: &Span) -> &SourceFile {
+        match span.source {
+            0 => self,
+            i => self.bases.get(i - 1).unwrap_or(self),
         }
     }
 
@@ -63,6 +75,8 @@ pub struct Span {
     pub len: usize,
     pub line: usize,
     pub column: usize,
+    /// Which file of an `extends` chain (see `SourceFile::holding`).
+    pub source: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +115,12 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, file: &SourceFile, mut span: Span) -> Self {
+        let file = file.holding(&span);
         // Some parser errors know the line and column but not the byte offset.
         if span.offset == 0 && span.line > 1 {
             span.offset = file.offset_of(span.line, span.column);
         }
-        self.file = Some(file.clone());
+        self.file = Some(SourceFile::new(file.path.clone(), file.text.clone()));
         self.span = Some(span);
         self
     }

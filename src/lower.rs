@@ -34,6 +34,9 @@ pub struct ClusterModel {
     pub endpoint_private_access: bool,
     /// Normalised: a bare IP becomes /32; sorted, without duplicates.
     pub public_access_cidrs: Vec<String>,
+    /// `fromStack` entries of `publicAccessCIDRs`, added to `public_access_cidrs`
+    /// at plan time (`ops::resolve_references`).
+    pub public_access_references: Vec<spec::Located<spec::StackReference>>,
     /// Control-plane log types; `*` expanded.
     pub log_types: Vec<String>,
     pub log_retention_in_days: Option<u32>,
@@ -238,7 +241,6 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
             .iter()
             .filter_map(|c| match &c.value {
                 spec::CidrSource::Literal(text) => Some(normalize_cidr(text)),
-                // Resolved at plan time once cross-stack references land; refused until then.
                 spec::CidrSource::FromStack(_) => None,
             })
             .collect(),
@@ -246,6 +248,17 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
     };
     public_access_cidrs.sort();
     public_access_cidrs.dedup();
+    let public_access_references = cluster
+        .public_access_cidrs
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter_map(|c| match &c.value {
+            spec::CidrSource::FromStack(reference) => {
+                Some(spec::Located::new(reference.clone(), c.span))
+            }
+            spec::CidrSource::Literal(_) => None,
+        })
+        .collect();
     let logging = cluster.logging.as_ref();
     let mut log_types: Vec<String> = logging
         .map(|l| l.enable_types.iter().map(|t| t.value).collect::<Vec<_>>())
@@ -280,6 +293,7 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         endpoint_public_access: endpoints.and_then(|e| e.public_access).unwrap_or(true),
         endpoint_private_access: endpoints.and_then(|e| e.private_access).unwrap_or(true),
         public_access_cidrs,
+        public_access_references,
         log_types,
         log_retention_in_days: logging
             .and_then(|l| l.log_retention_in_days.as_ref())
@@ -413,13 +427,6 @@ pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
             )),
         );
     };
-    if let Some(cluster) = &spec.cluster {
-        for cidr in cluster.public_access_cidrs.iter().flat_map(|c| c.iter()) {
-            if matches!(cidr.value, spec::CidrSource::FromStack(_)) {
-                refuse("cluster.publicAccessCIDRs: fromStack", cidr.span);
-            }
-        }
-    }
     let sections = [
         (
             "loadBalancers",

@@ -1,19 +1,18 @@
 //! Operations behind the commands: prepare a stack from its spec, guard the
 //! account, plan, apply, read outputs. The CLI is a thin layer over these.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::cloud::{Cloud, CloudError, Scope};
+use crate::cloud::{Cloud, CloudError, Regions, Scope};
 use crate::diagnostics::Diagnostics;
 use crate::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
-use crate::kinds::{self, EksCluster, NatGateway, OidcProvider, Subnet, Vpc};
-use crate::lower::{self, Network, StackModel};
-use crate::model::{DesiredResource, LiveResource, Value};
+use crate::kinds::{self, EksCluster};
+use crate::lower::{self, StackModel};
+use crate::model::{DesiredResource, LiveResource};
 use crate::observe;
+pub use crate::outputs::Outputs;
+use crate::outputs::{self, ReferenceError};
 use crate::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use crate::retry::RetryPolicy;
 use crate::spec::{self, LoadedSpec};
@@ -85,6 +84,40 @@ pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
     })
 }
 
+/// Resolves the stack's cross-stack references from the other stacks' live
+/// outputs, then lowers it again with the values they stand for.
+pub async fn resolve_references(
+    stack: &mut Stack,
+    regions: &dyn Regions,
+    retry: RetryPolicy,
+) -> Result<(), OpsError> {
+    let Some(cluster) = stack.model.cluster.as_mut() else {
+        return Ok(());
+    };
+    if cluster.public_access_references.is_empty() {
+        return Ok(());
+    }
+    let cidrs = outputs::resolve_cidrs(
+        &cluster.public_access_references,
+        "cluster.publicAccessCIDRs",
+        &stack.model.region,
+        regions,
+        &stack.loaded.file,
+        retry,
+    )
+    .await
+    .map_err(|e| match e {
+        ReferenceError::Unresolved(diagnostics) => OpsError::Spec(diagnostics),
+        ReferenceError::Cloud(e) => OpsError::Cloud(e),
+    })?;
+    cluster.public_access_cidrs.extend(cidrs);
+    cluster.public_access_cidrs.sort();
+    cluster.public_access_cidrs.dedup();
+    cluster.public_access_references.clear();
+    stack.desired = lower::desired(&stack.model);
+    Ok(())
+}
+
 /// The account guard: first call of every command that touches AWS.
 pub async fn guard_account(
     cloud: &dyn Cloud,
@@ -121,9 +154,49 @@ pub async fn plan(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
+    let observed = observe_for(cloud, model, desired, retry).await?;
+    plan_observed(account, model, desired, goal, observed)
+}
+
+/// `plan` for a stack whose spec may refer to other stacks: after the account
+/// guard, the other stacks' outputs are read while this stack is observed.
+pub async fn plan_stack(
+    cloud: Arc<dyn Cloud>,
+    regions: &dyn Regions,
+    stack: &mut Stack,
+    goal: Goal,
+    retry: RetryPolicy,
+) -> Result<(Plan, Vec<LiveResource>), OpsError> {
+    let account = guard_account(cloud.as_ref(), stack.model.account.as_deref(), retry).await?;
+    // The references change CIDRs only, never what observation looks up.
+    let (model, desired) = (stack.model.clone(), stack.desired.clone());
+    let observing = async move { observe_for(cloud, &model, &desired, retry).await };
+    let (observed, resolved) = match goal {
+        Goal::Apply => tokio::join!(observing, resolve_references(stack, regions, retry)),
+        Goal::Destroy => (observing.await, Ok(())),
+    };
+    resolved?;
+    plan_observed(account, &stack.model, &stack.desired, goal, observed?)
+}
+
+async fn observe_for(
+    cloud: Arc<dyn Cloud>,
+    model: &StackModel,
+    desired: &[DesiredResource],
+    retry: RetryPolicy,
+) -> Result<Vec<LiveResource>, OpsError> {
     // A destroy still looks up what the spec names (a log group, brought subnets).
     let scope = scope_for(&model.stack, &model.region, desired);
-    let observed = observe::observe(cloud, &scope, retry).await?;
+    Ok(observe::observe(cloud, &scope, retry).await?)
+}
+
+fn plan_observed(
+    account: String,
+    model: &StackModel,
+    desired: &[DesiredResource],
+    goal: Goal,
+    observed: Vec<LiveResource>,
+) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let target = match goal {
         Goal::Apply => desired,
         Goal::Destroy => &[],
@@ -198,43 +271,6 @@ pub async fn apply(
     execute::execute(plan, cloud, scope, options, sink, cancel).await
 }
 
-/// A stack's outputs (SPEC.md), read from live resources.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Outputs {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vpc_id: Option<String>,
-    pub public_subnet_ids: Vec<String>,
-    pub private_subnet_ids: Vec<String>,
-    #[serde(rename = "natPublicIPs")]
-    pub nat_public_ips: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster_endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster_security_group_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oidc_issuer: Option<String>,
-    #[serde(rename = "oidcProviderARN", skip_serializing_if = "Option::is_none")]
-    pub oidc_provider_arn: Option<String>,
-    /// `namespace/name` -> the ARN of that service account's role.
-    #[serde(
-        rename = "serviceAccountRoleARNs",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub service_account_role_arns: BTreeMap<String, String>,
-}
-
-impl Outputs {
-    pub fn as_map(&self) -> BTreeMap<String, serde_json::Value> {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
-            _ => BTreeMap::new(),
-        }
-    }
-}
-
 pub async fn outputs(
     cloud: Arc<dyn Cloud>,
     model: &StackModel,
@@ -244,73 +280,5 @@ pub async fn outputs(
     guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
     let scope = scope_for(&model.stack, &model.region, desired);
     let observed = observe::observe(cloud, &scope, retry).await?;
-    let id_of = |address: &crate::model::Address| {
-        observed
-            .iter()
-            .find(|r| &r.address == address)
-            .map(|r| r.id.clone())
-    };
-    let mut outputs = Outputs::default();
-    match &model.network {
-        Some(Network::Created(network)) => {
-            outputs.vpc_id = id_of(&Vpc::address());
-            for zone in &network.zones {
-                outputs
-                    .public_subnet_ids
-                    .extend(id_of(&Subnet::address("public", &zone.name)));
-                outputs
-                    .private_subnet_ids
-                    .extend(id_of(&Subnet::address("private", &zone.name)));
-                let nat = observed
-                    .iter()
-                    .find(|r| r.address == NatGateway::address(&zone.name));
-                if let Some(ip) = nat
-                    .and_then(|n| n.attributes.get("public_ip"))
-                    .and_then(Value::as_str)
-                    .filter(|ip| !ip.is_empty())
-                {
-                    outputs.nat_public_ips.push(ip.to_string());
-                }
-            }
-        }
-        Some(Network::Brought(network)) => {
-            outputs.vpc_id = Some(network.vpc_id.clone());
-            for (tier, _, id) in &network.subnets {
-                if tier == "public" {
-                    outputs.public_subnet_ids.push(id.clone());
-                } else {
-                    outputs.private_subnet_ids.push(id.clone());
-                }
-            }
-        }
-        None => {}
-    }
-    let attribute = |address: &crate::model::Address, name: &str| {
-        observed
-            .iter()
-            .find(|r| &r.address == address)
-            .and_then(|r| r.attributes.get(name))
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let cluster = EksCluster::address();
-    outputs.cluster_name = attribute(&cluster, "name");
-    outputs.cluster_endpoint = attribute(&cluster, "endpoint");
-    outputs.cluster_security_group_id = attribute(&cluster, "security_group_id");
-    outputs.oidc_issuer = attribute(&cluster, "oidc_issuer");
-    outputs.oidc_provider_arn = attribute(&OidcProvider::address(), "arn");
-    outputs.service_account_role_arns = observed
-        .iter()
-        .filter(|r| r.address.as_str().starts_with("iam_role.irsa."))
-        .filter_map(|r| {
-            let tags = r.attributes.get("tags")?.as_map()?;
-            let account = tags.get("eksform:service-account")?.as_str()?;
-            Some((
-                account.to_string(),
-                r.attributes.get("arn")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    Ok(outputs)
+    Ok(Outputs::from_observed(&observed, model.network.as_ref()))
 }

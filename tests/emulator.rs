@@ -973,21 +973,136 @@ async fn an_unmarked_log_group_is_adopted_not_duplicated() {
 #[test]
 fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
     // No AWS is needed to refuse: the spec is checked first.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        &dir,
+        "edge.yaml",
+        &format!(
+            "{}dns:\n  zone: example.com\n",
+            network_spec("edge", "Single")
+        ),
+    );
     let output = assert_cmd::Command::cargo_bin("eksform")
         .unwrap()
         .env("NO_COLOR", "1")
-        .args(["--no-color", "plan", "stacks/prd.yaml"])
+        .args(["--no-color", "plan"])
+        .arg(&spec)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for section in ["cluster.publicAccessCIDRs: fromStack"] {
-        assert!(
-            stderr.contains(&format!("`{section}` is not supported yet")),
-            "{section}: {stderr}"
-        );
-    }
+    assert!(stderr.contains("`dns` is not supported yet"), "{stderr}");
     assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
+}
+
+fn admitting_spec(reference: &str) -> String {
+    format!(
+        "stack: prd\nregion: {REGION}\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: prd-eks\n  version: \"1.31\"\n  publicAccessCIDRs:\n    - 198.51.100.7\n    - {reference}\n"
+    )
+}
+
+async fn public_access_cidrs(aws: &AwsClients, cluster: &str) -> Vec<String> {
+    let described = aws
+        .eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .unwrap();
+    let mut cidrs = described
+        .cluster()
+        .and_then(|c| c.resources_vpc_config())
+        .map(|v| v.public_access_cidrs().to_vec())
+        .unwrap_or_default();
+    cidrs.sort();
+    cidrs
+}
+
+fn nat_ips(emulator: &Emulator, spec: &std::path::Path) -> Vec<String> {
+    let output = emulator
+        .eksform()
+        .args(["outputs", "--json"])
+        .arg(spec)
+        .output()
+        .unwrap();
+    let outputs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    outputs["natPublicIPs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ip| format!("{}/32", ip.as_str().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_admits_another_stacks_nat_address_through_from_stack() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    // File names sort against the reference order, which the estate plan must follow.
+    let prd = write_spec(
+        &dir,
+        "1-prd.yaml",
+        &admitting_spec("{ fromStack: ops, output: natPublicIPs }"),
+    );
+
+    // The other stack does not exist yet: a plan error naming both, at the reference.
+    let output = emulator.eksform().arg("plan").arg(&prd).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("prd.yaml:12:7")
+            && stderr.contains("stack `ops`")
+            && stderr.contains("natPublicIPs"),
+        "{stderr}"
+    );
+    assert_no_clusters(&aws).await;
+
+    let ops = write_spec(&dir, "2-ops.yaml", &network_spec("ops", "Single"));
+    apply(&emulator, &ops);
+    let nat = nat_ips(&emulator, &ops);
+    assert_eq!(nat.len(), 1);
+    apply(&emulator, &prd);
+    let mut expected = vec!["198.51.100.7/32".to_string(), nat[0].clone()];
+    expected.sort();
+    assert_eq!(public_access_cidrs(&aws, "prd-eks").await, expected);
+    assert_eq!(
+        plan_exit_code(&emulator, &prd),
+        0,
+        "resolved the same way again"
+    );
+
+    // The other stack gains NAT gateways: the reference follows on the next apply.
+    let ops = write_spec(&dir, "2-ops.yaml", &network_spec("ops", "HighlyAvailable"));
+    apply(&emulator, &ops);
+    let nat = nat_ips(&emulator, &ops);
+    assert_eq!(nat.len(), 3);
+    assert_eq!(plan_exit_code(&emulator, &prd), 2);
+    apply(&emulator, &prd);
+    let mut expected: Vec<String> = nat.into_iter().chain(["198.51.100.7/32".into()]).collect();
+    expected.sort();
+    assert_eq!(public_access_cidrs(&aws, "prd-eks").await, expected);
+    assert_eq!(plan_exit_code(&emulator, &prd), 0);
+
+    // Both stacks in one command, given as their directory.
+    let output = emulator
+        .eksform()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (ops_at, prd_at) = (
+        stdout.find("Stack ops").expect("ops planned"),
+        stdout.find("Stack prd").expect("prd planned"),
+    );
+    assert!(ops_at < prd_at, "the referenced stack first:\n{stdout}");
+    assert!(stdout.contains("  prd: Plan: 0 to create"), "{stdout}");
+
+    destroy(&emulator, &prd);
+    destroy(&emulator, &ops);
+    assert_no_clusters(&aws).await;
 }
 
 fn node_group_spec(instance_types: &str, labels: &str, max: u32) -> String {

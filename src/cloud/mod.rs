@@ -26,6 +26,23 @@ pub struct Scope {
     pub cluster: Option<String>,
 }
 
+/// Connections to other regions of the same account, for references to stacks
+/// that live elsewhere.
+#[async_trait]
+pub trait Regions: Send + Sync {
+    async fn cloud(&self, region: &str) -> std::sync::Arc<dyn Cloud>;
+}
+
+/// One cloud for every region: the in-memory cloud, or a single connection.
+pub struct OneCloud(pub std::sync::Arc<dyn Cloud>);
+
+#[async_trait]
+impl Regions for OneCloud {
+    async fn cloud(&self, _region: &str) -> std::sync::Arc<dyn Cloud> {
+        self.0.clone()
+    }
+}
+
 /// A create as the engine asks for it: every reference resolved.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {

@@ -44,6 +44,7 @@ pub(crate) fn span_of(location: &serde_saphyr::Location) -> Span {
         len: span.byte_len().unwrap_or(0) as usize,
         line: location.line() as usize,
         column: location.column() as usize,
+        source: 0,
     }
 }
 
@@ -62,12 +63,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
                 let mut value = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "span" {
-                        let [offset, len, line, column] = map.next_value::<[u64; 4]>()?;
+                        let [offset, len, line, column, source] = map.next_value::<[u64; 5]>()?;
                         span = Span {
                             offset: offset as usize,
                             len: len as usize,
                             line: line as usize,
                             column: column as usize,
+                            source: source as usize,
                         };
                     } else {
                         value = Some(map.next_value::<T>()?);

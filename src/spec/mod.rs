@@ -2,6 +2,7 @@
 //!
 //! Pure: reads text given to it, does no AWS calls. `load` is the entry point.
 
+mod extends;
 mod located;
 mod model;
 mod schema_check;
@@ -13,7 +14,9 @@ use std::path::Path;
 
 pub use located::Located;
 pub use model::*;
-pub use validate::{RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode};
+pub use validate::{
+    ADDRESS_OUTPUTS, RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode,
+};
 
 use serde::Deserialize;
 
@@ -59,13 +62,8 @@ pub fn load(path: &Path) -> Result<LoadedSpec, Diagnostics> {
 /// problem at once), then the typed read, then the semantic rules.
 pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
-    let tree: tree::Node = match serde_saphyr::from_str(&file.text) {
-        Ok(tree) => tree,
-        Err(e) => {
-            diagnostics.push(yaml_error(&file, &e));
-            return Err(diagnostics);
-        }
-    };
+    let tree = read_yaml(&file)?;
+    let (file, tree) = extends::resolve(file, tree, read_yaml)?;
     let schema = json_schema();
     let structural = schema_check::SchemaChecker::check(&schema, &file, &tree);
     // Read what the schema check accepted, so the semantic rules can report
@@ -86,17 +84,6 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
         }
     };
     let mut checked = validate::validate(&spec, &file);
-    if let Some(extends) = &spec.extends {
-        // Merging arrives with the edge-and-estate work; until then a base file
-        // must not be silently left out.
-        checked.push(
-            Diagnostic::error(
-                "`extends` is not supported yet: this version reads each stack file on its own",
-            )
-            .at(&file, extends.span)
-            .with_help("copy the base's settings into this file for now"),
-        );
-    }
     checked.extend(structural);
     let checked = checked.sorted();
     if checked.has_errors() {
@@ -106,6 +93,23 @@ pub fn parse(file: SourceFile) -> Result<LoadedSpec, Diagnostics> {
         spec,
         file,
         warnings: checked,
+    })
+}
+
+/// The base file a spec file names in `extends`, if it names one (read
+/// without checking the rest of the file).
+pub fn extends_target(path: &Path) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let tree = read_yaml(&SourceFile::new(path.display().to_string(), text)).ok()?;
+    let (relative, _) = extends::extends_of(&tree)?;
+    Some(path.parent().unwrap_or(Path::new("")).join(relative))
+}
+
+fn read_yaml(file: &SourceFile) -> Result<tree::Node, Diagnostics> {
+    serde_saphyr::from_str(&file.text).map_err(|e| {
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(yaml_error(file, &e));
+        diagnostics
     })
 }
 

@@ -305,7 +305,7 @@ impl<'a> SchemaChecker<'a> {
 
     /// The text exactly as the user wrote it (so `1.30` is not shown as `1.3`).
     fn raw_text(&self, node: &Node) -> String {
-        let text = &self.file.text;
+        let text = &self.file.holding(&node.span).text;
         let end = node.span.offset.saturating_add(node.span.len);
         if node.span.len > 0
             && end <= text.len()

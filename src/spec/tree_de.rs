@@ -198,6 +198,7 @@ impl<'de> MapAccess<'de> for LocatedAccess<'_> {
                 s.len as u64,
                 s.line as u64,
                 s.column as u64,
+                s.source as u64,
             ];
             seed.deserialize(de::value::SeqDeserializer::new(parts.into_iter()))
         } else {

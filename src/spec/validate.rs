@@ -106,7 +106,8 @@ impl Validator<'_> {
     /// mapping read as a map keeps one span for the whole, none per key. Falls
     /// back to the mapping's span when the key is not found as written.
     fn key_span(&self, mapping: Span, key: &str) -> Span {
-        let text = &*self.file.text;
+        let file = self.file.holding(&mapping);
+        let text = &*file.text;
         let Some(rest) = text.get(mapping.offset..).filter(|_| !key.is_empty()) else {
             return mapping;
         };
@@ -131,12 +132,13 @@ impl Validator<'_> {
                     && after.trim_start().starts_with(':')
                 {
                     let offset = line_offset + at;
-                    let (line, column) = self.file.line_column(offset);
+                    let (line, column) = file.line_column(offset);
                     return Span {
                         offset,
                         len: key.len(),
                         line,
                         column,
+                        source: mapping.source,
                     };
                 }
             }
@@ -651,6 +653,9 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                     "for example 198.51.100.7/32, or 198.51.100.7 for one address",
                 );
             }
+            if let CidrSource::FromStack(reference) = &cidr.value {
+                validate_reference(v, spec, "cluster.publicAccessCIDRs", reference, cidr.span);
+            }
         }
     }
     if let Some(logging) = &cluster.logging
@@ -1015,5 +1020,60 @@ fn validate_edge(v: &mut Validator, spec: &Spec) {
                 (None, false) => {}
             }
         }
+    }
+}
+
+/// Outputs a `fromStack` reference can name in a list of CIDRs: the ones that
+/// hold addresses.
+pub const ADDRESS_OUTPUTS: &[&str] = &["natPublicIPs"];
+
+fn validate_reference(
+    v: &mut Validator,
+    spec: &Spec,
+    field: &str,
+    reference: &StackReference,
+    span: Span,
+) {
+    if reference.from_stack == spec.stack.value
+        && reference
+            .region
+            .as_deref()
+            .is_none_or(|r| r == spec.region.value)
+    {
+        v.error(
+            span,
+            format!(
+                "{field}: `fromStack: {}` names this stack itself",
+                reference.from_stack
+            ),
+            "a stack can read the outputs of other stacks only",
+        );
+    }
+    if !is_valid_stack_name(&reference.from_stack) {
+        v.error(
+            span,
+            format!("{field}: `{}` is not a stack name", reference.from_stack),
+            "[a-z][a-z0-9-]{0,23}, as in the other stack's `stack:`",
+        );
+    }
+    if !ADDRESS_OUTPUTS.contains(&reference.output.as_str()) {
+        let help = match did_you_mean(&reference.output, ADDRESS_OUTPUTS.iter().copied()) {
+            Some(close) => format!(
+                "did you mean `{close}`? outputs that hold addresses: {}",
+                ADDRESS_OUTPUTS.join(", ")
+            ),
+            None => format!(
+                "outputs that hold addresses: {}",
+                ADDRESS_OUTPUTS.join(", ")
+            ),
+        };
+        v.error(
+            span,
+            format!(
+                "{field}: output `{}` of stack `{}` does not hold IP addresses",
+                reference.output, reference.from_stack
+            ),
+            &help,
+        );
     }
 }

@@ -1,0 +1,212 @@
+//! A stack's outputs (SPEC.md), read from the live resources that carry its
+//! mark, and the cross-stack references (`{ fromStack, output }`) that read
+//! another stack's outputs at plan time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::cloud::{Cloud, CloudError, Regions, Scope};
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::kinds::{EksCluster, OidcProvider, Vpc};
+use crate::lower::{Network, normalize_cidr};
+use crate::model::{LiveResource, Value};
+use crate::observe;
+use crate::retry::RetryPolicy;
+use crate::spec::{Located, StackReference};
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Outputs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    pub public_subnet_ids: Vec<String>,
+    pub private_subnet_ids: Vec<String>,
+    #[serde(rename = "natPublicIPs")]
+    pub nat_public_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_security_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    #[serde(rename = "oidcProviderARN", skip_serializing_if = "Option::is_none")]
+    pub oidc_provider_arn: Option<String>,
+    /// `namespace/name` -> the ARN of that service account's role.
+    #[serde(
+        rename = "serviceAccountRoleARNs",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub service_account_role_arns: BTreeMap<String, String>,
+}
+
+impl Outputs {
+    /// The outputs of a stack's observed resources. `network` is the stack's own
+    /// network model when known: a brought VPC carries no mark of the stack, so
+    /// its ids come from the spec.
+    pub fn from_observed(observed: &[LiveResource], network: Option<&Network>) -> Self {
+        let find =
+            |address: &crate::model::Address| observed.iter().find(|r| &r.address == address);
+        let attribute = |address: &crate::model::Address, name: &str| {
+            find(address)
+                .and_then(|r| r.attributes.get(name))
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        // Observation is sorted by address, so subnets and NAT gateways come in
+        // zone order.
+        let with_prefix = |prefix: &'static str| {
+            observed
+                .iter()
+                .filter(move |r| r.address.as_str().starts_with(prefix))
+        };
+        let mut outputs = Outputs {
+            vpc_id: find(&Vpc::address()).map(|r| r.id.clone()),
+            public_subnet_ids: with_prefix("subnet.public.")
+                .map(|r| r.id.clone())
+                .collect(),
+            private_subnet_ids: with_prefix("subnet.private.")
+                .map(|r| r.id.clone())
+                .collect(),
+            nat_public_ips: with_prefix("nat_gateway.")
+                .filter_map(|r| r.attributes.get("public_ip")?.as_str())
+                .filter(|ip| !ip.is_empty())
+                .map(str::to_string)
+                .collect(),
+            cluster_name: attribute(&EksCluster::address(), "name"),
+            cluster_endpoint: attribute(&EksCluster::address(), "endpoint"),
+            cluster_security_group_id: attribute(&EksCluster::address(), "security_group_id"),
+            oidc_issuer: attribute(&EksCluster::address(), "oidc_issuer"),
+            oidc_provider_arn: attribute(&OidcProvider::address(), "arn"),
+            service_account_role_arns: with_prefix("iam_role.irsa.")
+                .filter_map(|r| {
+                    let tags = r.attributes.get("tags")?.as_map()?;
+                    let account = tags.get("eksform:service-account")?.as_str()?;
+                    Some((
+                        account.to_string(),
+                        r.attributes.get("arn")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+        };
+        if let Some(Network::Brought(network)) = network {
+            outputs.vpc_id = Some(network.vpc_id.clone());
+            for (tier, _, id) in &network.subnets {
+                match tier.as_str() {
+                    "public" => outputs.public_subnet_ids.push(id.clone()),
+                    _ => outputs.private_subnet_ids.push(id.clone()),
+                }
+            }
+        }
+        outputs
+    }
+
+    pub fn as_map(&self) -> BTreeMap<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// An output as a list of strings: a list output as it is, a string output
+    /// as one item; `None` when the stack does not have it.
+    pub fn values(&self, name: &str) -> Option<Vec<String>> {
+        match self.as_map().remove(name)? {
+            serde_json::Value::String(s) => Some(vec![s]),
+            serde_json::Value::Array(items) => Some(
+                items
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            )
+            .filter(|v: &Vec<String>| !v.is_empty()),
+            _ => None,
+        }
+    }
+}
+
+/// The outputs of another stack, found by its mark alone (no spec needed);
+/// `None` when nothing in the account carries that stack's mark.
+pub async fn of_stack(
+    cloud: Arc<dyn Cloud>,
+    stack: &str,
+    region: &str,
+    retry: RetryPolicy,
+) -> Result<Option<Outputs>, CloudError> {
+    let scope = Scope {
+        stack: stack.into(),
+        region: region.into(),
+        ..Scope::default()
+    };
+    let observed = observe::observe(cloud, &scope, retry).await?;
+    Ok((!observed.is_empty()).then(|| Outputs::from_observed(&observed, None)))
+}
+
+/// What resolving references found: the CIDRs each reference stands for, or
+/// the diagnostics of those that could not be resolved.
+#[derive(Debug)]
+pub enum ReferenceError {
+    Unresolved(Diagnostics),
+    Cloud(CloudError),
+}
+
+/// Resolves `fromStack` references into the CIDRs they stand for (a bare IP is
+/// a /32). Each other stack is observed once, in its own region.
+pub async fn resolve_cidrs(
+    references: &[Located<StackReference>],
+    field: &str,
+    home_region: &str,
+    regions: &dyn Regions,
+    file: &SourceFile,
+    retry: RetryPolicy,
+) -> Result<Vec<String>, ReferenceError> {
+    let mut seen: BTreeMap<(String, String), Option<Outputs>> = BTreeMap::new();
+    let mut cidrs = Vec::new();
+    let mut problems = Diagnostics::new();
+    for reference in references {
+        let region = reference
+            .region
+            .clone()
+            .unwrap_or_else(|| home_region.into());
+        let key = (reference.from_stack.clone(), region.clone());
+        if !seen.contains_key(&key) {
+            let cloud = regions.cloud(&region).await;
+            let outputs = of_stack(cloud, &reference.from_stack, &region, retry)
+                .await
+                .map_err(ReferenceError::Cloud)?;
+            seen.insert(key.clone(), outputs);
+        }
+        let problem = |message: String, help: &str| {
+            Diagnostic::error(format!("{field}: {message}"))
+                .at(file, reference.span)
+                .with_help(help)
+        };
+        match &seen[&key] {
+            None => problems.push(problem(
+                format!(
+                    "stack `{}` (output `{}`) has no live resources in region {region} of this account",
+                    reference.from_stack, reference.output
+                ),
+                "apply that stack first, or check `fromStack` and `region`",
+            )),
+            Some(outputs) => match outputs.values(&reference.output) {
+                None => problems.push(problem(
+                    format!(
+                        "stack `{}` has no output `{}` (it is empty in the live account)",
+                        reference.from_stack, reference.output
+                    ),
+                    "for natPublicIPs, the other stack needs a NAT gateway",
+                )),
+                Some(values) => cidrs.extend(values.iter().map(|v| normalize_cidr(v))),
+            },
+        }
+    }
+    if problems.has_errors() {
+        return Err(ReferenceError::Unresolved(problems));
+    }
+    Ok(cidrs)
+}
