@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::kinds;
-use crate::model::{Address, DesiredResource};
+use crate::model::{Address, DesiredResource, Value};
 use crate::spec::{self, NatMode, Spec};
 
 /// A stack with its defaults applied: what the kinds lower from.
@@ -22,6 +21,56 @@ pub struct StackModel {
     /// The cluster's name when the stack has one (subnets are tagged for it).
     pub cluster_name: Option<String>,
     pub cluster: Option<ClusterModel>,
+    pub load_balancers: Vec<LoadBalancerModel>,
+    pub dns: Option<DnsModel>,
+}
+
+/// An ALB of `loadBalancers`, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct LoadBalancerModel {
+    pub name: String,
+    pub internet_facing: bool,
+    pub idle_timeout_seconds: u32,
+    /// Normalised CIDRs the security group admits on 80 and 443.
+    pub ingress_cidrs: Vec<String>,
+    pub certificate: Option<CertificateSource>,
+    pub https_redirect: bool,
+    pub target_groups: Vec<TargetGroupModel>,
+    pub default_target_group: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CertificateSource {
+    /// Requested in ACM, validated by DNS.
+    Request(String),
+    Existing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetGroupModel {
+    pub name: String,
+    pub port: u16,
+    /// `ip` or `instance` (AWS's default).
+    pub target_type: String,
+    pub health_check_path: String,
+}
+
+/// `dns`: the hosted zone (a name without the trailing dot) and its records.
+#[derive(Debug, Clone)]
+pub struct DnsModel {
+    pub zone: String,
+    pub records: Vec<RecordModel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordModel {
+    /// Lower case, without the trailing dot.
+    pub name: String,
+    pub record_type: String,
+    pub ttl: u32,
+    pub values: Vec<String>,
+    /// The load balancer an alias record points at.
+    pub alias: Option<String>,
 }
 
 /// The EKS control plane with its defaults applied.
@@ -410,38 +459,6 @@ pub struct BroughtNetwork {
     pub subnets: Vec<(String, String, String)>,
 }
 
-/// Errors for what eksform parses and validates but cannot plan yet: parts of
-/// SPEC.md whose resources later work adds. Refused by `plan`, never ignored.
-pub fn unsupported_sections(spec: &Spec, file: &SourceFile) -> Diagnostics {
-    let mut diagnostics = Diagnostics::new();
-    let mut refuse = |section: &str, span: crate::diagnostics::Span| {
-        diagnostics.push(
-            Diagnostic::error(format!(
-                "`{section}` is not supported yet: this version of eksform plans the network, \
-                 the cluster's control plane, its log group, OIDC provider, access entries, \
-                 add-ons, managed node groups, Fargate profiles and IAM roles for service accounts"
-            ))
-            .at(file, span)
-            .with_help(format!(
-                "remove `{section}` to plan the rest; `eksform validate` checks it already"
-            )),
-        );
-    };
-    let sections = [
-        (
-            "loadBalancers",
-            spec.load_balancers.as_ref().map(|c| c.span),
-        ),
-        ("dns", spec.dns.as_ref().map(|c| c.span)),
-    ];
-    for (section, span) in sections {
-        if let Some(span) = span {
-            refuse(section, span);
-        }
-    }
-    diagnostics
-}
-
 /// The stack model of a validated spec.
 pub fn model(spec: &Spec) -> StackModel {
     let cluster_name = spec.cluster.as_ref().map(|c| {
@@ -458,6 +475,131 @@ pub fn model(spec: &Spec) -> StackModel {
         network: spec.vpc.as_ref().and_then(|vpc| network(vpc)),
         cluster_name,
         cluster: cluster_model(spec),
+        load_balancers: load_balancers(spec),
+        dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
+    }
+}
+
+fn load_balancers(spec: &Spec) -> Vec<LoadBalancerModel> {
+    let Some(balancers) = &spec.load_balancers else {
+        return vec![];
+    };
+    balancers
+        .iter()
+        .map(|lb| {
+            let mut ingress_cidrs: Vec<String> = if lb.ingress_cidrs.is_empty() {
+                vec!["0.0.0.0/0".into()]
+            } else {
+                lb.ingress_cidrs.iter().map(|c| normalize_cidr(c)).collect()
+            };
+            ingress_cidrs.sort();
+            ingress_cidrs.dedup();
+            let certificate = lb
+                .certificate
+                .as_ref()
+                .and_then(|c| match (&c.domain, &c.arn) {
+                    (Some(domain), _) => Some(CertificateSource::Request(
+                        domain.trim_end_matches('.').to_ascii_lowercase(),
+                    )),
+                    (None, Some(arn)) => Some(CertificateSource::Existing(arn.value.clone())),
+                    (None, None) => None,
+                });
+            LoadBalancerModel {
+                name: lb.name.value.clone(),
+                internet_facing: lb.scheme != Some(spec::LoadBalancerScheme::Internal),
+                idle_timeout_seconds: lb.idle_timeout_seconds.as_ref().map_or(60, |t| t.value),
+                ingress_cidrs,
+                https_redirect: lb.https_redirect.unwrap_or(false) && certificate.is_some(),
+                certificate,
+                target_groups: lb
+                    .target_groups
+                    .iter()
+                    .map(|tg| TargetGroupModel {
+                        name: tg.name.value.clone(),
+                        port: tg.port.value,
+                        target_type: match tg.target_type {
+                            Some(spec::TargetType::Ip) => "ip".into(),
+                            _ => "instance".into(),
+                        },
+                        health_check_path: tg
+                            .health_check_path
+                            .as_ref()
+                            .map_or_else(|| "/".into(), |p| p.value.clone()),
+                    })
+                    .collect(),
+                default_target_group: lb
+                    .default_target_group
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .or_else(|| lb.target_groups.first().map(|t| t.name.value.clone())),
+            }
+        })
+        .collect()
+}
+
+fn dns_model(dns: &spec::Dns) -> DnsModel {
+    DnsModel {
+        zone: dns.zone.trim_end_matches('.').to_ascii_lowercase(),
+        records: dns
+            .records
+            .iter()
+            .map(|r| RecordModel {
+                name: r.name.trim_end_matches('.').to_ascii_lowercase(),
+                record_type: match r.record_type {
+                    Some(t) => format!("{t:?}"),
+                    None if r.alias.is_some() => "A".into(),
+                    None => "CNAME".into(),
+                },
+                ttl: r.ttl.unwrap_or(300),
+                values: r.values.clone(),
+                alias: r.alias.as_ref().map(|a| a.load_balancer.value.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// A name within an AWS length limit: a longer one is cut and ends in a short
+/// hash of the whole, so that different long names stay different.
+pub fn fit_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let hash = short_hash(name);
+    let keep = max.saturating_sub(hash.len() + 1);
+    format!("{}-{hash}", &name[..keep])
+}
+
+/// Eight hex digits of the SHA-256 of `text`: stable across runs and machines.
+pub fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The subnets of a tier as desired values: references to the subnets eksform
+/// creates, or the ids of a brought VPC's.
+pub fn subnet_values(network: &Network, tier: &str) -> Vec<Value> {
+    match network {
+        Network::Created(network) => network
+            .zones
+            .iter()
+            .filter(|z| tier == "private" || z.public.is_some())
+            .map(|z| Value::reference(&crate::kinds::Subnet::address(tier, &z.name), "id"))
+            .collect(),
+        Network::Brought(network) => network
+            .subnets
+            .iter()
+            .filter(|(t, _, _)| t == tier)
+            .map(|(_, _, id)| Value::string(id.clone()))
+            .collect(),
+    }
+}
+
+/// The VPC id as a desired value.
+pub fn vpc_value(network: &Network) -> Value {
+    match network {
+        Network::Created(_) => Value::reference(&crate::kinds::Vpc::address(), "id"),
+        Network::Brought(network) => Value::string(network.vpc_id.clone()),
     }
 }
 

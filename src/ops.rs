@@ -71,10 +71,6 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
 /// Reads, validates and lowers a spec. No AWS calls.
 pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
     let loaded = spec::load(path).map_err(OpsError::Spec)?;
-    let unsupported = lower::unsupported_sections(&loaded.spec, &loaded.file);
-    if unsupported.has_errors() {
-        return Err(OpsError::Spec(unsupported));
-    }
     let model = lower::model(&loaded.spec);
     let desired = lower::desired(&model);
     Ok(Stack {

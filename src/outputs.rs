@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cloud::{Cloud, CloudError, Regions, Scope};
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
-use crate::kinds::{EksCluster, OidcProvider, Vpc};
+use crate::kinds::{EksCluster, HostedZone, OidcProvider, Vpc};
 use crate::lower::{Network, normalize_cidr};
 use crate::model::{LiveResource, Value};
 use crate::observe;
@@ -41,6 +41,19 @@ pub struct Outputs {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub service_account_role_arns: BTreeMap<String, String>,
+    /// Load balancer name -> its DNS name.
+    #[serde(
+        rename = "loadBalancerDNSNames",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub load_balancer_dns_names: BTreeMap<String, String>,
+    /// `<load balancer>/<target group>` -> the target group's ARN.
+    #[serde(rename = "targetGroupARNs", skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_group_arns: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<String>,
 }
 
 impl Outputs {
@@ -92,6 +105,29 @@ impl Outputs {
                     ))
                 })
                 .collect(),
+            load_balancer_dns_names: with_prefix("load_balancer.")
+                .filter_map(|r| {
+                    let name = r.address.as_str().strip_prefix("load_balancer.")?;
+                    Some((
+                        name.to_string(),
+                        r.attributes.get("dns_name")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            target_group_arns: with_prefix("target_group.")
+                .filter_map(|r| {
+                    let key = r
+                        .address
+                        .as_str()
+                        .strip_prefix("target_group.")?
+                        .replacen('.', "/", 1);
+                    Some((key, r.attributes.get("arn")?.as_str()?.to_string()))
+                })
+                .collect(),
+            hosted_zone_id: find(&HostedZone::address()).map(|r| r.id.clone()),
+            name_servers: find(&HostedZone::address())
+                .map(|r| crate::model::string_list(&r.attributes, "name_servers"))
+                .unwrap_or_default(),
         };
         if let Some(Network::Brought(network)) = network {
             outputs.vpc_id = Some(network.vpc_id.clone());

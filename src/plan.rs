@@ -311,6 +311,12 @@ pub fn diff(
             }
         }
         let mut reason = None;
+        if !is_marked(&live) && !kind.is_brought() && !kind.adopts_unmarked() {
+            return Err(PlanError::Refused(
+                resource.address.clone(),
+                "an existing record of that name and type carries no eksform mark (it may belong to ExternalDNS or a person); eksform never changes it: remove it, or give the spec another name".into(),
+            ));
+        }
         if !is_marked(&live) && !kind.is_brought() {
             reason = Some("adopts an existing resource that carries no eksform mark".into());
         }

@@ -970,31 +970,6 @@ async fn an_unmarked_log_group_is_adopted_not_duplicated() {
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 }
 
-#[test]
-fn plan_refuses_what_it_cannot_do_yet_and_names_it() {
-    // No AWS is needed to refuse: the spec is checked first.
-    let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(
-        &dir,
-        "edge.yaml",
-        &format!(
-            "{}dns:\n  zone: example.com\n",
-            network_spec("edge", "Single")
-        ),
-    );
-    let output = assert_cmd::Command::cargo_bin("eksform")
-        .unwrap()
-        .env("NO_COLOR", "1")
-        .args(["--no-color", "plan"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("`dns` is not supported yet"), "{stderr}");
-    assert!(stderr.contains("nothing was sent to AWS"), "{stderr}");
-}
-
 fn admitting_spec(reference: &str) -> String {
     format!(
         "stack: prd\nregion: {REGION}\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: prd-eks\n  version: \"1.31\"\n  publicAccessCIDRs:\n    - 198.51.100.7\n    - {reference}\n"
@@ -1730,4 +1705,297 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
             .vpcs()
             .is_empty()
     );
+}
+
+fn edge_spec(extra_record: &str) -> String {
+    format!(
+        r#"stack: edge
+region: {REGION}
+vpc:
+  cidr: 10.60.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b]
+  nat: {{ gateway: Disable }}
+loadBalancers:
+  - name: web
+    scheme: internet-facing
+    idleTimeoutSeconds: 300
+    ingressCIDRs: [0.0.0.0/0]
+    certificate: {{ domain: "*.dev.example.com" }}
+    httpsRedirect: true
+    targetGroups:
+      - name: nginx
+        port: 80
+        targetType: ip
+        healthCheckPath: /nginx-health
+    defaultTargetGroup: nginx
+dns:
+  zone: dev.example.com
+  records:
+    - name: "*.dev.example.com"
+      alias: {{ loadBalancer: web }}
+    - name: status.dev.example.com
+      type: CNAME
+      ttl: 300
+      values: [status.example.net]
+{extra_record}"#
+    )
+}
+
+async fn zone_records(
+    aws: &AwsClients,
+    zone: &str,
+) -> Vec<aws_sdk_route53::types::ResourceRecordSet> {
+    aws.route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap()
+        .resource_record_sets()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
+    use aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum;
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    // Someone else's zone, with someone else's record in it.
+    let zone = aws
+        .route53
+        .create_hosted_zone()
+        .name("dev.example.com")
+        .caller_reference("made-by-hand")
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let foreign = ResourceRecordSet::builder()
+        .name("legacy.dev.example.com")
+        .r#type(RrType::A)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.1")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(foreign)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "edge.yaml", &edge_spec(""));
+    let plan = emulator
+        .eksform()
+        .args(["plan"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let plan_text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan_text.contains("adopts an existing resource"),
+        "{plan_text}"
+    );
+    apply(&emulator, &spec);
+
+    // The load balancer, its attribute, listeners, certificate and target group.
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    assert_eq!(balancers.load_balancers().len(), 1);
+    let balancer = &balancers.load_balancers()[0];
+    let lb_arn = balancer.load_balancer_arn().unwrap();
+    assert_eq!(balancer.availability_zones().len(), 2, "the public subnets");
+    let attributes = aws
+        .elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attributes
+            .attributes()
+            .iter()
+            .any(|a| a.key() == Some("idle_timeout.timeout_seconds") && a.value() == Some("300"))
+    );
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    assert_eq!(groups.target_groups().len(), 1);
+    let group = &groups.target_groups()[0];
+    assert_eq!(group.port(), Some(80));
+    assert_eq!(group.target_type().map(|t| t.as_str()), Some("ip"));
+    assert_eq!(group.health_check_path(), Some("/nginx-health"));
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let listener = |port: i32| {
+        listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(port))
+            .unwrap_or_else(|| panic!("a listener on {port}"))
+    };
+    let http = listener(80).default_actions()[0].clone();
+    assert_eq!(http.r#type(), Some(&ActionTypeEnum::Redirect));
+    let redirect = http.redirect_config().unwrap();
+    assert_eq!(
+        (redirect.protocol(), redirect.port()),
+        (Some("HTTPS"), Some("443"))
+    );
+    assert_eq!(redirect.status_code().map(|c| c.as_str()), Some("HTTP_301"));
+    let https = listener(443);
+    assert_eq!(
+        https.default_actions()[0].target_group_arn(),
+        group.target_group_arn()
+    );
+    assert_eq!(https.ssl_policy(), Some(eksform::kinds::TLS_POLICY));
+    let certificate_arn = https.certificates()[0].certificate_arn().unwrap();
+    let certificate = aws
+        .acm
+        .describe_certificate()
+        .certificate_arn(certificate_arn)
+        .send()
+        .await
+        .unwrap();
+    let certificate = certificate.certificate().unwrap();
+    assert_eq!(certificate.domain_name(), Some("*.dev.example.com"));
+    assert_eq!(certificate.status().map(|s| s.as_str()), Some("ISSUED"));
+
+    // The zone was adopted, not duplicated; the alias points at the ALB.
+    let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+    assert_eq!(zones.hosted_zones().len(), 1, "the zone is not duplicated");
+    let records = zone_records(&aws, &zone_id).await;
+    let named = |name: &str, kind: RrType| {
+        records
+            .iter()
+            .find(|r| r.name().replace("\\052", "*") == name && r.r#type() == &kind)
+            .cloned()
+    };
+    let alias = named("*.dev.example.com.", RrType::A).expect("the wildcard alias record");
+    let target = alias.alias_target().unwrap();
+    assert_eq!(
+        target.dns_name().trim_end_matches('.'),
+        balancer.dns_name().unwrap()
+    );
+    assert_eq!(
+        target.hosted_zone_id(),
+        balancer.canonical_hosted_zone_id().unwrap()
+    );
+    let cname = named("status.dev.example.com.", RrType::Cname).expect("the CNAME record");
+    assert_eq!(
+        cname.resource_records()[0].value().trim_end_matches('.'),
+        "status.example.net"
+    );
+    let validation = certificate.domain_validation_options()[0]
+        .resource_record()
+        .unwrap();
+    assert!(
+        named(validation.name(), RrType::Cname).is_some(),
+        "the validation record is in the zone"
+    );
+    let companion = named("_eksform-a._wildcard.dev.example.com.", RrType::Txt)
+        .expect("the ownership companion");
+    assert!(
+        companion.resource_records()[0]
+            .value()
+            .contains("eksform:stack=edge")
+    );
+    assert!(named("legacy.dev.example.com.", RrType::A).is_some());
+
+    let outputs = emulator
+        .eksform()
+        .args(["outputs", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let outputs: serde_json::Value = serde_json::from_slice(&outputs.stdout).unwrap();
+    assert_eq!(
+        outputs["loadBalancerDNSNames"]["web"],
+        balancer.dns_name().unwrap()
+    );
+    assert_eq!(
+        outputs["targetGroupARNs"]["web/nginx"],
+        group.target_group_arn().unwrap()
+    );
+    assert_eq!(outputs["hostedZoneId"], zone_id.as_str());
+    let replan = emulator
+        .eksform()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "re-plan has no changes:\n{}",
+        String::from_utf8_lossy(&replan.stdout)
+    );
+
+    // A record in the way that eksform does not own is a plan error, never overwritten.
+    let clash = write_spec(
+        &dir,
+        "clash.yaml",
+        &edge_spec(
+            "    - name: legacy.dev.example.com\n      type: A\n      values: [192.0.2.99]\n",
+        ),
+    );
+    let output = emulator.eksform().arg("plan").arg(&clash).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("carries no eksform mark"));
+
+    destroy(&emulator, &spec);
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    assert!(balancers.load_balancers().is_empty(), "the ALB is gone");
+    assert!(
+        aws.elb
+            .describe_target_groups()
+            .send()
+            .await
+            .unwrap()
+            .target_groups()
+            .is_empty()
+    );
+    let left: Vec<String> = zone_records(&aws, &zone_id)
+        .await
+        .iter()
+        .filter(|r| !matches!(r.r#type(), RrType::Ns | RrType::Soa))
+        .map(|r| r.name().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["legacy.dev.example.com."],
+        "only the foreign record is left"
+    );
+    let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+    assert_eq!(zones.hosted_zones().len(), 1, "the adopted zone stays");
 }

@@ -20,6 +20,9 @@ pub struct AwsClients {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl AwsClients {
@@ -31,6 +34,9 @@ impl AwsClients {
             iam: aws_sdk_iam::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            acm: aws_sdk_acm::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
         }
     }
 }
@@ -107,10 +113,20 @@ fn classify(code: Option<&str>, status: u16) -> ErrorClass {
             | "SlowDown"
             | "PriorRequestNotComplete",
         ) => ErrorClass::Throttling,
-        Some("DependencyViolation" | "ResourceInUseException" | "InvalidIPAddress.InUse") => {
-            ErrorClass::DependencyViolation
+        Some(
+            "DependencyViolation"
+            | "ResourceInUseException"
+            | "ResourceInUse"
+            | "InvalidIPAddress.InUse"
+            | "HostedZoneNotEmpty",
+        ) => ErrorClass::DependencyViolation,
+        Some(c)
+            if c.contains("NotFound")
+                || c.starts_with("NoSuch")
+                || c == "ResourceNotFoundException" =>
+        {
+            ErrorClass::NotFound
         }
-        Some(c) if c.contains("NotFound") || c == "NoSuchEntity" => ErrorClass::NotFound,
         Some("InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable") => {
             ErrorClass::Transient
         }

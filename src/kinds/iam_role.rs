@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::{Change, Kind, deleted, not_found_is_done};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{StackModel, partition, resource_name};
+use crate::lower::{StackModel, fit_name, partition, resource_name};
 use crate::model::{
     Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
     string_list, string_map,
@@ -166,17 +166,6 @@ async fn sync_inline(
         }
     }
     Ok(())
-}
-
-/// A role name within IAM's 64 characters: long ones are cut and end in a hash.
-fn fit_role_name(name: String) -> String {
-    if name.len() <= 64 {
-        return name;
-    }
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{hash}", &name[..55])
 }
 
 /// An IAM policy document in a canonical form, so that documents that mean the
@@ -466,7 +455,8 @@ impl Kind for IamRole {
         for account in &cluster.service_accounts {
             let key = format!("{}/{}", account.namespace, account.name);
             let address = Self::address_of_service_account(&account.namespace, &account.name);
-            let name = fit_role_name(resource_name(&stack.stack, &address));
+            // IAM allows 64 characters.
+            let name = fit_name(&resource_name(&stack.stack, &address), 64);
             let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
             tags.insert("eksform:cluster".into(), cluster.name.clone());
             tags.insert("eksform:service-account".into(), key.clone());

@@ -4,19 +4,27 @@
 
 mod access_entry;
 mod addon;
+mod certificate;
+mod certificate_validation;
+mod dns_record;
 mod eks_cluster;
 mod elastic_ip;
 mod fargate_profile;
+mod hosted_zone;
 mod iam_role;
 mod internet_gateway;
+mod listener;
+mod load_balancer;
 mod log_group;
 mod nat_gateway;
 mod node_group;
 mod oidc_provider;
 mod route_table;
+mod security_group;
 mod subnet;
 mod subnet_tags;
 mod tags;
+mod target_group;
 mod vpc;
 mod well_known;
 
@@ -31,18 +39,26 @@ use crate::model::{Attributes, DesiredResource, LiveResource, Value};
 
 pub use access_entry::AccessEntry;
 pub use addon::Addon;
+pub use certificate::Certificate;
+pub use certificate_validation::CertificateValidation;
+pub use dns_record::DnsRecord;
 pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
+pub use hosted_zone::HostedZone;
 pub use iam_role::IamRole;
 pub use internet_gateway::InternetGateway;
+pub use listener::{Listener, TLS_POLICY};
+pub use load_balancer::LoadBalancer;
 pub use log_group::LogGroup;
 pub use nat_gateway::NatGateway;
 pub use node_group::NodeGroup;
 pub use oidc_provider::OidcProvider;
 pub use route_table::RouteTable;
+pub use security_group::SecurityGroup;
 pub use subnet::Subnet;
 pub use subnet_tags::SubnetTags;
+pub use target_group::TargetGroup;
 pub use vpc::Vpc;
 pub use well_known::{WellKnown, well_known_policies};
 
@@ -63,6 +79,14 @@ pub static ALL: &[&'static dyn Kind] = &[
     &FargateProfile,
     &AccessEntry,
     &Addon,
+    &HostedZone,
+    &Certificate,
+    &DnsRecord,
+    &CertificateValidation,
+    &SecurityGroup,
+    &LoadBalancer,
+    &TargetGroup,
+    &Listener,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
@@ -167,6 +191,13 @@ pub trait Kind: Send + Sync + 'static {
     /// profiles of a cluster): the executor then runs them one after another.
     fn one_at_a_time(&self) -> bool {
         false
+    }
+
+    /// Whether a live resource found without eksform's mark (by its name) may
+    /// be adopted by the plan. DNS records may not: they may belong to
+    /// ExternalDNS or a person, so one in the way is a plan error.
+    fn adopts_unmarked(&self) -> bool {
+        true
     }
 
     /// Refuses a change AWS cannot make, or eksform cannot make yet, with the reason.

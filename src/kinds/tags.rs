@@ -152,3 +152,32 @@ pub fn required<'a>(attributes: &'a Attributes, name: &str) -> Result<&'a str, C
 pub fn changed(live: &Attributes, desired: &Attributes, name: &str) -> bool {
     desired.get(name).is_some() && live.get(name) != desired.get(name)
 }
+
+/// The ownership mark alone, as tags: for resources that carry it somewhere
+/// other than tags (a hosted zone's comment, a record's companion TXT record).
+pub fn mark(stack: &str, address: &Address) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (STACK_TAG.to_string(), stack.to_string()),
+        (ADDRESS_TAG.to_string(), address.0.clone()),
+    ])
+}
+
+/// The mark as text: `eksform:stack=<stack> eksform:address=<address>`.
+pub fn mark_text(stack: &str, address: &Address) -> String {
+    format!("{STACK_TAG}={stack} {ADDRESS_TAG}={address}")
+}
+
+/// The stack and address a mark text names (quotes around it are ignored).
+pub fn parse_mark(text: &str) -> Option<(String, Address)> {
+    let text = text.trim().trim_matches('"');
+    let mut stack = None;
+    let mut address = None;
+    for part in text.split_whitespace() {
+        if let Some(value) = part.strip_prefix(&format!("{STACK_TAG}=")) {
+            stack = Some(value.to_string());
+        } else if let Some(value) = part.strip_prefix(&format!("{ADDRESS_TAG}=")) {
+            address = Some(Address(value.to_string()));
+        }
+    }
+    Some((stack?, address?))
+}

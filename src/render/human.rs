@@ -105,11 +105,15 @@ pub fn plan(plan: &Plan, color: bool) -> String {
         "Stack {} in {} (account {})",
         plan.stack, plan.region, plan.account
     );
+    // Unchanged resources are shown only when there is something to say (an
+    // adopted hosted zone).
+    let shown = |r: &&ResourceChange| r.action != Action::NoOp || r.reason.is_some();
     if !summary.has_changes() {
         let _ = writeln!(out, "\nNo changes. The live resources match the spec.");
-    } else {
+    }
+    if plan.resources.iter().any(|r| shown(&r)) {
         out.push('\n');
-        for resource in plan.resources.iter().filter(|r| r.action != Action::NoOp) {
+        for resource in plan.resources.iter().filter(shown) {
             resource_block(&mut out, resource, color);
             out.push('\n');
         }

@@ -34,7 +34,8 @@ enum ItemKey {
     Name,
     /// `metadata.namespace/metadata.name`
     ServiceAccount,
-    /// `name` + `type` (an absent type is `A`, as for an alias)
+    /// `name` + `type` (an absent type is `A` for an alias, else `CNAME`, as
+    /// validation reads it)
     Record,
 }
 
@@ -271,7 +272,14 @@ fn key_of(item: &Node, item_key: ItemKey) -> Option<String> {
         ItemKey::Record => {
             let name = field(item, "name")?;
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            let record_type = field(item, "type").unwrap_or_else(|| "A".into());
+            let record_type = field(item, "type").unwrap_or_else(|| {
+                if child(item, "alias").is_some() {
+                    "A"
+                } else {
+                    "CNAME"
+                }
+                .into()
+            });
             Some(format!("`{name}` ({record_type})"))
         }
     }

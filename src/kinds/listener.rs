@@ -1,0 +1,319 @@
+//! The listeners of a load balancer: port 80 answers 301 to HTTPS when
+//! `httpsRedirect` (else forwards), port 443 terminates TLS with the
+//! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
+//! Everything but the load balancer changes in place.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum,
+};
+
+use super::certificate_validation::CertificateValidation;
+use super::load_balancer::{
+    LoadBalancer, elb_tags, stack_load_balancers, sync_elb_tags, to_elb_tags,
+};
+use super::tags::{live, required, tags_of};
+use super::target_group::TargetGroup;
+use super::{Change, Kind, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{CertificateSource, StackModel, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, ownership_tags,
+};
+
+pub struct Listener;
+
+impl Listener {
+    pub fn address(load_balancer: &str, protocol: &str) -> Address {
+        Address::new(&["listener", load_balancer, protocol])
+    }
+}
+
+/// TLS 1.3 with 1.2 for older clients: AWS's recommended policy for ALBs.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+fn action(attributes: &Attributes) -> Result<Action, CloudError> {
+    match attributes.get("action").and_then(Value::as_str) {
+        Some("redirect") => Ok(Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port("443")
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build()),
+        _ => Ok(Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(required(attributes, "target_group_arn")?)
+            .build()),
+    }
+}
+
+fn int(attributes: &Attributes, name: &str) -> Option<i32> {
+    match attributes.get(name) {
+        Some(Value::Int(n)) => Some(*n as i32),
+        _ => None,
+    }
+}
+
+fn certificates(attributes: &Attributes) -> Option<Vec<Certificate>> {
+    attributes
+        .get("certificate_arn")
+        .and_then(Value::as_str)
+        .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()])
+}
+
+#[async_trait]
+impl Kind for Listener {
+    fn name(&self) -> &'static str {
+        "listener"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "arn:aws:elasticloadbalancing:listener"
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "load_balancer_arn" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let mut desired = Vec::new();
+        for lb in &stack.load_balancers {
+            let forward_to = lb
+                .default_target_group
+                .as_ref()
+                .map(|group| Value::reference(&TargetGroup::address(&lb.name, group), "arn"));
+            let resource = |protocol: &str, port: i64| {
+                let address = Self::address(&lb.name, protocol);
+                let name = resource_name(&stack.stack, &address);
+                DesiredResource::new(self.name(), address.clone())
+                    .with(
+                        "load_balancer_arn",
+                        Value::reference(&LoadBalancer::address(&lb.name), "arn"),
+                    )
+                    .with("port", Value::Int(port))
+                    .with("protocol", Value::string(protocol.to_ascii_uppercase()))
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &name,
+                            &stack.tags,
+                        )),
+                    )
+            };
+            let forward = |resource: DesiredResource, target: &Value| {
+                resource
+                    .with("action", Value::string("forward"))
+                    .with("target_group_arn", target.clone())
+            };
+            // Port 80: a redirect needs nothing else; a forward needs a group.
+            if lb.https_redirect {
+                desired.push(
+                    resource("http", 80)
+                        .with("action", Value::string("redirect"))
+                        .with("target_group_arn", Value::Null),
+                );
+            } else if let Some(target) = &forward_to {
+                desired.push(forward(resource("http", 80), target));
+            }
+            let certificate = match &lb.certificate {
+                Some(CertificateSource::Request(_)) => Some(Value::reference(
+                    &CertificateValidation::address(&lb.name),
+                    "certificate_arn",
+                )),
+                Some(CertificateSource::Existing(arn)) => Some(Value::string(arn.clone())),
+                None => None,
+            };
+            if let (Some(certificate), Some(target)) = (certificate, &forward_to) {
+                desired.push(
+                    forward(resource("https", 443), target)
+                        .with("certificate_arn", certificate)
+                        .with("ssl_policy", Value::string(TLS_POLICY)),
+                );
+            }
+        }
+        desired
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let mut listeners = Vec::new();
+        // Listeners are listed per load balancer: no batch read across them.
+        for (balancer, _) in stack_load_balancers(aws, &scope.stack).await? {
+            let arn = balancer.load_balancer_arn().unwrap_or_default();
+            let described = aws
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| error("DescribeListeners", e))?;
+            listeners.extend(described);
+        }
+        let arns: Vec<String> = listeners
+            .iter()
+            .filter_map(|l| l.listener_arn().map(str::to_string))
+            .collect();
+        let mut tags = elb_tags(aws, &arns).await?;
+        Ok(listeners
+            .iter()
+            .filter_map(|listener| {
+                let arn = listener.listener_arn()?.to_string();
+                let action = listener.default_actions().first();
+                let mut values = Attributes::new();
+                let text = |s: Option<&str>| s.map_or(Value::Null, Value::string);
+                values.insert(
+                    "load_balancer_arn".into(),
+                    text(listener.load_balancer_arn()),
+                );
+                values.insert(
+                    "port".into(),
+                    Value::Int(listener.port().unwrap_or_default().into()),
+                );
+                values.insert(
+                    "protocol".into(),
+                    text(listener.protocol().map(ProtocolEnum::as_str)),
+                );
+                let redirect = action.and_then(|a| a.r#type()) == Some(&ActionTypeEnum::Redirect);
+                values.insert(
+                    "action".into(),
+                    Value::string(if redirect { "redirect" } else { "forward" }),
+                );
+                values.insert(
+                    "target_group_arn".into(),
+                    text(action.and_then(|a| a.target_group_arn())),
+                );
+                if let Some(certificate) = listener.certificates().first() {
+                    values.insert(
+                        "certificate_arn".into(),
+                        text(certificate.certificate_arn()),
+                    );
+                }
+                if let Some(policy) = listener.ssl_policy() {
+                    values.insert("ssl_policy".into(), Value::string(policy));
+                }
+                live(
+                    self.name(),
+                    &scope.stack,
+                    &arn,
+                    tags.remove(&arn).unwrap_or_default(),
+                    values,
+                    Status::Ready,
+                )
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let created = aws
+            .elb
+            .create_listener()
+            .load_balancer_arn(required(attributes, "load_balancer_arn")?)
+            .set_port(int(attributes, "port"))
+            .protocol(ProtocolEnum::from(required(attributes, "protocol")?))
+            .set_certificates(certificates(attributes))
+            .set_ssl_policy(
+                attributes
+                    .get("ssl_policy")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .default_actions(action(attributes)?)
+            .set_tags(Some(to_elb_tags(&tags_of(attributes))))
+            .send()
+            .await
+            .map_err(|e| error("CreateListener", e))?;
+        let arn = created
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .ok_or_else(|| CloudError::rejected("CreateListener returned no listener"))?;
+        Ok(request.created(self.name(), arn.to_string(), Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let differs = [
+            "port",
+            "protocol",
+            "action",
+            "target_group_arn",
+            "certificate_arn",
+            "ssl_policy",
+        ]
+        .iter()
+        .any(|name| {
+            desired.contains_key(*name) && desired.get(*name) != live.attributes.get(*name)
+        });
+        if differs {
+            let mut wanted = live.attributes.clone();
+            wanted.extend(desired.clone());
+            aws.elb
+                .modify_listener()
+                .listener_arn(&live.id)
+                .set_port(int(&wanted, "port"))
+                .protocol(ProtocolEnum::from(required(&wanted, "protocol")?))
+                .set_certificates(certificates(&wanted))
+                .set_ssl_policy(
+                    wanted
+                        .get("ssl_policy")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+                .default_actions(action(&wanted)?)
+                .send()
+                .await
+                .map_err(|e| error("ModifyListener", e))?;
+        }
+        if desired.contains_key("tags") {
+            sync_elb_tags(aws, &live.id, &live.attributes, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        match aws
+            .elb
+            .delete_listener()
+            .listener_arn(&live.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteListener", e)),
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        read_by_address(self, aws, live).await
+    }
+}

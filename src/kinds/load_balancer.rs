@@ -1,0 +1,411 @@
+//! Application load balancers of `loadBalancers`: in the public subnets when
+//! internet-facing, the private ones when internal, behind their own security
+//! group, with the idle timeout attribute. Also the ELBv2 helpers the target
+//! group and listener kinds share (tags, the stack's load balancers).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag,
+};
+
+use super::security_group::SecurityGroup;
+use super::tags::{live, required, tag_changes, tags_of};
+use super::{Change, Kind, Timings, not_found_is_done, read_by_address};
+use crate::cloud::aws::{AwsClients, error};
+use crate::cloud::{CloudError, CreateRequest, Scope};
+use crate::lower::{StackModel, fit_name, resource_name, subnet_values};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+    string_list,
+};
+
+pub struct LoadBalancer;
+
+impl LoadBalancer {
+    pub fn address(name: &str) -> Address {
+        Address::new(&["load_balancer", name])
+    }
+}
+
+const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
+
+/// Tags as ELBv2 takes them.
+pub(super) fn to_elb_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The tags of ELBv2 resources by ARN, twenty ARNs per call (the API's limit).
+pub(super) async fn elb_tags(
+    aws: &AwsClients,
+    arns: &[String],
+) -> Result<HashMap<String, BTreeMap<String, String>>, CloudError> {
+    let mut found = HashMap::new();
+    for chunk in arns.chunks(20) {
+        let described = aws
+            .elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| error("DescribeTags", e))?;
+        for description in described.tag_descriptions() {
+            let tags = description
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .filter(|(k, _)| !k.starts_with("aws:"))
+                .collect();
+            found.insert(
+                description.resource_arn().unwrap_or_default().to_string(),
+                tags,
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Adds and removes tags of an ELBv2 resource so the live tags become the desired ones.
+pub(super) async fn sync_elb_tags(
+    aws: &AwsClients,
+    arn: &str,
+    live: &Attributes,
+    desired: &Attributes,
+) -> Result<(), CloudError> {
+    let (set, removed) = tag_changes(live, desired);
+    if !set.is_empty() {
+        aws.elb
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(to_elb_tags(&set)))
+            .send()
+            .await
+            .map_err(|e| error("AddTags", e))?;
+    }
+    if !removed.is_empty() {
+        aws.elb
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(removed))
+            .send()
+            .await
+            .map_err(|e| error("RemoveTags", e))?;
+    }
+    Ok(())
+}
+
+/// The region's load balancers that carry the stack's mark, with their tags.
+pub(super) async fn stack_load_balancers(
+    aws: &AwsClients,
+    stack: &str,
+) -> Result<
+    Vec<(
+        aws_sdk_elasticloadbalancingv2::types::LoadBalancer,
+        BTreeMap<String, String>,
+    )>,
+    CloudError,
+> {
+    let balancers = aws
+        .elb
+        .describe_load_balancers()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("DescribeLoadBalancers", e))?;
+    let arns: Vec<String> = balancers
+        .iter()
+        .filter_map(|b| b.load_balancer_arn().map(str::to_string))
+        .collect();
+    let mut tags = elb_tags(aws, &arns).await?;
+    Ok(balancers
+        .into_iter()
+        .filter_map(|b| {
+            let tags = tags.remove(b.load_balancer_arn()?)?;
+            (tags.get(STACK_TAG).map(String::as_str) == Some(stack)).then_some((b, tags))
+        })
+        .collect())
+}
+
+fn status_of(state: Option<&LoadBalancerStateEnum>) -> Result<Status, CloudError> {
+    match state {
+        Some(LoadBalancerStateEnum::Provisioning) => Ok(Status::Pending),
+        Some(LoadBalancerStateEnum::Failed) => Err(CloudError::rejected(
+            "the load balancer failed to provision (see its state reason in the console)",
+        )),
+        _ => Ok(Status::Ready),
+    }
+}
+
+async fn set_idle_timeout(aws: &AwsClients, arn: &str, seconds: &str) -> Result<(), CloudError> {
+    aws.elb
+        .modify_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .attributes(
+            LoadBalancerAttribute::builder()
+                .key(IDLE_TIMEOUT)
+                .value(seconds)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| error("ModifyLoadBalancerAttributes", e))?;
+    Ok(())
+}
+
+fn idle_timeout(attributes: &Attributes) -> Option<String> {
+    match attributes.get("idle_timeout_seconds") {
+        Some(Value::Int(seconds)) => Some(seconds.to_string()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Kind for LoadBalancer {
+    fn name(&self) -> &'static str {
+        "load_balancer"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "arn:aws:elasticloadbalancing"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn", "dns_name", "canonical_hosted_zone_id"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "scheme" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn timings(&self) -> Timings {
+        Timings {
+            create: Duration::from_secs(3 * 60),
+            delete: Duration::ZERO,
+            poll: Duration::from_secs(15),
+            timeout: Duration::from_secs(20 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(network) = &stack.network else {
+            return vec![];
+        };
+        stack
+            .load_balancers
+            .iter()
+            .map(|lb| {
+                let address = Self::address(&lb.name);
+                let tag_name = resource_name(&stack.stack, &address);
+                // ELBv2 names: 32 characters, letters, digits and '-'.
+                let name = fit_name(&format!("{}-{}", stack.stack, lb.name), 32);
+                let tier = if lb.internet_facing {
+                    "public"
+                } else {
+                    "private"
+                };
+                DesiredResource::new(self.name(), address.clone())
+                    .with("name", Value::string(name))
+                    .with(
+                        "scheme",
+                        Value::string(if lb.internet_facing {
+                            "internet-facing"
+                        } else {
+                            "internal"
+                        }),
+                    )
+                    .with("subnet_ids", Value::List(subnet_values(network, tier)))
+                    .with(
+                        "security_group_ids",
+                        Value::List(vec![Value::reference(
+                            &SecurityGroup::address(&lb.name),
+                            "id",
+                        )]),
+                    )
+                    .with(
+                        "idle_timeout_seconds",
+                        Value::Int(lb.idle_timeout_seconds.into()),
+                    )
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &tag_name,
+                            &stack.tags,
+                        )),
+                    )
+            })
+            .collect()
+    }
+
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let mut found = Vec::new();
+        for (balancer, tags) in stack_load_balancers(aws, &scope.stack).await? {
+            let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
+            // The idle timeout is an attribute: one call per load balancer.
+            let attributes = aws
+                .elb
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| error("DescribeLoadBalancerAttributes", e))?;
+            let idle = attributes
+                .attributes()
+                .iter()
+                .find(|a| a.key() == Some(IDLE_TIMEOUT))
+                .and_then(|a| a.value()?.parse::<i64>().ok());
+            let subnets: Vec<String> = balancer
+                .availability_zones()
+                .iter()
+                .filter_map(|z| z.subnet_id().map(str::to_string))
+                .collect();
+            let mut values = Attributes::new();
+            let text = |s: Option<&str>| Value::string(s.unwrap_or_default());
+            values.insert("name".into(), text(balancer.load_balancer_name()));
+            values.insert(
+                "scheme".into(),
+                text(balancer.scheme().map(LoadBalancerSchemeEnum::as_str)),
+            );
+            values.insert("subnet_ids".into(), Value::string_set(&subnets));
+            values.insert(
+                "security_group_ids".into(),
+                Value::string_set(balancer.security_groups()),
+            );
+            values.insert(
+                "idle_timeout_seconds".into(),
+                idle.map_or(Value::Null, Value::Int),
+            );
+            values.insert("arn".into(), Value::string(arn.clone()));
+            values.insert("dns_name".into(), text(balancer.dns_name()));
+            values.insert(
+                "canonical_hosted_zone_id".into(),
+                text(balancer.canonical_hosted_zone_id()),
+            );
+            let status = status_of(balancer.state().and_then(|s| s.code()))?;
+            found.extend(live(self.name(), &scope.stack, &arn, tags, values, status));
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let created = aws
+            .elb
+            .create_load_balancer()
+            .name(required(attributes, "name")?)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .scheme(LoadBalancerSchemeEnum::from(required(
+                attributes, "scheme",
+            )?))
+            .set_subnets(Some(string_list(attributes, "subnet_ids")))
+            .set_security_groups(Some(string_list(attributes, "security_group_ids")))
+            .set_tags(Some(to_elb_tags(&tags_of(attributes))))
+            .send()
+            .await
+            .map_err(|e| error("CreateLoadBalancer", e))?;
+        let balancer = created
+            .load_balancers()
+            .first()
+            .ok_or_else(|| CloudError::rejected("CreateLoadBalancer returned no load balancer"))?;
+        let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
+        if let Some(seconds) = idle_timeout(attributes) {
+            set_idle_timeout(aws, &arn, &seconds).await?;
+        }
+        let status = status_of(balancer.state().and_then(|s| s.code()))?;
+        let mut live = request.created(self.name(), arn.clone(), status);
+        live.attributes.insert("arn".into(), Value::string(arn));
+        live.attributes.insert(
+            "dns_name".into(),
+            Value::string(balancer.dns_name().unwrap_or_default()),
+        );
+        live.attributes.insert(
+            "canonical_hosted_zone_id".into(),
+            Value::string(balancer.canonical_hosted_zone_id().unwrap_or_default()),
+        );
+        Ok(live)
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let changed = |name: &str| {
+            desired.contains_key(name)
+                && Value::string_set(&string_list(desired, name))
+                    != Value::string_set(&string_list(&live.attributes, name))
+        };
+        if changed("subnet_ids") {
+            aws.elb
+                .set_subnets()
+                .load_balancer_arn(&live.id)
+                .set_subnets(Some(string_list(desired, "subnet_ids")))
+                .send()
+                .await
+                .map_err(|e| error("SetSubnets", e))?;
+        }
+        if changed("security_group_ids") {
+            aws.elb
+                .set_security_groups()
+                .load_balancer_arn(&live.id)
+                .set_security_groups(Some(string_list(desired, "security_group_ids")))
+                .send()
+                .await
+                .map_err(|e| error("SetSecurityGroups", e))?;
+        }
+        if let Some(seconds) = idle_timeout(desired)
+            && idle_timeout(&live.attributes).as_ref() != Some(&seconds)
+        {
+            set_idle_timeout(aws, &live.id, &seconds).await?;
+        }
+        if desired.contains_key("tags") {
+            sync_elb_tags(aws, &live.id, &live.attributes, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        match aws
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(&live.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteLoadBalancer", e)),
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        read_by_address(self, aws, live).await
+    }
+}
