@@ -258,7 +258,11 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                             .desired
                             .as_ref()
                             .is_some_and(|d| d.dependencies().contains(&node.address));
-                        if wants_replacement {
+                        // A replacement made create-before-destroy exists before this
+                        // delete: the holder simply moves to it first.
+                        let created_first =
+                            node.replaced_by.is_some() && node.kind.create_before_destroy();
+                        if wants_replacement && !created_first {
                             // It will refer to the replacement, created after this delete:
                             // it releases the old one first, then updates.
                             releases.push((other_index, index));

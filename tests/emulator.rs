@@ -1961,6 +1961,37 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         String::from_utf8_lossy(&replan.stdout)
     );
 
+    // A new port replaces the target group create-before-destroy: the HTTPS
+    // listener moves to the new group, the old one goes.
+    let moved = write_spec(
+        &dir,
+        "edge.yaml",
+        &edge_spec("").replace("port: 80", "port: 8080"),
+    );
+    apply(&emulator, &moved);
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    assert_eq!(groups.target_groups().len(), 1, "the old group is gone");
+    let new_group = &groups.target_groups()[0];
+    assert_eq!(new_group.port(), Some(8080));
+    assert_ne!(new_group.target_group_name(), group.target_group_name());
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let https = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .unwrap();
+    assert_eq!(
+        https.default_actions()[0].target_group_arn(),
+        new_group.target_group_arn()
+    );
+    assert_eq!(plan_exit_code(&emulator, &moved), 0);
+
     // A record in the way that eksform does not own is a plan error, never overwritten.
     let clash = write_spec(
         &dir,

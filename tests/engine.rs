@@ -787,3 +787,94 @@ async fn add_ons_that_need_pods_wait_for_compute_and_go_before_it() {
     );
     assert!(cloud.resources().is_empty());
 }
+
+fn edge_text(port: u16) -> String {
+    format!(
+        "{}loadBalancers:\n  - name: web\n    idleTimeoutSeconds: 300\n    certificate: {{ domain: \"*.dev.example.com\" }}\n    httpsRedirect: true\n    targetGroups:\n      - name: nginx\n        port: {port}\n        targetType: ip\n    defaultTargetGroup: nginx\ndns:\n  zone: dev.example.com\n  records:\n    - name: \"*.dev.example.com\"\n      alias: {{ loadBalancer: web }}\n",
+        spec_text("Single")
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_any_call_of_an_edge_apply_or_destroy_is_finished_by_the_next_run() {
+    let text = edge_text(80);
+    let total = calls_of_clean_run(&text, false).await;
+    for k in 1..=total {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        cloud.set_faults(Faults {
+            crash_after: Some(k),
+            ..Faults::default()
+        });
+        run_that_may_crash(&cloud, &text, false).await;
+        cloud.set_faults(Faults::default());
+        let outcome = apply(&cloud, &text).await;
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert_converged(&cloud, &text);
+        assert_no_changes(&cloud, &text).await;
+    }
+    let total = calls_of_clean_run(&text, true).await;
+    for k in 1..=total {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        assert!(apply(&cloud, &text).await.succeeded());
+        let offset = cloud.calls();
+        cloud.set_faults(Faults {
+            crash_after: Some(offset + k),
+            ..Faults::default()
+        });
+        run_that_may_crash(&cloud, &text, true).await;
+        cloud.set_faults(Faults::default());
+        let (outcome, _) = apply_with(&cloud, &text, true, ExecuteOptions::default()).await;
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert!(
+            cloud.resources().is_empty(),
+            "crash at {k}: leftovers {:?}",
+            cloud.resources()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_https_listener_waits_for_the_issued_certificate_and_a_new_target_group_comes_first() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let (outcome, log) = apply_with(&cloud, &edge_text(80), false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let first_run = events(&log);
+    let done = |address: &str| {
+        position(
+            &first_run,
+            |e| matches!(e, Event::Finished { address: a, .. } if a.as_str() == address),
+        )
+    };
+    let started = |address: &str| {
+        position(
+            &first_run,
+            |e| matches!(e, Event::Started { address: a, .. } if a.as_str() == address),
+        )
+    };
+    assert!(done("dns_record.validation.web") < started("certificate_validation.web"));
+    assert!(done("certificate_validation.web") < started("listener.web.https"));
+
+    // A new port replaces the group: the new one exists before the listener
+    // moves to it, and the old one goes only after that.
+    let (outcome, log) =
+        apply_with(&cloud, &edge_text(8080), false, ExecuteOptions::default()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let second_run = events(&log);
+    let first = |operation: Operation, address: &str| {
+        position(
+            &second_run,
+            |e| matches!(e, Event::Finished { address: a, operation: o, .. } if a.as_str() == address && *o == operation),
+        )
+    };
+    let created = first(Operation::Create, "target_group.web.nginx");
+    let moved = first(Operation::Update, "listener.web.https");
+    let deleted = first(Operation::Delete, "target_group.web.nginx");
+    assert!(created < moved && moved < deleted, "{second_run:?}");
+    assert_no_changes(&cloud, &edge_text(8080)).await;
+}
