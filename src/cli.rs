@@ -15,6 +15,7 @@ use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
 use crate::estate;
 use crate::execute::{Cancellation, ExecuteOptions};
 use crate::ops::{self, OpsError};
+use crate::outputs::{KnownOutputs, Outputs};
 use crate::plan::Plan;
 use crate::render;
 use crate::retry::RetryPolicy;
@@ -306,6 +307,7 @@ async fn plan_command(
         .map_err(|e| fail(OpsError::Refused(e)))?;
     let mut connections: BTreeMap<String, Arc<dyn Cloud>> = BTreeMap::new();
     let mut plans = Vec::new();
+    let mut known = KnownOutputs::new();
     for i in order {
         let stack = &mut stacks[i];
         print_diagnostics(&stack.loaded.warnings);
@@ -319,15 +321,22 @@ async fn plan_command(
             }
         };
         let regions = Connector::new(global, &region, cloud.clone());
-        let (plan, _) = ops::plan_stack(
+        let (plan, observed) = ops::plan_stack(
             cloud,
             &regions,
+            &known,
             stack,
             ops::Goal::Apply,
             RetryPolicy::default(),
         )
         .await
         .map_err(fail)?;
+        // Stacks planned later that refer to this one read its outputs from here.
+        known.insert(
+            (stack.model.stack.clone(), region),
+            (!observed.is_empty())
+                .then(|| Outputs::from_observed(&observed, stack.model.network.as_ref())),
+        );
         plans.push((files[i].clone(), plan));
     }
     let many = plans.len() > 1;
@@ -421,9 +430,16 @@ async fn apply_command(
             } else {
                 ops::Goal::Apply
             };
-            let (plan, _) = ops::plan_stack(cloud.clone(), &regions, &mut stack, goal, retry)
-                .await
-                .map_err(fail)?;
+            let (plan, _) = ops::plan_stack(
+                cloud.clone(),
+                &regions,
+                &KnownOutputs::new(),
+                &mut stack,
+                goal,
+                retry,
+            )
+            .await
+            .map_err(fail)?;
             (cloud, plan)
         }
     };

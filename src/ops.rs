@@ -12,7 +12,7 @@ use crate::lower::{self, StackModel};
 use crate::model::{DesiredResource, LiveResource};
 use crate::observe;
 pub use crate::outputs::Outputs;
-use crate::outputs::{self, ReferenceError};
+use crate::outputs::{self, KnownOutputs, ReferenceError};
 use crate::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use crate::retry::RetryPolicy;
 use crate::spec::{self, LoadedSpec};
@@ -85,6 +85,7 @@ pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
 pub async fn resolve_references(
     stack: &mut Stack,
     regions: &dyn Regions,
+    known: &KnownOutputs,
     retry: RetryPolicy,
 ) -> Result<(), OpsError> {
     let Some(cluster) = stack.model.cluster.as_mut() else {
@@ -98,6 +99,7 @@ pub async fn resolve_references(
         "cluster.publicAccessCIDRs",
         &stack.model.region,
         regions,
+        known,
         &stack.loaded.file,
         retry,
     )
@@ -159,6 +161,7 @@ pub async fn plan(
 pub async fn plan_stack(
     cloud: Arc<dyn Cloud>,
     regions: &dyn Regions,
+    known: &KnownOutputs,
     stack: &mut Stack,
     goal: Goal,
     retry: RetryPolicy,
@@ -168,7 +171,7 @@ pub async fn plan_stack(
     let (model, desired) = (stack.model.clone(), stack.desired.clone());
     let observing = async move { observe_for(cloud, &model, &desired, retry).await };
     let (observed, resolved) = match goal {
-        Goal::Apply => tokio::join!(observing, resolve_references(stack, regions, retry)),
+        Goal::Apply => tokio::join!(observing, resolve_references(stack, regions, known, retry)),
         Goal::Destroy => (observing.await, Ok(())),
     };
     resolved?;

@@ -190,17 +190,24 @@ pub enum ReferenceError {
     Cloud(CloudError),
 }
 
+/// Outputs of stacks already observed in this run, by (stack, region): the
+/// stacks of one `plan` command share their observation with the stacks that
+/// refer to them.
+pub type KnownOutputs = BTreeMap<(String, String), Option<Outputs>>;
+
 /// Resolves `fromStack` references into the CIDRs they stand for (a bare IP is
-/// a /32). Each other stack is observed once, in its own region.
+/// a /32). Each other stack is observed once, in its own region, unless its
+/// outputs are known already.
 pub async fn resolve_cidrs(
     references: &[Located<StackReference>],
     field: &str,
     home_region: &str,
     regions: &dyn Regions,
+    known: &KnownOutputs,
     file: &SourceFile,
     retry: RetryPolicy,
 ) -> Result<Vec<String>, ReferenceError> {
-    let mut seen: BTreeMap<(String, String), Option<Outputs>> = BTreeMap::new();
+    let mut seen = known.clone();
     let mut cidrs = Vec::new();
     let mut problems = Diagnostics::new();
     for reference in references {

@@ -878,3 +878,95 @@ async fn the_https_listener_waits_for_the_issued_certificate_and_a_new_target_gr
     assert!(created < moved && moved < deleted, "{second_run:?}");
     assert_no_changes(&cloud, &edge_text(8080)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
+    use eksform::cloud::OneCloud;
+    use eksform::outputs::{KnownOutputs, Outputs};
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let ops_text = spec_text("Single").replace("stack: eng", "stack: ops");
+    assert!(apply(&cloud, &ops_text).await.succeeded());
+    let prd_text = format!(
+        "stack: prd\nregion: us-east-1\nvpc:\n  cidr: 10.70.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\ncluster:\n  publicAccessCIDRs:\n    - {{ fromStack: ops, output: natPublicIPs }}\n"
+    );
+    let stack = |text: &str| {
+        let loaded = spec::parse(SourceFile::new("stack.yaml", text.to_string())).unwrap();
+        let model = lower::model(&loaded.spec);
+        let desired = lower::desired(&model);
+        ops::Stack {
+            loaded,
+            model,
+            desired,
+        }
+    };
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let regions = OneCloud(dyn_cloud.clone());
+    let retry = RetryPolicy::default();
+
+    // The estate plan: ops first, whose observation then serves prd's reference.
+    let mut ops_stack = stack(&ops_text);
+    let (_, observed) = ops::plan_stack(
+        dyn_cloud.clone(),
+        &regions,
+        &KnownOutputs::new(),
+        &mut ops_stack,
+        ops::Goal::Apply,
+        retry,
+    )
+    .await
+    .unwrap();
+    let mut known = KnownOutputs::new();
+    known.insert(
+        ("ops".into(), "us-east-1".into()),
+        Some(Outputs::from_observed(
+            &observed,
+            ops_stack.model.network.as_ref(),
+        )),
+    );
+    let before = cloud.calls();
+    let mut shared = stack(&prd_text);
+    let (with_known, _) = ops::plan_stack(
+        dyn_cloud.clone(),
+        &regions,
+        &known,
+        &mut shared,
+        ops::Goal::Apply,
+        retry,
+    )
+    .await
+    .unwrap();
+    let calls_shared = cloud.calls() - before;
+
+    let before = cloud.calls();
+    let mut alone = stack(&prd_text);
+    let (without, _) = ops::plan_stack(
+        dyn_cloud.clone(),
+        &regions,
+        &KnownOutputs::new(),
+        &mut alone,
+        ops::Goal::Apply,
+        retry,
+    )
+    .await
+    .unwrap();
+    let calls_alone = cloud.calls() - before;
+
+    let cidrs = |plan: &Plan| {
+        plan.resources
+            .iter()
+            .find(|r| r.address.as_str() == "eks_cluster.main")
+            .and_then(|r| {
+                r.desired
+                    .as_ref()?
+                    .attributes
+                    .get("public_access_cidrs")
+                    .cloned()
+            })
+    };
+    assert_eq!(cidrs(&with_known), cidrs(&without));
+    assert!(cidrs(&without).is_some_and(|c| format!("{c:?}").contains("/32")));
+    assert!(
+        calls_shared < calls_alone,
+        "shared observation: {calls_shared} calls, alone: {calls_alone}"
+    );
+}
