@@ -82,6 +82,10 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
+        /// With --auto-approve: also delete or replace clusters, VPCs, node
+        /// groups, hosted zones and load balancers when the plan says so.
+        #[arg(long)]
+        allow_destroy: bool,
         /// At most this many AWS calls at once.
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
@@ -102,6 +106,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of the spec (for editors).
     Schema,
+    /// Print the least-privilege IAM policy eksform itself needs.
+    IamPolicy,
 }
 
 /// A failure already explained to the user, with its exit code.
@@ -114,6 +120,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     init_logging(cli.global.verbose);
     let result = match &cli.command {
         Command::Validate { files } => validate(files),
+        Command::IamPolicy => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::iam_policy::document()).unwrap_or_default()
+            );
+            Ok(0)
+        }
         Command::Schema => {
             println!(
                 "{}",
@@ -139,13 +152,27 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Apply {
             file,
             auto_approve,
+            allow_destroy,
             parallelism,
-        } => apply_command(&cli.global, file, *auto_approve, *parallelism, false).await,
+        } => {
+            let guard = Approval {
+                auto_approve: *auto_approve,
+                allow_destroy: *allow_destroy,
+            };
+            apply_command(&cli.global, file, guard, *parallelism, false).await
+        }
         Command::Destroy {
             file,
             auto_approve,
             parallelism,
-        } => apply_command(&cli.global, file, *auto_approve, *parallelism, true).await,
+        } => {
+            // `destroy` is the explicit request to delete everything.
+            let guard = Approval {
+                auto_approve: *auto_approve,
+                allow_destroy: true,
+            };
+            apply_command(&cli.global, file, guard, *parallelism, true).await
+        }
         Command::Outputs { file, json } => outputs_command(&cli.global, file, *json).await,
     };
     match result {
@@ -395,7 +422,7 @@ fn read_saved_plan(file: &Path) -> Option<Result<Plan, String>> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    Some(serde_json::from_str::<Plan>(&text).map_err(|e| {
+    Some(Plan::from_json(&text).map_err(|e| {
         format!(
             "{} is not a plan file eksform can read: {e}",
             file.display()
@@ -403,10 +430,17 @@ fn read_saved_plan(file: &Path) -> Option<Result<Plan, String>> {
     }))
 }
 
+/// What the user approved up front.
+#[derive(Clone, Copy)]
+struct Approval {
+    auto_approve: bool,
+    allow_destroy: bool,
+}
+
 async fn apply_command(
     global: &GlobalArgs,
     file: &Path,
-    auto_approve: bool,
+    approval: Approval,
     parallelism: usize,
     destroy: bool,
 ) -> Result<u8, Exit> {
@@ -447,7 +481,25 @@ async fn apply_command(
     if !plan.summary().has_changes() {
         return Ok(0);
     }
-    if !auto_approve {
+    let guarded = plan.guarded();
+    if !destroy && !guarded.is_empty() {
+        eprintln!("This plan deletes or replaces:");
+        for change in &guarded {
+            eprintln!(
+                "  {} {} ({})",
+                change.action.symbol(),
+                change.address,
+                change.kind
+            );
+        }
+        if approval.auto_approve && !approval.allow_destroy {
+            eprintln!(
+                "error: refusing to delete or replace these with --auto-approve alone; add --allow-destroy if that is intended"
+            );
+            return Err(Exit(1));
+        }
+    }
+    if !approval.auto_approve {
         confirm(destroy)?;
     }
     let cancel = Cancellation::default();

@@ -61,6 +61,14 @@ pub struct ResourceChange {
     pub live: Option<LiveResource>,
 }
 
+impl ResourceChange {
+    /// Whether this change deletes or replaces something users rely on.
+    pub fn is_guarded(&self) -> bool {
+        matches!(self.action, Action::Delete | Action::Replace)
+            && kinds::by_name(&self.kind).is_some_and(|k| k.guarded())
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
@@ -89,6 +97,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Reads a plan file saved by `plan --out`. Never panics, whatever the bytes.
+    pub fn from_json(text: &str) -> Result<Plan, String> {
+        serde_json::from_str::<Plan>(text).map_err(|e| e.to_string())
+    }
+
+    /// Deletes and replacements of guarded kinds (`Kind::guarded`).
+    pub fn guarded(&self) -> Vec<&ResourceChange> {
+        self.resources.iter().filter(|r| r.is_guarded()).collect()
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for r in &self.resources {
@@ -400,4 +418,61 @@ pub fn drift(before: &[LiveResource], after: &[LiveResource]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Attributes;
+    use proptest::prelude::*;
+
+    fn saved_plan() -> String {
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            eksform_version: "0.1.0".into(),
+            stack: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            fingerprint: "abc".into(),
+            resources: vec![delete_change(
+                &LiveResource {
+                    address: Address("vpc.main".into()),
+                    kind: "vpc".into(),
+                    id: "vpc-1".into(),
+                    attributes: Attributes::new(),
+                    status: Status::Ready,
+                },
+                None,
+            )],
+        };
+        serde_json::to_string(&plan).unwrap()
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back() {
+        let plan = Plan::from_json(&saved_plan()).unwrap();
+        assert_eq!(plan.resources[0].address.as_str(), "vpc.main");
+    }
+
+    proptest! {
+        #[test]
+        fn the_plan_file_reader_never_panics_on_arbitrary_text(text in any::<String>()) {
+            let _ = Plan::from_json(&text);
+        }
+
+        #[test]
+        fn the_plan_file_reader_never_panics_on_a_damaged_plan(
+            cut in 0usize..2000,
+            byte in any::<u8>(),
+            at in 0usize..2000,
+        ) {
+            let mut bytes = saved_plan().into_bytes();
+            if !bytes.is_empty() {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+                bytes.truncate(cut.max(1).min(bytes.len()));
+            }
+            let _ = Plan::from_json(&String::from_utf8_lossy(&bytes));
+        }
+    }
 }

@@ -1209,10 +1209,32 @@ async fn spot_node_group_lifecycle() {
     let plan = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        text.contains("created before the old one is deleted"),
+        text.contains("created before the old one is deleted") && text.contains("DESTRUCTIVE"),
         "{text}"
     );
-    apply(&emulator, &spec);
+    // Replacing a node group is guarded: --auto-approve alone refuses, naming it.
+    let refused = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("node_group.spot-general") && stderr.contains("--allow-destroy"),
+        "{stderr}"
+    );
+    assert_eq!(
+        node_groups(&aws).await[0].nodegroup_name(),
+        Some(first_name.as_str())
+    );
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve", "--allow-destroy"])
+        .arg(&spec)
+        .assert()
+        .success();
     let groups = node_groups(&aws).await;
     assert_eq!(groups.len(), 1);
     assert_ne!(groups[0].nodegroup_name(), Some(first_name.as_str()));

@@ -90,6 +90,9 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ErrorClass::Transient
         }
+        // IAM is eventually consistent: a role made seconds ago may not be
+        // assumable by EKS yet. Retried like a dependency that is not ready.
+        SdkError::ServiceError(_) if is_iam_lag(&message) => ErrorClass::DependencyViolation,
         SdkError::ServiceError(service) => {
             classify(code.as_deref(), service.raw().status().as_u16())
         }
@@ -100,6 +103,13 @@ where
         code: code.clone(),
         message: format!("{operation}: {message}"),
     }
+}
+
+fn is_iam_lag(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    (message.contains("role") && message.contains("be assumed"))
+        || message.contains("not authorized to perform: sts:assumerole")
+        || message.contains("the role with name") && message.contains("cannot be found")
 }
 
 fn classify(code: Option<&str>, status: u16) -> ErrorClass {
@@ -219,5 +229,14 @@ mod tests {
             classify(Some("InvalidParameterValue"), 400),
             ErrorClass::Rejected
         );
+    }
+
+    #[test]
+    fn a_role_eks_cannot_assume_yet_is_iam_lag() {
+        // EKS's words for a role made seconds before (IAM is eventually consistent).
+        assert!(is_iam_lag(
+            "Role with arn: arn:aws:iam::123456789012:role/eksform/prd/prd-iam-role-cluster, could not be assumed because it does not exist or the trusted entity is not correct"
+        ));
+        assert!(!is_iam_lag("Subnet subnet-1 does not exist"));
     }
 }

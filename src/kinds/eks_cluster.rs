@@ -251,6 +251,10 @@ pub(super) async fn await_update(
 
 #[async_trait]
 impl Kind for EksCluster {
+    fn guarded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "eks_cluster"
     }

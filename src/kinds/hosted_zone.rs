@@ -84,6 +84,10 @@ pub(super) async fn stack_zones(
 
 #[async_trait]
 impl Kind for HostedZone {
+    fn guarded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "hosted_zone"
     }

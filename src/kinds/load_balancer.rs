@@ -172,6 +172,10 @@ fn idle_timeout(attributes: &Attributes) -> Option<String> {
 
 #[async_trait]
 impl Kind for LoadBalancer {
+    fn guarded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "load_balancer"
     }

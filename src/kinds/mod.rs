@@ -193,6 +193,13 @@ pub trait Kind: Send + Sync + 'static {
         false
     }
 
+    /// Whether deleting or replacing a resource of this kind loses what users
+    /// rely on (a cluster, a VPC, a node group, a hosted zone, a load balancer):
+    /// the plan marks it and `apply --auto-approve` needs `--allow-destroy`.
+    fn guarded(&self) -> bool {
+        false
+    }
+
     /// Whether a live resource found without eksform's mark (by its name) may
     /// be adopted by the plan. DNS records may not: they may belong to
     /// ExternalDNS or a person, so one in the way is a plan error.

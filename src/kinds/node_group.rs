@@ -215,6 +215,10 @@ fn generated_name(group: &NodeGroupModel) -> String {
 
 #[async_trait]
 impl Kind for NodeGroup {
+    fn guarded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "node_group"
     }

@@ -71,6 +71,10 @@ async fn dns_attribute(
 
 #[async_trait]
 impl Kind for Vpc {
+    fn guarded(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "vpc"
     }

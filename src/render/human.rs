@@ -61,6 +61,12 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
         resource.kind
     );
     let _ = writeln!(out, "{}", paint(resource.action, &header, color));
+    if resource.is_guarded() {
+        let _ = writeln!(
+            out,
+            "      # DESTRUCTIVE: apply --auto-approve needs --allow-destroy for this"
+        );
+    }
     if let Some(reason) = &resource.reason {
         let _ = writeln!(out, "      # {reason}");
     }

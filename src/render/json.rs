@@ -46,6 +46,7 @@ fn plan_unsorted(plan: &Plan) -> Json {
             "action": r.action,
             "id": r.live.as_ref().map(|l| l.id.clone()),
             "reason": r.reason,
+            "destructive": r.is_guarded(),
             "attributes": r.changes.iter().map(|c| json!({
                 "name": c.name,
                 "before": c.before.as_ref().map(value),

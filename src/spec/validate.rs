@@ -617,6 +617,7 @@ fn valid_eks_name(name: &str, max: usize) -> bool {
 
 fn validate_cluster(v: &mut Validator, spec: &Spec) {
     let Some(cluster) = &spec.cluster else { return };
+    warn_open_endpoint(v, spec, cluster);
     if let Some(name) = &cluster.name
         && !valid_eks_name(name, 100)
     {
@@ -1074,6 +1075,40 @@ fn validate_reference(
                 reference.output, reference.from_stack
             ),
             &help,
+        );
+    }
+}
+
+/// A public API endpoint open to the whole internet is legal, and common in
+/// development, but on production or without a private endpoint it is worth a
+/// second look.
+fn warn_open_endpoint(v: &mut Validator, spec: &Spec, cluster: &Located<Cluster>) {
+    let endpoints = cluster.endpoints.as_ref();
+    if endpoints.and_then(|e| e.public_access) == Some(false) {
+        return;
+    }
+    let open = match &cluster.public_access_cidrs {
+        None => true,
+        Some(cidrs) => cidrs
+            .iter()
+            .any(|c| matches!(&c.value, CidrSource::Literal(text) if text == "0.0.0.0/0")),
+    };
+    let production = spec.tags.get("env").is_some_and(|env| env == "prd");
+    let private_off = endpoints.and_then(|e| e.private_access) == Some(false);
+    if open && (production || private_off) {
+        let why = if production {
+            "on a stack tagged env: prd"
+        } else {
+            "with the private endpoint off"
+        };
+        let span = cluster
+            .public_access_cidrs
+            .as_ref()
+            .map_or(cluster.span, |c| c.span);
+        v.warning(
+            span,
+            format!("cluster.publicAccessCIDRs: the API endpoint is open to 0.0.0.0/0 {why}"),
+            "list the addresses that need it (a deploy tool's NAT address: `{ fromStack: <stack>, output: natPublicIPs }`)",
         );
     }
 }
