@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -14,6 +15,7 @@ use crate::cloud::{Cloud, Regions};
 use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
 use crate::estate;
 use crate::execute::{Cancellation, ExecuteOptions};
+use crate::lock::{self, StackLock, StateBucket};
 use crate::ops::{self, OpsError};
 use crate::outputs::{KnownOutputs, Outputs};
 use crate::plan::Plan;
@@ -89,6 +91,9 @@ pub enum Command {
         /// At most this many AWS calls at once.
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
+        /// Wait up to this many seconds for another apply of the stack to finish.
+        #[arg(long, default_value_t = 0)]
+        lock_timeout: u64,
     },
     /// Delete everything that carries the stack's mark.
     Destroy {
@@ -97,6 +102,27 @@ pub enum Command {
         auto_approve: bool,
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
+        /// Wait up to this many seconds for another apply of the stack to finish.
+        #[arg(long, default_value_t = 0)]
+        lock_timeout: u64,
+    },
+    /// Make the account's state bucket for the spec's region: apply locks and
+    /// history (versioned, encrypted, public access blocked).
+    Bootstrap { file: PathBuf },
+    /// Break the apply lock of a stack (one left by a killed run elsewhere).
+    Unlock {
+        stack: String,
+        #[arg(long)]
+        region: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The applies and destroys of a stack: who, when, what, how it ended.
+    History {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Print the stack's outputs, read from live resources.
     Outputs {
@@ -154,26 +180,35 @@ pub async fn run(cli: Cli) -> ExitCode {
             auto_approve,
             allow_destroy,
             parallelism,
+            lock_timeout,
         } => {
             let guard = Approval {
                 auto_approve: *auto_approve,
                 allow_destroy: *allow_destroy,
             };
-            apply_command(&cli.global, file, guard, *parallelism, false).await
+            let wait = Duration::from_secs(*lock_timeout);
+            apply_command(&cli.global, file, guard, *parallelism, wait, false).await
         }
         Command::Destroy {
             file,
             auto_approve,
             parallelism,
+            lock_timeout,
         } => {
             // `destroy` is the explicit request to delete everything.
             let guard = Approval {
                 auto_approve: *auto_approve,
                 allow_destroy: true,
             };
-            apply_command(&cli.global, file, guard, *parallelism, true).await
+            let wait = Duration::from_secs(*lock_timeout);
+            apply_command(&cli.global, file, guard, *parallelism, wait, true).await
         }
         Command::Outputs { file, json } => outputs_command(&cli.global, file, *json).await,
+        Command::Bootstrap { file } => bootstrap_command(&cli.global, file).await,
+        Command::Unlock { stack, region, yes } => {
+            unlock_command(&cli.global, stack, region, *yes).await
+        }
+        Command::History { file, json } => history_command(&cli.global, file, *json).await,
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -265,14 +300,18 @@ fn validate(files: &[PathBuf]) -> Result<u8, Exit> {
     if failed { Err(Exit(1)) } else { Ok(0) }
 }
 
-async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
+async fn connect_clients(global: &GlobalArgs, region: &str) -> AwsClients {
     let connection = Connection {
         region: region.into(),
         profile: global.profile.clone(),
         endpoint_url: global.endpoint_url.clone(),
     };
+    AwsClients::connect(&connection).await
+}
+
+async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
     Arc::new(AwsCloud {
-        clients: AwsClients::connect(&connection).await,
+        clients: connect_clients(global, region).await,
     })
 }
 
@@ -437,34 +476,115 @@ struct Approval {
     allow_destroy: bool,
 }
 
+/// What apply and destroy need to know before they plan.
+enum Target {
+    Saved(Plan),
+    Spec(Box<ops::Stack>),
+}
+
 async fn apply_command(
     global: &GlobalArgs,
     file: &Path,
     approval: Approval,
     parallelism: usize,
+    lock_wait: Duration,
     destroy: bool,
 ) -> Result<u8, Exit> {
-    let retry = RetryPolicy::default();
-    let (cloud, plan) = match (destroy, read_saved_plan(file)) {
-        (false, Some(saved)) => {
-            let saved = saved.map_err(|e| fail(OpsError::Refused(e)))?;
-            let cloud = connect(global, &saved.region).await;
-            ops::recheck_saved_plan(cloud.clone(), &saved, retry)
-                .await
-                .map_err(fail)?;
-            (cloud, saved)
-        }
+    let target = match (destroy, read_saved_plan(file)) {
+        (false, Some(saved)) => Target::Saved(saved.map_err(|e| fail(OpsError::Refused(e)))?),
         _ => {
-            let mut stack = ops::prepare(file).map_err(fail)?;
+            let stack = ops::prepare(file).map_err(fail)?;
             print_diagnostics(&stack.loaded.warnings);
-            let cloud = connect(global, &stack.model.region).await;
+            Target::Spec(Box::new(stack))
+        }
+    };
+    let (stack_name, region, expected_account) = match &target {
+        Target::Saved(plan) => (
+            plan.stack.clone(),
+            plan.region.clone(),
+            Some(plan.account.clone()),
+        ),
+        Target::Spec(stack) => (
+            stack.model.stack.clone(),
+            stack.model.region.clone(),
+            stack.model.account.clone(),
+        ),
+    };
+    let clients = connect_clients(global, &region).await;
+    let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
+        clients: clients.clone(),
+    });
+    // The account guard comes first; then the stack's lock, held from before
+    // the plan to after the last call.
+    let (account, caller) = lock::caller(&clients)
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    if let Some(expected) = &expected_account
+        && *expected != account
+    {
+        return Err(fail(OpsError::AccountMismatch {
+            expected: expected.clone(),
+            actual: account,
+        }));
+    }
+    let command = if destroy { "destroy" } else { "apply" };
+    let stack_lock = StackLock::take(
+        &clients,
+        &account,
+        &caller,
+        &stack_name,
+        &region,
+        command,
+        lock_wait,
+    )
+    .await
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        Exit(1)
+    })?;
+    if stack_lock.is_none() {
+        eprintln!(
+            "note: account {account} has no state bucket in {region}, so this {command} is not locked against others and leaves no history; `eksform bootstrap {}` makes one",
+            file.display()
+        );
+    }
+    let (result, done) =
+        plan_and_apply(global, cloud, target, approval, parallelism, destroy).await;
+    if let Some(stack_lock) = stack_lock {
+        let done = done.as_ref().map(|(plan, result)| (plan, *result));
+        if let Err(e) = stack_lock.release(done).await {
+            eprintln!(
+                "warning: could not release the lock of stack {stack_name} or record the history: {e}"
+            );
+        }
+    }
+    result
+}
+
+/// Plans (or rechecks a saved plan), asks, applies. Returns the exit and, when
+/// something was applied, the plan and how it ended (for the history).
+async fn plan_and_apply(
+    global: &GlobalArgs,
+    cloud: Arc<dyn Cloud>,
+    target: Target,
+    approval: Approval,
+    parallelism: usize,
+    destroy: bool,
+) -> (Result<u8, Exit>, Option<(Plan, &'static str)>) {
+    let retry = RetryPolicy::default();
+    let plan = match target {
+        Target::Saved(saved) => match ops::recheck_saved_plan(cloud.clone(), &saved, retry).await {
+            Ok(()) => saved,
+            Err(e) => return (Err(fail(e)), None),
+        },
+        Target::Spec(mut stack) => {
             let regions = Connector::new(global, &stack.model.region, cloud.clone());
             let goal = if destroy {
                 ops::Goal::Destroy
             } else {
                 ops::Goal::Apply
             };
-            let (plan, _) = ops::plan_stack(
+            match ops::plan_stack(
                 cloud.clone(),
                 &regions,
                 &KnownOutputs::new(),
@@ -473,13 +593,15 @@ async fn apply_command(
                 retry,
             )
             .await
-            .map_err(fail)?;
-            (cloud, plan)
+            {
+                Ok((plan, _)) => plan,
+                Err(e) => return (Err(fail(e)), None),
+            }
         }
     };
     print!("{}", render::human::plan(&plan, color()));
     if !plan.summary().has_changes() {
-        return Ok(0);
+        return (Ok(0), None);
     }
     let guarded = plan.guarded();
     if !destroy && !guarded.is_empty() {
@@ -496,11 +618,13 @@ async fn apply_command(
             eprintln!(
                 "error: refusing to delete or replace these with --auto-approve alone; add --allow-destroy if that is intended"
             );
-            return Err(Exit(1));
+            return (Err(Exit(1)), None);
         }
     }
-    if !approval.auto_approve {
-        confirm(destroy)?;
+    if !approval.auto_approve
+        && let Err(exit) = confirm(destroy)
+    {
+        return (Err(exit), None);
     }
     let cancel = Cancellation::default();
     let watcher = {
@@ -530,25 +654,29 @@ async fn apply_command(
             "{verb} complete: {} operations done.",
             outcome.completed.len()
         );
-        Ok(0)
-    } else {
-        eprintln!(
-            "{verb} incomplete: {} done, {} failed, {} skipped, {} not started{}. Run it again to finish; it resumes from the live state.",
-            outcome.completed.len(),
-            outcome.failed.len(),
-            outcome.skipped.len(),
-            outcome.not_started.len(),
-            if outcome.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            }
-        );
-        for (address, operation, error) in &outcome.failed {
-            eprintln!("  {operation} {address}: {error}");
-        }
-        Err(Exit(1))
+        return (Ok(0), Some((plan, "succeeded")));
     }
+    eprintln!(
+        "{verb} incomplete: {} done, {} failed, {} skipped, {} not started{}. Run it again to finish; it resumes from the live state.",
+        outcome.completed.len(),
+        outcome.failed.len(),
+        outcome.skipped.len(),
+        outcome.not_started.len(),
+        if outcome.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    );
+    for (address, operation, error) in &outcome.failed {
+        eprintln!("  {operation} {address}: {error}");
+    }
+    let result = if outcome.interrupted {
+        "interrupted"
+    } else {
+        "failed"
+    };
+    (Err(Exit(1)), Some((plan, result)))
 }
 
 fn confirm(destroy: bool) -> Result<(), Exit> {
@@ -586,6 +714,110 @@ async fn outputs_command(global: &GlobalArgs, file: &Path, json: bool) -> Result
         for (name, value) in outputs.as_map() {
             println!("{name} = {value}");
         }
+    }
+    Ok(0)
+}
+
+/// The state bucket of the spec's account and region, after the account guard.
+async fn state_bucket(
+    global: &GlobalArgs,
+    region: &str,
+    expected: Option<&str>,
+) -> Result<StateBucket, Exit> {
+    let clients = connect_clients(global, region).await;
+    let (account, _) = lock::caller(&clients)
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    if let Some(expected) = expected
+        && expected != account
+    {
+        return Err(fail(OpsError::AccountMismatch {
+            expected: expected.into(),
+            actual: account,
+        }));
+    }
+    Ok(StateBucket::new(clients, &account, region))
+}
+
+async fn bootstrap_command(global: &GlobalArgs, file: &Path) -> Result<u8, Exit> {
+    let stack = ops::prepare(file).map_err(fail)?;
+    let bucket = state_bucket(global, &stack.model.region, stack.model.account.as_deref()).await?;
+    bucket
+        .bootstrap()
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    println!(
+        "State bucket {} is ready: applies of stacks in {} are locked and recorded.",
+        bucket.name, stack.model.region
+    );
+    Ok(0)
+}
+
+async fn unlock_command(
+    global: &GlobalArgs,
+    stack: &str,
+    region: &str,
+    yes: bool,
+) -> Result<u8, Exit> {
+    let bucket = state_bucket(global, region, None).await?;
+    let holder = bucket
+        .holder(stack)
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    let Some(holder) = holder else {
+        println!("Stack {stack} is not locked.");
+        return Ok(0);
+    };
+    eprintln!("Stack {stack} is locked by {}.", holder.describe());
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: refusing to break the lock without confirmation: pass --yes");
+            return Err(Exit(1));
+        }
+        eprint!("Break it? Only do so when that run is gone. Only 'yes' will be accepted: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if answer.trim() != "yes" {
+            eprintln!("Cancelled; the lock stays.");
+            return Err(Exit(1));
+        }
+    }
+    bucket
+        .unlock(stack)
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    println!("Unlocked stack {stack}.");
+    Ok(0)
+}
+
+async fn history_command(global: &GlobalArgs, file: &Path, json: bool) -> Result<u8, Exit> {
+    let stack = ops::prepare(file).map_err(fail)?;
+    let bucket = state_bucket(global, &stack.model.region, stack.model.account.as_deref()).await?;
+    let entries = bucket
+        .history(&stack.model.stack)
+        .await
+        .map_err(|e| fail(OpsError::Cloud(e)))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        println!("No applies of stack {} are recorded.", stack.model.stack);
+    }
+    for entry in &entries {
+        println!(
+            "{}  {:<8} {:<11} {}  by {} on {}",
+            entry.finished,
+            entry.who.command,
+            entry.result,
+            render::human::summary_line(&entry.summary),
+            entry.who.caller,
+            entry.who.host
+        );
     }
     Ok(0)
 }

@@ -159,6 +159,20 @@ pub const CALLED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "s3",
+        &[
+            "CreateBucket",
+            "DeleteObject",
+            "GetObject",
+            "ListBucket",
+            "ListBucketVersions",
+            "PutBucketPublicAccessBlock",
+            "PutBucketVersioning",
+            "PutEncryptionConfiguration",
+            "PutObject",
+        ],
+    ),
+    (
         "route53",
         &[
             "ChangeResourceRecordSets",
@@ -182,6 +196,11 @@ pub const IMPLIED: &[(&str, &str, &str)] = &[
         "iam",
         "CreateServiceLinkedRole",
         "the first cluster or load balancer of an account makes AWS's service-linked role",
+    ),
+    (
+        "s3",
+        "DeleteObjectVersion",
+        "releasing a lock deletes the version of the lock object it wrote",
     ),
 ];
 

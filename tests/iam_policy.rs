@@ -26,7 +26,7 @@ const S3_ACTIONS: &[(&str, &str)] = &[
     ("head_bucket", "ListBucket"),
     ("put_bucket_encryption", "PutEncryptionConfiguration"),
     ("put_public_access_block", "PutBucketPublicAccessBlock"),
-    ("get_bucket_versioning", "GetBucketVersioning"),
+    ("list_object_versions", "ListBucketVersions"),
 ];
 
 fn sources(dir: &Path, found: &mut Vec<String>) {

@@ -23,6 +23,7 @@ pub struct AwsClients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl AwsClients {
@@ -37,6 +38,12 @@ impl AwsClients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             acm: aws_sdk_acm::Client::new(config),
             route53: aws_sdk_route53::Client::new(config),
+            // A custom endpoint (an emulator) serves buckets by path, not by host name.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
         }
     }
 }
@@ -53,9 +60,16 @@ impl AwsClients {
     pub async fn connect(connection: &Connection) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(connection.region.clone()))
-            // The engine owns retries (with backoff and jitter), so that throttling
-            // is handled the same way on every path and in tests.
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            // Each call is retried a few times on throttling and 5xx by the SDK
+            // (backoff with jitter), so that an operation made of several calls
+            // (a role and its policies) does not fail as a whole for one
+            // throttled call. The engine retries operations on top of that,
+            // and owns everything else (dependency violations, AWS's lag).
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(4)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(10))

@@ -89,9 +89,15 @@ impl Emulator {
 
     /// The `eksform` binary with credentials and endpoint for this emulator only.
     pub fn eksform(&self) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::cargo_bin("eksform").expect("the eksform binary");
+        assert_cmd::Command::from_std(self.eksform_via(&self.endpoint))
+    }
+
+    /// The `eksform` binary as a process to spawn, talking to `endpoint` (this
+    /// emulator, or a proxy in front of it).
+    pub fn eksform_via(&self, endpoint: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("eksform"));
         command
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_CONFIG_FILE", "/nonexistent/eksform-test-config")

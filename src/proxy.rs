@@ -1,0 +1,210 @@
+//! A small HTTP proxy on loopback, in front of an AWS endpoint (the emulator):
+//! it adds latency to every call and answers a share of calls with the
+//! throttling error of the call's protocol, as AWS would. The emulator tests
+//! and the benchmark use it; eksform itself never does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+/// What the proxy does to the calls it passes on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Behaviour {
+    /// Added before every call is passed on (a round trip to a far region).
+    pub latency: Duration,
+    /// Answer one call in n with a throttling error instead (3: a third),
+    /// picked pseudo-randomly (the same calls every run), as AWS's are.
+    pub throttle_every: Option<u64>,
+}
+
+/// A running proxy; it stops when dropped.
+pub struct Proxy {
+    pub url: String,
+    calls: Arc<AtomicU64>,
+    throttled: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Calls passed on to the endpoint.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls answered with a throttling error.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
+pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Proxy> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let upstream: hyper::Uri = upstream
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let calls = Arc::new(AtomicU64::new(0));
+    let throttled = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(AtomicU64::new(0));
+    let (counted, refused) = (calls.clone(), throttled.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (client, upstream) = (client.clone(), upstream.clone());
+            let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let (client, upstream) = (client.clone(), upstream.clone());
+                    let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+                    async move {
+                        tokio::time::sleep(behaviour.latency).await;
+                        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+                        let (parts, body) = request.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        if behaviour
+                            .throttle_every
+                            .is_some_and(|every| every > 0 && scramble(n) % every == 0)
+                        {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            return Ok::<_, hyper::Error>(throttling(&parts, &body));
+                        }
+                        counted.fetch_add(1, Ordering::Relaxed);
+                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                        let mut forward =
+                            Request::builder().method(parts.method.clone()).uri(format!(
+                                "{}://{}{path}",
+                                upstream.scheme_str().unwrap_or("http"),
+                                upstream.authority().map_or("127.0.0.1", |a| a.as_str())
+                            ));
+                        for (name, value) in &parts.headers {
+                            forward = forward.header(name, value);
+                        }
+                        let Ok(forward) = forward.body(Full::new(body)) else {
+                            return Ok(plain(StatusCode::BAD_REQUEST, "bad request"));
+                        };
+                        match client.request(forward).await {
+                            Ok(response) => {
+                                let (parts, body) = response.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                Ok(Response::from_parts(parts, Full::new(body)))
+                            }
+                            Err(e) => Ok(plain(StatusCode::BAD_GATEWAY, &e.to_string())),
+                        }
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(Proxy {
+        url,
+        calls,
+        throttled,
+        task,
+    })
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text.to_string())));
+    *response.status_mut() = status;
+    response
+}
+
+/// AWS's throttling answer in the protocol of the request.
+fn throttling(parts: &hyper::http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
+    let text = String::from_utf8_lossy(body);
+    let path = parts.uri.path();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let (status, content_type, error_type, body) = if header("x-amz-target").is_some()
+        || header("content-type").is_some_and(|c| c.contains("json"))
+        || path.starts_with("/clusters")
+        || path.starts_with("/addons")
+    {
+        // JSON protocols (EKS, CloudWatch Logs, ACM): the code is a header.
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "application/json",
+            Some("ThrottlingException"),
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+        )
+    } else if text.contains("Version=2016-11-15") {
+        // EC2's query protocol.
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/xml",
+            None,
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>proxy</RequestID></Response>".to_string(),
+        )
+    } else if text.contains("Action=") || path.starts_with("/2013-04-01") {
+        // IAM, STS, ELBv2 (query) and Route53 (REST XML).
+        (
+            StatusCode::BAD_REQUEST,
+            "text/xml",
+            None,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>".to_string(),
+        )
+    } else {
+        // S3.
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/xml",
+            None,
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_string(),
+        )
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        content_type.parse().expect("a header value"),
+    );
+    if let Some(error_type) = error_type {
+        headers.insert(
+            "x-amzn-errortype",
+            error_type.parse().expect("a header value"),
+        );
+    }
+    response
+}
+
+/// A fixed pseudo-random permutation of call numbers (splitmix64), so that
+/// throttled calls fall anywhere, not on every n-th call of an operation.
+fn scramble(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
