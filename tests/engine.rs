@@ -970,3 +970,176 @@ async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
         "shared observation: {calls_shared} calls, alone: {calls_alone}"
     );
 }
+
+/// Plans `stacks/<name>.yaml` (with its base and references) on the memory
+/// cloud; `None` when planning itself crashed.
+async fn plan_file(cloud: &Arc<MemoryCloud>, name: &str, goal: ops::Goal) -> Option<Plan> {
+    use eksform::cloud::OneCloud;
+    use eksform::outputs::KnownOutputs;
+    let mut stack = ops::prepare(std::path::Path::new(&format!("stacks/{name}.yaml")))
+        .expect("the stack file is valid");
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let regions = OneCloud(dyn_cloud.clone());
+    ops::plan_stack(
+        dyn_cloud,
+        &regions,
+        &KnownOutputs::new(),
+        &mut stack,
+        goal,
+        RetryPolicy::default(),
+    )
+    .await
+    .ok()
+    .map(|(plan, _)| plan)
+}
+
+async fn run_file(cloud: &Arc<MemoryCloud>, name: &str, goal: ops::Goal) -> Option<Outcome> {
+    let plan = plan_file(cloud, name, goal).await?;
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    Some(
+        ops::apply(
+            dyn_cloud,
+            &plan,
+            ExecuteOptions::default(),
+            Arc::new(EventLog::default()),
+            Cancellation::default(),
+        )
+        .await,
+    )
+}
+
+/// Every resource is marked; the stack's are exactly its desired ones, once each.
+fn assert_stack_converged(cloud: &MemoryCloud, stack: &str, wanted: &BTreeSet<String>) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for resource in cloud.resources() {
+        let tags = resource
+            .attributes
+            .get("tags")
+            .and_then(|t| t.as_map())
+            .cloned()
+            .unwrap_or_default();
+        let owner = tags.get(STACK_TAG).and_then(|v| v.as_str());
+        assert!(owner.is_some(), "unmarked resource {}", resource.id);
+        if owner != Some(stack) {
+            continue;
+        }
+        assert!(
+            resource.deleting_until.is_none(),
+            "{} is still being deleted",
+            resource.id
+        );
+        let address = tags
+            .get(ADDRESS_TAG)
+            .and_then(|v| v.as_str())
+            .unwrap_or("<none>");
+        *seen.entry(address.to_string()).or_default() += 1;
+    }
+    let duplicates: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "duplicates: {duplicates:?}");
+    assert_eq!(&seen.into_keys().collect::<BTreeSet<_>>(), wanted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_any_call_of_the_production_stack_is_finished_by_the_next_run() {
+    // stacks/prd.yaml extends base.yaml and admits dev-stg's NAT address, so
+    // dev-stg is applied first each time.
+    let fresh = || async {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        let outcome = run_file(&cloud, "dev-stg", ops::Goal::Apply).await.unwrap();
+        assert!(outcome.succeeded(), "{outcome:?}");
+        cloud
+    };
+    let wanted: BTreeSet<String> = ops::prepare(std::path::Path::new("stacks/prd.yaml"))
+        .unwrap()
+        .desired
+        .iter()
+        .map(|d| d.address.to_string())
+        .collect();
+    let clean = fresh().await;
+    let offset = clean.calls();
+    assert!(
+        run_file(&clean, "prd", ops::Goal::Apply)
+            .await
+            .unwrap()
+            .succeeded()
+    );
+    let total = clean.calls() - offset;
+    assert!(
+        total > 50,
+        "the production apply makes many calls ({total})"
+    );
+    for k in 1..=total {
+        let cloud = fresh().await;
+        let offset = cloud.calls();
+        cloud.set_faults(Faults {
+            crash_after: Some(offset + k),
+            ..Faults::default()
+        });
+        run_file(&cloud, "prd", ops::Goal::Apply).await;
+        cloud.set_faults(Faults::default());
+        let outcome = run_file(&cloud, "prd", ops::Goal::Apply).await.unwrap();
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert_stack_converged(&cloud, "prd", &wanted);
+        let again = plan_file(&cloud, "prd", ops::Goal::Apply).await.unwrap();
+        assert!(
+            !again.summary().has_changes(),
+            "crash at {k}: {:?}",
+            again.summary()
+        );
+    }
+
+    // And its destroy, crashed at every call.
+    let offset = clean.calls();
+    assert!(
+        run_file(&clean, "prd", ops::Goal::Destroy)
+            .await
+            .unwrap()
+            .succeeded()
+    );
+    let total = clean.calls() - offset;
+    for k in 1..=total {
+        let cloud = fresh().await;
+        assert!(
+            run_file(&cloud, "prd", ops::Goal::Apply)
+                .await
+                .unwrap()
+                .succeeded()
+        );
+        let offset = cloud.calls();
+        cloud.set_faults(Faults {
+            crash_after: Some(offset + k),
+            ..Faults::default()
+        });
+        run_file(&cloud, "prd", ops::Goal::Destroy).await;
+        cloud.set_faults(Faults::default());
+        let outcome = run_file(&cloud, "prd", ops::Goal::Destroy).await.unwrap();
+        assert!(
+            outcome.succeeded(),
+            "after a crash at call {k}: {outcome:?}"
+        );
+        assert_stack_converged(&cloud, "prd", &BTreeSet::new());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_third_of_calls_throttled_the_production_stack_converges() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    cloud.set_faults(Faults {
+        throttle_ratio: 1.0 / 3.0,
+        ..Faults::default()
+    });
+    assert!(
+        run_file(&cloud, "dev-stg", ops::Goal::Apply)
+            .await
+            .unwrap()
+            .succeeded()
+    );
+    let outcome = run_file(&cloud, "prd", ops::Goal::Apply).await.unwrap();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    cloud.set_faults(Faults::default());
+    let again = plan_file(&cloud, "prd", ops::Goal::Apply).await.unwrap();
+    assert!(!again.summary().has_changes());
+}

@@ -313,3 +313,116 @@ async fn with_a_third_of_calls_throttled_the_reference_stack_converges() {
         String::from_utf8_lossy(&destroyed.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "ref.yaml", &reference_spec());
+    // With the state bucket, each killed run also leaves its lock behind.
+    let bootstrap = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .arg("bootstrap")
+        .arg(&spec));
+    assert_eq!(bootstrap.status.code(), Some(0));
+    // Every call 15 ms away, so that the kills land in the middle of applies.
+    let slow = proxy::start(
+        &emulator.endpoint,
+        Behaviour {
+            latency: Duration::from_millis(15),
+            throttle_every: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut before = 0;
+    for delay in [400u64, 900, 250, 1300, 700] {
+        let mut child = emulator
+            .eksform_via(&slow.url)
+            .args(["apply", "--auto-approve"])
+            .arg(&spec)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        assert!(
+            slow.calls() > before,
+            "the run made calls before it was killed"
+        );
+        before = slow.calls();
+    }
+    let finished = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["apply", "--auto-approve"])
+        .arg(&spec));
+    assert_eq!(
+        finished.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    // No changes left: nothing missing, and no duplicate or orphan with the
+    // stack's mark (the plan would delete it).
+    let plan = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&spec));
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    assert_eq!(vpcs_of(&aws, "ref").await, 1);
+    assert_eq!(
+        aws.eks
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .len(),
+        1
+    );
+    assert_eq!(
+        aws.elb
+            .describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .len(),
+        1
+    );
+    assert_eq!(
+        aws.route53
+            .list_hosted_zones()
+            .send()
+            .await
+            .unwrap()
+            .hosted_zones()
+            .len(),
+        1
+    );
+    let certificates = aws.acm.list_certificates().send().await.unwrap();
+    assert_eq!(
+        certificates.certificate_summary_list().len(),
+        1,
+        "one certificate"
+    );
+    let destroyed = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec));
+    assert_eq!(
+        destroyed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&destroyed.stderr)
+    );
+    assert_eq!(vpcs_of(&aws, "ref").await, 0);
+}
