@@ -65,6 +65,7 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .iter()
             .find(|d| d.address == EksCluster::address())
             .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
+        destroying: false,
     }
 }
 
@@ -152,7 +153,7 @@ pub async fn plan(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
-    let observed = observe_for(cloud, model, desired, retry).await?;
+    let observed = observe_for(cloud, model, desired, goal, retry).await?;
     plan_observed(account, model, desired, goal, observed)
 }
 
@@ -169,7 +170,7 @@ pub async fn plan_stack(
     let account = guard_account(cloud.as_ref(), stack.model.account.as_deref(), retry).await?;
     // The references change CIDRs only, never what observation looks up.
     let (model, desired) = (stack.model.clone(), stack.desired.clone());
-    let observing = async move { observe_for(cloud, &model, &desired, retry).await };
+    let observing = async move { observe_for(cloud, &model, &desired, goal, retry).await };
     let (observed, resolved) = match goal {
         Goal::Apply => tokio::join!(observing, resolve_references(stack, regions, known, retry)),
         Goal::Destroy => (observing.await, Ok(())),
@@ -182,10 +183,14 @@ async fn observe_for(
     cloud: Arc<dyn Cloud>,
     model: &StackModel,
     desired: &[DesiredResource],
+    goal: Goal,
     retry: RetryPolicy,
 ) -> Result<Vec<LiveResource>, OpsError> {
     // A destroy still looks up what the spec names (a log group, brought subnets).
-    let scope = scope_for(&model.stack, &model.region, desired);
+    let scope = Scope {
+        destroying: goal == Goal::Destroy,
+        ..scope_for(&model.stack, &model.region, desired)
+    };
     Ok(observe::observe(cloud, &scope, retry).await?)
 }
 

@@ -2052,3 +2052,163 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
     let zones = aws.route53.list_hosted_zones().send().await.unwrap();
     assert_eq!(zones.hosted_zones().len(), 1, "the adopted zone stays");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "left.yaml", &cluster_spec("left", "198.51.100.7", 7));
+    apply(&emulator, &spec);
+
+    // What the AWS Load Balancer Controller makes for an Ingress: a security
+    // group, an ALB in the public subnets and a target group, tagged with the cluster.
+    let vpc = aws
+        .ec2
+        .describe_vpcs()
+        .filters(stack_filter("left"))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let public: Vec<String> = aws
+        .ec2
+        .describe_subnets()
+        .filters(stack_filter("left"))
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter(|s| s.map_public_ip_on_launch() == Some(true))
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    let cluster_tag = |builder: aws_sdk_ec2::types::builders::TagSpecificationBuilder| {
+        builder
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("elbv2.k8s.aws/cluster")
+                    .value("left-eks")
+                    .build(),
+            )
+            .build()
+    };
+    let group = aws
+        .ec2
+        .create_security_group()
+        .group_name("k8s-default-web-1a2b3c")
+        .description("[k8s] Managed SecurityGroup for LoadBalancer")
+        .vpc_id(&vpc)
+        .tag_specifications(cluster_tag(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let elb_tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+        .key("elbv2.k8s.aws/cluster")
+        .value("left-eks")
+        .build();
+    aws.elb
+        .create_load_balancer()
+        .name("k8s-default-web-1a2b3c")
+        .set_subnets(Some(public))
+        .security_groups(&group)
+        .tags(elb_tag.clone())
+        .send()
+        .await
+        .unwrap();
+    aws.elb
+        .create_target_group()
+        .name("k8s-default-web-4d5e6f")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+        .tags(elb_tag)
+        .send()
+        .await
+        .unwrap();
+
+    let output = emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan = String::from_utf8_lossy(&output.stdout);
+    for leftover in [
+        "controller_leftover.load_balancer.k8s-default-web-1a2b3c",
+        "controller_leftover.target_group.k8s-default-web-4d5e6f",
+        &format!("controller_leftover.security_group.{group}"),
+    ] {
+        assert!(
+            plan.contains(&format!("- {leftover}")),
+            "{leftover} in:\n{plan}"
+        );
+    }
+    // After the cluster (whose controller would make them again), before the
+    // subnets (which AWS will not delete under a load balancer).
+    let progress = String::from_utf8_lossy(&output.stderr);
+    let at = |needle: &str| {
+        progress
+            .find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` in:\n{progress}"))
+    };
+    let balancer_gone = at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: deleted");
+    assert!(
+        at("eks_cluster.main: deleted")
+            < at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: deleting")
+    );
+    assert!(balancer_gone < at("subnet.public.us-east-1a: deleting"));
+    assert!(
+        aws.elb
+            .describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .is_empty()
+    );
+    assert!(
+        aws.elb
+            .describe_target_groups()
+            .send()
+            .await
+            .unwrap()
+            .target_groups()
+            .is_empty()
+    );
+    assert!(
+        aws.ec2
+            .describe_security_groups()
+            .group_ids(&group)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        aws.ec2
+            .describe_vpcs()
+            .filters(stack_filter("left"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty(),
+        "the VPC is gone"
+    );
+}

@@ -24,6 +24,9 @@ pub struct Scope {
     pub named: BTreeMap<Address, String>,
     /// The stack's cluster, whose node groups and Fargate profiles are listed.
     pub cluster: Option<String>,
+    /// Observing for a destroy: what Kubernetes controllers left in the VPC is
+    /// looked for too (`controller_leftover`).
+    pub destroying: bool,
 }
 
 /// Connections to other regions of the same account, for references to stacks

@@ -6,6 +6,7 @@ mod access_entry;
 mod addon;
 mod certificate;
 mod certificate_validation;
+mod controller_leftover;
 mod dns_record;
 mod eks_cluster;
 mod elastic_ip;
@@ -41,6 +42,7 @@ pub use access_entry::AccessEntry;
 pub use addon::Addon;
 pub use certificate::Certificate;
 pub use certificate_validation::CertificateValidation;
+pub use controller_leftover::ControllerLeftover;
 pub use dns_record::DnsRecord;
 pub use eks_cluster::EksCluster;
 pub use elastic_ip::ElasticIp;
@@ -87,6 +89,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &LoadBalancer,
     &TargetGroup,
     &Listener,
+    &ControllerLeftover,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
