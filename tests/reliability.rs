@@ -426,3 +426,32 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
     );
     assert_eq!(vpcs_of(&aws, "ref").await, 0);
 }
+
+#[test]
+fn credentials_never_reach_output_or_logs() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "quiet.yaml", &network_spec("quiet"));
+    let secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
+    for args in [
+        &["-vv", "apply", "--auto-approve"][..],
+        &["-vv", "plan", "--json"],
+        &["-vv", "destroy", "--auto-approve"],
+    ] {
+        let output = run(emulator
+            .eksform_via(&emulator.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIAEKSFORMTESTKEY01")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_SESSION_TOKEN", "session-token-never-printed")
+            .args(args)
+            .arg(&spec));
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        for stream in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.is_empty() || stream == &output.stdout);
+            for leaked in [secret, "session-token-never-printed"] {
+                assert!(!text.contains(leaked), "{args:?} printed a credential");
+            }
+        }
+    }
+}

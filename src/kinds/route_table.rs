@@ -284,6 +284,8 @@ impl Kind for RouteTable {
             .ec2
             .create_route_table()
             .vpc_id(required(attributes, "vpc_id")?)
+            // A create retried after a lost answer gets the same table back.
+            .client_token(&request.token)
             .tag_specifications(tag_specification(ResourceType::RouteTable, attributes))
             .send()
             .await
