@@ -21,7 +21,7 @@ use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, V
 use crate::plan::{self, Action, Plan};
 use crate::retry::{NotFound, RetryPolicy};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operation {
     Create,
     Update,
@@ -360,6 +360,55 @@ fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+/// The longest chain of a plan's operations, each weighing what `weight`
+/// says: the least time any schedule can take. Returns the total and the chain.
+pub fn critical_path(
+    plan: &Plan,
+    weight: impl Fn(&Address, Operation) -> Duration,
+) -> Result<(Duration, Vec<(Address, Operation)>), CloudError> {
+    let nodes = build_graph(plan)?;
+    let dependants = dependants(&nodes);
+    let mut remaining: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
+    let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|i| remaining[*i] == 0).collect();
+    // finish[i]: the earliest node i can end; via[i]: the dependency it waited for.
+    let mut finish = vec![Duration::ZERO; nodes.len()];
+    let mut via: Vec<Option<usize>> = vec![None; nodes.len()];
+    while let Some(i) = queue.pop_front() {
+        let start = nodes[i]
+            .dependencies
+            .iter()
+            .map(|&d| (finish[d], d))
+            .max()
+            .map(|(end, d)| {
+                via[i] = Some(d);
+                end
+            })
+            .unwrap_or_default();
+        finish[i] = start + weight(&nodes[i].address, nodes[i].operation);
+        for &d in &dependants[i] {
+            remaining[d] -= 1;
+            if remaining[d] == 0 {
+                queue.push_back(d);
+            }
+        }
+    }
+    let Some(last) = (0..nodes.len()).max_by_key(|&i| finish[i]) else {
+        return Ok((Duration::ZERO, Vec::new()));
+    };
+    let mut chain = vec![last];
+    while let Some(previous) = via[*chain.last().unwrap_or(&last)] {
+        chain.push(previous);
+    }
+    chain.reverse();
+    Ok((
+        finish[last],
+        chain
+            .into_iter()
+            .map(|i| (nodes[i].address.clone(), nodes[i].operation))
+            .collect(),
+    ))
 }
 
 /// An idempotency token from the run, stack, address and inputs: a create

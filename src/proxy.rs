@@ -33,6 +33,8 @@ pub struct Proxy {
     pub url: String,
     calls: Arc<AtomicU64>,
     throttled: Arc<AtomicU64>,
+    /// Each passed-on call: when it started and ended, and its action.
+    spans: Arc<std::sync::Mutex<Vec<Span>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -46,6 +48,68 @@ impl Proxy {
     pub fn throttled(&self) -> u64 {
         self.throttled.load(Ordering::Relaxed)
     }
+
+    /// The longest chain of calls each of which started after the previous
+    /// one ended: the round trips a client had to wait for one after another.
+    pub fn depth(&self) -> usize {
+        self.longest_chain().len()
+    }
+
+    /// The calls of the longest chain (see `depth`), by action, first to last.
+    pub fn longest_chain(&self) -> Vec<String> {
+        let mut spans = self.spans.lock().map(|s| s.clone()).unwrap_or_default();
+        spans.sort_by_key(|s| (s.started, s.ended));
+        let mut chain = vec![1usize; spans.len()];
+        let mut via: Vec<Option<usize>> = vec![None; spans.len()];
+        for i in 0..spans.len() {
+            for j in 0..i {
+                if spans[j].ended <= spans[i].started && chain[j] + 1 > chain[i] {
+                    chain[i] = chain[j] + 1;
+                    via[i] = Some(j);
+                }
+            }
+        }
+        let mut at = (0..spans.len()).max_by_key(|&i| chain[i]);
+        let mut actions = Vec::new();
+        while let Some(i) = at {
+            actions.push(spans[i].action.clone());
+            at = via[i];
+        }
+        actions.reverse();
+        actions
+    }
+
+    /// How many calls of each action were passed on.
+    pub fn calls_by_action(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for span in self.spans.lock().map(|s| s.clone()).unwrap_or_default() {
+            *counts.entry(span.action).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// One call passed on.
+#[derive(Debug, Clone)]
+struct Span {
+    started: std::time::Instant,
+    ended: std::time::Instant,
+    action: String,
+}
+
+/// The API action of a request: its `X-Amz-Target` (JSON protocols), its
+/// `Action` form field (query protocols), or its method and path (REST).
+fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
+    if let Some(target) = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
+    }
+    if let Some(action) = std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| b.split('&').find_map(|f| f.strip_prefix("Action=")))
+    {
+        return action.to_string();
+    }
+    format!("{} {}", parts.method, parts.uri.path())
 }
 
 impl Drop for Proxy {
@@ -65,6 +129,8 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
         Client::builder(TokioExecutor::new()).build_http();
     let calls = Arc::new(AtomicU64::new(0));
     let throttled = Arc::new(AtomicU64::new(0));
+    let spans = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = spans.clone();
     let seen = Arc::new(AtomicU64::new(0));
     let (counted, refused) = (calls.clone(), throttled.clone());
     let task = tokio::spawn(async move {
@@ -74,11 +140,14 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
             };
             let (client, upstream) = (client.clone(), upstream.clone());
             let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+            let recorded = recorded.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
                     let (client, upstream) = (client.clone(), upstream.clone());
                     let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+                    let recorded = recorded.clone();
                     async move {
+                        let started = std::time::Instant::now();
                         tokio::time::sleep(behaviour.latency).await;
                         let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
                         let (parts, body) = request.into_parts();
@@ -95,6 +164,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                             return Ok::<_, hyper::Error>(throttling(&parts, &body));
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
+                        let action = action_of(&parts, &body);
                         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                         let mut forward =
                             Request::builder().method(parts.method.clone()).uri(format!(
@@ -116,6 +186,13 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                                     .await
                                     .map(|b| b.to_bytes())
                                     .unwrap_or_default();
+                                if let Ok(mut spans) = recorded.lock() {
+                                    spans.push(Span {
+                                        started,
+                                        ended: std::time::Instant::now(),
+                                        action,
+                                    });
+                                }
                                 Ok(Response::from_parts(parts, Full::new(body)))
                             }
                             Err(e) => Ok(plain(StatusCode::BAD_GATEWAY, &e.to_string())),
@@ -132,6 +209,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
         url,
         calls,
         throttled,
+        spans,
         task,
     })
 }

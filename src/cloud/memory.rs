@@ -226,17 +226,24 @@ fn check_references(
     Ok(())
 }
 
-/// For kinds AWS changes one at a time (Fargate profiles): another of the kind
-/// still being created or deleted makes AWS refuse, as ResourceInUseException.
-fn busy(state: &State, kind: &dyn Kind, now: Instant) -> Result<(), CloudError> {
+/// For kinds AWS changes one at a time (Fargate profiles of a cluster): another
+/// of the kind in the same cluster still being created or deleted makes AWS
+/// refuse, as ResourceInUseException.
+fn busy(
+    state: &State,
+    kind: &dyn Kind,
+    attributes: &Attributes,
+    now: Instant,
+) -> Result<(), CloudError> {
     if !kind.one_at_a_time() {
         return Ok(());
     }
-    match state
-        .resources
-        .iter()
-        .find(|r| r.kind == kind.name() && r.status(now) != Status::Ready)
-    {
+    let cluster = attributes.get("cluster_name");
+    match state.resources.iter().find(|r| {
+        r.kind == kind.name()
+            && r.attributes.get("cluster_name") == cluster
+            && r.status(now) != Status::Ready
+    }) {
         Some(other) => Err(CloudError::new(
             ErrorClass::DependencyViolation,
             Some("ResourceInUseException"),
@@ -365,7 +372,7 @@ impl Cloud for MemoryCloud {
                     .ok_or_else(|| CloudError::rejected("token reused"));
             }
             check_references(state, kind, &request.attributes)?;
-            busy(state, kind, now)?;
+            busy(state, kind, &request.attributes, now)?;
             if let Some(clash) = overlapping(state, kind, &request.attributes) {
                 return Err(CloudError::new(
                     ErrorClass::Rejected,
@@ -473,7 +480,8 @@ impl Cloud for MemoryCloud {
                     format!("{} cannot go while {} exists", live.id, blocker.id),
                 ));
             }
-            busy(state, kind, now)?;
+            let attributes = state.resources[index].attributes.clone();
+            busy(state, kind, &attributes, now)?;
             let delay = kind.timings().delete;
             if delay.is_zero() {
                 state.resources.remove(index);

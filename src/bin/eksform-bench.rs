@@ -1,0 +1,602 @@
+//! eksform-bench: how close eksform comes to the floors AWS allows.
+//!
+//! - Apply on the in-memory cloud, on virtual time, with the duration table of
+//!   `Kind::timings` (BENCHMARKS.md gives their sources): the makespan of
+//!   `stacks/prd.yaml` against its critical path, and the same for an estate.
+//! - Plans through the real adapter against the emulator (moto), through the
+//!   project's proxy, which counts calls, measures their chains and adds 50 ms.
+//! - CPU time of parse + lower + diff of a generated 500-resource stack.
+//!
+//! `--json` prints one JSON object; `--quick` uses small estates and few runs
+//! (what CI runs, to prove the benchmark works; it does not judge timings).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eksform::cloud::aws::{AwsClients, AwsCloud};
+use eksform::cloud::memory::MemoryCloud;
+use eksform::cloud::{Cloud, OneCloud};
+use eksform::diagnostics::SourceFile;
+use eksform::execute::{self, Cancellation, Event, EventLog, ExecuteOptions, NoEvents, Operation};
+use eksform::model::Address;
+use eksform::outputs::KnownOutputs;
+use eksform::plan::Plan;
+use eksform::proxy::{self, Behaviour};
+use eksform::retry::RetryPolicy;
+use eksform::{lower, ops, plan, spec};
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut report = BTreeMap::new();
+    let mut notes = Vec::new();
+
+    let virtual_time = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    virtual_time.block_on(apply_benchmarks(&mut report, &mut notes, quick));
+
+    let real_time = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    match real_time.block_on(plan_benchmarks(&mut report, &mut notes, quick)) {
+        Ok(()) => {}
+        Err(e) => notes.push(format!("plan benchmarks skipped: {e}")),
+    }
+    cpu_benchmark(&mut report, quick);
+
+    if json {
+        let mut object: serde_json::Map<String, serde_json::Value> = report.into_iter().collect();
+        object.insert("quick".into(), serde_json::json!(quick));
+        object.insert("notes".into(), serde_json::json!(notes));
+        println!("{}", serde_json::Value::Object(object));
+    } else {
+        println!("{:<28} {:>12}", "metric", "value");
+        for (name, value) in &report {
+            println!("{name:<28} {value:>12}");
+        }
+        for note in &notes {
+            println!("\n{note}");
+        }
+    }
+}
+
+fn put(
+    report: &mut BTreeMap<String, serde_json::Value>,
+    name: &str,
+    value: impl Into<serde_json::Value>,
+) {
+    report.insert(name.into(), value.into());
+}
+
+fn round(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
+
+// --- apply on virtual time ---------------------------------------------------
+
+async fn plan_file(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
+    let mut stack = ops::prepare(path).expect("a valid stack file");
+    plan_stack(cloud, &mut stack).await
+}
+
+async fn plan_stack(cloud: &Arc<MemoryCloud>, stack: &mut ops::Stack) -> Plan {
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let regions = OneCloud(dyn_cloud.clone());
+    ops::plan_stack(
+        dyn_cloud,
+        &regions,
+        &KnownOutputs::new(),
+        stack,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .expect("plan")
+    .0
+}
+
+async fn run(
+    cloud: &Arc<MemoryCloud>,
+    plan: &Plan,
+    parallelism: usize,
+) -> (Duration, Arc<EventLog>) {
+    let log = Arc::new(EventLog::default());
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let started = tokio::time::Instant::now();
+    let options = ExecuteOptions {
+        parallelism,
+        ..ExecuteOptions::default()
+    };
+    let outcome = ops::apply(
+        dyn_cloud,
+        plan,
+        options,
+        log.clone(),
+        Cancellation::default(),
+    )
+    .await;
+    assert!(
+        outcome.succeeded(),
+        "the benchmark apply succeeds: {outcome:?}"
+    );
+    (started.elapsed(), log)
+}
+
+/// Each operation's own duration: measured with no bound on concurrency, so
+/// that no operation waits for another's turn.
+fn weights(log: &EventLog) -> BTreeMap<(Address, Operation), Duration> {
+    log.0
+        .lock()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Finished {
+                        address,
+                        operation,
+                        elapsed,
+                        ..
+                    } => Some(((address.clone(), *operation), *elapsed)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The makespan of applying `plan` with the default options, and its critical path.
+async fn makespan_and_critical_path(
+    fresh: impl AsyncFn() -> Arc<MemoryCloud>,
+    make_plan: impl AsyncFn(&Arc<MemoryCloud>) -> Plan,
+) -> (Duration, Duration) {
+    let cloud = fresh().await;
+    let plan = make_plan(&cloud).await;
+    let (_, log) = run(&cloud, &plan, 1_000_000).await;
+    let weights = weights(&log);
+    let (critical, _) = execute::critical_path(&plan, |address, operation| {
+        weights
+            .get(&(address.clone(), operation))
+            .copied()
+            .unwrap_or_default()
+    })
+    .expect("the plan's graph");
+    let cloud = fresh().await;
+    let plan = make_plan(&cloud).await;
+    let (makespan, _) = run(&cloud, &plan, ExecuteOptions::default().parallelism).await;
+    (makespan, critical)
+}
+
+fn estate_stack(i: usize) -> String {
+    format!(
+        "stack: est-{i}\nregion: {REGION}\nvpc:\n  cidr: 10.{i}.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  nat: {{ gateway: HighlyAvailable }}\ncluster:\n  version: \"1.31\"\n  logging:\n    enableTypes: [api]\n    logRetentionInDays: 30\niam:\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: cluster-autoscaler }}\n      wellKnownPolicies: {{ autoScaler: true }}\nmanagedNodeGroups:\n  - name: general\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\nfargateProfiles:\n  - name: bots\n    selectors:\n      - namespace: bots\n  - name: jobs\n    selectors:\n      - namespace: jobs\n"
+    )
+}
+
+fn stack_from_text(text: &str) -> ops::Stack {
+    let loaded =
+        spec::parse(SourceFile::new("bench.yaml", text.to_string())).expect("a valid spec");
+    let model = lower::model(&loaded.spec);
+    let desired = lower::desired(&model);
+    ops::Stack {
+        loaded,
+        model,
+        desired,
+    }
+}
+
+async fn apply_benchmarks(
+    report: &mut BTreeMap<String, serde_json::Value>,
+    notes: &mut Vec<String>,
+    quick: bool,
+) {
+    // stacks/prd.yaml admits dev-stg's NAT address: dev-stg is applied first.
+    let fresh = async || {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        let plan = plan_file(&cloud, Path::new("stacks/dev-stg.yaml")).await;
+        run(&cloud, &plan, 1_000_000).await;
+        cloud
+    };
+    let (makespan, critical) = makespan_and_critical_path(fresh, async |cloud| {
+        plan_file(cloud, Path::new("stacks/prd.yaml")).await
+    })
+    .await;
+    put(report, "apply_makespan_s", round(makespan.as_secs_f64(), 1));
+    put(report, "critical_path_s", round(critical.as_secs_f64(), 1));
+    put(
+        report,
+        "makespan_ratio",
+        round(makespan.as_secs_f64() / critical.as_secs_f64(), 3),
+    );
+
+    // An estate of stacks applied together by one process.
+    let size = if quick { 3 } else { 10 };
+    let mut critical = Duration::ZERO;
+    for i in 0..size {
+        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+        let mut stack = stack_from_text(&estate_stack(i));
+        let plan = plan_stack(&cloud, &mut stack).await;
+        let (_, log) = run(&cloud, &plan, 1_000_000).await;
+        let weights = weights(&log);
+        let (path, _) = execute::critical_path(&plan, |a, o| {
+            weights.get(&(a.clone(), o)).copied().unwrap_or_default()
+        })
+        .expect("the plan's graph");
+        critical = critical.max(path);
+    }
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let mut plans = Vec::new();
+    for i in 0..size {
+        let mut stack = stack_from_text(&estate_stack(i));
+        plans.push(plan_stack(&cloud, &mut stack).await);
+    }
+    let started = tokio::time::Instant::now();
+    let mut applies = tokio::task::JoinSet::new();
+    for plan in plans {
+        let cloud: Arc<dyn Cloud> = cloud.clone();
+        applies.spawn(async move {
+            ops::apply(
+                cloud,
+                &plan,
+                ExecuteOptions::default(),
+                Arc::new(NoEvents),
+                Cancellation::default(),
+            )
+            .await
+        });
+    }
+    while let Some(outcome) = applies.join_next().await {
+        match outcome {
+            Ok(outcome) if outcome.succeeded() => {}
+            other => panic!("an estate apply failed: {other:?}"),
+        }
+    }
+    let makespan = started.elapsed();
+    put(
+        report,
+        "estate_makespan_ratio",
+        round(makespan.as_secs_f64() / critical.as_secs_f64(), 3),
+    );
+    notes.push(format!(
+        "estate: {size} stacks (network with HA NAT, cluster, node group, 2 Fargate profiles, IRSA) applied concurrently in one process on one in-memory account"
+    ));
+}
+
+// --- plans through the real adapter ------------------------------------------
+
+/// A moto server on a free loopback port, stopped when dropped.
+struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_emulator() -> Result<Emulator, String> {
+    let server = std::env::var_os("EKSFORM_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())?;
+    let child = Command::new(&server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {} ({e}); run scripts/emulator.sh install",
+                server.display()
+            )
+        })?;
+    let emulator = Emulator {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("the emulator did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(emulator)
+}
+
+async fn clients(endpoint: &str) -> AwsClients {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await;
+    AwsClients::from_config(&config)
+}
+
+/// The reference stack on the emulator: the production shape without add-ons,
+/// which moto does not serve.
+const REFERENCE: &str = r#"stack: ref
+region: us-east-1
+vpc:
+  cidr: 10.90.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
+  nat: { gateway: HighlyAvailable }
+cluster:
+  name: ref-eks
+  version: "1.31"
+  publicAccessCIDRs: [198.51.100.7]
+  logging:
+    enableTypes: ["*"]
+    logRetentionInDays: 90
+iam:
+  serviceAccounts:
+    - metadata: { namespace: kube-system, name: aws-load-balancer-controller }
+      wellKnownPolicies: { awsLoadBalancerController: true }
+    - metadata: { namespace: kube-system, name: external-dns }
+      wellKnownPolicies: { externalDNS: true }
+managedNodeGroups:
+  - name: general
+    instanceTypes: [m6i.xlarge]
+    minSize: 3
+    maxSize: 12
+fargateProfiles:
+  - name: bots
+    selectors:
+      - namespace: infra-bot
+loadBalancers:
+  - name: web
+    certificate: { domain: "*.ref.example.com" }
+    httpsRedirect: true
+    targetGroups:
+      - name: ingress
+        port: 80
+        targetType: ip
+dns:
+  zone: ref.example.com
+  records:
+    - name: "*.ref.example.com"
+      alias: { loadBalancer: web }
+"#;
+
+async fn plan_through(endpoint: &str, stack: &mut ops::Stack) -> Result<Plan, String> {
+    let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
+        clients: clients(endpoint).await,
+    });
+    let regions = OneCloud(cloud.clone());
+    ops::plan_stack(
+        cloud,
+        &regions,
+        &KnownOutputs::new(),
+        stack,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .map(|(plan, _)| plan)
+    .map_err(|e| e.to_string())
+}
+
+async fn apply_through(endpoint: &str, text: &str) -> Result<(), String> {
+    let mut stack = stack_from_text(text);
+    let plan = plan_through(endpoint, &mut stack).await?;
+    let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
+        clients: clients(endpoint).await,
+    });
+    let outcome = ops::apply(
+        cloud,
+        &plan,
+        ExecuteOptions::default(),
+        Arc::new(NoEvents),
+        Cancellation::default(),
+    )
+    .await;
+    if outcome.succeeded() {
+        Ok(())
+    } else {
+        Err(format!("apply failed: {:?}", outcome.failed))
+    }
+}
+
+/// The fewest calls a no-change plan can make: the account guard, one batch
+/// read per kind present, and one read per resource of kinds AWS reads only
+/// one by one.
+fn plan_floor(plan: &Plan) -> (usize, String) {
+    const ONE_BY_ONE: &[&str] = &[
+        "node_group",
+        "fargate_profile",
+        "addon",
+        "listener",
+        "access_entry",
+    ];
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for resource in &plan.resources {
+        *kinds.entry(resource.kind.as_str()).or_default() += 1;
+    }
+    let mut total = 1;
+    let mut parts = vec!["1 (account guard)".to_string()];
+    for (kind, count) in &kinds {
+        let calls = if ONE_BY_ONE.contains(kind) { *count } else { 1 };
+        total += calls;
+        parts.push(format!("{calls} ({kind})"));
+    }
+    (total, parts.join(" + "))
+}
+
+async fn plan_benchmarks(
+    report: &mut BTreeMap<String, serde_json::Value>,
+    notes: &mut Vec<String>,
+    quick: bool,
+) -> Result<(), String> {
+    let emulator = start_emulator()?;
+    apply_through(&emulator.endpoint, REFERENCE).await?;
+
+    let counting = proxy::start(&emulator.endpoint, Behaviour::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut stack = stack_from_text(REFERENCE);
+    let plan = plan_through(&counting.url, &mut stack).await?;
+    if plan.summary().has_changes() {
+        return Err("the reference stack's second plan has changes".into());
+    }
+    put(report, "plan_calls", counting.calls());
+    let (floor, derivation) = plan_floor(&plan);
+    put(report, "plan_floor_calls", floor);
+    notes.push(format!("plan_floor_calls = {derivation}"));
+
+    let far = proxy::start(
+        &emulator.endpoint,
+        Behaviour {
+            latency: Duration::from_millis(50),
+            throttle_every: None,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut stack = stack_from_text(REFERENCE);
+    let started = Instant::now();
+    plan_through(&far.url, &mut stack).await?;
+    put(
+        report,
+        "plan_wall_ms_50ms_rtt",
+        started.elapsed().as_millis() as u64,
+    );
+    put(report, "plan_depth", far.depth());
+    notes.push(format!(
+        "plan calls by action: {}",
+        counting
+            .calls_by_action()
+            .iter()
+            .map(|(action, n)| format!("{action} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    notes.push(format!("plan's longest chain: {}", far.longest_chain().join(" -> ")));
+
+    // Estates of network-only stacks, planned as one command plans them.
+    let sizes: &[(usize, &str)] = if quick {
+        &[
+            (1, "estate_plan_calls_1"),
+            (2, "estate_plan_calls_10"),
+            (3, "estate_plan_calls_50"),
+        ]
+    } else {
+        &[
+            (1, "estate_plan_calls_1"),
+            (10, "estate_plan_calls_10"),
+            (50, "estate_plan_calls_50"),
+        ]
+    };
+    let largest = sizes.iter().map(|(n, _)| *n).max().unwrap_or(1);
+    let network = |i: usize| {
+        format!(
+            "stack: net-{i}\nregion: {REGION}\nvpc:\n  cidr: 10.{}.{}.0/22\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Single }}\n",
+            i / 60,
+            (i % 60) * 4
+        )
+    };
+    for i in 0..largest {
+        apply_through(&emulator.endpoint, &network(i)).await?;
+    }
+    for (size, key) in sizes {
+        let counting = proxy::start(&emulator.endpoint, Behaviour::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut known = KnownOutputs::new();
+        for i in 0..*size {
+            let mut stack = stack_from_text(&network(i));
+            let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
+                clients: clients(&counting.url).await,
+            });
+            let regions = OneCloud(cloud.clone());
+            ops::plan_stack(
+                cloud,
+                &regions,
+                &known,
+                &mut stack,
+                ops::Goal::Apply,
+                RetryPolicy::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            known.insert((stack.model.stack.clone(), REGION.into()), None);
+        }
+        put(report, key, counting.calls());
+    }
+    if quick {
+        notes.push("quick: estates of 1, 2 and 3 stacks stand for 1, 10 and 50".into());
+    }
+    Ok(())
+}
+
+// --- CPU ---------------------------------------------------------------------
+
+/// A stack of about 500 resources: a network, a cluster, and many node groups,
+/// Fargate profiles and service accounts.
+fn large_spec() -> String {
+    let mut text = String::from(
+        "stack: big\nregion: us-east-1\nvpc:\n  cidr: 10.0.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  nat: { gateway: HighlyAvailable }\ncluster:\n  version: \"1.31\"\niam:\n  serviceAccounts:\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!(
+            "    - metadata: {{ namespace: team-{i}, name: app }}\n      wellKnownPolicies: {{ externalDNS: true }}\n"
+        ));
+    }
+    text.push_str("managedNodeGroups:\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "  - name: group-{i}\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\n"
+        ));
+    }
+    text.push_str("fargateProfiles:\n");
+    for i in 0..150 {
+        text.push_str(&format!(
+            "  - name: profile-{i}\n    selectors:\n      - namespace: ns-{i}\n"
+        ));
+    }
+    text
+}
+
+fn cpu_benchmark(report: &mut BTreeMap<String, serde_json::Value>, quick: bool) {
+    let text = large_spec();
+    let mut times = Vec::new();
+    let mut resources = 0;
+    for _ in 0..if quick { 3 } else { 9 } {
+        let started = Instant::now();
+        let loaded = spec::parse(SourceFile::new("big.yaml", text.clone())).expect("a valid spec");
+        let model = lower::model(&loaded.spec);
+        let desired = lower::desired(&model);
+        let changes = plan::diff(&desired, &[]).expect("a plan");
+        times.push(started.elapsed());
+        resources = changes.len();
+    }
+    times.sort();
+    put(
+        report,
+        "cpu_ms_500",
+        round(times[times.len() / 2].as_secs_f64() * 1000.0, 1),
+    );
+    put(report, "cpu_resources", resources);
+}
