@@ -1,7 +1,6 @@
 //! The command line: arguments, confirmation, exit codes, and rendering of
 //! diagnostics and errors at the edge. The work is in `ops`.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,7 +16,7 @@ use crate::estate;
 use crate::execute::{Cancellation, ExecuteOptions};
 use crate::lock::{self, StackLock, StateBucket};
 use crate::ops::{self, OpsError};
-use crate::outputs::{KnownOutputs, Outputs};
+use crate::outputs::KnownOutputs;
 use crate::plan::Plan;
 use crate::render;
 use crate::retry::RetryPolicy;
@@ -315,6 +314,18 @@ async fn connect(global: &GlobalArgs, region: &str) -> Arc<dyn Cloud> {
     })
 }
 
+/// A new connection for each region asked for.
+struct Connections<'a> {
+    global: &'a GlobalArgs,
+}
+
+#[async_trait::async_trait]
+impl Regions for Connections<'_> {
+    async fn cloud(&self, region: &str) -> Arc<dyn Cloud> {
+        connect(self.global, region).await
+    }
+}
+
 /// Connections for references to stacks in other regions; the stack's own
 /// region reuses its connection.
 struct Connector<'a> {
@@ -371,40 +382,19 @@ async fn plan_command(
     }
     let order = estate::order(&stacks.iter().map(|s| &s.model).collect::<Vec<_>>())
         .map_err(|e| fail(OpsError::Refused(e)))?;
-    let mut connections: BTreeMap<String, Arc<dyn Cloud>> = BTreeMap::new();
-    let mut plans = Vec::new();
-    let mut known = KnownOutputs::new();
-    for i in order {
-        let stack = &mut stacks[i];
-        print_diagnostics(&stack.loaded.warnings);
-        let region = stack.model.region.clone();
-        let cloud = match connections.get(&region) {
-            Some(cloud) => cloud.clone(),
-            None => {
-                let cloud = connect(global, &region).await;
-                connections.insert(region.clone(), cloud.clone());
-                cloud
-            }
-        };
-        let regions = Connector::new(global, &region, cloud.clone());
-        let (plan, observed) = ops::plan_stack(
-            cloud,
-            &regions,
-            &known,
-            stack,
-            ops::Goal::Apply,
-            RetryPolicy::default(),
-        )
-        .await
-        .map_err(fail)?;
-        // Stacks planned later that refer to this one read its outputs from here.
-        known.insert(
-            (stack.model.stack.clone(), region),
-            (!observed.is_empty())
-                .then(|| Outputs::from_observed(&observed, stack.model.network.as_ref())),
-        );
-        plans.push((files[i].clone(), plan));
-    }
+    let connections = Connections { global };
+    let plans: Vec<(PathBuf, Plan)> = ops::plan_estate(
+        &mut stacks,
+        &order,
+        &connections,
+        RetryPolicy::default(),
+        |stack| print_diagnostics(&stack.loaded.warnings),
+    )
+    .await
+    .map_err(fail)?
+    .into_iter()
+    .map(|(i, plan)| (files[i].clone(), plan))
+    .collect();
     let many = plans.len() > 1;
     if json {
         let rendered: Vec<serde_json::Value> =

@@ -363,12 +363,27 @@ fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
 }
 
 /// The longest chain of a plan's operations, each weighing what `weight`
-/// says: the least time any schedule can take. Returns the total and the chain.
+/// says (of its kind and operation): the least time any schedule can take.
+/// Operations of a kind AWS changes one at a time (`Kind::one_at_a_time`)
+/// count one after another, as AWS makes them wait. Returns the total and
+/// the chain.
 pub fn critical_path(
     plan: &Plan,
-    weight: impl Fn(&Address, Operation) -> Duration,
+    weight: impl Fn(&'static dyn Kind, Operation) -> Duration,
 ) -> Result<(Duration, Vec<(Address, Operation)>), CloudError> {
-    let nodes = build_graph(plan)?;
+    let mut nodes = build_graph(plan)?;
+    let mut previous: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for i in 0..nodes.len() {
+        if nodes[i].kind.one_at_a_time() {
+            if let Some(&before) = previous.get(nodes[i].kind.name())
+                && !nodes[before].dependencies.contains(&i)
+            {
+                nodes[i].dependencies.push(before);
+            }
+            previous.insert(nodes[i].kind.name(), i);
+        }
+    }
+    check_acyclic(&nodes)?;
     let dependants = dependants(&nodes);
     let mut remaining: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
     let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|i| remaining[*i] == 0).collect();
@@ -376,17 +391,14 @@ pub fn critical_path(
     let mut finish = vec![Duration::ZERO; nodes.len()];
     let mut via: Vec<Option<usize>> = vec![None; nodes.len()];
     while let Some(i) = queue.pop_front() {
-        let start = nodes[i]
-            .dependencies
-            .iter()
-            .map(|&d| (finish[d], d))
-            .max()
-            .map(|(end, d)| {
+        let start = match nodes[i].dependencies.iter().map(|&d| (finish[d], d)).max() {
+            Some((end, d)) => {
                 via[i] = Some(d);
                 end
-            })
-            .unwrap_or_default();
-        finish[i] = start + weight(&nodes[i].address, nodes[i].operation);
+            }
+            None => Duration::ZERO,
+        };
+        finish[i] = start + weight(nodes[i].kind, nodes[i].operation);
         for &d in &dependants[i] {
             remaining[d] -= 1;
             if remaining[d] == 0 {
@@ -398,8 +410,10 @@ pub fn critical_path(
         return Ok((Duration::ZERO, Vec::new()));
     };
     let mut chain = vec![last];
-    while let Some(previous) = via[*chain.last().unwrap_or(&last)] {
-        chain.push(previous);
+    let mut at = last;
+    while let Some(before) = via[at] {
+        chain.push(before);
+        at = before;
     }
     chain.reverse();
     Ok((

@@ -1,10 +1,12 @@
 //! Observation: reads every kind's live resources at once, one list call per
-//! kind, retried like any other call.
+//! kind where AWS has one, retried like any other call; reads that several
+//! kinds need are made once (`cloud::shared::Reads`).
 
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+use crate::cloud::shared::Reads;
 use crate::cloud::{Cloud, CloudError, Scope};
 use crate::kinds;
 use crate::model::LiveResource;
@@ -16,6 +18,16 @@ pub async fn observe(
     scope: &Scope,
     retry: RetryPolicy,
 ) -> Result<Vec<LiveResource>, CloudError> {
+    // Reads several kinds make alike are made once in this pass (or once for
+    // every stack a command plans, when its cloud shares them).
+    let scope = &if scope.reads.is_shared() {
+        scope.clone()
+    } else {
+        Scope {
+            reads: Reads::shared(),
+            ..scope.clone()
+        }
+    };
     let mut tasks = JoinSet::new();
     for (order, kind) in kinds::ALL.iter().copied().enumerate() {
         let cloud = cloud.clone();

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cloud::shared::SharedObservation;
 use crate::cloud::{Cloud, CloudError, Regions, Scope};
 use crate::diagnostics::Diagnostics;
 use crate::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
@@ -66,6 +67,7 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .find(|d| d.address == EksCluster::address())
             .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
         destroying: false,
+        reads: Default::default(),
     }
 }
 
@@ -177,6 +179,69 @@ pub async fn plan_stack(
     };
     resolved?;
     plan_observed(account, &stack.model, &stack.desired, goal, observed?)
+}
+
+/// Connections for an estate's plans: one per region, whose observation the
+/// stacks share when there are several; references to stacks elsewhere
+/// connect through `regions`.
+struct EstateConnections<'a> {
+    regions: &'a dyn Regions,
+    share: bool,
+    open: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<dyn Cloud>>>,
+}
+
+#[async_trait::async_trait]
+impl Regions for EstateConnections<'_> {
+    async fn cloud(&self, region: &str) -> Arc<dyn Cloud> {
+        let mut open = self.open.lock().await;
+        if let Some(cloud) = open.get(region) {
+            return cloud.clone();
+        }
+        let cloud = self.regions.cloud(region).await;
+        let cloud: Arc<dyn Cloud> = if self.share {
+            Arc::new(SharedObservation::new(cloud))
+        } else {
+            cloud
+        };
+        open.insert(region.to_string(), cloud.clone());
+        cloud
+    }
+}
+
+/// Plans several stacks in the order given (referenced stacks first, see
+/// `estate::order`): each later stack reads an earlier one's outputs from its
+/// plan instead of observing it again, and stacks of one account and region
+/// share what was observed (`cloud::shared::SharedObservation`).
+pub async fn plan_estate(
+    stacks: &mut [Stack],
+    order: &[usize],
+    regions: &dyn Regions,
+    retry: RetryPolicy,
+    mut planned: impl FnMut(&Stack),
+) -> Result<Vec<(usize, Plan)>, OpsError> {
+    let connections = EstateConnections {
+        regions,
+        share: order.len() > 1,
+        open: Default::default(),
+    };
+    let mut known = KnownOutputs::new();
+    let mut plans = Vec::new();
+    for &i in order {
+        let stack = &mut stacks[i];
+        planned(stack);
+        let region = stack.model.region.clone();
+        let cloud = connections.cloud(&region).await;
+        let (plan, observed) =
+            plan_stack(cloud, &connections, &known, stack, Goal::Apply, retry).await?;
+        // Stacks planned later that refer to this one read its outputs from here.
+        known.insert(
+            (stack.model.stack.clone(), region),
+            (!observed.is_empty())
+                .then(|| Outputs::from_observed(&observed, stack.model.network.as_ref())),
+        );
+        plans.push((i, plan));
+    }
+    Ok(plans)
 }
 
 async fn observe_for(

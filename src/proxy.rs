@@ -55,7 +55,8 @@ impl Proxy {
         self.longest_chain().len()
     }
 
-    /// The calls of the longest chain (see `depth`), by action, first to last.
+    /// The calls of the longest chain (see `depth`), by action and time taken,
+    /// first to last.
     pub fn longest_chain(&self) -> Vec<String> {
         let mut spans = self.spans.lock().map(|s| s.clone()).unwrap_or_default();
         spans.sort_by_key(|s| (s.started, s.ended));
@@ -72,7 +73,12 @@ impl Proxy {
         let mut at = (0..spans.len()).max_by_key(|&i| chain[i]);
         let mut actions = Vec::new();
         while let Some(i) = at {
-            actions.push(spans[i].action.clone());
+            let span = &spans[i];
+            actions.push(format!(
+                "{} ({} ms)",
+                span.action,
+                (span.ended - span.started).as_millis()
+            ));
             at = via[i];
         }
         actions.reverse();

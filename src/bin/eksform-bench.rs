@@ -21,7 +21,8 @@ use eksform::cloud::aws::{AwsClients, AwsCloud};
 use eksform::cloud::memory::MemoryCloud;
 use eksform::cloud::{Cloud, OneCloud};
 use eksform::diagnostics::SourceFile;
-use eksform::execute::{self, Cancellation, Event, EventLog, ExecuteOptions, NoEvents, Operation};
+use eksform::execute::{self, Cancellation, EventLog, ExecuteOptions, NoEvents, Operation};
+use eksform::kinds::Kind;
 use eksform::model::Address;
 use eksform::outputs::KnownOutputs;
 use eksform::plan::Plan;
@@ -108,22 +109,15 @@ async fn plan_stack(cloud: &Arc<MemoryCloud>, stack: &mut ops::Stack) -> Plan {
     .0
 }
 
-async fn run(
-    cloud: &Arc<MemoryCloud>,
-    plan: &Plan,
-    parallelism: usize,
-) -> (Duration, Arc<EventLog>) {
+/// Applies a plan with the default options: how long it took, and its events.
+async fn run(cloud: &Arc<MemoryCloud>, plan: &Plan) -> (Duration, Arc<EventLog>) {
     let log = Arc::new(EventLog::default());
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
     let started = tokio::time::Instant::now();
-    let options = ExecuteOptions {
-        parallelism,
-        ..ExecuteOptions::default()
-    };
     let outcome = ops::apply(
         dyn_cloud,
         plan,
-        options,
+        ExecuteOptions::default(),
         log.clone(),
         Cancellation::default(),
     )
@@ -135,48 +129,22 @@ async fn run(
     (started.elapsed(), log)
 }
 
-/// Each operation's own duration: measured with no bound on concurrency, so
-/// that no operation waits for another's turn.
-fn weights(log: &EventLog) -> BTreeMap<(Address, Operation), Duration> {
-    log.0
-        .lock()
-        .map(|events| {
-            events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Finished {
-                        address,
-                        operation,
-                        elapsed,
-                        ..
-                    } => Some(((address.clone(), *operation), *elapsed)),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// An operation's duration under the table: its kind's create or delete time
+/// (`Kind::timings`, sources in BENCHMARKS.md) plus one call's round trip.
+fn table_weight(latency: Duration) -> impl Fn(&'static dyn Kind, Operation) -> Duration {
+    move |kind, operation| {
+        let timings = kind.timings();
+        latency
+            + match operation {
+                Operation::Create => timings.create,
+                Operation::Delete => timings.delete,
+                _ => Duration::ZERO,
+            }
+    }
 }
 
-/// The makespan of applying `plan` with the default options, and its critical path.
-async fn makespan_and_critical_path(
-    fresh: impl AsyncFn() -> Arc<MemoryCloud>,
-    make_plan: impl AsyncFn(&Arc<MemoryCloud>) -> Plan,
-) -> (Duration, Duration) {
-    let cloud = fresh().await;
-    let plan = make_plan(&cloud).await;
-    let (_, log) = run(&cloud, &plan, 1_000_000).await;
-    let weights = weights(&log);
-    let (critical, _) = execute::critical_path(&plan, |address, operation| {
-        weights
-            .get(&(address.clone(), operation))
-            .copied()
-            .unwrap_or_default()
-    })
-    .expect("the plan's graph");
-    let cloud = fresh().await;
-    let plan = make_plan(&cloud).await;
-    let (makespan, _) = run(&cloud, &plan, ExecuteOptions::default().parallelism).await;
-    (makespan, critical)
+fn critical_path(plan: &Plan, latency: Duration) -> (Duration, Vec<(Address, Operation)>) {
+    execute::critical_path(plan, table_weight(latency)).expect("the plan's graph")
 }
 
 fn estate_stack(i: usize) -> String {
@@ -203,16 +171,12 @@ async fn apply_benchmarks(
     quick: bool,
 ) {
     // stacks/prd.yaml admits dev-stg's NAT address: dev-stg is applied first.
-    let fresh = async || {
-        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
-        let plan = plan_file(&cloud, Path::new("stacks/dev-stg.yaml")).await;
-        run(&cloud, &plan, 1_000_000).await;
-        cloud
-    };
-    let (makespan, critical) = makespan_and_critical_path(fresh, async |cloud| {
-        plan_file(cloud, Path::new("stacks/prd.yaml")).await
-    })
-    .await;
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let plan = plan_file(&cloud, Path::new("stacks/dev-stg.yaml")).await;
+    run(&cloud, &plan).await;
+    let plan = plan_file(&cloud, Path::new("stacks/prd.yaml")).await;
+    let (critical, chain) = critical_path(&plan, cloud.latency());
+    let (makespan, _) = run(&cloud, &plan).await;
     put(report, "apply_makespan_s", round(makespan.as_secs_f64(), 1));
     put(report, "critical_path_s", round(critical.as_secs_f64(), 1));
     put(
@@ -220,27 +184,26 @@ async fn apply_benchmarks(
         "makespan_ratio",
         round(makespan.as_secs_f64() / critical.as_secs_f64(), 3),
     );
+    notes.push(format!(
+        "critical path of stacks/prd.yaml: {}",
+        chain
+            .iter()
+            .map(|(address, operation)| format!("{operation} {address}"))
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    ));
 
-    // An estate of stacks applied together by one process.
+    // An estate of stacks applied together by one process, in one account:
+    // the stacks are independent, so the floor is the longest one's path.
     let size = if quick { 3 } else { 10 };
-    let mut critical = Duration::ZERO;
-    for i in 0..size {
-        let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
-        let mut stack = stack_from_text(&estate_stack(i));
-        let plan = plan_stack(&cloud, &mut stack).await;
-        let (_, log) = run(&cloud, &plan, 1_000_000).await;
-        let weights = weights(&log);
-        let (path, _) = execute::critical_path(&plan, |a, o| {
-            weights.get(&(a.clone(), o)).copied().unwrap_or_default()
-        })
-        .expect("the plan's graph");
-        critical = critical.max(path);
-    }
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let mut plans = Vec::new();
+    let mut critical = Duration::ZERO;
     for i in 0..size {
         let mut stack = stack_from_text(&estate_stack(i));
-        plans.push(plan_stack(&cloud, &mut stack).await);
+        let plan = plan_stack(&cloud, &mut stack).await;
+        critical = critical.max(critical_path(&plan, cloud.latency()).0);
+        plans.push(plan);
     }
     let started = tokio::time::Instant::now();
     let mut applies = tokio::task::JoinSet::new();
@@ -381,6 +344,18 @@ dns:
       alias: { loadBalancer: web }
 "#;
 
+/// Every region through one endpoint (the proxy in front of the emulator).
+struct Through(String);
+
+#[async_trait::async_trait]
+impl eksform::cloud::Regions for Through {
+    async fn cloud(&self, _region: &str) -> Arc<dyn Cloud> {
+        Arc::new(AwsCloud {
+            clients: clients(&self.0).await,
+        })
+    }
+}
+
 async fn plan_through(endpoint: &str, stack: &mut ops::Stack) -> Result<Plan, String> {
     let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
         clients: clients(endpoint).await,
@@ -420,29 +395,51 @@ async fn apply_through(endpoint: &str, text: &str) -> Result<(), String> {
     }
 }
 
-/// The fewest calls a no-change plan can make: the account guard, one batch
-/// read per kind present, and one read per resource of kinds AWS reads only
-/// one by one.
+/// The fewest calls a no-change plan can make, kind by kind, given what the
+/// AWS APIs offer: a batch read where there is one (EC2's Describe calls with
+/// a tag filter, IAM's GetAccountAuthorizationDetails, ELBv2's DescribeTags of
+/// 20 resources), and one read per resource where there is none. Returns the
+/// total and its derivation.
 fn plan_floor(plan: &Plan) -> (usize, String) {
-    const ONE_BY_ONE: &[&str] = &[
-        "node_group",
-        "fargate_profile",
-        "addon",
-        "listener",
-        "access_entry",
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for resource in plan.resources.iter().filter(|r| r.live.is_some()) {
+        *count.entry(resource.kind.as_str()).or_default() += 1;
+    }
+    let n = |kind: &str| count.get(kind).copied().unwrap_or(0);
+    let has_cluster = n("eks_cluster") > 0;
+    // (kind, calls, how)
+    let rows: Vec<(&str, usize, String)> = vec![
+        ("account guard", 1, "GetCallerIdentity".into()),
+        ("vpc", 1 + 2 * n("vpc"), format!("DescribeVpcs + 2 DNS attributes x {} VPC", n("vpc"))),
+        ("subnet", 1, "DescribeSubnets".into()),
+        ("internet_gateway", 1, "DescribeInternetGateways".into()),
+        ("elastic_ip", 1, "DescribeAddresses".into()),
+        ("nat_gateway", 1, "DescribeNatGateways".into()),
+        ("route_table", 1, "DescribeRouteTables".into()),
+        ("security_group", 1, "DescribeSecurityGroups".into()),
+        ("iam_role", 1, "GetAccountAuthorizationDetails".into()),
+        ("log_group", 1 + n("log_group"), format!("DescribeLogGroups + tags x {}", n("log_group"))),
+        ("eks_cluster", 1 + n("eks_cluster"), format!("ListClusters + DescribeCluster x {}", n("eks_cluster"))),
+        ("oidc_provider", 1 + n("oidc_provider"), format!("ListOpenIDConnectProviders + Get x {}", n("oidc_provider"))),
+        ("node_group", usize::from(has_cluster) + n("node_group"), format!("ListNodegroups + Describe x {}", n("node_group"))),
+        ("fargate_profile", usize::from(has_cluster) + n("fargate_profile"), format!("ListFargateProfiles + Describe x {}", n("fargate_profile"))),
+        ("addon", usize::from(has_cluster) + n("addon"), format!("ListAddons + Describe x {}", n("addon"))),
+        ("access_entry", usize::from(has_cluster) + n("access_entry"), format!("ListAccessEntries + Describe x {}", n("access_entry"))),
+        ("hosted_zone", 1 + n("hosted_zone"), format!("ListHostedZones + GetHostedZone x {}", n("hosted_zone"))),
+        ("dns_record", n("hosted_zone"), format!("ListResourceRecordSets x {} zone", n("hosted_zone"))),
+        ("certificate", 1 + 2 * n("certificate"), format!("ListCertificates + (tags + describe) x {}", n("certificate"))),
+        ("load_balancer", 1 + usize::from(n("load_balancer") > 0) + n("load_balancer"), format!("DescribeLoadBalancers + DescribeTags + attributes x {}", n("load_balancer"))),
+        ("target_group", 1 + usize::from(n("target_group") > 0), "DescribeTargetGroups + DescribeTags".into()),
+        ("listener", n("load_balancer") + usize::from(n("listener") > 0), format!("DescribeListeners x {} load balancer + DescribeTags", n("load_balancer"))),
     ];
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for resource in &plan.resources {
-        *kinds.entry(resource.kind.as_str()).or_default() += 1;
-    }
-    let mut total = 1;
-    let mut parts = vec!["1 (account guard)".to_string()];
-    for (kind, count) in &kinds {
-        let calls = if ONE_BY_ONE.contains(kind) { *count } else { 1 };
-        total += calls;
-        parts.push(format!("{calls} ({kind})"));
-    }
-    (total, parts.join(" + "))
+    let total = rows.iter().map(|(_, calls, _)| calls).sum();
+    let derivation = rows
+        .iter()
+        .filter(|(_, calls, _)| *calls > 0)
+        .map(|(kind, calls, how)| format!("{calls} {kind} ({how})"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    (total, derivation)
 }
 
 async fn plan_benchmarks(
@@ -524,26 +521,22 @@ async fn plan_benchmarks(
         let counting = proxy::start(&emulator.endpoint, Behaviour::default())
             .await
             .map_err(|e| e.to_string())?;
-        let mut known = KnownOutputs::new();
-        for i in 0..*size {
-            let mut stack = stack_from_text(&network(i));
-            let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
-                clients: clients(&counting.url).await,
-            });
-            let regions = OneCloud(cloud.clone());
-            ops::plan_stack(
-                cloud,
-                &regions,
-                &known,
-                &mut stack,
-                ops::Goal::Apply,
-                RetryPolicy::default(),
-            )
+        let mut stacks: Vec<ops::Stack> = (0..*size).map(|i| stack_from_text(&network(i))).collect();
+        let order: Vec<usize> = (0..*size).collect();
+        let regions = Through(counting.url.clone());
+        ops::plan_estate(&mut stacks, &order, &regions, RetryPolicy::default(), |_| {})
             .await
             .map_err(|e| e.to_string())?;
-            known.insert((stack.model.stack.clone(), REGION.into()), None);
-        }
         put(report, key, counting.calls());
+        notes.push(format!(
+            "{key} by action: {}",
+            counting
+                .calls_by_action()
+                .iter()
+                .map(|(action, n)| format!("{action} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if quick {
         notes.push("quick: estates of 1, 2 and 3 stacks stand for 1, 10 and 50".into());

@@ -85,6 +85,11 @@ impl MemoryCloud {
         }
     }
 
+    /// How long one call takes.
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
     pub fn set_faults(&self, faults: Faults) {
         let seed = faults.seed;
         *self.faults.lock().expect("faults lock") = faults;
@@ -312,7 +317,8 @@ impl Cloud for MemoryCloud {
                         live.address = address.clone();
                         return Some(live);
                     }
-                    if r.tag(STACK_TAG) != Some(scope.stack.as_str()) {
+                    let stack = r.tag(STACK_TAG).map(str::to_string);
+                    if !crate::kinds::tags::marks_stack(stack.as_ref(), &scope.stack) {
                         return None;
                     }
                     Self::to_live(r, now)

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod memory;
+pub mod shared;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +28,8 @@ pub struct Scope {
     /// Observing for a destroy: what Kubernetes controllers left in the VPC is
     /// looked for too (`controller_leftover`).
     pub destroying: bool,
+    /// Reads the kinds share while observing (off outside observation).
+    pub reads: shared::Reads,
 }
 
 /// Connections to other regions of the same account, for references to stacks

@@ -268,12 +268,16 @@ impl Kind for AccessEntry {
                 .try_collect()
                 .await,
         )?;
-        let mut found = Vec::new();
-        // No batch read: one DescribeAccessEntry and one policy list per entry.
-        for principal in &principals {
-            found.extend(self.describe(aws, &scope.stack, cluster, principal).await?);
-        }
-        Ok(found)
+        // No batch read: one DescribeAccessEntry and one policy list per entry,
+        // all entries at once.
+        let read = principals
+            .iter()
+            .map(|principal| self.describe(aws, &scope.stack, cluster, principal));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn create(

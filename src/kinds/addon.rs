@@ -238,20 +238,21 @@ impl Kind for Addon {
                 .try_collect()
                 .await,
         )?;
-        let mut found = Vec::new();
-        // No batch read: one DescribeAddon per add-on.
-        for name in &names {
-            let out = aws
-                .eks
+        // No batch read: one DescribeAddon per add-on, all at once.
+        let read = names.iter().map(|name| async move {
+            aws.eks
                 .describe_addon()
                 .cluster_name(cluster)
                 .addon_name(name)
                 .send()
                 .await
-                .map_err(|e| error("DescribeAddon", e))?;
-            found.extend(out.addon().and_then(|a| self.to_live(&scope.stack, a)));
-        }
-        Ok(found)
+                .map_err(|e| error("DescribeAddon", e))
+        });
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .iter()
+            .filter_map(|out| out.addon().and_then(|a| self.to_live(&scope.stack, a)))
+            .collect())
     }
 
     async fn create(

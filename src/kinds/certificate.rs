@@ -28,6 +28,7 @@ impl Certificate {
 }
 
 /// A certificate as ACM describes it.
+#[derive(Clone)]
 pub(super) struct Described {
     pub arn: String,
     pub domain: String,
@@ -66,12 +67,26 @@ async fn describe(aws: &AwsClients, arn: &str) -> Result<Option<Described>, Clou
 }
 
 /// The certificates of the region that carry the stack's mark: ACM has no tag
-/// filter, so each certificate's tags are read (one call per certificate).
+/// filter, so each certificate's tags are read (one call per certificate, all
+/// at once), and eksform's are described. Read once per observation.
 pub(super) async fn stack_certificates(
     aws: &AwsClients,
-    stack: &str,
+    scope: &Scope,
 ) -> Result<Vec<Described>, CloudError> {
-    let summaries = aws
+    let marked = scope
+        .reads
+        .get_or_read("acm: marked certificates", || marked_certificates(aws))
+        .await?;
+    Ok(marked
+        .iter()
+        .filter(|c| super::tags::marks_stack(c.tags.get(crate::model::STACK_TAG), &scope.stack))
+        .cloned()
+        .collect())
+}
+
+/// Every certificate of the region that carries any stack's mark.
+async fn marked_certificates(aws: &AwsClients) -> Result<Vec<Described>, CloudError> {
+    let summaries: Vec<_> = aws
         .acm
         .list_certificates()
         .set_certificate_statuses(Some(vec![
@@ -87,44 +102,47 @@ pub(super) async fn stack_certificates(
         .try_collect()
         .await
         .map_err(|e| error("ListCertificates", e))?;
-    let mut found = Vec::new();
-    for summary in summaries {
-        let Some(arn) = summary.certificate_arn() else {
-            continue;
-        };
-        let tags = match aws
-            .acm
-            .list_tags_for_certificate()
-            .certificate_arn(arn)
-            .send()
-            .await
-        {
-            Ok(tags) => tags,
-            Err(e) => {
-                // Deleted between the list and now.
-                not_found_is_done(error("ListTagsForCertificate", e))?;
-                continue;
+    let read = summaries
+        .iter()
+        .filter_map(|summary| summary.certificate_arn())
+        .map(|arn| async move {
+            let tags = match aws
+                .acm
+                .list_tags_for_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+            {
+                Ok(tags) => tags,
+                Err(e) => {
+                    // Deleted between the list and now.
+                    not_found_is_done(error("ListTagsForCertificate", e))?;
+                    return Ok(None);
+                }
+            };
+            let tags: BTreeMap<String, String> = tags
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            if !tags.contains_key(crate::model::STACK_TAG) {
+                return Ok(None);
             }
-        };
-        let tags: BTreeMap<String, String> = tags
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        if tags.get(crate::model::STACK_TAG).map(String::as_str) != Some(stack) {
-            continue;
-        }
-        if let Some(mut described) = describe(aws, arn).await? {
-            described.tags = tags;
-            found.push(described);
-        }
-    }
-    Ok(found)
+            Ok(describe(aws, arn).await?.map(|mut described| {
+                described.tags = tags;
+                described
+            }))
+        });
+    Ok(futures_util::future::try_join_all(read)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 fn to_live(kind: &str, stack: &str, described: Described) -> Option<LiveResource> {
@@ -155,6 +173,10 @@ fn to_live(kind: &str, stack: &str, described: Described) -> Option<LiveResource
 
 #[async_trait]
 impl Kind for Certificate {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "certificate"
     }
@@ -220,7 +242,7 @@ impl Kind for Certificate {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        Ok(stack_certificates(aws, &scope.stack)
+        Ok(stack_certificates(aws, scope)
             .await?
             .into_iter()
             .filter_map(|d| to_live(self.name(), &scope.stack, d))

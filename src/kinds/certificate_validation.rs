@@ -78,6 +78,10 @@ fn records_in_stack(attributes: &Attributes) -> bool {
 
 #[async_trait]
 impl Kind for CertificateValidation {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "certificate_validation"
     }
@@ -131,7 +135,7 @@ impl Kind for CertificateValidation {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        Ok(stack_certificates(aws, &scope.stack)
+        Ok(stack_certificates(aws, scope)
             .await?
             .into_iter()
             .filter(|c| c.status == Some(CertificateStatus::Issued))
@@ -145,7 +149,7 @@ impl Kind for CertificateValidation {
                 values.insert("records_in_stack".into(), Value::Bool(false));
                 values.insert(
                     "tags".into(),
-                    Value::string_map(&mark(&scope.stack, &address)),
+                    Value::string_map(&mark(&super::tags::stack_of_tags(&c.tags), &address)),
                 );
                 Some(LiveResource {
                     address,

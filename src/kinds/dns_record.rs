@@ -413,11 +413,15 @@ impl Kind for DnsRecord {
                 Some(((plain_name(name), record_type), address.clone()))
             })
             .collect();
-        let mut found = Vec::new();
-        for zone in stack_zones(aws, scope).await? {
-            found.extend(records_in_zone(aws, &zone.id, &scope.stack, &wanted).await?);
-        }
-        Ok(found)
+        let zones = stack_zones(aws, scope).await?;
+        let read = zones
+            .iter()
+            .map(|zone| records_in_zone(aws, &zone.id, &scope.stack, &wanted));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn create(

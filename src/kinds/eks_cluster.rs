@@ -251,6 +251,10 @@ pub(super) async fn await_update(
 
 #[async_trait]
 impl Kind for EksCluster {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn guarded(&self) -> bool {
         true
     }
@@ -387,20 +391,19 @@ impl Kind for EksCluster {
             .try_collect()
             .await
             .map_err(|e| error("ListClusters", e))?;
-        let mut found = Vec::new();
-        // Tags come only with DescribeCluster: one call per cluster of the region.
-        for name in &names {
+        // Tags come only with DescribeCluster: one call per cluster of the
+        // region, all at once.
+        let read = names.iter().map(|name| async move {
             match aws.eks.describe_cluster().name(name).send().await {
-                Ok(out) => found.extend(out.cluster().and_then(|c| self.to_live(&scope.stack, c))),
-                Err(e) => {
-                    let e = error("DescribeCluster", e);
-                    if e.class != ErrorClass::NotFound {
-                        return Err(e);
-                    }
-                }
+                Ok(out) => Ok(out.cluster().and_then(|c| self.to_live(&scope.stack, c))),
+                Err(e) => super::none_if_not_found(error("DescribeCluster", e)),
             }
-        }
-        Ok(found)
+        });
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn create(

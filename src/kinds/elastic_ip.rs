@@ -24,6 +24,10 @@ impl ElasticIp {
 
 #[async_trait]
 impl Kind for ElasticIp {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "elastic_ip"
     }

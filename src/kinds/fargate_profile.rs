@@ -234,23 +234,24 @@ impl Kind for FargateProfile {
                 .try_collect()
                 .await,
         )?;
-        let mut found = Vec::new();
-        // No batch read: one DescribeFargateProfile per profile.
-        for name in &names {
-            let out = aws
-                .eks
+        // No batch read: one DescribeFargateProfile per profile, all at once.
+        let read = names.iter().map(|name| async move {
+            aws.eks
                 .describe_fargate_profile()
                 .cluster_name(cluster)
                 .fargate_profile_name(name)
                 .send()
                 .await
-                .map_err(|e| error("DescribeFargateProfile", e))?;
-            found.extend(
+                .map_err(|e| error("DescribeFargateProfile", e))
+        });
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .iter()
+            .filter_map(|out| {
                 out.fargate_profile()
-                    .and_then(|p| self.to_live(&scope.stack, p)),
-            );
-        }
-        Ok(found)
+                    .and_then(|p| self.to_live(&scope.stack, p))
+            })
+            .collect())
     }
 
     async fn create(

@@ -48,15 +48,21 @@ pub(super) async fn stack_zones(
     aws: &AwsClients,
     scope: &Scope,
 ) -> Result<Vec<FoundZone>, CloudError> {
-    let zones = aws
-        .route53
-        .list_hosted_zones()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListHostedZones", e))?;
+    // The account's zones, read once per observation.
+    let zones = scope
+        .reads
+        .get_or_read("route53: hosted zones", || async {
+            let zones: Result<Vec<_>, _> = aws
+                .route53
+                .list_hosted_zones()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await;
+            zones.map_err(|e| error("ListHostedZones", e))
+        })
+        .await?;
     let named: Vec<String> = scope
         .named
         .iter()
@@ -134,20 +140,24 @@ impl Kind for HostedZone {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
+        let zones = stack_zones(aws, scope).await?;
+        // Name servers come only with GetHostedZone: one call per zone, all at once.
+        let read = zones.iter().map(|zone| async move {
+            aws.route53
+                .get_hosted_zone()
+                .id(&zone.id)
+                .send()
+                .await
+                .map_err(|e| error("GetHostedZone", e))
+        });
+        let read = futures_util::future::try_join_all(read).await?;
         let mut found = Vec::new();
-        for zone in stack_zones(aws, scope).await? {
+        for (zone, servers) in zones.into_iter().zip(read) {
             let (address, tags) = match &zone.mark {
                 Some((stack, address)) => (address.clone(), mark(stack, address)),
                 // Unmarked, found by its name: adopted, never deleted.
                 None => (Self::address(), BTreeMap::new()),
             };
-            let servers = aws
-                .route53
-                .get_hosted_zone()
-                .id(&zone.id)
-                .send()
-                .await
-                .map_err(|e| error("GetHostedZone", e))?;
             let servers: Vec<String> = servers
                 .delegation_set()
                 .map(|d| d.name_servers().to_vec())

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use aws_sdk_iam::types::EntityType;
 
 use super::{Change, Kind, deleted, not_found_is_done};
 use crate::cloud::aws::{AwsClients, error};
@@ -33,8 +34,11 @@ impl IamRole {
     }
 }
 
-/// The path of a stack's roles.
+/// The path of a stack's roles (of every stack's, for `EVERY_STACK`).
 pub fn role_path(stack: &str) -> String {
+    if stack == super::tags::EVERY_STACK {
+        return "/eksform/".into();
+    }
     format!("/eksform/{stack}/")
 }
 
@@ -289,7 +293,59 @@ async fn sync_policies(
     Ok(())
 }
 
+/// What eksform reads of a role, however it was read.
+struct RoleRead<'a> {
+    name: &'a str,
+    path: &'a str,
+    arn: &'a str,
+    /// As IAM returns it: URL-encoded.
+    trust: Option<&'a str>,
+    tags: BTreeMap<String, String>,
+    managed_policy_arns: Vec<String>,
+    /// Name -> URL-encoded document.
+    inline_policies: BTreeMap<String, String>,
+}
+
 impl IamRole {
+    /// A live role from what was read, if it carries the stack's mark.
+    fn to_live(&self, stack: &str, role: RoleRead<'_>) -> Option<LiveResource> {
+        if !super::tags::marks_stack(role.tags.get(STACK_TAG), stack) {
+            return None;
+        }
+        let address = role.tags.get(crate::model::ADDRESS_TAG).cloned()?;
+        let mut policies = role.managed_policy_arns;
+        policies.sort();
+        let mut attributes = Attributes::new();
+        attributes.insert("name".into(), Value::string(role.name));
+        attributes.insert("path".into(), Value::string(role.path));
+        attributes.insert("arn".into(), Value::string(role.arn));
+        let trust = role.trust.map(url_decode).unwrap_or_default();
+        if let Some(irsa) = irsa_trust_of(&trust) {
+            attributes.insert("irsa_trust".into(), irsa);
+        }
+        attributes.insert("assume_role_policy".into(), Value::string(trust));
+        let inline = role
+            .inline_policies
+            .iter()
+            .map(|(name, document)| (name.clone(), Value::string(url_decode(document))))
+            .collect();
+        attributes.insert("inline_policies".into(), Value::Map(inline));
+        attributes.insert(
+            "managed_policy_arns".into(),
+            Value::List(policies.into_iter().map(Value::String).collect()),
+        );
+        attributes.insert("tags".into(), Value::string_map(&role.tags));
+        Some(LiveResource {
+            address: Address(address),
+            kind: self.name().into(),
+            id: role.name.to_string(),
+            attributes,
+            status: Status::Ready,
+        })
+    }
+
+    /// One role read call by call (after a change, where a batch read of the
+    /// whole account would cost more than it saves).
     async fn describe(
         &self,
         aws: &AwsClients,
@@ -309,26 +365,10 @@ impl IamRole {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+        if !super::tags::marks_stack(tags.get(STACK_TAG), stack) {
             return Ok(None);
         }
-        let Some(address) = tags.get(crate::model::ADDRESS_TAG).cloned() else {
-            return Ok(None);
-        };
-        let mut policies = attached(aws, name).await?;
-        policies.sort();
-        let mut attributes = Attributes::new();
-        attributes.insert("name".into(), Value::string(name));
-        attributes.insert("path".into(), Value::string(role.path()));
-        attributes.insert("arn".into(), Value::string(role.arn()));
-        let trust = role
-            .assume_role_policy_document()
-            .map(url_decode)
-            .unwrap_or_default();
-        if let Some(irsa) = irsa_trust_of(&trust) {
-            attributes.insert("irsa_trust".into(), irsa);
-        }
-        attributes.insert("assume_role_policy".into(), Value::string(trust));
+        let managed_policy_arns = attached(aws, name).await?;
         let names = aws
             .iam
             .list_role_policies()
@@ -336,7 +376,7 @@ impl IamRole {
             .send()
             .await
             .map_err(|e| error("ListRolePolicies", e))?;
-        let mut inline = BTreeMap::new();
+        let mut inline_policies = BTreeMap::new();
         for policy in names.policy_names() {
             let document = aws
                 .iam
@@ -346,29 +386,29 @@ impl IamRole {
                 .send()
                 .await
                 .map_err(|e| error("GetRolePolicy", e))?;
-            inline.insert(
-                policy.clone(),
-                Value::string(url_decode(document.policy_document())),
-            );
+            inline_policies.insert(policy.clone(), document.policy_document().to_string());
         }
-        attributes.insert("inline_policies".into(), Value::Map(inline));
-        attributes.insert(
-            "managed_policy_arns".into(),
-            Value::List(policies.into_iter().map(Value::String).collect()),
-        );
-        attributes.insert("tags".into(), Value::string_map(&tags));
-        Ok(Some(LiveResource {
-            address: Address(address),
-            kind: self.name().into(),
-            id: name.to_string(),
-            attributes,
-            status: Status::Ready,
-        }))
+        Ok(self.to_live(
+            stack,
+            RoleRead {
+                name,
+                path: role.path(),
+                arn: role.arn(),
+                trust: role.assume_role_policy_document(),
+                tags,
+                managed_policy_arns,
+                inline_policies,
+            },
+        ))
     }
 }
 
 #[async_trait]
 impl Kind for IamRole {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "iam_role"
     }
@@ -508,22 +548,55 @@ impl Kind for IamRole {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let roles = aws
+        // One batch read: GetAccountAuthorizationDetails answers every role
+        // with its trust, tags, attached and inline policies, where ListRoles
+        // would need three more calls a role.
+        let pages: Vec<_> = aws
             .iam
-            .list_roles()
-            .path_prefix(role_path(&scope.stack))
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
             .into_paginator()
-            .items()
             .send()
             .try_collect()
             .await
-            .map_err(|e| error("ListRoles", e))?;
-        let mut found = Vec::new();
-        // Tags and attached policies have no batch read: one call each per role.
-        for role in &roles {
-            found.extend(self.describe(aws, &scope.stack, role).await?);
-        }
-        Ok(found)
+            .map_err(|e| error("GetAccountAuthorizationDetails", e))?;
+        let prefix = role_path(&scope.stack);
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.role_detail_list())
+            .filter(|role| role.path().is_some_and(|p| p.starts_with(&prefix)))
+            .filter_map(|role| {
+                self.to_live(
+                    &scope.stack,
+                    RoleRead {
+                        name: role.role_name()?,
+                        path: role.path()?,
+                        arn: role.arn()?,
+                        trust: role.assume_role_policy_document(),
+                        tags: role
+                            .tags()
+                            .iter()
+                            .map(|t| (t.key().to_string(), t.value().to_string()))
+                            .collect(),
+                        managed_policy_arns: role
+                            .attached_managed_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(str::to_string))
+                            .collect(),
+                        inline_policies: role
+                            .role_policy_list()
+                            .iter()
+                            .filter_map(|p| {
+                                Some((
+                                    p.policy_name()?.to_string(),
+                                    p.policy_document()?.to_string(),
+                                ))
+                            })
+                            .collect(),
+                    },
+                )
+            })
+            .collect())
     }
 
     async fn create(

@@ -57,6 +57,10 @@ async fn detach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudErr
 
 #[async_trait]
 impl Kind for InternetGateway {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "internet_gateway"
     }

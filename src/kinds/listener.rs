@@ -11,7 +11,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::certificate_validation::CertificateValidation;
 use super::load_balancer::{
-    LoadBalancer, elb_tags, stack_load_balancers, sync_elb_tags, to_elb_tags,
+    LoadBalancer, elb_tags, may_be_the_stacks, region_load_balancers, stack_load_balancers,
+    sync_elb_tags, to_elb_tags,
 };
 use super::tags::{live, required, tags_of};
 use super::target_group::TargetGroup;
@@ -69,6 +70,10 @@ fn certificates(attributes: &Attributes) -> Option<Vec<Certificate>> {
 
 #[async_trait]
 impl Kind for Listener {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "listener"
     }
@@ -150,22 +155,38 @@ impl Kind for Listener {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let mut listeners = Vec::new();
         // Listeners are listed per load balancer: no batch read across them.
-        for (balancer, _) in stack_load_balancers(aws, &scope.stack).await? {
-            let arn = balancer.load_balancer_arn().unwrap_or_default();
-            let described = aws
-                .elb
-                .describe_listeners()
-                .load_balancer_arn(arn)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| error("DescribeListeners", e))?;
-            listeners.extend(described);
-        }
+        // They are read while the load balancers' tags are, for every load
+        // balancer whose name may be the stack's, so as not to wait for the tags.
+        let balancers = region_load_balancers(aws, scope).await?;
+        let candidates = balancers
+            .iter()
+            .filter(|b| may_be_the_stacks(b, &scope.stack))
+            .filter_map(|b| b.load_balancer_arn())
+            .map(|arn| async move {
+                aws.elb
+                    .describe_listeners()
+                    .load_balancer_arn(arn)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| error("DescribeListeners", e))
+            });
+        let (described, ours) = tokio::try_join!(
+            futures_util::future::try_join_all(candidates),
+            stack_load_balancers(aws, scope)
+        )?;
+        let ours: std::collections::BTreeSet<&str> = ours
+            .iter()
+            .filter_map(|(b, _)| b.load_balancer_arn())
+            .collect();
+        let listeners: Vec<_> = described
+            .into_iter()
+            .flatten()
+            .filter(|l| l.load_balancer_arn().is_some_and(|arn| ours.contains(arn)))
+            .collect();
         let arns: Vec<String> = listeners
             .iter()
             .filter_map(|l| l.listener_arn().map(str::to_string))

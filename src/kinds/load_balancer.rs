@@ -103,38 +103,61 @@ pub(super) async fn sync_elb_tags(
     Ok(())
 }
 
+type Balancer = aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
+
+/// The region's load balancers, read once per observation.
+pub(super) async fn region_load_balancers(
+    aws: &AwsClients,
+    scope: &Scope,
+) -> Result<std::sync::Arc<Vec<Balancer>>, CloudError> {
+    scope
+        .reads
+        .get_or_read("elbv2: load balancers", || async {
+            aws.elb
+                .describe_load_balancers()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| error("DescribeLoadBalancers", e))
+        })
+        .await
+}
+
 /// The region's load balancers that carry the stack's mark, with their tags.
 pub(super) async fn stack_load_balancers(
     aws: &AwsClients,
-    stack: &str,
-) -> Result<
-    Vec<(
-        aws_sdk_elasticloadbalancingv2::types::LoadBalancer,
-        BTreeMap<String, String>,
-    )>,
-    CloudError,
-> {
-    let balancers = aws
-        .elb
-        .describe_load_balancers()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("DescribeLoadBalancers", e))?;
-    let arns: Vec<String> = balancers
-        .iter()
-        .filter_map(|b| b.load_balancer_arn().map(str::to_string))
-        .collect();
-    let mut tags = elb_tags(aws, &arns).await?;
+    scope: &Scope,
+) -> Result<Vec<(Balancer, BTreeMap<String, String>)>, CloudError> {
+    let balancers = region_load_balancers(aws, scope).await?;
+    let tags = scope
+        .reads
+        .get_or_read("elbv2: load balancer tags", || async {
+            let arns: Vec<String> = balancers
+                .iter()
+                .filter_map(|b| b.load_balancer_arn().map(str::to_string))
+                .collect();
+            elb_tags(aws, &arns).await
+        })
+        .await?;
     Ok(balancers
-        .into_iter()
+        .iter()
         .filter_map(|b| {
-            let tags = tags.remove(b.load_balancer_arn()?)?;
-            (tags.get(STACK_TAG).map(String::as_str) == Some(stack)).then_some((b, tags))
+            let tags = tags.get(b.load_balancer_arn()?)?;
+            super::tags::marks_stack(tags.get(STACK_TAG), &scope.stack)
+                .then(|| (b.clone(), tags.clone()))
         })
         .collect())
+}
+
+/// Whether a load balancer's name is one eksform could have given it for the
+/// stack (`<stack>-...`): what may be the stack's, before its tags say so.
+pub(super) fn may_be_the_stacks(balancer: &Balancer, stack: &str) -> bool {
+    stack == super::tags::EVERY_STACK
+        || balancer
+            .load_balancer_name()
+            .is_some_and(|name| name.starts_with(&format!("{stack}-")))
 }
 
 fn status_of(state: Option<&LoadBalancerStateEnum>) -> Result<Status, CloudError> {
@@ -172,6 +195,10 @@ fn idle_timeout(attributes: &Attributes) -> Option<String> {
 
 #[async_trait]
 impl Kind for LoadBalancer {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn guarded(&self) -> bool {
         true
     }
@@ -261,17 +288,20 @@ impl Kind for LoadBalancer {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let mut found = Vec::new();
-        for (balancer, tags) in stack_load_balancers(aws, &scope.stack).await? {
-            let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
-            // The idle timeout is an attribute: one call per load balancer.
-            let attributes = aws
-                .elb
+        let balancers = stack_load_balancers(aws, scope).await?;
+        // The idle timeout is an attribute: one call per load balancer, all at once.
+        let read = balancers.iter().map(|(balancer, _)| async move {
+            aws.elb
                 .describe_load_balancer_attributes()
-                .load_balancer_arn(&arn)
+                .load_balancer_arn(balancer.load_balancer_arn().unwrap_or_default())
                 .send()
                 .await
-                .map_err(|e| error("DescribeLoadBalancerAttributes", e))?;
+                .map_err(|e| error("DescribeLoadBalancerAttributes", e))
+        });
+        let read = futures_util::future::try_join_all(read).await?;
+        let mut found = Vec::new();
+        for ((balancer, tags), attributes) in balancers.into_iter().zip(read) {
+            let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
             let idle = attributes
                 .attributes()
                 .iter()

@@ -24,7 +24,7 @@ mod route_table;
 mod security_group;
 mod subnet;
 mod subnet_tags;
-mod tags;
+pub mod tags;
 mod target_group;
 mod vpc;
 mod well_known;
@@ -187,6 +187,13 @@ pub trait Kind: Send + Sync + 'static {
     /// (node groups: capacity never drops). The desired name must then differ
     /// from the old one's.
     fn create_before_destroy(&self) -> bool {
+        false
+    }
+
+    /// Whether observing with the stack `tags::EVERY_STACK` finds every stack's
+    /// resources of this kind (its read depends on nothing else of the scope):
+    /// a plan of many stacks then reads the kind once for all of them.
+    fn observes_every_stack(&self) -> bool {
         false
     }
 

@@ -68,6 +68,10 @@ impl NatGateway {
 
 #[async_trait]
 impl Kind for NatGateway {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "nat_gateway"
     }

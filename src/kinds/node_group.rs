@@ -378,20 +378,21 @@ impl Kind for NodeGroup {
                 .try_collect()
                 .await,
         )?;
-        let mut found = Vec::new();
-        // No batch read: one DescribeNodegroup per group.
-        for name in &names {
-            let out = aws
-                .eks
+        // No batch read: one DescribeNodegroup per group, all at once.
+        let read = names.iter().map(|name| async move {
+            aws.eks
                 .describe_nodegroup()
                 .cluster_name(cluster)
                 .nodegroup_name(name)
                 .send()
                 .await
-                .map_err(|e| error("DescribeNodegroup", e))?;
-            found.extend(out.nodegroup().and_then(|g| self.to_live(&scope.stack, g)));
-        }
-        Ok(found)
+                .map_err(|e| error("DescribeNodegroup", e))
+        });
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .iter()
+            .filter_map(|out| out.nodegroup().and_then(|g| self.to_live(&scope.stack, g)))
+            .collect())
     }
 
     async fn create(

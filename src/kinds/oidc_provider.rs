@@ -48,7 +48,7 @@ impl OidcProvider {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
-        if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+        if !super::tags::marks_stack(tags.get(STACK_TAG), stack) {
             return Ok(None);
         }
         let Some(address) = tags.get(crate::model::ADDRESS_TAG).cloned() else {
@@ -92,6 +92,10 @@ fn iam_tags(tags: std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_iam
 
 #[async_trait]
 impl Kind for OidcProvider {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "oidc_provider"
     }
@@ -148,14 +152,17 @@ impl Kind for OidcProvider {
             .send()
             .await
             .map_err(|e| error("ListOpenIDConnectProviders", e))?;
-        let mut found = Vec::new();
-        // Tags come only with Get: one call per provider of the account.
-        for entry in list.open_id_connect_provider_list() {
-            if let Some(arn) = entry.arn() {
-                found.extend(self.describe(aws, &scope.stack, arn).await?);
-            }
-        }
-        Ok(found)
+        // Tags come only with Get: one call per provider of the account, all at once.
+        let read = list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|entry| entry.arn())
+            .map(|arn| self.describe(aws, &scope.stack, arn));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn create(

@@ -142,6 +142,10 @@ async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudEr
 
 #[async_trait]
 impl Kind for RouteTable {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "route_table"
     }

@@ -158,6 +158,10 @@ async fn sync_rules(
 
 #[async_trait]
 impl Kind for SecurityGroup {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "security_group"
     }

@@ -30,6 +30,11 @@ pub fn stack_of(attributes: &Attributes) -> String {
         .unwrap_or_default()
 }
 
+/// The stack a resource's tags name (empty when unmarked).
+pub fn stack_of_tags(tags: &BTreeMap<String, String>) -> String {
+    tags.get(STACK_TAG).cloned().unwrap_or_default()
+}
+
 /// TagSpecifications for a create call, so that the resource is never untagged.
 pub fn tag_specification(resource_type: ResourceType, attributes: &Attributes) -> TagSpecification {
     TagSpecification::builder()
@@ -57,7 +62,22 @@ pub fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The filter that finds a stack's resources.
+/// The stack name that stands for every stack: observing with it finds every
+/// stack's resources at once, for plans of many stacks that share an account
+/// and region (see `observe::Shared`).
+pub const EVERY_STACK: &str = "*";
+
+/// Whether a resource's stack tag marks it as one of `stack`'s
+/// (`EVERY_STACK`: of any stack's).
+pub fn marks_stack(tag: Option<&String>, stack: &str) -> bool {
+    match tag {
+        Some(tag) => stack == EVERY_STACK || tag == stack,
+        None => false,
+    }
+}
+
+/// The filter that finds a stack's resources (`EVERY_STACK`: EC2 filters
+/// take `*` as a wildcard).
 pub fn stack_filter(stack: &str) -> Filter {
     Filter::builder()
         .name(format!("tag:{STACK_TAG}"))
@@ -75,7 +95,7 @@ pub fn live(
     status: Status,
 ) -> Option<LiveResource> {
     // Filter on the client side too: some list calls ignore tag filters.
-    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+    if !marks_stack(tags.get(STACK_TAG), stack) {
         return None;
     }
     let address = Address(tags.get(ADDRESS_TAG)?.clone());

@@ -28,6 +28,10 @@ const PROTOCOL: &str = "HTTP";
 
 #[async_trait]
 impl Kind for TargetGroup {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "target_group"
     }

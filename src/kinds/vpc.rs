@@ -71,6 +71,10 @@ async fn dns_attribute(
 
 #[async_trait]
 impl Kind for Vpc {
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
     fn guarded(&self) -> bool {
         true
     }
@@ -142,12 +146,16 @@ impl Kind for Vpc {
                 found.push(resource);
             }
         }
-        // DNS attributes have no batch read: one call each, per VPC (a stack has one).
-        for resource in &mut found {
-            let support =
-                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport).await?;
-            let hostnames =
-                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames).await?;
+        // DNS attributes have no batch read: one call each, per VPC (a stack
+        // has one), all at once.
+        let read = found.iter().map(|resource| async move {
+            tokio::try_join!(
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport),
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames)
+            )
+        });
+        let read = futures_util::future::try_join_all(read).await?;
+        for (resource, (support, hostnames)) in found.iter_mut().zip(read) {
             resource
                 .attributes
                 .insert("enable_dns_support".into(), Value::Bool(support));

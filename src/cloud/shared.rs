@@ -1,0 +1,161 @@
+//! Reads made once and shared.
+//!
+//! - `Reads`: within one observation, a read that several kinds need alike
+//!   (the region's load balancers serve the load balancer and listener kinds;
+//!   the account's certificates serve the certificate and its validation) is
+//!   made once. Observation turns it on for one pass, so that nothing read
+//!   before a change is served after it.
+//! - `SharedObservation`: a `Cloud` for plans of many stacks in one account and
+//!   region: the caller's account is asked once, and kinds that can observe
+//!   every stack at once (`Kind::observes_every_stack`) are read once for all
+//!   the stacks, then handed out stack by stack.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use super::{Cloud, CloudError, CreateRequest, Scope};
+use crate::kinds::Kind;
+use crate::kinds::tags::{EVERY_STACK, stack_of};
+use crate::model::{Attributes, LiveResource};
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+/// Reads shared by the kinds during one observation; off (every read made
+/// anew) unless observation turned it on.
+#[derive(Clone, Default)]
+pub struct Reads(Option<Arc<Mutex<HashMap<String, Arc<OnceCell<Shared>>>>>>);
+
+impl std::fmt::Debug for Reads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Reads(on)" } else { "Reads(off)" })
+    }
+}
+
+impl Reads {
+    /// Reads shared from now on, until this value and its clones are dropped.
+    pub fn shared() -> Self {
+        Self(Some(Arc::default()))
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The value `read` gives for `key`, read once while sharing is on (a
+    /// failed read is not kept: the next asker reads again).
+    pub async fn get_or_read<T, F, Fut>(&self, key: &str, read: F) -> Result<Arc<T>, CloudError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        let Some(cells) = &self.0 else {
+            return read().await.map(Arc::new);
+        };
+        let cell = {
+            let mut cells = cells
+                .lock()
+                .map_err(|_| CloudError::rejected("shared reads lock poisoned"))?;
+            cells.entry(key.to_string()).or_default().clone()
+        };
+        let value = cell
+            .get_or_try_init(|| async { read().await.map(|v| Arc::new(v) as Shared) })
+            .await?
+            .clone();
+        value
+            .downcast::<T>()
+            .map_err(|_| CloudError::rejected(format!("shared read `{key}` of another type")))
+    }
+}
+
+/// A cloud whose observation is shared by the stacks of one command in one
+/// account and region. For planning only: nothing it read is ever refreshed.
+pub struct SharedObservation {
+    inner: Arc<dyn Cloud>,
+    account: OnceCell<String>,
+    reads: Reads,
+}
+
+impl SharedObservation {
+    pub fn new(inner: Arc<dyn Cloud>) -> Self {
+        Self {
+            inner,
+            account: OnceCell::new(),
+            reads: Reads::shared(),
+        }
+    }
+}
+
+#[async_trait]
+impl Cloud for SharedObservation {
+    async fn caller_account(&self) -> Result<String, CloudError> {
+        self.account
+            .get_or_try_init(|| self.inner.caller_account())
+            .await
+            .cloned()
+    }
+
+    async fn observe(
+        &self,
+        kind: &'static dyn Kind,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        // Shared reads of one stack's pass serve the others too.
+        let scope = Scope {
+            reads: self.reads.clone(),
+            ..scope.clone()
+        };
+        if !kind.observes_every_stack() {
+            return self.inner.observe(kind, &scope).await;
+        }
+        let every = Scope {
+            stack: EVERY_STACK.into(),
+            ..scope.clone()
+        };
+        let all: Arc<Vec<LiveResource>> = self
+            .reads
+            .get_or_read(&format!("every stack: {}", kind.name()), || {
+                self.inner.observe(kind, &every)
+            })
+            .await?;
+        Ok(all
+            .iter()
+            .filter(|r| stack_of(&r.attributes) == scope.stack)
+            .cloned()
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        kind: &'static dyn Kind,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        self.inner.create(kind, request).await
+    }
+
+    async fn update(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        self.inner.update(kind, live, desired).await
+    }
+
+    async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError> {
+        self.inner.delete(kind, live).await
+    }
+
+    async fn read(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        self.inner.read(kind, live).await
+    }
+}
