@@ -2271,3 +2271,63 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
         "the VPC is gone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_approve_alone_refuses_to_replace_the_cluster_and_leaves_it_untouched() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "guard.yaml", &cluster_spec("guard", "198.51.100.7", 7));
+    apply(&emulator, &spec);
+    let before = aws
+        .eks
+        .describe_cluster()
+        .name("guard-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+
+    // A new cluster name cannot be changed in place: the cluster is replaced.
+    let renamed = write_spec(
+        &dir,
+        "guard-renamed.yaml",
+        &cluster_spec("guard", "198.51.100.7", 7).replace("name: guard-eks", "name: guard-eks2"),
+    );
+    let refused = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&renamed)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(stdout.contains("eks_cluster.main"), "the plan shows it:\n{stdout}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("eks_cluster.main")
+            && stderr.contains("refusing to delete or replace")
+            && stderr.contains("--allow-destroy"),
+        "{stderr}"
+    );
+
+    let clusters = aws.eks.list_clusters().send().await.unwrap();
+    assert_eq!(clusters.clusters(), ["guard-eks"], "no cluster made or deleted");
+    let after = aws
+        .eks
+        .describe_cluster()
+        .name("guard-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+    assert_eq!(after.arn(), before.arn());
+    assert_eq!(after.created_at(), before.created_at());
+    assert_eq!(after.status(), before.status());
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
+}
