@@ -274,7 +274,7 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
                         edges[index].push(other_index);
                     }
                     if other.operation == Operation::Delete
-                        && node.kind.delete_after().contains(&other.kind.name())
+                        && node.kind.deletes_wait_for(other.kind.name())
                     {
                         edges[index].push(other_index);
                     }
@@ -303,13 +303,15 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
         edges[delete].push(release);
         edges[update].push(release);
     }
-    // A release lets go the way a delete does: after the kinds it must wait for
-    // (an internet gateway detaches only once the NAT gateways are gone).
+    // A release lets go the way a delete does: after the kinds whose existence
+    // makes AWS refuse it (an internet gateway detaches only once the NAT
+    // gateways are gone). Ordering-only `delete_after` kinds do not apply: the
+    // resource itself stays.
     for &release in release_of.values() {
         let kind = nodes[release].kind;
         for (other_index, other) in nodes.iter().enumerate() {
             if other.operation == Operation::Delete
-                && kind.delete_after().contains(&other.kind.name())
+                && kind.delete_refused_while().contains(&other.kind.name())
             {
                 edges[release].push(other_index);
             }

@@ -2116,7 +2116,33 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
         .key("elbv2.k8s.aws/cluster")
         .value("left-eks")
         .build();
-    aws.elb
+    // A Service of type LoadBalancer (the in-tree provider) tags its group
+    // `kubernetes.io/cluster/<cluster>=owned` instead.
+    let legacy_group = aws
+        .ec2
+        .create_security_group()
+        .group_name("k8s-elb-a1b2c3")
+        .description("Security group for Kubernetes ELB")
+        .vpc_id(&vpc)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("kubernetes.io/cluster/left-eks")
+                        .value("owned")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let balancer = aws
+        .elb
         .create_load_balancer()
         .name("k8s-default-web-1a2b3c")
         .set_subnets(Some(public))
@@ -2124,8 +2150,13 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
         .tags(elb_tag.clone())
         .send()
         .await
-        .unwrap();
-    aws.elb
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let target_group = aws
+        .elb
         .create_target_group()
         .name("k8s-default-web-4d5e6f")
         .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
@@ -2133,6 +2164,26 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
         .vpc_id(&vpc)
         .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
         .tags(elb_tag)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    // The Ingress's listener forwards to the target group: AWS refuses to
+    // delete the target group while it stands (ResourceInUse).
+    aws.elb
+        .create_listener()
+        .load_balancer_arn(&balancer)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(&target_group)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -2154,6 +2205,7 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
         "controller_leftover.load_balancer.k8s-default-web-1a2b3c",
         "controller_leftover.target_group.k8s-default-web-4d5e6f",
         &format!("controller_leftover.security_group.{group}"),
+        &format!("controller_leftover.security_group.{legacy_group}"),
     ] {
         assert!(
             plan.contains(&format!("- {leftover}")),
@@ -2175,6 +2227,10 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
     );
     assert!(balancer_gone < at("subnet.public.us-east-1a: deleting"));
     assert!(
+        balancer_gone < at("controller_leftover.target_group.k8s-default-web-4d5e6f: deleting"),
+        "the load balancer (and its listener) goes before the target group it forwards to"
+    );
+    assert!(
         aws.elb
             .describe_load_balancers()
             .send()
@@ -2192,14 +2248,17 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
             .target_groups()
             .is_empty()
     );
-    assert!(
-        aws.ec2
-            .describe_security_groups()
-            .group_ids(&group)
-            .send()
-            .await
-            .is_err()
-    );
+    for group in [&group, &legacy_group] {
+        assert!(
+            aws.ec2
+                .describe_security_groups()
+                .group_ids(group)
+                .send()
+                .await
+                .is_err(),
+            "{group} is gone"
+        );
+    }
     assert!(
         aws.ec2
             .describe_vpcs()
@@ -2211,4 +2270,64 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
             .is_empty(),
         "the VPC is gone"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_approve_alone_refuses_to_replace_the_cluster_and_leaves_it_untouched() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "guard.yaml", &cluster_spec("guard", "198.51.100.7", 7));
+    apply(&emulator, &spec);
+    let before = aws
+        .eks
+        .describe_cluster()
+        .name("guard-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+
+    // A new cluster name cannot be changed in place: the cluster is replaced.
+    let renamed = write_spec(
+        &dir,
+        "guard-renamed.yaml",
+        &cluster_spec("guard", "198.51.100.7", 7).replace("name: guard-eks", "name: guard-eks2"),
+    );
+    let refused = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&renamed)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(stdout.contains("eks_cluster.main"), "the plan shows it:\n{stdout}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("eks_cluster.main")
+            && stderr.contains("refusing to delete or replace")
+            && stderr.contains("--allow-destroy"),
+        "{stderr}"
+    );
+
+    let clusters = aws.eks.list_clusters().send().await.unwrap();
+    assert_eq!(clusters.clusters(), ["guard-eks"], "no cluster made or deleted");
+    let after = aws
+        .eks
+        .describe_cluster()
+        .name("guard-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .clone();
+    assert_eq!(after.arn(), before.arn());
+    assert_eq!(after.created_at(), before.created_at());
+    assert_eq!(after.status(), before.status());
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
 }

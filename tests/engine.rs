@@ -534,7 +534,10 @@ async fn a_crash_after_any_call_of_a_cluster_apply_is_finished_by_the_next_apply
 #[tokio::test(start_paused = true)]
 async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_role_on_destroy() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
-    let text = cluster_text("1.31");
+    let text = format!(
+        "{}  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: ebs-csi-controller-sa }}\n      wellKnownPolicies: {{ ebsCSIController: true }}\nmanagedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n",
+        cluster_text("1.31")
+    );
     let (outcome, log) = apply_with(&cloud, &text, false, ExecuteOptions::default()).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     let applied = events(&log);
@@ -576,10 +579,15 @@ async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_ro
         entry_deleted < cluster_gone,
         "access entries go before the cluster"
     );
+    // SPEC issue 3 item 10: add-ons, node groups and Fargate profiles, then the
+    // cluster, then the log group, the OIDC provider and the roles.
     for after in [
         "iam_role.cluster",
         "log_group.cluster",
         "subnet.private.us-east-1a",
+        "oidc_provider.main",
+        "iam_role.node",
+        "iam_role.irsa.kube-system.ebs-csi-controller-sa",
     ] {
         let started = position(
             &destroyed,
@@ -696,6 +704,38 @@ async fn a_node_group_is_replaced_create_before_destroy() {
         created < deleting,
         "the new group is ready before the old one goes"
     );
+    assert_converged(&cloud, &with_group("m6i.large"));
+    assert_no_changes(&cloud, &with_group("m6i.large")).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_group_is_replaced_while_add_ons_stay() {
+    // Add-ons go before the nodes on destroy (ordering), but AWS does not refuse
+    // to delete a node group while add-ons exist: a replacement goes through.
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let with_group = |types: &str| {
+        format!(
+            "{}managedNodeGroups:\n  - name: general\n    instanceTypes: [{types}]\n    minSize: 1\n    maxSize: 3\n",
+            cluster_text("1.31").replace(
+                "  accessEntries:",
+                "  addons:\n    - name: vpc-cni\n    - name: coredns\n  accessEntries:",
+            )
+        )
+    };
+    assert!(apply(&cloud, &with_group("m5.large")).await.succeeded());
+    let (outcome, log) = apply_with(
+        &cloud,
+        &with_group("m6i.large"),
+        false,
+        ExecuteOptions::default(),
+    )
+    .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    for event in events(&log) {
+        if let Event::Retrying { address, error, .. } = event {
+            panic!("{address} was refused: {error}");
+        }
+    }
     assert_converged(&cloud, &with_group("m6i.large"));
     assert_no_changes(&cloud, &with_group("m6i.large")).await;
 }

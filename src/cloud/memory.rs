@@ -477,7 +477,7 @@ impl Cloud for MemoryCloud {
                 ));
             }
             if let Some(blocker) = state.resources.iter().find(|r| {
-                kind.delete_after().contains(&r.kind)
+                kind.delete_refused_while().contains(&r.kind)
                     && r.tag(STACK_TAG).map(str::to_string) == stack
             }) {
                 return Err(CloudError::new(

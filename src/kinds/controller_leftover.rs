@@ -149,12 +149,7 @@ impl Kind for ControllerLeftover {
             {
                 continue;
             }
-            let mut attributes = Attributes::new();
-            // Held by its load balancers' listeners: deleted after them.
-            attributes.insert(
-                "load_balancer_arns".into(),
-                Value::string_set(group.load_balancer_arns()),
-            );
+            let attributes = Attributes::new();
             let name = group.target_group_name().unwrap_or_default();
             found.push(leftover(
                 &scope.stack,
@@ -164,6 +159,23 @@ impl Kind for ControllerLeftover {
                 attributes,
             ));
         }
+        // A target group is held by the listeners of its load balancers: the
+        // load balancer (whose delete removes its listeners) records the groups
+        // it forwards to, so that it goes first and AWS does not answer
+        // ResourceInUse to the target group's delete.
+        for balancer in found
+            .iter_mut()
+            .filter(|r| r.attributes.get("what") == Some(&Value::string("load_balancer")))
+        {
+            let held: Vec<String> = groups
+                .iter()
+                .filter(|g| g.load_balancer_arns().iter().any(|a| *a == balancer.id))
+                .filter_map(|g| g.target_group_arn().map(str::to_string))
+                .collect();
+            balancer
+                .attributes
+                .insert("target_group_arns".into(), Value::string_set(&held));
+        }
         let security_groups = aws
             .ec2
             .describe_security_groups()
@@ -171,6 +183,8 @@ impl Kind for ControllerLeftover {
                 Filter::builder()
                     .name("tag-key")
                     .values("elbv2.k8s.aws/cluster")
+                    .values(format!("kubernetes.io/cluster/{cluster}"))
+                    .values("service.k8s.aws/*")
                     .build(),
             )
             .into_paginator()

@@ -417,6 +417,12 @@ impl Kind for IamRole {
         "role"
     }
 
+    fn delete_after(&self) -> &'static [&'static str] {
+        // Destroy order: the cluster (with its node groups, Fargate profiles and
+        // add-ons) first, then the node, Fargate and service-account roles.
+        &["eks_cluster"]
+    }
+
     fn computed(&self) -> &'static [&'static str] {
         &["arn"]
     }

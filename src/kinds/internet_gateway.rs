@@ -69,7 +69,7 @@ impl Kind for InternetGateway {
         "igw"
     }
 
-    fn delete_after(&self) -> &'static [&'static str] {
+    fn delete_refused_while(&self) -> &'static [&'static str] {
         // AWS refuses to detach while NAT gateways still map public addresses.
         &["nat_gateway", "elastic_ip"]
     }

@@ -156,11 +156,27 @@ pub trait Kind: Send + Sync + 'static {
         Timings::immediate()
     }
 
-    /// Kinds whose deletes must finish before a delete of this kind starts, beyond
-    /// what the live references show (an internet gateway is detached only after
-    /// the NAT gateways that map public addresses through it are gone).
+    /// Kinds whose deletes (in the same plan) must finish before a delete of this
+    /// kind starts, beyond what the live references show: ordering only (the
+    /// OIDC provider and the roles go once the cluster is gone). AWS itself
+    /// does not refuse the delete while such resources exist; for what it does
+    /// refuse, see `delete_refused_while`.
     fn delete_after(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// Kinds whose existence in the stack makes AWS refuse a delete (or a
+    /// release) of this kind with a dependency violation (an internet gateway
+    /// is detached only after the NAT gateways that map public addresses
+    /// through it and their Elastic IPs are gone). The executor orders deletes
+    /// after them as after `delete_after`; the memory cloud refuses as AWS does.
+    fn delete_refused_while(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Every kind whose deletes a delete of this kind waits for.
+    fn deletes_wait_for(&self, other: &str) -> bool {
+        self.delete_after().contains(&other) || self.delete_refused_while().contains(&other)
     }
 
     /// Prefix of the ids AWS gives this kind (`vpc`, `subnet`, `eipalloc`).

@@ -124,6 +124,13 @@ impl NodeGroup {
                 .map_or(Value::Null, |m| Value::Int(m.into())),
         );
         put(
+            "max_unavailable_percentage",
+            group
+                .update_config()
+                .and_then(|u| u.max_unavailable_percentage())
+                .map_or(Value::Null, |m| Value::Int(m.into())),
+        );
+        put(
             "arn",
             Value::string(group.nodegroup_arn().unwrap_or_default()),
         );
@@ -195,12 +202,63 @@ fn taints(attributes: &Attributes) -> Vec<Taint> {
         .collect()
 }
 
-/// The generated AWS name: the spec name and a hash of what forces a new group.
-fn generated_name(group: &NodeGroupModel) -> String {
+/// The update config of desired attributes: a count or a percentage of nodes
+/// unavailable during an update (the spec allows one of them).
+fn update_config(attributes: &Attributes) -> Option<NodegroupUpdateConfig> {
+    match (
+        attributes.get("max_unavailable"),
+        attributes.get("max_unavailable_percentage"),
+    ) {
+        (Some(Value::Int(m)), _) => Some(
+            NodegroupUpdateConfig::builder()
+                .max_unavailable(*m as i32)
+                .build(),
+        ),
+        (_, Some(Value::Int(p))) => Some(
+            NodegroupUpdateConfig::builder()
+                .max_unavailable_percentage(*p as i32)
+                .build(),
+        ),
+        _ => None,
+    }
+}
+
+/// What places a group's subnets: each zone of its tier with the subnet's
+/// CIDR (a new zone or a resplit makes new subnets), or a brought VPC's subnet ids.
+fn subnet_placement(network: Option<&Network>, tier: &str) -> Vec<String> {
+    match network {
+        Some(Network::Created(network)) => network
+            .zones
+            .iter()
+            .filter_map(|z| {
+                let cidr = if tier == "private" {
+                    Some(z.private)
+                } else {
+                    z.public
+                };
+                cidr.map(|c| format!("{}={c}", z.name))
+            })
+            .collect(),
+        Some(Network::Brought(network)) => network
+            .subnets
+            .iter()
+            .filter(|(t, _, _)| t == tier)
+            .map(|(_, _, id)| id.clone())
+            .collect(),
+        None => vec![],
+    }
+}
+
+/// The generated AWS name: the spec name and a hash of what forces a new group
+/// (a replacement is created before the old group goes, so its name must differ).
+fn generated_name(group: &NodeGroupModel, placement: &[String]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(group.instance_types.join(",").as_bytes());
     hasher.update([u8::from(group.spot), u8::from(group.private_networking)]);
     hasher.update(group.volume_size.to_be_bytes());
+    let mut placement = placement.to_vec();
+    placement.sort();
+    hasher.update(placement.join(",").as_bytes());
     let digest = hasher.finalize();
     let base: String = group.name.chars().take(55).collect();
     format!(
@@ -249,6 +307,22 @@ impl Kind for NodeGroup {
     }
 
     fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        if attribute == "taints" {
+            // EKS keeps taints as a set: their order means nothing.
+            let set = |v: &Value| {
+                let mut items = v.as_list().unwrap_or_default().to_vec();
+                items.sort();
+                items.dedup();
+                items
+            };
+            return set(live) == set(desired);
+        }
+        if matches!(attribute, "max_unavailable" | "max_unavailable_percentage")
+            && desired == &Value::Null
+        {
+            // No updateConfig in the spec: EKS's default (one node) stands.
+            return true;
+        }
         if attribute != "scaling" {
             return live == desired;
         }
@@ -302,7 +376,13 @@ impl Kind for NodeGroup {
                 tags.extend(group.tags.clone());
                 let resource = DesiredResource::new(self.name(), address.clone())
                     .with("cluster_name", Value::string(cluster.name.clone()))
-                    .with("nodegroup_name", Value::string(generated_name(group)))
+                    .with(
+                        "nodegroup_name",
+                        Value::string(generated_name(
+                            group,
+                            &subnet_placement(stack.network.as_ref(), tier),
+                        )),
+                    )
                     .with(
                         "node_role_arn",
                         Value::reference(&IamRole::address("node"), "arn"),
@@ -346,6 +426,12 @@ impl Kind for NodeGroup {
                         "max_unavailable",
                         group
                             .max_unavailable
+                            .map_or(Value::Null, |m| Value::Int(m.into())),
+                    )
+                    .with(
+                        "max_unavailable_percentage",
+                        group
+                            .max_unavailable_percentage
                             .map_or(Value::Null, |m| Value::Int(m.into())),
                     )
                     .with("tags", Value::string_map(&tags))
@@ -402,14 +488,7 @@ impl Kind for NodeGroup {
     ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let (min, max, desired) = scaling(attributes.get("scaling"));
-        let max_unavailable = match attributes.get("max_unavailable") {
-            Some(Value::Int(m)) => Some(
-                NodegroupUpdateConfig::builder()
-                    .max_unavailable(*m as i32)
-                    .build(),
-            ),
-            _ => None,
-        };
+        let max_unavailable = update_config(attributes);
         let labels: HashMap<String, String> =
             string_map(attributes, "labels").into_iter().collect();
         let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
@@ -583,14 +662,15 @@ impl Kind for NodeGroup {
             );
             changes = true;
         }
-        if let Some(Value::Int(m)) = desired.get("max_unavailable")
-            && before.get("max_unavailable") != desired.get("max_unavailable")
-        {
-            request = request.update_config(
-                NodegroupUpdateConfig::builder()
-                    .max_unavailable(*m as i32)
-                    .build(),
-            );
+        let update_config_changed = ["max_unavailable", "max_unavailable_percentage"]
+            .iter()
+            .any(|a| {
+                desired.get(*a).is_some_and(|wanted| {
+                    !self.satisfied(a, before.get(*a).unwrap_or(&Value::Null), wanted)
+                })
+            });
+        if update_config_changed && let Some(config) = update_config(desired) {
+            request = request.update_config(config);
             changes = true;
         }
         if changes {
@@ -666,4 +746,69 @@ impl Kind for NodeGroup {
 fn sorted(mut items: Vec<Value>) -> Vec<Value> {
     items.sort();
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn group_of(zones: &str, group: &str) -> DesiredResource {
+        let text = format!(
+            "stack: ng\nregion: us-east-1\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [{zones}]\ncluster:\n  name: ng-eks\nmanagedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n{group}"
+        );
+        let loaded = crate::spec::parse(SourceFile::new("ng.yaml", text)).expect("valid spec");
+        let model = crate::lower::model(&loaded.spec);
+        NodeGroup.lower(&model).remove(0)
+    }
+
+    fn name(group: &DesiredResource) -> String {
+        group.attributes["nodegroup_name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_new_zone_gives_the_replacement_a_new_name() {
+        let two = group_of("us-east-1a, us-east-1b", "");
+        assert_eq!(name(&two), name(&group_of("us-east-1a, us-east-1b", "")));
+        assert_ne!(
+            name(&two),
+            name(&group_of("us-east-1a, us-east-1b, us-east-1c", "")),
+            "the subnets change: the group is replaced create-before-destroy, under a new name"
+        );
+    }
+
+    #[test]
+    fn taints_compare_as_a_set() {
+        let a = taint_value("a", "1", "NO_SCHEDULE");
+        let b = taint_value("b", "", "NO_EXECUTE");
+        let live = Value::List(vec![b.clone(), a.clone()]);
+        assert!(NodeGroup.satisfied("taints", &live, &Value::List(vec![a.clone(), b])));
+        assert!(!NodeGroup.satisfied("taints", &live, &Value::List(vec![a])));
+    }
+
+    #[test]
+    fn max_unavailable_percentage_is_sent() {
+        let group = group_of(
+            "us-east-1a, us-east-1b",
+            "    updateConfig: { maxUnavailablePercentage: 33 }\n",
+        );
+        assert_eq!(
+            group.attributes["max_unavailable_percentage"],
+            Value::Int(33)
+        );
+        let config = update_config(&group.attributes).expect("an update config");
+        assert_eq!(config.max_unavailable_percentage(), Some(33));
+        assert_eq!(config.max_unavailable(), None);
+        // Unset, EKS's default stands: no perpetual diff.
+        assert!(NodeGroup.satisfied("max_unavailable_percentage", &Value::Null, &Value::Null));
+        assert!(NodeGroup.satisfied("max_unavailable", &Value::Int(1), &Value::Null));
+        assert!(!NodeGroup.satisfied(
+            "max_unavailable_percentage",
+            &Value::Null,
+            &Value::Int(33)
+        ));
+    }
 }

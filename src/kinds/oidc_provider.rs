@@ -104,6 +104,11 @@ impl Kind for OidcProvider {
         "oidc-provider"
     }
 
+    fn delete_after(&self) -> &'static [&'static str] {
+        // Destroy order: the cluster first, then what it used.
+        &["eks_cluster"]
+    }
+
     fn computed(&self) -> &'static [&'static str] {
         &["arn"]
     }
