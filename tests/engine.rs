@@ -1183,3 +1183,77 @@ async fn with_a_third_of_calls_throttled_the_production_stack_converges() {
     let again = plan_file(&cloud, "prd", ops::Goal::Apply).await.unwrap();
     assert!(!again.summary().has_changes());
 }
+
+/// One `plan` of many stacks in one account and region reads the kinds that
+/// can be read for every stack once for all of them, and hands each stack
+/// only its own resources.
+#[tokio::test(start_paused = true)]
+async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
+    use eksform::cloud::OneCloud;
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = |i: usize| {
+        spec_text("Single")
+            .replace("stack: eng", &format!("stack: net-{i}"))
+            .replace("10.40.0.0/16", &format!("10.{}.0.0/16", 50 + i))
+    };
+    for i in 0..5 {
+        assert!(apply(&cloud, &text(i)).await.succeeded());
+    }
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let regions = OneCloud(dyn_cloud);
+    let estate = |n: usize| {
+        (0..n)
+            .map(|i| {
+                let loaded = spec::parse(SourceFile::new("net.yaml", text(i))).unwrap();
+                let model = lower::model(&loaded.spec);
+                let desired = lower::desired(&model);
+                ops::Stack {
+                    loaded,
+                    model,
+                    desired,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let calls_of = async |n: usize| {
+        let mut stacks = estate(n);
+        let order: Vec<usize> = (0..n).collect();
+        let before = cloud.calls();
+        let plans = ops::plan_estate(&mut stacks, &order, &regions, RetryPolicy::default(), |_| {})
+            .await
+            .expect("the estate plans");
+        (cloud.calls() - before, plans)
+    };
+    let (one, _) = calls_of(1).await;
+    let (five, plans) = calls_of(5).await;
+    assert_eq!(plans.len(), 5);
+    for (i, plan) in &plans {
+        assert_eq!(plan.stack, format!("net-{i}"));
+        assert!(
+            !plan.summary().has_changes(),
+            "net-{i} sees only its own resources: {:?}",
+            plan.summary()
+        );
+        // Every resource of the plan is the stack's own.
+        for resource in &plan.resources {
+            if let Some(live) = &resource.live {
+                assert_eq!(
+                    eksform::kinds::tags::stack_of(&live.attributes),
+                    format!("net-{i}")
+                );
+            }
+        }
+    }
+    // The account is asked once and the shared kinds are read once: each
+    // further stack costs only the kinds that cannot be read for every stack
+    // at once (those looked up by the stack's cluster, zone or names).
+    let unshared = eksform::kinds::ALL
+        .iter()
+        .filter(|k| !k.observes_every_stack())
+        .count() as u64;
+    assert!(unshared < eksform::kinds::ALL.len() as u64 / 2, "most kinds are shared");
+    assert!(
+        five <= one + 4 * unshared,
+        "5 stacks took {five} calls where 1 took {one} ({unshared} kinds unshared)"
+    );
+}

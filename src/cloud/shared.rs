@@ -159,3 +159,38 @@ impl Cloud for SharedObservation {
         self.inner.read(kind, live).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    async fn count(reads: &Reads, calls: &AtomicUsize, fail: bool) -> Result<usize, CloudError> {
+        reads
+            .get_or_read("k", || async {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if fail {
+                    Err(CloudError::rejected("no"))
+                } else {
+                    Ok(n)
+                }
+            })
+            .await
+            .map(|n| *n)
+    }
+
+    #[tokio::test]
+    async fn off_reads_every_time_on_reads_once_and_keeps_no_failure() {
+        let calls = AtomicUsize::new(0);
+        let off = Reads::default();
+        assert_eq!(count(&off, &calls, false).await.unwrap(), 1);
+        assert_eq!(count(&off, &calls, false).await.unwrap(), 2);
+
+        let on = Reads::shared();
+        assert!(count(&on, &calls, true).await.is_err());
+        // The failure was not kept: the next asker reads again, then that stays.
+        assert_eq!(count(&on, &calls, false).await.unwrap(), 4);
+        assert_eq!(count(&on.clone(), &calls, false).await.unwrap(), 4);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+}
