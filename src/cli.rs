@@ -538,8 +538,20 @@ async fn apply_command(
             file.display()
         );
     }
-    let (result, done) =
-        plan_and_apply(global, cloud, target, approval, parallelism, destroy).await;
+    // From here on Ctrl-C never leaves the lock behind: the first stops new
+    // work (before the apply starts, nothing is changed), the second abandons
+    // the calls in flight; either way the lock is released below.
+    let cancel = Cancellation::default();
+    let quit = Arc::new(tokio::sync::Notify::new());
+    let watcher = watch_interrupts(cancel.clone(), quit.clone());
+    let (result, done) = tokio::select! {
+        outcome = plan_and_apply(global, cloud, target, approval, parallelism, destroy, cancel) => outcome,
+        _ = quit.notified() => {
+            eprintln!("Quit: the calls in flight were abandoned; the next {command} finishes the job.");
+            (Err(Exit(130)), None)
+        }
+    };
+    watcher.abort();
     if let Some(stack_lock) = stack_lock {
         let done = done.as_ref().map(|(plan, result)| (plan, *result));
         if let Err(e) = stack_lock.release(done).await {
@@ -551,6 +563,32 @@ async fn apply_command(
     result
 }
 
+/// Ctrl-C: the first cancels (no new work starts), the second asks to quit now.
+fn watch_interrupts(
+    cancel: Cancellation,
+    quit: Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now."
+            );
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                quit.notify_one();
+            }
+        }
+    })
+}
+
+/// Stops before changing anything when Ctrl-C came before the apply began.
+fn interrupted_before_apply(cancel: &Cancellation) -> Option<(Result<u8, Exit>, Option<(Plan, &'static str)>)> {
+    cancel.is_cancelled().then(|| {
+        eprintln!("Interrupted before anything was changed.");
+        (Err(Exit(1)), None)
+    })
+}
+
 /// Plans (or rechecks a saved plan), asks, applies. Returns the exit and, when
 /// something was applied, the plan and how it ended (for the history).
 async fn plan_and_apply(
@@ -560,6 +598,7 @@ async fn plan_and_apply(
     approval: Approval,
     parallelism: usize,
     destroy: bool,
+    cancel: Cancellation,
 ) -> (Result<u8, Exit>, Option<(Plan, &'static str)>) {
     let retry = RetryPolicy::default();
     let plan = match target {
@@ -589,6 +628,9 @@ async fn plan_and_apply(
             }
         }
     };
+    if let Some(stopped) = interrupted_before_apply(&cancel) {
+        return stopped;
+    }
     print!("{}", render::human::plan(&plan, color()));
     if !plan.summary().has_changes() {
         return (Ok(0), None);
@@ -612,32 +654,19 @@ async fn plan_and_apply(
         }
     }
     if !approval.auto_approve
-        && let Err(exit) = confirm(destroy)
+        && let Err(exit) = confirm(destroy).await
     {
         return (Err(exit), None);
     }
-    let cancel = Cancellation::default();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now."
-                );
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        })
-    };
+    if let Some(stopped) = interrupted_before_apply(&cancel) {
+        return stopped;
+    }
     let options = ExecuteOptions {
         parallelism,
         ..ExecuteOptions::default()
     };
     let sink = Arc::new(render::progress::ProgressPrinter::stderr());
     let outcome = ops::apply(cloud, &plan, options, sink, cancel).await;
-    watcher.abort();
     let verb = if destroy { "Destroy" } else { "Apply" };
     if outcome.succeeded() {
         println!(
@@ -669,7 +698,7 @@ async fn plan_and_apply(
     (Err(Exit(1)), Some((plan, result)))
 }
 
-fn confirm(destroy: bool) -> Result<(), Exit> {
+async fn confirm(destroy: bool) -> Result<(), Exit> {
     if !std::io::stdin().is_terminal() {
         eprintln!(
             "error: refusing to {} without confirmation: there is no terminal to ask; pass --auto-approve",
@@ -679,8 +708,14 @@ fn confirm(destroy: bool) -> Result<(), Exit> {
     }
     eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
+    // Read off the runtime's threads, so that Ctrl-C is heard while it waits.
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer
+    })
+    .await
+    .unwrap_or_default();
     if answer.trim() == "yes" {
         Ok(())
     } else {

@@ -455,3 +455,97 @@ fn credentials_never_reach_output_or_logs() {
         }
     }
 }
+
+/// Ctrl-C (SIGINT) during an apply: no new work starts, the calls in flight
+/// finish, the run says what is left and exits 1, the lock is released and
+/// the history says how it ended; the next apply finishes the job.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "halted.yaml", &network_spec("halted"));
+    let bootstrap = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .arg("bootstrap")
+        .arg(&spec));
+    assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
+    let bucket = eksform::lock::bucket_name("123456789012", REGION);
+
+    // Every call 300 ms away: the apply is still going when Ctrl-C comes.
+    let slow = proxy::start(
+        &emulator.endpoint,
+        Behaviour {
+            latency: Duration::from_millis(300),
+            throttle_every: None,
+        },
+    )
+    .await
+    .unwrap();
+    let child = emulator
+        .eksform_via(&slow.url)
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while vpcs_of(&aws, "halted").await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the apply creates the VPC"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let interrupted = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&interrupted.stderr);
+    assert_eq!(interrupted.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted") && stderr.contains("incomplete") && stderr.contains("not started"),
+        "{stderr}"
+    );
+    assert!(
+        aws.s3
+            .get_object()
+            .bucket(&bucket)
+            .key("locks/halted.json")
+            .send()
+            .await
+            .is_err(),
+        "the lock is released"
+    );
+    let history = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["history", "--json"])
+        .arg(&spec));
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["result"], "interrupted", "{history}");
+
+    let again = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["apply", "--auto-approve"])
+        .arg(&spec));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(vpcs_of(&aws, "halted").await, 1, "nothing duplicated");
+    let replan = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&spec));
+    assert_eq!(replan.status.code(), Some(0), "the next apply finished the job");
+    let destroyed = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["destroy", "--auto-approve"])
+        .arg(&spec));
+    assert_eq!(destroyed.status.code(), Some(0));
+}
