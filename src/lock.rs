@@ -243,7 +243,7 @@ impl StateBucket {
                     }
                 }
             }
-            let Some(current) = self.holder(stack).await? else {
+            let Some((current, version)) = self.holder_and_version(stack).await? else {
                 continue; // released meanwhile: try again at once
             };
             if current.is_dead_here() {
@@ -251,7 +251,9 @@ impl StateBucket {
                     "taking over the lock of stack {stack}: its holder ({}) is gone",
                     current.describe()
                 );
-                self.unlock(stack).await?;
+                // Only the version that was read: a run that took the lock
+                // over meanwhile keeps it, and this one tries again.
+                self.delete_version(&lock_key(stack), version).await?;
                 continue;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -267,13 +269,52 @@ impl StateBucket {
 
     /// Who holds the stack's lock, if anyone.
     pub async fn holder(&self, stack: &str) -> Result<Option<Holder>, CloudError> {
-        match self.read(&lock_key(stack)).await? {
-            Some(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
-            None => Ok(None),
-        }
+        Ok(self
+            .holder_and_version(stack)
+            .await?
+            .map(|(holder, _)| holder))
+    }
+
+    /// The lock's holder and the version of the lock object naming it. A lock
+    /// object that cannot be read still holds the lock, for an unknown holder.
+    async fn holder_and_version(
+        &self,
+        stack: &str,
+    ) -> Result<Option<(Holder, Option<String>)>, CloudError> {
+        let Some((bytes, version)) = self.read_versioned(&lock_key(stack)).await? else {
+            return Ok(None);
+        };
+        let holder = serde_json::from_slice(&bytes).unwrap_or_else(|_| Holder {
+            caller: "an unknown holder (the lock object is not one eksform wrote)".into(),
+            host: "unknown".into(),
+            pid: 0,
+            since: 0,
+            command: "unknown".into(),
+        });
+        Ok(Some((holder, version)))
+    }
+
+    async fn delete_version(&self, key: &str, version: Option<String>) -> Result<(), CloudError> {
+        self.aws
+            .s3
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .set_version_id(version)
+            .send()
+            .await
+            .map_err(|e| error("DeleteObject", e))?;
+        Ok(())
     }
 
     async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, CloudError> {
+        Ok(self.read_versioned(key).await?.map(|(bytes, _)| bytes))
+    }
+
+    async fn read_versioned(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, CloudError> {
         match self
             .aws
             .s3
@@ -284,12 +325,13 @@ impl StateBucket {
             .await
         {
             Ok(out) => {
+                let version = out.version_id().map(str::to_string);
                 let bytes = out
                     .body
                     .collect()
                     .await
                     .map_err(|e| CloudError::rejected(format!("GetObject {key}: {e}")))?;
-                Ok(Some(bytes.into_bytes().to_vec()))
+                Ok(Some((bytes.into_bytes().to_vec(), version)))
             }
             Err(e) => crate::kinds::none_if_not_found(error("GetObject", e)),
         }
@@ -297,16 +339,7 @@ impl StateBucket {
 
     /// Lets go of a lock this process took.
     pub async fn release(&self, held: Held) -> Result<(), CloudError> {
-        self.aws
-            .s3
-            .delete_object()
-            .bucket(&self.name)
-            .key(&held.key)
-            .set_version_id(held.version)
-            .send()
-            .await
-            .map_err(|e| error("DeleteObject", e))?;
-        Ok(())
+        self.delete_version(&held.key, held.version).await
     }
 
     /// Breaks the stack's lock, whoever holds it (`eksform unlock`).

@@ -548,4 +548,27 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
         .args(["destroy", "--auto-approve"])
         .arg(&spec));
     assert_eq!(destroyed.status.code(), Some(0));
+
+    // A lock object eksform did not write still holds the lock: refused at
+    // once, naming it, until `unlock` breaks it.
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key("locks/halted.json")
+        .body(b"not json".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let refused = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["apply", "--auto-approve"])
+        .arg(&spec));
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not one eksform wrote"), "{stderr}");
+    assert_eq!(vpcs_of(&aws, "halted").await, 0, "nothing was touched");
+    let unlocked = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["unlock", "halted", "--region", REGION, "--yes"]));
+    assert_eq!(unlocked.status.code(), Some(0), "{unlocked:?}");
 }
