@@ -489,3 +489,124 @@ async fn an_upgrade_goes_one_minor_version_per_step_each_awaited() {
     );
     assert_eq!(done.num_calls(), 2, "each step awaited before the next");
 }
+
+/// After an upgrade, an add-on on `latest` moves to the newest version for the
+/// cluster's new Kubernetes version: the tag it carries names the version it
+/// was resolved for. (The emulator has no add-on API.)
+#[tokio::test(start_paused = true)]
+async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
+    let cluster = mock!(Client::describe_cluster).then_output(|| {
+        DescribeClusterOutput::builder()
+            .cluster(
+                Cluster::builder()
+                    .name("prd")
+                    .version("1.31")
+                    .status(ClusterStatus::Active)
+                    .build(),
+            )
+            .build()
+    });
+    let versions = mock!(Client::describe_addon_versions)
+        .match_requests(|r| r.addon_name() == Some("coredns") && r.kubernetes_version() == Some("1.31"))
+        .then_output(|| {
+            DescribeAddonVersionsOutput::builder()
+                .addons(
+                    AddonInfo::builder()
+                        .addon_name("coredns")
+                        .addon_versions(
+                            AddonVersionInfo::builder()
+                                .addon_version("v1.11.3-eksbuild.2")
+                                .build(),
+                        )
+                        .addon_versions(
+                            AddonVersionInfo::builder()
+                                .addon_version("v1.11.4-eksbuild.1")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let update = mock!(Client::update_addon)
+        .match_requests(|r| r.addon_version() == Some("v1.11.4-eksbuild.1"))
+        .then_output(|| {
+            aws_sdk_eks::operation::update_addon::UpdateAddonOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("addon-update")
+                        .status(UpdateStatus::InProgress)
+                        .build(),
+                )
+                .build()
+        });
+    let done = mock!(Client::describe_update)
+        .match_requests(|r| r.addon_name() == Some("coredns") && r.update_id() == Some("addon-update"))
+        .then_output(|| {
+            DescribeUpdateOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("addon-update")
+                        .status(UpdateStatus::Successful)
+                        .build(),
+                )
+                .build()
+        });
+    let tagged = mock!(Client::tag_resource)
+        .match_requests(|r| {
+            r.tags()
+                .is_some_and(|t| t.get("eksform:kubernetes-version").map(String::as_str) == Some("1.31"))
+        })
+        .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&cluster, &versions, &update, &done, &tagged]
+    );
+    let tags = |kubernetes: &str| {
+        Value::Map(BTreeMap::from([
+            ("eksform:stack".to_string(), Value::string("prd")),
+            ("eksform:address".to_string(), Value::string("addon.coredns")),
+            ("eksform:kubernetes-version".to_string(), Value::string(kubernetes)),
+        ]))
+    };
+    let mut attributes = Attributes::new();
+    attributes.insert("cluster_name".into(), Value::string("prd"));
+    attributes.insert("addon_name".into(), Value::string("coredns"));
+    attributes.insert("addon_version".into(), Value::string("v1.11.1-eksbuild.9"));
+    attributes.insert(
+        "arn".into(),
+        Value::string("arn:aws:eks:us-east-1:123456789012:addon/prd/coredns/x"),
+    );
+    attributes.insert("tags".into(), tags("1.30"));
+    let live = LiveResource {
+        address: Addon::address("coredns"),
+        kind: "addon".into(),
+        id: "coredns".into(),
+        attributes: attributes.clone(),
+        status: Status::Ready,
+    };
+    let mut desired = attributes;
+    desired.insert("addon_version".into(), Value::string("latest"));
+    desired.insert("tags".into(), tags("1.31"));
+    Addon
+        .update(&clients(eks), &live, &desired)
+        .await
+        .expect("updated");
+    assert_eq!(versions.num_calls(), 1, "resolved for the new version");
+    assert_eq!(update.num_calls(), 1, "moved to the newest version for 1.31");
+    assert_eq!(done.num_calls(), 1, "the update awaited");
+    assert_eq!(tagged.num_calls(), 1, "the add-on now says 1.31");
+
+    // Without an upgrade, `latest` leaves a running add-on as it is.
+    let quiet = mock!(Client::update_addon).then_output(|| {
+        aws_sdk_eks::operation::update_addon::UpdateAddonOutput::builder().build()
+    });
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&quiet]);
+    let mut same = desired.clone();
+    same.insert("tags".into(), tags("1.30"));
+    Addon
+        .update(&clients(eks), &live, &same)
+        .await
+        .expect("nothing to do");
+    assert_eq!(quiet.num_calls(), 0);
+}

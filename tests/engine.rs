@@ -630,7 +630,7 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
     let text = |version: &str| {
         format!(
             "{}managedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n",
-            cluster_text(version).replace("  accessEntries:", "  addons:\n    - name: coredns\n      version: v1.11.1-eksbuild.1\n  accessEntries:")
+            cluster_text(version).replace("  accessEntries:", "  addons:\n    - name: coredns\n      version: v1.11.1-eksbuild.1\n    - name: aws-ebs-csi-driver\n  accessEntries:")
         )
     };
     assert!(apply(&cloud, &text("1.29")).await.succeeded());
@@ -644,8 +644,13 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
         .collect();
     assert_eq!(
         updates,
-        vec!["eks_cluster.main", "node_group.general", "addon.coredns"],
-        "in place, nothing replaced"
+        vec![
+            "eks_cluster.main",
+            "node_group.general",
+            "addon.coredns",
+            "addon.aws-ebs-csi-driver"
+        ],
+        "in place, nothing replaced; the `latest` add-on follows the new version"
     );
     let (outcome, log) = apply_with(&cloud, &upgraded, false, ExecuteOptions::default()).await;
     assert!(outcome.succeeded(), "{outcome:?}");
@@ -667,7 +672,8 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
         "the control plane first"
     );
     assert!(
-        done("node_group.general") < begun("addon.coredns"),
+        done("node_group.general") < begun("addon.coredns")
+            && done("node_group.general") < begun("addon.aws-ebs-csi-driver"),
         "then the nodes, then the add-ons"
     );
     assert_no_changes(&cloud, &upgraded).await;

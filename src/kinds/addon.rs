@@ -1,6 +1,9 @@
 //! EKS add-ons. `version: latest` is resolved for the cluster's Kubernetes
 //! version when the add-on is created (DescribeAddonVersions), and any live
-//! version satisfies it afterwards: pin a version to move it. A
+//! version satisfies it afterwards, until the cluster's version changes: the
+//! add-on carries the Kubernetes version it was resolved for (the tag
+//! `eksform:kubernetes-version`), so an upgrade moves it to the newest version
+//! for the new Kubernetes, after the control plane and the node groups. A
 //! `serviceAccount` gives the add-on that IRSA role. Add-ons that run pods on
 //! nodes (all but the node-level daemons) wait until the stack's node groups
 //! and Fargate profiles exist, and go before them on destroy.
@@ -30,6 +33,9 @@ pub struct Addon;
 const NODE_DAEMONS: &[&str] = &["vpc-cni", "kube-proxy", "eks-pod-identity-agent"];
 
 const LATEST: &str = "latest";
+
+/// The Kubernetes version a `latest` add-on was resolved for.
+const RESOLVED_FOR_TAG: &str = "eksform:kubernetes-version";
 
 impl Addon {
     pub fn address(name: &str) -> Address {
@@ -194,20 +200,18 @@ impl Kind for Addon {
                     }
                     None => Value::Null,
                 };
+                let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+                if addon.version == LATEST
+                    && let Some(kubernetes) = &cluster.version
+                {
+                    tags.insert(RESOLVED_FOR_TAG.into(), kubernetes.clone());
+                }
                 let mut resource = DesiredResource::new(self.name(), address.clone())
                     .with("cluster_name", Value::string(cluster.name.clone()))
                     .with("addon_name", Value::string(addon.name.clone()))
                     .with("addon_version", Value::string(addon.version.clone()))
                     .with("service_account_role_arn", role)
-                    .with(
-                        "tags",
-                        Value::string_map(&ownership_tags(
-                            &stack.stack,
-                            &address,
-                            &name,
-                            &stack.tags,
-                        )),
-                    )
+                    .with("tags", Value::string_map(&tags))
                     .after(&EksCluster::address());
                 if !NODE_DAEMONS.contains(&addon.name.as_str()) {
                     for needed in &compute {
@@ -299,13 +303,21 @@ impl Kind for Addon {
         desired: &Attributes,
     ) -> Result<(), CloudError> {
         let cluster = required(&live.attributes, "cluster_name")?;
-        let version_changed = desired.get("addon_version").is_some_and(|v| {
-            !self.satisfied(
-                "addon_version",
-                live.attributes.get("addon_version").unwrap_or(&Value::Null),
-                v,
-            )
-        });
+        let live_version = live.attributes.get("addon_version").and_then(Value::as_str);
+        let resolved_for = |a: &Attributes| tags_of(a).get(RESOLVED_FOR_TAG).cloned();
+        // `latest` resolved for another Kubernetes version (the cluster was
+        // upgraded): the newest version for the cluster's version now.
+        let wanted = match desired.get("addon_version").and_then(Value::as_str) {
+            Some(LATEST)
+                if resolved_for(desired).is_some()
+                    && resolved_for(desired) != resolved_for(&live.attributes) =>
+            {
+                Some(latest_version(aws, &live.id, cluster).await?)
+            }
+            Some(LATEST) | None => None,
+            Some(exact) => Some(exact.to_string()),
+        };
+        let version_changed = wanted.is_some() && wanted.as_deref() != live_version;
         let role_changed = desired.contains_key("service_account_role_arn")
             && live.attributes.get("service_account_role_arn")
                 != desired.get("service_account_role_arn");
@@ -315,13 +327,7 @@ impl Kind for Addon {
                 .update_addon()
                 .cluster_name(cluster)
                 .addon_name(&live.id)
-                .set_addon_version(version_changed.then(|| {
-                    desired
-                        .get("addon_version")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                }))
+                .set_addon_version(wanted.filter(|_| version_changed))
                 .set_service_account_role_arn(
                     desired
                         .get("service_account_role_arn")
