@@ -608,8 +608,14 @@ impl Shared {
                 },
             });
             if Instant::now() >= deadline {
+                let waiting_for = current
+                    .attributes
+                    .get(crate::model::WAITING_FOR)
+                    .and_then(Value::as_str)
+                    .map(|what| format!(": it waits for {what}"))
+                    .unwrap_or_default();
                 return Err(CloudError::rejected(format!(
-                    "timed out after {}s waiting for {} to be {}",
+                    "timed out after {}s waiting for {} to be {}{waiting_for}",
                     timings.timeout.as_secs(),
                     node.address,
                     if until_gone { "deleted" } else { "available" }

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 /// Tag naming the stack that owns a resource.
 pub const STACK_TAG: &str = "eksform:stack";
+
+/// An attribute a pending resource may carry while the engine waits for it:
+/// what it waits for, in words (named when the wait times out).
+pub const WAITING_FOR: &str = "waiting_for";
 /// Tag naming a resource's place in the spec, such as `subnet.private.us-east-1a`.
 pub const ADDRESS_TAG: &str = "eksform:address";
 

@@ -15,7 +15,9 @@ use super::{Kind, Timings};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
 use crate::lower::{CertificateSource, StackModel};
-use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, Status, Value, WAITING_FOR,
+};
 
 pub struct CertificateValidation;
 
@@ -26,12 +28,13 @@ impl CertificateValidation {
 }
 
 /// The state of the certificate behind `arn`: ready when issued, pending while
-/// ACM validates, an error naming the record to create when it cannot be.
+/// ACM validates (with what it waits for, when the record is not the
+/// stack's to write), an error naming the record to create when it cannot be.
 async fn status(
     aws: &AwsClients,
     arn: &str,
     records_in_stack: bool,
-) -> Result<Option<Status>, CloudError> {
+) -> Result<Option<(Status, Option<String>)>, CloudError> {
     let described = match aws
         .acm
         .describe_certificate()
@@ -52,15 +55,18 @@ async fn status(
         .map(|r| format!("{} CNAME {}", r.name(), r.value()))
         .unwrap_or_else(|| "(not named by ACM yet)".into());
     match detail.status() {
-        Some(CertificateStatus::Issued) => Ok(Some(Status::Ready)),
+        Some(CertificateStatus::Issued) => Ok(Some((Status::Ready, None))),
         Some(CertificateStatus::PendingValidation) => {
-            if !records_in_stack {
-                tracing::warn!(
-                    "certificate {arn} waits for DNS validation: create the record {record} in the zone of {}",
+            let waiting_for = (!records_in_stack).then(|| {
+                format!(
+                    "the DNS record {record}, to be created in the zone of {} (outside this stack)",
                     detail.domain_name().unwrap_or_default()
-                );
+                )
+            });
+            if let Some(waiting_for) = &waiting_for {
+                tracing::warn!("certificate {arn} waits for {waiting_for}");
             }
-            Ok(Some(Status::Pending))
+            Ok(Some((Status::Pending, waiting_for)))
         }
         other => Err(CloudError::rejected(format!(
             "certificate {arn} is {}: ACM will not issue it; the validation record is {record}",
@@ -168,10 +174,16 @@ impl Kind for CertificateValidation {
         request: &CreateRequest,
     ) -> Result<LiveResource, CloudError> {
         let arn = required(&request.attributes, "certificate_arn")?.to_string();
-        let status = status(aws, &arn, records_in_stack(&request.attributes))
+        let (status, waiting_for) = status(aws, &arn, records_in_stack(&request.attributes))
             .await?
             .ok_or_else(|| CloudError::rejected(format!("certificate {arn} is gone")))?;
-        Ok(request.created(self.name(), arn, status))
+        let mut created = request.created(self.name(), arn, status);
+        if let Some(waiting_for) = waiting_for {
+            created
+                .attributes
+                .insert(WAITING_FOR.into(), Value::string(waiting_for));
+        }
+        Ok(created)
     }
 
     async fn update(
@@ -195,9 +207,16 @@ impl Kind for CertificateValidation {
     ) -> Result<Option<LiveResource>, CloudError> {
         Ok(status(aws, &live.id, records_in_stack(&live.attributes))
             .await?
-            .map(|status| LiveResource {
-                status,
-                ..live.clone()
+            .map(|(status, waiting_for)| {
+                let mut read = LiveResource {
+                    status,
+                    ..live.clone()
+                };
+                if let Some(waiting_for) = waiting_for {
+                    read.attributes
+                        .insert(WAITING_FOR.into(), Value::string(waiting_for));
+                }
+                read
             }))
     }
 }
