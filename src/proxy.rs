@@ -26,6 +26,9 @@ pub struct Behaviour {
     /// Answer one call in n with a throttling error instead (3: a third),
     /// picked pseudo-randomly (the same calls every run), as AWS's are.
     pub throttle_every: Option<u64>,
+    /// The first call of this action (`CreateVpc`) is passed on and takes
+    /// effect, but its answer is lost: the caller gets a server error.
+    pub lose_first_answer_of: Option<&'static str>,
 }
 
 /// A running proxy; it stops when dropped.
@@ -138,6 +141,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
     let spans = Arc::new(std::sync::Mutex::new(Vec::new()));
     let recorded = spans.clone();
     let seen = Arc::new(AtomicU64::new(0));
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (counted, refused) = (calls.clone(), throttled.clone());
     let task = tokio::spawn(async move {
         loop {
@@ -146,11 +150,13 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
             };
             let (client, upstream) = (client.clone(), upstream.clone());
             let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+            let lost = lost.clone();
             let recorded = recorded.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
                     let (client, upstream) = (client.clone(), upstream.clone());
                     let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
+                    let lost = lost.clone();
                     let recorded = recorded.clone();
                     async move {
                         let started = std::time::Instant::now();
@@ -171,6 +177,8 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
                         let action = action_of(&parts, &body);
+                        let lose_answer = behaviour.lose_first_answer_of == Some(action.as_str())
+                            && !lost.swap(true, Ordering::SeqCst);
                         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                         let mut forward =
                             Request::builder().method(parts.method.clone()).uri(format!(
@@ -192,6 +200,9 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                                     .await
                                     .map(|b| b.to_bytes())
                                     .unwrap_or_default();
+                                if lose_answer {
+                                    return Ok(server_error());
+                                }
                                 if let Ok(mut spans) = recorded.lock() {
                                     spans.push(Span {
                                         started,
@@ -227,6 +238,18 @@ fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
 }
 
 /// AWS's throttling answer in the protocol of the request.
+/// A 500 as EC2 answers it: retryable, and the effect may have happened.
+fn server_error() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(
+        b"<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>proxy</RequestID></Response>",
+    )));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .headers_mut()
+        .insert("content-type", hyper::header::HeaderValue::from_static("text/xml"));
+    response
+}
+
 fn throttling(parts: &hyper::http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
     let text = String::from_utf8_lossy(body);
     let path = parts.uri.path();

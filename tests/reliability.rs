@@ -97,6 +97,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         Behaviour {
             latency: Duration::from_millis(40),
             throttle_every: None,
+            ..Behaviour::default()
         },
     )
     .await
@@ -274,6 +275,7 @@ async fn with_a_third_of_calls_throttled_the_reference_stack_converges() {
         Behaviour {
             latency: Duration::ZERO,
             throttle_every: Some(3),
+            ..Behaviour::default()
         },
     )
     .await
@@ -332,6 +334,7 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
         Behaviour {
             latency: Duration::from_millis(15),
             throttle_every: None,
+            ..Behaviour::default()
         },
     )
     .await
@@ -478,6 +481,7 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
         Behaviour {
             latency: Duration::from_millis(300),
             throttle_every: None,
+            ..Behaviour::default()
         },
     )
     .await
@@ -571,4 +575,98 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
         .eksform_via(&emulator.endpoint)
         .args(["unlock", "halted", "--region", REGION, "--yes"]));
     assert_eq!(unlocked.status.code(), Some(0), "{unlocked:?}");
+}
+
+/// A create that took effect but whose answer was lost (a 500 after the
+/// fact): the SDK does not send a create without an idempotency token again;
+/// the engine retries it, finds what the lost attempt made by its address tag,
+/// and finishes it. Exactly one of each, for every EC2 create of that kind.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (i, action) in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateInternetGateway",
+        "AllocateAddress",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stack = format!("lost-{i}");
+        let spec = write_spec(&dir, &format!("{stack}.yaml"), &network_spec(&stack));
+        let lossy = proxy::start(
+            &emulator.endpoint,
+            Behaviour {
+                lose_first_answer_of: Some(action),
+                ..Behaviour::default()
+            },
+        )
+        .await
+        .unwrap();
+        let applied = run(emulator
+            .eksform_via(&lossy.url)
+            .args(["apply", "--auto-approve"])
+            .arg(&spec));
+        assert_eq!(
+            applied.status.code(),
+            Some(0),
+            "{action}: {}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let tagged = |key: &str| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(&stack)
+                .build()
+        };
+        let vpcs = aws
+            .ec2
+            .describe_vpcs()
+            .filters(tagged("eksform:stack"))
+            .send()
+            .await
+            .unwrap();
+        let subnets = aws
+            .ec2
+            .describe_subnets()
+            .filters(tagged("eksform:stack"))
+            .send()
+            .await
+            .unwrap();
+        let gateways = aws
+            .ec2
+            .describe_internet_gateways()
+            .filters(tagged("eksform:stack"))
+            .send()
+            .await
+            .unwrap();
+        let addresses = aws
+            .ec2
+            .describe_addresses()
+            .filters(tagged("eksform:stack"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(vpcs.vpcs().len(), 1, "{action}: one VPC");
+        assert_eq!(subnets.subnets().len(), 6, "{action}: one subnet each");
+        assert_eq!(
+            gateways.internet_gateways().len(),
+            1,
+            "{action}: one internet gateway"
+        );
+        assert_eq!(addresses.addresses().len(), 3, "{action}: one address a zone");
+        let replan = run(emulator
+            .eksform_via(&emulator.endpoint)
+            .args(["plan", "--detailed-exitcode"])
+            .arg(&spec));
+        assert_eq!(replan.status.code(), Some(0), "{action}: nothing left to do");
+        let destroyed = run(emulator
+            .eksform_via(&emulator.endpoint)
+            .args(["destroy", "--auto-approve"])
+            .arg(&spec));
+        assert_eq!(destroyed.status.code(), Some(0));
+    }
 }

@@ -468,6 +468,7 @@ async fn plan_benchmarks(
         Behaviour {
             latency: Duration::from_millis(50),
             throttle_every: None,
+            ..Behaviour::default()
         },
     )
     .await

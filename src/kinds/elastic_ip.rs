@@ -108,6 +108,8 @@ impl Kind for ElasticIp {
                 ResourceType::ElasticIp,
                 &request.attributes,
             ))
+            .customize()
+            .config_override(super::tags::sent_once())
             .send()
             .await
             .map_err(|e| error("AllocateAddress", e))?;

@@ -137,6 +137,8 @@ impl Kind for InternetGateway {
             .ec2
             .create_internet_gateway()
             .tag_specifications(tag_specification(ResourceType::InternetGateway, attributes))
+            .customize()
+            .config_override(super::tags::sent_once())
             .send()
             .await
             .map_err(|e| error("CreateInternetGateway", e))?;

@@ -296,6 +296,8 @@ impl Kind for SecurityGroup {
             .description(required(attributes, "description")?)
             .vpc_id(required(attributes, "vpc_id")?)
             .tag_specifications(tag_specification(ResourceType::SecurityGroup, attributes))
+            .customize()
+            .config_override(super::tags::sent_once())
             .send()
             .await
             .map_err(|e| error("CreateSecurityGroup", e))?;

@@ -160,6 +160,8 @@ impl Kind for Subnet {
             .cidr_block(required(attributes, "cidr_block")?)
             .availability_zone(required(attributes, "availability_zone")?)
             .tag_specifications(tag_specification(ResourceType::Subnet, attributes))
+            .customize()
+            .config_override(super::tags::sent_once())
             .send()
             .await
             .map_err(|e| error("CreateSubnet", e))?;

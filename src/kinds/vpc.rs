@@ -177,6 +177,8 @@ impl Kind for Vpc {
             .create_vpc()
             .cidr_block(required(attributes, "cidr_block")?)
             .tag_specifications(tag_specification(ResourceType::Vpc, attributes))
+            .customize()
+            .config_override(super::tags::sent_once())
             .send()
             .await
             .map_err(|e| error("CreateVpc", e))?;
