@@ -21,6 +21,31 @@ fn run(command: &mut std::process::Command) -> std::process::Output {
     command.output().expect("eksform runs")
 }
 
+/// How many VPCs, subnets, internet gateways and Elastic IPs carry the stack's mark.
+async fn network_of(
+    aws: &eksform::cloud::aws::AwsClients,
+    stack: &str,
+) -> (usize, usize, usize, usize) {
+    let mark = || {
+        aws_sdk_ec2::types::Filter::builder()
+            .name("tag:eksform:stack")
+            .values(stack)
+            .build()
+    };
+    let (vpcs, subnets, gateways, addresses) = tokio::join!(
+        aws.ec2.describe_vpcs().filters(mark()).send(),
+        aws.ec2.describe_subnets().filters(mark()).send(),
+        aws.ec2.describe_internet_gateways().filters(mark()).send(),
+        aws.ec2.describe_addresses().filters(mark()).send(),
+    );
+    (
+        vpcs.unwrap().vpcs().len(),
+        subnets.unwrap().subnets().len(),
+        gateways.unwrap().internet_gateways().len(),
+        addresses.unwrap().addresses().len(),
+    )
+}
+
 async fn vpcs_of(aws: &eksform::cloud::aws::AwsClients, stack: &str) -> usize {
     aws.ec2
         .describe_vpcs()
@@ -616,48 +641,11 @@ async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
             "{action}: {}",
             String::from_utf8_lossy(&applied.stderr)
         );
-        let tagged = |key: &str| {
-            aws_sdk_ec2::types::Filter::builder()
-                .name(format!("tag:{key}"))
-                .values(&stack)
-                .build()
-        };
-        let vpcs = aws
-            .ec2
-            .describe_vpcs()
-            .filters(tagged("eksform:stack"))
-            .send()
-            .await
-            .unwrap();
-        let subnets = aws
-            .ec2
-            .describe_subnets()
-            .filters(tagged("eksform:stack"))
-            .send()
-            .await
-            .unwrap();
-        let gateways = aws
-            .ec2
-            .describe_internet_gateways()
-            .filters(tagged("eksform:stack"))
-            .send()
-            .await
-            .unwrap();
-        let addresses = aws
-            .ec2
-            .describe_addresses()
-            .filters(tagged("eksform:stack"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(vpcs.vpcs().len(), 1, "{action}: one VPC");
-        assert_eq!(subnets.subnets().len(), 6, "{action}: one subnet each");
-        assert_eq!(
-            gateways.internet_gateways().len(),
-            1,
-            "{action}: one internet gateway"
-        );
-        assert_eq!(addresses.addresses().len(), 3, "{action}: one address a zone");
+        let (vpcs, subnets, gateways, addresses) = network_of(&aws, &stack).await;
+        assert_eq!(vpcs, 1, "{action}: one VPC");
+        assert_eq!(subnets, 6, "{action}: one subnet each");
+        assert_eq!(gateways, 1, "{action}: one internet gateway");
+        assert_eq!(addresses, 3, "{action}: one address a zone");
         let replan = run(emulator
             .eksform_via(&emulator.endpoint)
             .args(["plan", "--detailed-exitcode"])

@@ -93,11 +93,11 @@ async fn plan_file(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
     plan_stack(cloud, &mut stack).await
 }
 
-async fn plan_stack(cloud: &Arc<MemoryCloud>, stack: &mut ops::Stack) -> Plan {
-    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-    let regions = OneCloud(dyn_cloud.clone());
+/// A plan of one stack on `cloud`, as `eksform plan` makes it.
+async fn plan_on(cloud: Arc<dyn Cloud>, stack: &mut ops::Stack) -> Result<Plan, ops::OpsError> {
+    let regions = OneCloud(cloud.clone());
     ops::plan_stack(
-        dyn_cloud,
+        cloud,
         &regions,
         &KnownOutputs::new(),
         stack,
@@ -105,8 +105,11 @@ async fn plan_stack(cloud: &Arc<MemoryCloud>, stack: &mut ops::Stack) -> Plan {
         RetryPolicy::default(),
     )
     .await
-    .expect("plan")
-    .0
+    .map(|(plan, _)| plan)
+}
+
+async fn plan_stack(cloud: &Arc<MemoryCloud>, stack: &mut ops::Stack) -> Plan {
+    plan_on(cloud.clone(), stack).await.expect("plan")
 }
 
 /// Applies a plan with the default options: how long it took, and its events.
@@ -360,18 +363,7 @@ async fn plan_through(endpoint: &str, stack: &mut ops::Stack) -> Result<Plan, St
     let cloud: Arc<dyn Cloud> = Arc::new(AwsCloud {
         clients: clients(endpoint).await,
     });
-    let regions = OneCloud(cloud.clone());
-    ops::plan_stack(
-        cloud,
-        &regions,
-        &KnownOutputs::new(),
-        stack,
-        ops::Goal::Apply,
-        RetryPolicy::default(),
-    )
-    .await
-    .map(|(plan, _)| plan)
-    .map_err(|e| e.to_string())
+    plan_on(cloud, stack).await.map_err(|e| e.to_string())
 }
 
 async fn apply_through(endpoint: &str, text: &str) -> Result<(), String> {

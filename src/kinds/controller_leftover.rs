@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
 
-use super::load_balancer::elb_tags;
+use super::load_balancer::{elb_tags, region_load_balancers_with_tags};
 use super::tags::{from_sdk, mark};
 use super::{Kind, not_found_is_done};
 use crate::cloud::aws::{AwsClients, error};
@@ -81,21 +81,8 @@ impl Kind for ControllerLeftover {
             return Ok(vec![]);
         };
         let mut found = Vec::new();
-        let balancers = aws
-            .elb
-            .describe_load_balancers()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| error("DescribeLoadBalancers", e))?;
-        let arns: Vec<String> = balancers
-            .iter()
-            .filter_map(|b| b.load_balancer_arn().map(str::to_string))
-            .collect();
-        let tags = elb_tags(aws, &arns).await?;
-        for balancer in &balancers {
+        let (balancers, tags) = region_load_balancers_with_tags(aws, scope).await?;
+        for balancer in balancers.iter() {
             let arn = balancer.load_balancer_arn().unwrap_or_default();
             if !tags
                 .get(arn)

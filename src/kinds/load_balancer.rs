@@ -125,11 +125,18 @@ pub(super) async fn region_load_balancers(
         .await
 }
 
-/// The region's load balancers that carry the stack's mark, with their tags.
-pub(super) async fn stack_load_balancers(
+/// The region's load balancers with their tags (by ARN), read once per
+/// observation.
+pub(super) async fn region_load_balancers_with_tags(
     aws: &AwsClients,
     scope: &Scope,
-) -> Result<Vec<(Balancer, BTreeMap<String, String>)>, CloudError> {
+) -> Result<
+    (
+        std::sync::Arc<Vec<Balancer>>,
+        std::sync::Arc<HashMap<String, BTreeMap<String, String>>>,
+    ),
+    CloudError,
+> {
     let balancers = region_load_balancers(aws, scope).await?;
     let tags = scope
         .reads
@@ -141,6 +148,15 @@ pub(super) async fn stack_load_balancers(
             elb_tags(aws, &arns).await
         })
         .await?;
+    Ok((balancers, tags))
+}
+
+/// The region's load balancers that carry the stack's mark, with their tags.
+pub(super) async fn stack_load_balancers(
+    aws: &AwsClients,
+    scope: &Scope,
+) -> Result<Vec<(Balancer, BTreeMap<String, String>)>, CloudError> {
+    let (balancers, tags) = region_load_balancers_with_tags(aws, scope).await?;
     Ok(balancers
         .iter()
         .filter_map(|b| {
