@@ -13,8 +13,11 @@ use crate::cloud::{CloudError, ErrorClass};
 pub struct RetryPolicy {
     pub base: Duration,
     pub cap: Duration,
-    /// Attempts for throttling and transient errors.
+    /// Attempts for transient errors (5xx, timeouts).
     pub attempts: u32,
+    /// Attempts for throttling: it always clears, so it is waited out longer
+    /// (as the AWS provider for Terraform does, 25 by default).
+    pub throttling_attempts: u32,
     /// Attempts for dependency violations, which clear as AWS catches up.
     pub dependency_attempts: u32,
     /// Attempts for "not found" on a call that refers to something just made:
@@ -37,6 +40,7 @@ impl Default for RetryPolicy {
             base: Duration::from_millis(500),
             cap: Duration::from_secs(20),
             attempts: 10,
+            throttling_attempts: 25,
             dependency_attempts: 20,
             lag_attempts: 6,
         }
@@ -91,7 +95,8 @@ impl RetryPolicy {
                 Ok(value) => return Ok(value),
                 Err(error) => {
                     let limit = match error.class {
-                        ErrorClass::Throttling | ErrorClass::Transient => self.attempts,
+                        ErrorClass::Throttling => self.throttling_attempts,
+                        ErrorClass::Transient => self.attempts,
                         ErrorClass::DependencyViolation => self.dependency_attempts,
                         ErrorClass::NotFound if not_found == NotFound::MayBeLag => {
                             self.lag_attempts

@@ -618,6 +618,16 @@ fn valid_eks_name(name: &str, max: usize) -> bool {
 fn validate_cluster(v: &mut Validator, spec: &Spec) {
     let Some(cluster) = &spec.cluster else { return };
     warn_open_endpoint(v, spec, cluster);
+    if let Some(endpoints) = &cluster.endpoints
+        && endpoints.public_access == Some(false)
+        && endpoints.private_access == Some(false)
+    {
+        v.error(
+            endpoints.span,
+            "cluster.endpoints: publicAccess and privateAccess are both false: nothing could reach the API",
+            "keep one of them true (EKS refuses a cluster with neither)",
+        );
+    }
     if let Some(name) = &cluster.name
         && !valid_eks_name(name, 100)
     {
