@@ -8,7 +8,10 @@
 //! - `SharedObservation`: a `Cloud` for plans of many stacks in one account and
 //!   region: the caller's account is asked once, and kinds that can observe
 //!   every stack at once (`Kind::observes_every_stack`) are read once for all
-//!   the stacks, then handed out stack by stack.
+//!   the stacks, then handed out stack by stack. Its `Reads` last for the whole
+//!   command and say so (`Reads::is_across_stacks`), so that a kind with a
+//!   part it reads per resource (a VPC's DNS attributes) can share its list
+//!   and still read that part for the stack's own resources only.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -28,22 +31,45 @@ type Shared = Arc<dyn Any + Send + Sync>;
 /// Reads shared by the kinds during one observation; off (every read made
 /// anew) unless observation turned it on.
 #[derive(Clone, Default)]
-pub struct Reads(Option<Arc<Mutex<HashMap<String, Arc<OnceCell<Shared>>>>>>);
+pub struct Reads {
+    cells: Option<Arc<Mutex<HashMap<String, Arc<OnceCell<Shared>>>>>>,
+    across_stacks: bool,
+}
 
 impl std::fmt::Debug for Reads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Reads(on)" } else { "Reads(off)" })
+        f.write_str(match (self.cells.is_some(), self.across_stacks) {
+            (false, _) => "Reads(off)",
+            (true, false) => "Reads(on)",
+            (true, true) => "Reads(on, across stacks)",
+        })
     }
 }
 
 impl Reads {
     /// Reads shared from now on, until this value and its clones are dropped.
     pub fn shared() -> Self {
-        Self(Some(Arc::default()))
+        Self {
+            cells: Some(Arc::default()),
+            across_stacks: false,
+        }
+    }
+
+    /// Shared by the stacks of one command: a kind may then read what every
+    /// stack needs at once (`is_across_stacks`).
+    pub fn across_stacks() -> Self {
+        Self {
+            across_stacks: true,
+            ..Self::shared()
+        }
     }
 
     pub fn is_shared(&self) -> bool {
-        self.0.is_some()
+        self.cells.is_some()
+    }
+
+    pub fn is_across_stacks(&self) -> bool {
+        self.across_stacks
     }
 
     /// The value `read` gives for `key`, read once while sharing is on (a
@@ -54,7 +80,7 @@ impl Reads {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,
     {
-        let Some(cells) = &self.0 else {
+        let Some(cells) = &self.cells else {
             return read().await.map(Arc::new);
         };
         let cell = {
@@ -86,7 +112,7 @@ impl SharedObservation {
         Self {
             inner,
             account: OnceCell::new(),
-            reads: Reads::shared(),
+            reads: Reads::across_stacks(),
         }
     }
 }

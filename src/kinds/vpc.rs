@@ -71,10 +71,6 @@ async fn dns_attribute(
 
 #[async_trait]
 impl Kind for Vpc {
-    fn observes_every_stack(&self) -> bool {
-        true
-    }
-
     fn guarded(&self) -> bool {
         true
     }
@@ -117,18 +113,32 @@ impl Kind for Vpc {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
+        let list = |stack: String| async move {
+            let vpcs: Result<Vec<_>, _> = aws
+                .ec2
+                .describe_vpcs()
+                .filters(stack_filter(&stack))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await;
+            vpcs.map_err(|e| error("DescribeVpcs", e))
+        };
+        // Planning many stacks: every stack's VPCs listed once; but the DNS
+        // attributes (one call each) only for this stack's.
+        let vpcs = if scope.reads.is_across_stacks() {
+            scope
+                .reads
+                .get_or_read("ec2: every stack's VPCs", || {
+                    list(super::tags::EVERY_STACK.to_string())
+                })
+                .await?
+        } else {
+            std::sync::Arc::new(list(scope.stack.clone()).await?)
+        };
         let mut found = Vec::new();
-        let vpcs = aws
-            .ec2
-            .describe_vpcs()
-            .filters(stack_filter(&scope.stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| error("DescribeVpcs", e))?;
-        for vpc in &vpcs {
+        for vpc in vpcs.iter() {
             let id = vpc.vpc_id().unwrap_or_default();
             let mut attributes = Attributes::new();
             attributes.insert(
