@@ -87,7 +87,8 @@ pub enum Command {
         /// groups, hosted zones and load balancers when the plan says so.
         #[arg(long)]
         allow_destroy: bool,
-        /// At most this many AWS calls at once.
+        /// At most this many AWS calls at once to each AWS service (fewer
+        /// while it throttles).
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
         /// Wait up to this many seconds for another apply of the stack to finish.
@@ -99,6 +100,8 @@ pub enum Command {
         file: PathBuf,
         #[arg(long)]
         auto_approve: bool,
+        /// At most this many AWS calls at once to each AWS service (fewer
+        /// while it throttles).
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
         /// Wait up to this many seconds for another apply of the stack to finish.

@@ -92,7 +92,8 @@ pub trait EventSink: Send + Sync {
 
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
-    /// At most this many AWS calls in flight (waits do not count).
+    /// At most this many AWS calls in flight to each AWS service (waits do
+    /// not count), fewer while the service throttles (`ServiceLimit`).
     pub parallelism: usize,
     pub retry: RetryPolicy,
 }
@@ -467,6 +468,76 @@ fn run_id() -> String {
     format!("{:016x}", hasher.finish())
 }
 
+/// How many calls may be in flight to one AWS service: the configured bound
+/// at first, halved when the service throttles, and one more after every
+/// `CALM` calls it answered without throttling, up to the bound again
+/// (additive increase, multiplicative decrease).
+struct ServiceLimit {
+    semaphore: Semaphore,
+    bound: usize,
+    state: Mutex<LimitState>,
+}
+
+#[derive(Default)]
+struct LimitState {
+    limit: usize,
+    /// Permits to take back as calls in flight return them.
+    debt: usize,
+    /// Calls answered without throttling since the limit last changed.
+    calm: usize,
+}
+
+const CALM: usize = 10;
+
+impl ServiceLimit {
+    fn new(bound: usize) -> Self {
+        let bound = bound.max(1);
+        Self {
+            semaphore: Semaphore::new(bound),
+            bound,
+            state: Mutex::new(LimitState {
+                limit: bound,
+                ..LimitState::default()
+            }),
+        }
+    }
+
+    /// Returns a call's permit, adapting the limit to how the call went.
+    fn release(&self, permit: tokio::sync::SemaphorePermit<'_>, throttled: bool) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if throttled {
+            let lower = (state.limit / 2).max(1);
+            let cut = state.limit - lower;
+            state.limit = lower;
+            state.calm = 0;
+            let taken = self.semaphore.forget_permits(cut);
+            state.debt += cut - taken;
+        } else {
+            state.calm += 1;
+            if state.calm >= CALM && state.limit < self.bound {
+                state.limit += 1;
+                state.calm = 0;
+                if state.debt > 0 {
+                    state.debt -= 1;
+                } else {
+                    self.semaphore.add_permits(1);
+                }
+            }
+        }
+        if state.debt > 0 {
+            state.debt -= 1;
+            permit.forget();
+        }
+    }
+
+    #[cfg(test)]
+    fn limit(&self) -> usize {
+        self.state.lock().map(|s| s.limit).unwrap_or_default()
+    }
+}
+
 /// Everything a running operation shares with the others.
 struct Shared {
     /// Unique to this run of the executor.
@@ -478,14 +549,16 @@ struct Shared {
     options: ExecuteOptions,
     sink: Arc<dyn EventSink>,
     cancel: Cancellation,
-    permits: Semaphore,
+    /// Calls in flight, bounded per AWS service.
+    limits: BTreeMap<&'static str, ServiceLimit>,
     state: Mutex<BTreeMap<Address, LiveResource>>,
 }
 
 impl Shared {
-    /// One AWS call under the concurrency bound, retried per the policy.
+    /// One AWS call under its service's bound, retried per the policy.
     async fn call<T, F, Fut>(
         &self,
+        kind: &'static dyn Kind,
         address: &Address,
         operation: Operation,
         mut call: F,
@@ -506,12 +579,21 @@ impl Shared {
                 |attempt| {
                     let future = call(attempt);
                     async {
-                        let _permit = self
-                            .permits
+                        let limit = self
+                            .limits
+                            .get(kind.service())
+                            .ok_or_else(|| CloudError::rejected("no bound for the service"))?;
+                        let permit = limit
+                            .semaphore
                             .acquire()
                             .await
                             .map_err(|_| CloudError::rejected("executor closed"))?;
-                        future.await
+                        let result = future.await;
+                        limit.release(
+                            permit,
+                            matches!(&result, Err(e) if e.class == ErrorClass::Throttling),
+                        );
+                        result
                     }
                 },
                 |error, attempt| {
@@ -634,7 +716,7 @@ impl Shared {
             pause = timings.poll;
             let kind = node.kind;
             match self
-                .call(&node.address, node.operation, |_| {
+                .call(node.kind, &node.address, node.operation, |_| {
                     self.cloud.read(kind, &current)
                 })
                 .await?
@@ -668,7 +750,7 @@ impl Shared {
         attributes: &Attributes,
     ) -> Result<(), CloudError> {
         let kind = node.kind;
-        self.call(&node.address, node.operation, |attempt| async move {
+        self.call(node.kind, &node.address, node.operation, |attempt| async move {
             let current = if attempt > 1 {
                 self.cloud
                     .read(kind, live)
@@ -713,7 +795,7 @@ impl Shared {
                     attributes,
                 };
                 let created = self
-                    .call(&node.address, node.operation, |attempt| {
+                    .call(node.kind, &node.address, node.operation, |attempt| {
                         let request = &request;
                         async move {
                             // A retried create first looks for what the lost attempt
@@ -757,7 +839,7 @@ impl Shared {
                     let attributes = self.resolve_known(desired)?;
                     self.update(node, live, &attributes).await?;
                     let reread = self
-                        .call(&node.address, node.operation, |_| {
+                        .call(node.kind, &node.address, node.operation, |_| {
                             self.cloud.read(kind, live)
                         })
                         .await?;
@@ -778,7 +860,7 @@ impl Shared {
                 if kind.is_brought() {
                     return Ok(None);
                 }
-                self.call(&node.address, node.operation, |_| {
+                self.call(node.kind, &node.address, node.operation, |_| {
                     self.cloud.delete(kind, live)
                 })
                 .await?;
@@ -832,7 +914,10 @@ pub async fn execute(
             .collect(),
         cloud,
         scope,
-        permits: Semaphore::new(options.parallelism.max(1)),
+        limits: kinds::ALL
+            .iter()
+            .map(|k| (k.service(), ServiceLimit::new(options.parallelism)))
+            .collect(),
         options,
         sink: sink.clone(),
         cancel: cancel.clone(),
@@ -988,5 +1073,50 @@ impl EventSink for EventLog {
         if let Ok(mut events) = self.0.lock() {
             events.push(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_service_that_throttles_gets_fewer_calls_then_more_again() {
+        let limit = ServiceLimit::new(8);
+        let permit = limit.semaphore.acquire().await.unwrap();
+        limit.release(permit, true);
+        assert_eq!(limit.limit(), 4, "halved");
+        assert_eq!(limit.semaphore.available_permits(), 4);
+        for _ in 0..3 {
+            let permit = limit.semaphore.acquire().await.unwrap();
+            limit.release(permit, true);
+        }
+        assert_eq!(limit.limit(), 1, "never below one call");
+        assert_eq!(limit.semaphore.available_permits(), 1);
+        for _ in 0..CALM * 20 {
+            let permit = limit.semaphore.acquire().await.unwrap();
+            limit.release(permit, false);
+        }
+        assert_eq!(limit.limit(), 8, "back to the bound, not past it");
+        assert_eq!(limit.semaphore.available_permits(), 8);
+    }
+
+    #[tokio::test]
+    async fn permits_held_while_the_limit_falls_are_taken_back_as_they_return() {
+        let limit = ServiceLimit::new(4);
+        let held: Vec<_> = futures_util::future::join_all(
+            (0..4).map(|_| limit.semaphore.acquire()),
+        )
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+        let mut held = held.into_iter();
+        limit.release(held.next().unwrap(), true);
+        assert_eq!(limit.limit(), 2);
+        for permit in held {
+            limit.release(permit, false);
+        }
+        assert_eq!(limit.semaphore.available_permits(), 2, "two in flight at most now");
     }
 }

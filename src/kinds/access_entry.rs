@@ -194,6 +194,10 @@ async fn sync_policies(
 
 #[async_trait]
 impl Kind for AccessEntry {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
     fn name(&self) -> &'static str {
         "access_entry"
     }

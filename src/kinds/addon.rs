@@ -134,6 +134,10 @@ fn version_key(version: &str) -> Vec<u64> {
 
 #[async_trait]
 impl Kind for Addon {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
     fn name(&self) -> &'static str {
         "addon"
     }

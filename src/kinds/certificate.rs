@@ -173,6 +173,10 @@ fn to_live(kind: &str, stack: &str, described: Described) -> Option<LiveResource
 
 #[async_trait]
 impl Kind for Certificate {
+    fn service(&self) -> &'static str {
+        "acm"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -84,6 +84,10 @@ fn records_in_stack(attributes: &Attributes) -> bool {
 
 #[async_trait]
 impl Kind for CertificateValidation {
+    fn service(&self) -> &'static str {
+        "acm"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -56,6 +56,10 @@ fn leftover(
 
 #[async_trait]
 impl Kind for ControllerLeftover {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
     fn name(&self) -> &'static str {
         "controller_leftover"
     }

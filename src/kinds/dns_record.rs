@@ -296,6 +296,10 @@ async fn records_in_zone(
 
 #[async_trait]
 impl Kind for DnsRecord {
+    fn service(&self) -> &'static str {
+        "route53"
+    }
+
     fn name(&self) -> &'static str {
         "dns_record"
     }

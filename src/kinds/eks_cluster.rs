@@ -251,6 +251,10 @@ pub(super) async fn await_update(
 
 #[async_trait]
 impl Kind for EksCluster {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -24,6 +24,10 @@ impl ElasticIp {
 
 #[async_trait]
 impl Kind for ElasticIp {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

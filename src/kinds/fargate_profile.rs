@@ -121,6 +121,10 @@ fn selectors(attributes: &Attributes) -> Vec<FargateProfileSelector> {
 
 #[async_trait]
 impl Kind for FargateProfile {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
     fn name(&self) -> &'static str {
         "fargate_profile"
     }

@@ -90,6 +90,10 @@ pub(super) async fn stack_zones(
 
 #[async_trait]
 impl Kind for HostedZone {
+    fn service(&self) -> &'static str {
+        "route53"
+    }
+
     fn guarded(&self) -> bool {
         true
     }

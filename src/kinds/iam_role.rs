@@ -405,6 +405,10 @@ impl IamRole {
 
 #[async_trait]
 impl Kind for IamRole {
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -57,6 +57,10 @@ async fn detach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudErr
 
 #[async_trait]
 impl Kind for InternetGateway {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

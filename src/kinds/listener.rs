@@ -70,6 +70,10 @@ fn certificates(attributes: &Attributes) -> Option<Vec<Certificate>> {
 
 #[async_trait]
 impl Kind for Listener {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

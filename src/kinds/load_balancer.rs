@@ -211,6 +211,10 @@ fn idle_timeout(attributes: &Attributes) -> Option<String> {
 
 #[async_trait]
 impl Kind for LoadBalancer {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

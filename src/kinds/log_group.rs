@@ -61,6 +61,10 @@ fn retention(attributes: &Attributes) -> Option<i64> {
 
 #[async_trait]
 impl Kind for LogGroup {
+    fn service(&self) -> &'static str {
+        "logs"
+    }
+
     fn name(&self) -> &'static str {
         "log_group"
     }

@@ -132,6 +132,11 @@ pub trait Kind: Send + Sync + 'static {
     /// The kind's name in addresses' first segment and in plans: `nat_gateway`.
     fn name(&self) -> &'static str;
 
+    /// The AWS service its calls go to (`ec2`, `eks`, as in IAM actions):
+    /// calls in flight are bounded per service, and a service that throttles
+    /// gets fewer.
+    fn service(&self) -> &'static str;
+
     /// How each attribute changes; attributes not listed change in place.
     fn change_of(&self, _attribute: &str) -> Change {
         Change::InPlace

@@ -68,6 +68,10 @@ impl NatGateway {
 
 #[async_trait]
 impl Kind for NatGateway {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -273,6 +273,10 @@ fn generated_name(group: &NodeGroupModel, placement: &[String]) -> String {
 
 #[async_trait]
 impl Kind for NodeGroup {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
     fn guarded(&self) -> bool {
         true
     }

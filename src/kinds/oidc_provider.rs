@@ -92,6 +92,10 @@ fn iam_tags(tags: std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_iam
 
 #[async_trait]
 impl Kind for OidcProvider {
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

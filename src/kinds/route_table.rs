@@ -142,6 +142,10 @@ async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudEr
 
 #[async_trait]
 impl Kind for RouteTable {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -158,6 +158,10 @@ async fn sync_rules(
 
 #[async_trait]
 impl Kind for SecurityGroup {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -42,6 +42,10 @@ pub fn kubernetes_tags(tier: &str, cluster: Option<&str>) -> Vec<(String, String
 
 #[async_trait]
 impl Kind for Subnet {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -17,6 +17,10 @@ pub struct SubnetTags;
 
 #[async_trait]
 impl Kind for SubnetTags {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn name(&self) -> &'static str {
         "subnet_tags"
     }

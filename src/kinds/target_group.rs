@@ -28,6 +28,10 @@ const PROTOCOL: &str = "HTTP";
 
 #[async_trait]
 impl Kind for TargetGroup {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
     fn observes_every_stack(&self) -> bool {
         true
     }

@@ -71,6 +71,10 @@ async fn dns_attribute(
 
 #[async_trait]
 impl Kind for Vpc {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
     fn guarded(&self) -> bool {
         true
     }
