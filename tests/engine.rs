@@ -676,6 +676,26 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
             && done("node_group.general") < begun("addon.aws-ebs-csi-driver"),
         "then the nodes, then the add-ons"
     );
+    // With AWS's durations: 1.29 -> 1.31 is two control-plane steps of about
+    // eight minutes each, then the nodes roll, then the add-ons move.
+    let took = |name: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Finished { address, operation: Operation::Update, elapsed, .. }
+                    if address.as_str() == name => Some(*elapsed),
+                _ => None,
+            })
+            .unwrap()
+    };
+    use eksform::kinds::Kind;
+    let step = eksform::kinds::EksCluster.timings().update;
+    assert!(
+        took("eks_cluster.main") >= step * 2 && took("eks_cluster.main") < step * 3,
+        "two control-plane steps: {:?}",
+        took("eks_cluster.main")
+    );
+    assert!(took("node_group.general") >= eksform::kinds::NodeGroup.timings().update);
     assert_no_changes(&cloud, &upgraded).await;
 }
 

@@ -420,7 +420,7 @@ impl Cloud for MemoryCloud {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        self.call(|state, _| {
+        let took = self.call(|state, _| {
             check_references(state, kind, desired)?;
             let resource = state
                 .resources
@@ -433,6 +433,7 @@ impl Cloud for MemoryCloud {
                         format!("{} does not exist", live.id),
                     )
                 })?;
+            let took = update_time(kind, &resource.attributes, desired);
             if kind.is_brought() {
                 merge_tags(&mut resource.attributes, desired);
             } else {
@@ -440,9 +441,12 @@ impl Cloud for MemoryCloud {
                     resource.attributes.insert(name.clone(), value.clone());
                 }
             }
-            Ok(())
+            Ok(took)
         })
-        .await
+        .await?;
+        // The adapter awaits AWS's update before it returns; so does this.
+        tokio::time::sleep(took).await;
+        Ok(())
     }
 
     async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError> {
@@ -513,6 +517,28 @@ impl Cloud for MemoryCloud {
         })
         .await
     }
+}
+
+/// How long AWS takes to carry out an update: the kind's update time when
+/// anything but tags changes, once per minor version of a version change.
+fn update_time(kind: &dyn Kind, live: &Attributes, desired: &Attributes) -> Duration {
+    let minor = |a: &Attributes| {
+        a.get("version")?
+            .as_str()?
+            .split_once('.')?
+            .1
+            .parse::<u32>()
+            .ok()
+    };
+    let steps = match (minor(live), minor(desired)) {
+        (Some(from), Some(to)) if to > from => to - from,
+        _ => u32::from(
+            desired
+                .iter()
+                .any(|(name, value)| name != "tags" && live.get(name) != Some(value)),
+        ),
+    };
+    kind.timings().update * steps
 }
 
 fn merge_tags(target: &mut Attributes, source: &Attributes) {

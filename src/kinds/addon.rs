@@ -167,6 +167,8 @@ impl Kind for Addon {
         Timings {
             create: Duration::from_secs(2 * 60),
             delete: Duration::from_secs(60),
+            // An add-on update is ACTIVE again within a minute or so.
+            update: Duration::from_secs(60),
             poll: Duration::from_secs(10),
             timeout: Duration::from_secs(20 * 60),
         }

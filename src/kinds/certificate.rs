@@ -205,6 +205,7 @@ impl Kind for Certificate {
             // ACM names the validation record within seconds.
             create: Duration::from_secs(5),
             delete: Duration::ZERO,
+            update: Duration::ZERO,
             poll: Duration::from_secs(3),
             timeout: Duration::from_secs(5 * 60),
         }

@@ -106,6 +106,7 @@ impl Kind for CertificateValidation {
             // eksform after 45 minutes, naming the record it waited for.
             create: Duration::from_secs(3 * 60),
             delete: Duration::ZERO,
+            update: Duration::ZERO,
             poll: Duration::from_secs(15),
             timeout: Duration::from_secs(45 * 60),
         }

@@ -312,6 +312,8 @@ impl Kind for EksCluster {
         Timings {
             create: Duration::from_secs(15 * 60),
             delete: Duration::from_secs(8 * 60),
+            // A version or configuration update: about 8 minutes a minor version (observed).
+            update: Duration::from_secs(8 * 60),
             poll: Duration::from_secs(20),
             timeout: Duration::from_secs(40 * 60),
         }

@@ -157,6 +157,7 @@ impl Kind for FargateProfile {
         Timings {
             create: Duration::from_secs(3 * 60),
             delete: Duration::from_secs(3 * 60),
+            update: Duration::ZERO,
             poll: Duration::from_secs(10),
             timeout: Duration::from_secs(20 * 60),
         }

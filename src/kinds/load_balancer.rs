@@ -246,6 +246,7 @@ impl Kind for LoadBalancer {
         Timings {
             create: Duration::from_secs(3 * 60),
             delete: Duration::ZERO,
+            update: Duration::ZERO,
             poll: Duration::from_secs(15),
             timeout: Duration::from_secs(20 * 60),
         }

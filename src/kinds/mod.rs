@@ -111,6 +111,9 @@ pub enum Change {
 pub struct Timings {
     pub create: Duration,
     pub delete: Duration,
+    /// An update AWS carries out after the call (the call's await): once per
+    /// minor version of a version change.
+    pub update: Duration,
     pub poll: Duration,
     pub timeout: Duration,
 }
@@ -121,6 +124,7 @@ impl Timings {
         Self {
             create: Duration::ZERO,
             delete: Duration::ZERO,
+            update: Duration::ZERO,
             poll: Duration::from_secs(2),
             timeout: Duration::from_secs(60),
         }

@@ -101,6 +101,7 @@ impl Kind for NatGateway {
         Timings {
             create: Duration::from_secs(120),
             delete: Duration::from_secs(60),
+            update: Duration::ZERO,
             poll: Duration::from_secs(5),
             timeout: Duration::from_secs(15 * 60),
         }

@@ -341,6 +341,8 @@ impl Kind for NodeGroup {
         Timings {
             create: Duration::from_secs(5 * 60),
             delete: Duration::from_secs(5 * 60),
+            // A rolling update replaces the nodes: several minutes (EKS user guide).
+            update: Duration::from_secs(6 * 60),
             poll: Duration::from_secs(15),
             timeout: Duration::from_secs(40 * 60),
         }
