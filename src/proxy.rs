@@ -173,12 +173,14 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                             .is_some_and(|every| every > 0 && scramble(n) % every == 0)
                         {
                             refused.fetch_add(1, Ordering::Relaxed);
-                            return Ok::<_, hyper::Error>(throttling(&parts, &body));
+                            return Ok::<_, hyper::Error>(refusal(&parts, &body, Refusal::Throttled));
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
                         let action = action_of(&parts, &body);
                         let lose_answer = behaviour.lose_first_answer_of == Some(action.as_str())
                             && !lost.swap(true, Ordering::SeqCst);
+                        let lost_answer =
+                            lose_answer.then(|| refusal(&parts, &body, Refusal::ServerError));
                         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                         let mut forward =
                             Request::builder().method(parts.method.clone()).uri(format!(
@@ -200,8 +202,8 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                                     .await
                                     .map(|b| b.to_bytes())
                                     .unwrap_or_default();
-                                if lose_answer {
-                                    return Ok(server_error());
+                                if let Some(answer) = lost_answer {
+                                    return Ok(answer);
                                 }
                                 if let Ok(mut spans) = recorded.lock() {
                                     spans.push(Span {
@@ -238,19 +240,21 @@ fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
 }
 
 /// AWS's throttling answer in the protocol of the request.
-/// A 500 as EC2 answers it: retryable, and the effect may have happened.
-fn server_error() -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(
-        b"<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred.</Message></Error></Errors><RequestID>proxy</RequestID></Response>",
-    )));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
-        .headers_mut()
-        .insert("content-type", hyper::header::HeaderValue::from_static("text/xml"));
-    response
+/// What the proxy answers instead of AWS.
+#[derive(Clone, Copy, PartialEq)]
+enum Refusal {
+    Throttled,
+    /// A server error after the call took effect (its answer lost).
+    ServerError,
 }
 
-fn throttling(parts: &hyper::http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
+/// The throttling or server error of the call's protocol, as AWS answers it.
+fn refusal(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    refusal: Refusal,
+) -> Response<Full<Bytes>> {
+    let server = refusal == Refusal::ServerError;
     let text = String::from_utf8_lossy(body);
     let path = parts.uri.path();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
@@ -260,35 +264,66 @@ fn throttling(parts: &hyper::http::request::Parts, body: &[u8]) -> Response<Full
         || path.starts_with("/addons")
     {
         // JSON protocols (EKS, CloudWatch Logs, ACM): the code is a header.
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            "application/json",
-            Some("ThrottlingException"),
-            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
-        )
+        if server {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "application/json",
+                Some("InternalFailure"),
+                r#"{"__type":"InternalFailure","message":"internal failure"}"#.to_string(),
+            )
+        } else {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "application/json",
+                Some("ThrottlingException"),
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+            )
+        }
     } else if text.contains("Version=2016-11-15") {
         // EC2's query protocol.
         (
-            StatusCode::SERVICE_UNAVAILABLE,
+            if server {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
             "text/xml",
             None,
-            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>proxy</RequestID></Response>".to_string(),
+            format!(
+                "<Response><Errors><Error><Code>{}</Code><Message>refused by the proxy</Message></Error></Errors><RequestID>proxy</RequestID></Response>",
+                if server { "InternalError" } else { "RequestLimitExceeded" }
+            ),
         )
     } else if text.contains("Action=") || path.starts_with("/2013-04-01") {
         // IAM, STS, ELBv2 (query) and Route53 (REST XML).
         (
-            StatusCode::BAD_REQUEST,
+            if server {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            },
             "text/xml",
             None,
-            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>".to_string(),
+            format!(
+                "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>refused by the proxy</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
+                if server { "Receiver" } else { "Sender" },
+                if server { "InternalFailure" } else { "Throttling" }
+            ),
         )
     } else {
         // S3.
         (
-            StatusCode::SERVICE_UNAVAILABLE,
+            if server {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
             "application/xml",
             None,
-            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_string(),
+            format!(
+                "<Error><Code>{}</Code><Message>refused by the proxy</Message></Error>",
+                if server { "InternalError" } else { "SlowDown" }
+            ),
         )
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

@@ -616,12 +616,15 @@ async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
         "CreateSubnet",
         "CreateInternetGateway",
         "AllocateAddress",
+        "POST /2013-04-01/hostedzone",
     ]
     .into_iter()
     .enumerate()
     {
         let stack = format!("lost-{i}");
-        let spec = write_spec(&dir, &format!("{stack}.yaml"), &network_spec(&stack));
+        let zone = format!("{stack}.example.com");
+        let text = format!("{}dns:\n  zone: {zone}\n", network_spec(&stack));
+        let spec = write_spec(&dir, &format!("{stack}.yaml"), &text);
         let lossy = proxy::start(
             &emulator.endpoint,
             Behaviour {
@@ -646,6 +649,13 @@ async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
         assert_eq!(subnets, 6, "{action}: one subnet each");
         assert_eq!(gateways, 1, "{action}: one internet gateway");
         assert_eq!(addresses, 3, "{action}: one address a zone");
+        let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+        let named = zones
+            .hosted_zones()
+            .iter()
+            .filter(|z| z.name() == format!("{zone}."))
+            .count();
+        assert_eq!(named, 1, "{action}: one hosted zone");
         let replan = run(emulator
             .eksform_via(&emulator.endpoint)
             .args(["plan", "--detailed-exitcode"])

@@ -87,6 +87,19 @@ impl AwsClients {
     }
 }
 
+/// The configuration of a call the SDK must not send again by itself: a create
+/// without an idempotency token (CreateVpc, CreateRole, a Route53 change
+/// batch), resent after a lost answer, would make a second resource or fail
+/// as "already exists". The engine retries it instead, looking first for what
+/// the lost attempt made (observe-before-create).
+macro_rules! sent_once {
+    ($sdk:ident) => {
+        $sdk::config::Builder::default()
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+    };
+}
+pub(crate) use sent_once;
+
 /// Maps an SDK error to the engine's classes: throttling and 5xx are retried,
 /// dependency violations are retried for a while, the rest fail fast with AWS's words.
 pub fn error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> CloudError

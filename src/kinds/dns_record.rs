@@ -164,6 +164,8 @@ async fn change(
         .change_resource_record_sets()
         .hosted_zone_id(zone_id)
         .change_batch(batch)
+        .customize()
+        .config_override(crate::cloud::aws::sent_once!(aws_sdk_route53))
         .send()
         .await
         .map_err(|e| error("ChangeResourceRecordSets", e))?;

@@ -113,7 +113,7 @@ impl Kind for ElasticIp {
                 &request.attributes,
             ))
             .customize()
-            .config_override(super::tags::sent_once())
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| error("AllocateAddress", e))?;

@@ -202,6 +202,8 @@ impl Kind for HostedZone {
                     .comment(mark_text(&request.stack, &request.address))
                     .build(),
             )
+            .customize()
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_route53))
             .send()
             .await
             .map_err(|e| error("CreateHostedZone", e))?;

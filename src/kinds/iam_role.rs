@@ -623,6 +623,8 @@ impl Kind for IamRole {
             .path(super::tags::required(attributes, "path")?)
             .assume_role_policy_document(trust_document(attributes)?)
             .set_tags(Some(iam_tags(attributes)))
+            .customize()
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_iam))
             .send()
             .await
             .map_err(|e| error("CreateRole", e))?;

@@ -142,7 +142,7 @@ impl Kind for InternetGateway {
             .create_internet_gateway()
             .tag_specifications(tag_specification(ResourceType::InternetGateway, attributes))
             .customize()
-            .config_override(super::tags::sent_once())
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| error("CreateInternetGateway", e))?;

@@ -192,6 +192,8 @@ impl Kind for LogGroup {
             .create_log_group()
             .log_group_name(name)
             .set_tags(Some(tags))
+            .customize()
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_cloudwatchlogs))
             .send()
             .await
             .map_err(|e| error("CreateLogGroup", e))?;

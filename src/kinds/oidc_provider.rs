@@ -187,6 +187,8 @@ impl Kind for OidcProvider {
             .url(required(attributes, "url")?)
             .set_client_id_list(Some(clients))
             .set_tags(Some(iam_tags(super::tags::tags_of(attributes))))
+            .customize()
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_iam))
             .send()
             .await
             .map_err(|e| error("CreateOpenIDConnectProvider", e))?;

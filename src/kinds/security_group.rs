@@ -301,7 +301,7 @@ impl Kind for SecurityGroup {
             .vpc_id(required(attributes, "vpc_id")?)
             .tag_specifications(tag_specification(ResourceType::SecurityGroup, attributes))
             .customize()
-            .config_override(super::tags::sent_once())
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| error("CreateSecurityGroup", e))?;

@@ -165,7 +165,7 @@ impl Kind for Subnet {
             .availability_zone(required(attributes, "availability_zone")?)
             .tag_specifications(tag_specification(ResourceType::Subnet, attributes))
             .customize()
-            .config_override(super::tags::sent_once())
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| error("CreateSubnet", e))?;

@@ -62,15 +62,6 @@ pub fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// For EC2 creates that take no idempotency token (CreateVpc, CreateSubnet,
-/// ...): no retry inside the SDK, whose resend after a lost answer would make
-/// a second resource. The engine retries them instead, looking first for what
-/// the lost attempt made (observe-before-create).
-pub fn sent_once() -> aws_sdk_ec2::config::Builder {
-    aws_sdk_ec2::config::Builder::default()
-        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
-}
-
 /// The stack name that stands for every stack: observing with it finds every
 /// stack's resources at once, for plans of many stacks that share an account
 /// and region (see `observe::Shared`).

@@ -192,7 +192,7 @@ impl Kind for Vpc {
             .cidr_block(required(attributes, "cidr_block")?)
             .tag_specifications(tag_specification(ResourceType::Vpc, attributes))
             .customize()
-            .config_override(super::tags::sent_once())
+            .config_override(crate::cloud::aws::sent_once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(|e| error("CreateVpc", e))?;
