@@ -2014,6 +2014,110 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
     );
     assert_eq!(plan_exit_code(&emulator, &moved), 0);
 
+    // Idle timeout, health check, the port-80 action and who may connect all
+    // change in place: the same load balancer and target group, changed.
+    let changed = write_spec(
+        &dir,
+        "edge.yaml",
+        &edge_spec("")
+            .replace("port: 80", "port: 8080")
+            .replace("idleTimeoutSeconds: 300", "idleTimeoutSeconds: 120")
+            .replace("healthCheckPath: /nginx-health", "healthCheckPath: /healthz")
+            .replace("httpsRedirect: true", "httpsRedirect: false")
+            .replace("ingressCIDRs: [0.0.0.0/0]", "ingressCIDRs: [198.51.100.0/24]"),
+    );
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&changed)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let actions: Vec<&str> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .filter(|a| *a != "no_op")
+        .collect();
+    assert!(
+        !actions.is_empty() && actions.iter().all(|a| *a == "update"),
+        "in place only: {actions:?}"
+    );
+    apply(&emulator, &changed);
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    assert_eq!(balancers.load_balancers().len(), 1);
+    let balancer = &balancers.load_balancers()[0];
+    assert_eq!(balancer.load_balancer_arn(), Some(lb_arn), "the same ALB");
+    let attributes = aws
+        .elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let idle = attributes
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
+        .and_then(|a| a.value());
+    assert_eq!(idle, Some("120"));
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    assert_eq!(groups.target_groups().len(), 1);
+    assert_eq!(
+        groups.target_groups()[0].target_group_arn(),
+        new_group.target_group_arn(),
+        "the same target group"
+    );
+    assert_eq!(
+        groups.target_groups()[0].health_check_path(),
+        Some("/healthz")
+    );
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let http = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(80))
+        .unwrap();
+    assert_eq!(
+        http.default_actions()[0].r#type(),
+        Some(&aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward),
+        "port 80 forwards once the redirect is off"
+    );
+    let security_group = balancer.security_groups()[0].clone();
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(&security_group)
+        .send()
+        .await
+        .unwrap();
+    let ingress: Vec<(i32, String)> = groups.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| {
+            p.ip_ranges().iter().map(move |r| {
+                (
+                    p.from_port().unwrap_or_default(),
+                    r.cidr_ip().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
+    assert!(
+        ingress.contains(&(80, "198.51.100.0/24".into()))
+            && ingress.contains(&(443, "198.51.100.0/24".into()))
+            && !ingress.iter().any(|(_, cidr)| cidr == "0.0.0.0/0"),
+        "{ingress:?}"
+    );
+    assert_eq!(plan_exit_code(&emulator, &changed), 0);
+
     // A record in the way that eksform does not own is a plan error, never overwritten.
     let clash = write_spec(
         &dir,
