@@ -1729,6 +1729,27 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     );
 }
 
+/// The load balancer's listener on `port`.
+async fn listener_on(
+    aws: &AwsClients,
+    load_balancer_arn: &str,
+    port: i32,
+) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(load_balancer_arn)
+        .send()
+        .await
+        .unwrap();
+    listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(port))
+        .cloned()
+        .unwrap_or_else(|| panic!("a listener on {port}"))
+}
+
 fn edge_spec(extra_record: &str) -> String {
     format!(
         r#"stack: edge
@@ -1873,21 +1894,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
     assert_eq!(group.port(), Some(80));
     assert_eq!(group.target_type().map(|t| t.as_str()), Some("ip"));
     assert_eq!(group.health_check_path(), Some("/nginx-health"));
-    let listeners = aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(lb_arn)
-        .send()
-        .await
-        .unwrap();
-    let listener = |port: i32| {
-        listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(port))
-            .unwrap_or_else(|| panic!("a listener on {port}"))
-    };
-    let http = listener(80).default_actions()[0].clone();
+    let http = listener_on(&aws, lb_arn, 80).await.default_actions()[0].clone();
     assert_eq!(http.r#type(), Some(&ActionTypeEnum::Redirect));
     let redirect = http.redirect_config().unwrap();
     assert_eq!(
@@ -1895,7 +1902,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         (Some("HTTPS"), Some("443"))
     );
     assert_eq!(redirect.status_code().map(|c| c.as_str()), Some("HTTP_301"));
-    let https = listener(443);
+    let https = listener_on(&aws, lb_arn, 443).await;
     assert_eq!(
         https.default_actions()[0].target_group_arn(),
         group.target_group_arn()
@@ -1996,18 +2003,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
     let new_group = &groups.target_groups()[0];
     assert_eq!(new_group.port(), Some(8080));
     assert_ne!(new_group.target_group_name(), group.target_group_name());
-    let listeners = aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(lb_arn)
-        .send()
-        .await
-        .unwrap();
-    let https = listeners
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(443))
-        .unwrap();
+    let https = listener_on(&aws, lb_arn, 443).await;
     assert_eq!(
         https.default_actions()[0].target_group_arn(),
         new_group.target_group_arn()
@@ -2073,18 +2069,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         groups.target_groups()[0].health_check_path(),
         Some("/healthz")
     );
-    let listeners = aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(lb_arn)
-        .send()
-        .await
-        .unwrap();
-    let http = listeners
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(80))
-        .unwrap();
+    let http = listener_on(&aws, lb_arn, 80).await;
     assert_eq!(
         http.default_actions()[0].r#type(),
         Some(&aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward),

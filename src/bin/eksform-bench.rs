@@ -347,6 +347,16 @@ dns:
       alias: { loadBalancer: web }
 "#;
 
+/// The calls a proxy passed on, by action: `DescribeVpcs 1, ...`.
+fn by_action(proxy: &proxy::Proxy) -> String {
+    proxy
+        .calls_by_action()
+        .iter()
+        .map(|(action, n)| format!("{action} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every region through one endpoint (the proxy in front of the emulator).
 struct Through(String);
 
@@ -474,15 +484,7 @@ async fn plan_benchmarks(
         started.elapsed().as_millis() as u64,
     );
     put(report, "plan_depth", far.depth());
-    notes.push(format!(
-        "plan calls by action: {}",
-        counting
-            .calls_by_action()
-            .iter()
-            .map(|(action, n)| format!("{action} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    notes.push(format!("plan calls by action: {}", by_action(&counting)));
     notes.push(format!("plan's longest chain: {}", far.longest_chain().join(" -> ")));
 
     // Estates of network-only stacks, planned as one command plans them.
@@ -521,15 +523,7 @@ async fn plan_benchmarks(
             .await
             .map_err(|e| e.to_string())?;
         put(report, key, counting.calls());
-        notes.push(format!(
-            "{key} by action: {}",
-            counting
-                .calls_by_action()
-                .iter()
-                .map(|(action, n)| format!("{action} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        notes.push(format!("{key} by action: {}", by_action(&counting)));
     }
     if quick {
         notes.push("quick: estates of 1, 2 and 3 stacks stand for 1, 10 and 50".into());
