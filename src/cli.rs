@@ -585,7 +585,9 @@ fn watch_interrupts(
 }
 
 /// Stops before changing anything when Ctrl-C came before the apply began.
-fn interrupted_before_apply(cancel: &Cancellation) -> Option<(Result<u8, Exit>, Option<(Plan, &'static str)>)> {
+fn interrupted_before_apply(
+    cancel: &Cancellation,
+) -> Option<(Result<u8, Exit>, Option<(Plan, &'static str)>)> {
     cancel.is_cancelled().then(|| {
         eprintln!("Interrupted before anything was changed.");
         (Err(Exit(1)), None)

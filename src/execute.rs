@@ -750,17 +750,22 @@ impl Shared {
         attributes: &Attributes,
     ) -> Result<(), CloudError> {
         let kind = node.kind;
-        self.call(node.kind, &node.address, node.operation, |attempt| async move {
-            let current = if attempt > 1 {
-                self.cloud
-                    .read(kind, live)
-                    .await?
-                    .unwrap_or_else(|| live.clone())
-            } else {
-                live.clone()
-            };
-            self.cloud.update(kind, &current, attributes).await
-        })
+        self.call(
+            node.kind,
+            &node.address,
+            node.operation,
+            |attempt| async move {
+                let current = if attempt > 1 {
+                    self.cloud
+                        .read(kind, live)
+                        .await?
+                        .unwrap_or_else(|| live.clone())
+                } else {
+                    live.clone()
+                };
+                self.cloud.update(kind, &current, attributes).await
+            },
+        )
         .await
     }
 
@@ -1104,19 +1109,22 @@ mod tests {
     #[tokio::test]
     async fn permits_held_while_the_limit_falls_are_taken_back_as_they_return() {
         let limit = ServiceLimit::new(4);
-        let held: Vec<_> = futures_util::future::join_all(
-            (0..4).map(|_| limit.semaphore.acquire()),
-        )
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+        let held: Vec<_> =
+            futures_util::future::join_all((0..4).map(|_| limit.semaphore.acquire()))
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
         let mut held = held.into_iter();
         limit.release(held.next().unwrap(), true);
         assert_eq!(limit.limit(), 2);
         for permit in held {
             limit.release(permit, false);
         }
-        assert_eq!(limit.semaphore.available_permits(), 2, "two in flight at most now");
+        assert_eq!(
+            limit.semaphore.available_permits(),
+            2,
+            "two in flight at most now"
+        );
     }
 }

@@ -109,7 +109,11 @@ struct Span {
 /// The API action of a request: its `X-Amz-Target` (JSON protocols), its
 /// `Action` form field (query protocols), or its method and path (REST).
 fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
-    if let Some(target) = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
         return target.rsplit('.').next().unwrap_or(target).to_string();
     }
     if let Some(action) = std::str::from_utf8(body)
@@ -173,7 +177,11 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                             .is_some_and(|every| every > 0 && scramble(n) % every == 0)
                         {
                             refused.fetch_add(1, Ordering::Relaxed);
-                            return Ok::<_, hyper::Error>(refusal(&parts, &body, Refusal::Throttled));
+                            return Ok::<_, hyper::Error>(refusal(
+                                &parts,
+                                &body,
+                                Refusal::Throttled,
+                            ));
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
                         let action = action_of(&parts, &body);
@@ -291,7 +299,11 @@ fn refusal(
             None,
             format!(
                 "<Response><Errors><Error><Code>{}</Code><Message>refused by the proxy</Message></Error></Errors><RequestID>proxy</RequestID></Response>",
-                if server { "InternalError" } else { "RequestLimitExceeded" }
+                if server {
+                    "InternalError"
+                } else {
+                    "RequestLimitExceeded"
+                }
             ),
         )
     } else if text.contains("Action=") || path.starts_with("/2013-04-01") {
@@ -307,7 +319,11 @@ fn refusal(
             format!(
                 "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>refused by the proxy</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
                 if server { "Receiver" } else { "Sender" },
-                if server { "InternalFailure" } else { "Throttling" }
+                if server {
+                    "InternalFailure"
+                } else {
+                    "Throttling"
+                }
             ),
         )
     } else {

@@ -507,7 +507,9 @@ async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
             .build()
     });
     let versions = mock!(Client::describe_addon_versions)
-        .match_requests(|r| r.addon_name() == Some("coredns") && r.kubernetes_version() == Some("1.31"))
+        .match_requests(|r| {
+            r.addon_name() == Some("coredns") && r.kubernetes_version() == Some("1.31")
+        })
         .then_output(|| {
             DescribeAddonVersionsOutput::builder()
                 .addons(
@@ -540,7 +542,9 @@ async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
                 .build()
         });
     let done = mock!(Client::describe_update)
-        .match_requests(|r| r.addon_name() == Some("coredns") && r.update_id() == Some("addon-update"))
+        .match_requests(|r| {
+            r.addon_name() == Some("coredns") && r.update_id() == Some("addon-update")
+        })
         .then_output(|| {
             DescribeUpdateOutput::builder()
                 .update(
@@ -553,8 +557,9 @@ async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
         });
     let tagged = mock!(Client::tag_resource)
         .match_requests(|r| {
-            r.tags()
-                .is_some_and(|t| t.get("eksform:kubernetes-version").map(String::as_str) == Some("1.31"))
+            r.tags().is_some_and(|t| {
+                t.get("eksform:kubernetes-version").map(String::as_str) == Some("1.31")
+            })
         })
         .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
     let eks = mock_client!(
@@ -565,8 +570,14 @@ async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
     let tags = |kubernetes: &str| {
         Value::Map(BTreeMap::from([
             ("eksform:stack".to_string(), Value::string("prd")),
-            ("eksform:address".to_string(), Value::string("addon.coredns")),
-            ("eksform:kubernetes-version".to_string(), Value::string(kubernetes)),
+            (
+                "eksform:address".to_string(),
+                Value::string("addon.coredns"),
+            ),
+            (
+                "eksform:kubernetes-version".to_string(),
+                Value::string(kubernetes),
+            ),
         ]))
     };
     let mut attributes = Attributes::new();
@@ -593,14 +604,17 @@ async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
         .await
         .expect("updated");
     assert_eq!(versions.num_calls(), 1, "resolved for the new version");
-    assert_eq!(update.num_calls(), 1, "moved to the newest version for 1.31");
+    assert_eq!(
+        update.num_calls(),
+        1,
+        "moved to the newest version for 1.31"
+    );
     assert_eq!(done.num_calls(), 1, "the update awaited");
     assert_eq!(tagged.num_calls(), 1, "the add-on now says 1.31");
 
     // Without an upgrade, `latest` leaves a running add-on as it is.
-    let quiet = mock!(Client::update_addon).then_output(|| {
-        aws_sdk_eks::operation::update_addon::UpdateAddonOutput::builder().build()
-    });
+    let quiet = mock!(Client::update_addon)
+        .then_output(|| aws_sdk_eks::operation::update_addon::UpdateAddonOutput::builder().build());
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&quiet]);
     let mut same = desired.clone();
     same.insert("tags".into(), tags("1.30"));

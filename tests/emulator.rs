@@ -2018,9 +2018,15 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         &edge_spec("")
             .replace("port: 80", "port: 8080")
             .replace("idleTimeoutSeconds: 300", "idleTimeoutSeconds: 120")
-            .replace("healthCheckPath: /nginx-health", "healthCheckPath: /healthz")
+            .replace(
+                "healthCheckPath: /nginx-health",
+                "healthCheckPath: /healthz",
+            )
             .replace("httpsRedirect: true", "httpsRedirect: false")
-            .replace("ingressCIDRs: [0.0.0.0/0]", "ingressCIDRs: [198.51.100.0/24]"),
+            .replace(
+                "ingressCIDRs: [0.0.0.0/0]",
+                "ingressCIDRs: [198.51.100.0/24]",
+            ),
     );
     let plan = emulator
         .eksform()
@@ -2366,7 +2372,11 @@ async fn auto_approve_alone_refuses_to_replace_the_cluster_and_leaves_it_untouch
     let emulator = Emulator::start();
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
-    let spec = write_spec(&dir, "guard.yaml", &cluster_spec("guard", "198.51.100.7", 7));
+    let spec = write_spec(
+        &dir,
+        "guard.yaml",
+        &cluster_spec("guard", "198.51.100.7", 7),
+    );
     apply(&emulator, &spec);
     let before = aws
         .eks
@@ -2393,7 +2403,10 @@ async fn auto_approve_alone_refuses_to_replace_the_cluster_and_leaves_it_untouch
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&refused.stdout);
-    assert!(stdout.contains("eks_cluster.main"), "the plan shows it:\n{stdout}");
+    assert!(
+        stdout.contains("eks_cluster.main"),
+        "the plan shows it:\n{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("eks_cluster.main")
@@ -2403,7 +2416,11 @@ async fn auto_approve_alone_refuses_to_replace_the_cluster_and_leaves_it_untouch
     );
 
     let clusters = aws.eks.list_clusters().send().await.unwrap();
-    assert_eq!(clusters.clusters(), ["guard-eks"], "no cluster made or deleted");
+    assert_eq!(
+        clusters.clusters(),
+        ["guard-eks"],
+        "no cluster made or deleted"
+    );
     let after = aws
         .eks
         .describe_cluster()

@@ -682,8 +682,12 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
         events
             .iter()
             .find_map(|e| match e {
-                Event::Finished { address, operation: Operation::Update, elapsed, .. }
-                    if address.as_str() == name => Some(*elapsed),
+                Event::Finished {
+                    address,
+                    operation: Operation::Update,
+                    elapsed,
+                    ..
+                } if address.as_str() == name => Some(*elapsed),
                 _ => None,
             })
             .unwrap()
@@ -1245,9 +1249,15 @@ async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
         let mut stacks = estate(n);
         let order: Vec<usize> = (0..n).collect();
         let before = cloud.calls();
-        let plans = ops::plan_estate(&mut stacks, &order, &regions, RetryPolicy::default(), |_| {})
-            .await
-            .expect("the estate plans");
+        let plans = ops::plan_estate(
+            &mut stacks,
+            &order,
+            &regions,
+            RetryPolicy::default(),
+            |_| {},
+        )
+        .await
+        .expect("the estate plans");
         (cloud.calls() - before, plans)
     };
     let (one, _) = calls_of(1).await;
@@ -1277,7 +1287,10 @@ async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
         .iter()
         .filter(|k| !k.observes_every_stack())
         .count() as u64;
-    assert!(unshared < eksform::kinds::ALL.len() as u64 / 2, "most kinds are shared");
+    assert!(
+        unshared < eksform::kinds::ALL.len() as u64 / 2,
+        "most kinds are shared"
+    );
     assert!(
         five <= one + 4 * unshared,
         "5 stacks took {five} calls where 1 took {one} ({unshared} kinds unshared)"

@@ -536,7 +536,9 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
     let stderr = String::from_utf8_lossy(&interrupted.stderr);
     assert_eq!(interrupted.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("Interrupted") && stderr.contains("incomplete") && stderr.contains("not started"),
+        stderr.contains("Interrupted")
+            && stderr.contains("incomplete")
+            && stderr.contains("not started"),
         "{stderr}"
     );
     assert!(
@@ -571,7 +573,11 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
         .eksform_via(&emulator.endpoint)
         .args(["plan", "--detailed-exitcode"])
         .arg(&spec));
-    assert_eq!(replan.status.code(), Some(0), "the next apply finished the job");
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "the next apply finished the job"
+    );
     let destroyed = run(emulator
         .eksform_via(&emulator.endpoint)
         .args(["destroy", "--auto-approve"])
@@ -660,7 +666,11 @@ async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
             .eksform_via(&emulator.endpoint)
             .args(["plan", "--detailed-exitcode"])
             .arg(&spec));
-        assert_eq!(replan.status.code(), Some(0), "{action}: nothing left to do");
+        assert_eq!(
+            replan.status.code(),
+            Some(0),
+            "{action}: nothing left to do"
+        );
         let destroyed = run(emulator
             .eksform_via(&emulator.endpoint)
             .args(["destroy", "--auto-approve"])

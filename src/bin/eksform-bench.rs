@@ -412,7 +412,11 @@ fn plan_floor(plan: &Plan) -> (usize, String) {
     // (kind, calls, how)
     let rows: Vec<(&str, usize, String)> = vec![
         ("account guard", 1, "GetCallerIdentity".into()),
-        ("vpc", 1 + 2 * n("vpc"), format!("DescribeVpcs + 2 DNS attributes x {} VPC", n("vpc"))),
+        (
+            "vpc",
+            1 + 2 * n("vpc"),
+            format!("DescribeVpcs + 2 DNS attributes x {} VPC", n("vpc")),
+        ),
         ("subnet", 1, "DescribeSubnets".into()),
         ("internet_gateway", 1, "DescribeInternetGateways".into()),
         ("elastic_ip", 1, "DescribeAddresses".into()),
@@ -420,19 +424,80 @@ fn plan_floor(plan: &Plan) -> (usize, String) {
         ("route_table", 1, "DescribeRouteTables".into()),
         ("security_group", 1, "DescribeSecurityGroups".into()),
         ("iam_role", 1, "GetAccountAuthorizationDetails".into()),
-        ("log_group", 1 + n("log_group"), format!("DescribeLogGroups + tags x {}", n("log_group"))),
-        ("eks_cluster", 1 + n("eks_cluster"), format!("ListClusters + DescribeCluster x {}", n("eks_cluster"))),
-        ("oidc_provider", 1 + n("oidc_provider"), format!("ListOpenIDConnectProviders + Get x {}", n("oidc_provider"))),
-        ("node_group", usize::from(has_cluster) + n("node_group"), format!("ListNodegroups + Describe x {}", n("node_group"))),
-        ("fargate_profile", usize::from(has_cluster) + n("fargate_profile"), format!("ListFargateProfiles + Describe x {}", n("fargate_profile"))),
-        ("addon", usize::from(has_cluster) + n("addon"), format!("ListAddons + Describe x {}", n("addon"))),
-        ("access_entry", usize::from(has_cluster) + n("access_entry"), format!("ListAccessEntries + Describe x {}", n("access_entry"))),
-        ("hosted_zone", 1 + n("hosted_zone"), format!("ListHostedZones + GetHostedZone x {}", n("hosted_zone"))),
-        ("dns_record", n("hosted_zone"), format!("ListResourceRecordSets x {} zone", n("hosted_zone"))),
-        ("certificate", 1 + 2 * n("certificate"), format!("ListCertificates + (tags + describe) x {}", n("certificate"))),
-        ("load_balancer", 1 + usize::from(n("load_balancer") > 0) + n("load_balancer"), format!("DescribeLoadBalancers + DescribeTags + attributes x {}", n("load_balancer"))),
-        ("target_group", 1 + usize::from(n("target_group") > 0), "DescribeTargetGroups + DescribeTags".into()),
-        ("listener", n("load_balancer") + usize::from(n("listener") > 0), format!("DescribeListeners x {} load balancer + DescribeTags", n("load_balancer"))),
+        (
+            "log_group",
+            1 + n("log_group"),
+            format!("DescribeLogGroups + tags x {}", n("log_group")),
+        ),
+        (
+            "eks_cluster",
+            1 + n("eks_cluster"),
+            format!("ListClusters + DescribeCluster x {}", n("eks_cluster")),
+        ),
+        (
+            "oidc_provider",
+            1 + n("oidc_provider"),
+            format!("ListOpenIDConnectProviders + Get x {}", n("oidc_provider")),
+        ),
+        (
+            "node_group",
+            usize::from(has_cluster) + n("node_group"),
+            format!("ListNodegroups + Describe x {}", n("node_group")),
+        ),
+        (
+            "fargate_profile",
+            usize::from(has_cluster) + n("fargate_profile"),
+            format!("ListFargateProfiles + Describe x {}", n("fargate_profile")),
+        ),
+        (
+            "addon",
+            usize::from(has_cluster) + n("addon"),
+            format!("ListAddons + Describe x {}", n("addon")),
+        ),
+        (
+            "access_entry",
+            usize::from(has_cluster) + n("access_entry"),
+            format!("ListAccessEntries + Describe x {}", n("access_entry")),
+        ),
+        (
+            "hosted_zone",
+            1 + n("hosted_zone"),
+            format!("ListHostedZones + GetHostedZone x {}", n("hosted_zone")),
+        ),
+        (
+            "dns_record",
+            n("hosted_zone"),
+            format!("ListResourceRecordSets x {} zone", n("hosted_zone")),
+        ),
+        (
+            "certificate",
+            1 + 2 * n("certificate"),
+            format!(
+                "ListCertificates + (tags + describe) x {}",
+                n("certificate")
+            ),
+        ),
+        (
+            "load_balancer",
+            1 + usize::from(n("load_balancer") > 0) + n("load_balancer"),
+            format!(
+                "DescribeLoadBalancers + DescribeTags + attributes x {}",
+                n("load_balancer")
+            ),
+        ),
+        (
+            "target_group",
+            1 + usize::from(n("target_group") > 0),
+            "DescribeTargetGroups + DescribeTags".into(),
+        ),
+        (
+            "listener",
+            n("load_balancer") + usize::from(n("listener") > 0),
+            format!(
+                "DescribeListeners x {} load balancer + DescribeTags",
+                n("load_balancer")
+            ),
+        ),
     ];
     let total = rows.iter().map(|(_, calls, _)| calls).sum();
     let derivation = rows
@@ -485,7 +550,10 @@ async fn plan_benchmarks(
     );
     put(report, "plan_depth", far.depth());
     notes.push(format!("plan calls by action: {}", by_action(&counting)));
-    notes.push(format!("plan's longest chain: {}", far.longest_chain().join(" -> ")));
+    notes.push(format!(
+        "plan's longest chain: {}",
+        far.longest_chain().join(" -> ")
+    ));
 
     // Estates of network-only stacks, planned as one command plans them.
     let sizes: &[(usize, &str)] = if quick {
@@ -516,12 +584,19 @@ async fn plan_benchmarks(
         let counting = proxy::start(&emulator.endpoint, Behaviour::default())
             .await
             .map_err(|e| e.to_string())?;
-        let mut stacks: Vec<ops::Stack> = (0..*size).map(|i| stack_from_text(&network(i))).collect();
+        let mut stacks: Vec<ops::Stack> =
+            (0..*size).map(|i| stack_from_text(&network(i))).collect();
         let order: Vec<usize> = (0..*size).collect();
         let regions = Through(counting.url.clone());
-        ops::plan_estate(&mut stacks, &order, &regions, RetryPolicy::default(), |_| {})
-            .await
-            .map_err(|e| e.to_string())?;
+        ops::plan_estate(
+            &mut stacks,
+            &order,
+            &regions,
+            RetryPolicy::default(),
+            |_| {},
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         put(report, key, counting.calls());
         notes.push(format!("{key} by action: {}", by_action(&counting)));
     }

@@ -420,30 +420,31 @@ impl Cloud for MemoryCloud {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        let took = self.call(|state, _| {
-            check_references(state, kind, desired)?;
-            let resource = state
-                .resources
-                .iter_mut()
-                .find(|r| r.id == live.id && r.deleting_until.is_none())
-                .ok_or_else(|| {
-                    CloudError::new(
-                        ErrorClass::NotFound,
-                        Some("NotFound"),
-                        format!("{} does not exist", live.id),
-                    )
-                })?;
-            let took = update_time(kind, &resource.attributes, desired);
-            if kind.is_brought() {
-                merge_tags(&mut resource.attributes, desired);
-            } else {
-                for (name, value) in desired {
-                    resource.attributes.insert(name.clone(), value.clone());
+        let took = self
+            .call(|state, _| {
+                check_references(state, kind, desired)?;
+                let resource = state
+                    .resources
+                    .iter_mut()
+                    .find(|r| r.id == live.id && r.deleting_until.is_none())
+                    .ok_or_else(|| {
+                        CloudError::new(
+                            ErrorClass::NotFound,
+                            Some("NotFound"),
+                            format!("{} does not exist", live.id),
+                        )
+                    })?;
+                let took = update_time(kind, &resource.attributes, desired);
+                if kind.is_brought() {
+                    merge_tags(&mut resource.attributes, desired);
+                } else {
+                    for (name, value) in desired {
+                        resource.attributes.insert(name.clone(), value.clone());
+                    }
                 }
-            }
-            Ok(took)
-        })
-        .await?;
+                Ok(took)
+            })
+            .await?;
         // The adapter awaits AWS's update before it returns; so does this.
         tokio::time::sleep(took).await;
         Ok(())

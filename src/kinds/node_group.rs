@@ -811,10 +811,6 @@ mod tests {
         // Unset, EKS's default stands: no perpetual diff.
         assert!(NodeGroup.satisfied("max_unavailable_percentage", &Value::Null, &Value::Null));
         assert!(NodeGroup.satisfied("max_unavailable", &Value::Int(1), &Value::Null));
-        assert!(!NodeGroup.satisfied(
-            "max_unavailable_percentage",
-            &Value::Null,
-            &Value::Int(33)
-        ));
+        assert!(!NodeGroup.satisfied("max_unavailable_percentage", &Value::Null, &Value::Int(33)));
     }
 }
