@@ -569,6 +569,13 @@ pub fn fit_name(name: &str, max: usize) -> String {
     format!("{}-{hash}", &name[..keep])
 }
 
+/// The part of `prefix` that every name `fit_name(prefix + anything, max)`
+/// starts with: what a name cut to fit still tells of its start.
+pub fn fitted_prefix(prefix: &str, max: usize) -> &str {
+    let keep = max.saturating_sub(short_hash("").len() + 1);
+    &prefix[..prefix.len().min(keep)]
+}
+
 /// Eight hex digits of the SHA-256 of `text`: stable across runs and machines.
 pub fn short_hash(text: &str) -> String {
     use sha2::Digest;
@@ -696,6 +703,19 @@ pub fn resource_name(stack: &str, address: &Address) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_cut_to_fit_keeps_its_fitted_prefix() {
+        // A stack name of 24 characters: `<stack>-` is longer than what a
+        // 32-character name cut with a hash keeps.
+        let prefix = format!("{}-", "a".repeat(24));
+        for name in ["web", "a-much-longer-load-balancer-name"] {
+            let fitted = fit_name(&format!("{prefix}{name}"), 32);
+            assert!(fitted.len() <= 32);
+            assert!(fitted.starts_with(fitted_prefix(&prefix, 32)), "{fitted}");
+        }
+        assert_eq!(fitted_prefix("dev-", 32), "dev-");
+    }
 
     #[test]
     fn splits_three_zones_into_eight_blocks() {

@@ -43,6 +43,17 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// A read spec, lowered to its model and desired resources.
+    pub fn lowered(loaded: LoadedSpec) -> Self {
+        let model = lower::model(&loaded.spec);
+        let desired = lower::desired(&model);
+        Self {
+            loaded,
+            model,
+            desired,
+        }
+    }
+
     pub fn scope(&self) -> Scope {
         scope_for(&self.model.stack, &self.model.region, &self.desired)
     }
@@ -73,14 +84,7 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
 
 /// Reads, validates and lowers a spec. No AWS calls.
 pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
-    let loaded = spec::load(path).map_err(OpsError::Spec)?;
-    let model = lower::model(&loaded.spec);
-    let desired = lower::desired(&model);
-    Ok(Stack {
-        loaded,
-        model,
-        desired,
-    })
+    Ok(Stack::lowered(spec::load(path).map_err(OpsError::Spec)?))
 }
 
 /// Resolves the stack's cross-stack references from the other stacks' live

@@ -349,46 +349,48 @@ use aws_sdk_eks::operation::describe_addon_versions::DescribeAddonVersionsOutput
 use aws_sdk_eks::types::{AddonInfo, AddonVersionInfo};
 use eksform::kinds::Addon;
 
-#[tokio::test]
-async fn latest_resolves_to_the_newest_version_for_the_clusters_kubernetes() {
-    let cluster = mock!(Client::describe_cluster).then_output(|| {
+/// DescribeCluster answering an active cluster `prd` on that Kubernetes version.
+fn cluster_on_kubernetes(version: &'static str) -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_cluster).then_output(move || {
         DescribeClusterOutput::builder()
             .cluster(
                 Cluster::builder()
                     .name("prd")
-                    .version("1.31")
+                    .version(version)
                     .status(ClusterStatus::Active)
                     .build(),
             )
             .build()
-    });
+    })
+}
+
+/// DescribeAddonVersions answering these versions of an add-on.
+fn offered(addon: &str, versions: &[&str]) -> DescribeAddonVersionsOutput {
+    let mut info = AddonInfo::builder().addon_name(addon);
+    for version in versions {
+        info = info.addon_versions(AddonVersionInfo::builder().addon_version(*version).build());
+    }
+    DescribeAddonVersionsOutput::builder()
+        .addons(info.build())
+        .build()
+}
+
+#[tokio::test]
+async fn latest_resolves_to_the_newest_version_for_the_clusters_kubernetes() {
+    let cluster = cluster_on_kubernetes("1.31");
     let versions = mock!(Client::describe_addon_versions)
         .match_requests(|r| {
             r.addon_name() == Some("aws-ebs-csi-driver") && r.kubernetes_version() == Some("1.31")
         })
         .then_output(|| {
-            DescribeAddonVersionsOutput::builder()
-                .addons(
-                    AddonInfo::builder()
-                        .addon_name("aws-ebs-csi-driver")
-                        .addon_versions(
-                            AddonVersionInfo::builder()
-                                .addon_version("v1.9.0-eksbuild.1")
-                                .build(),
-                        )
-                        .addon_versions(
-                            AddonVersionInfo::builder()
-                                .addon_version("v1.35.0-eksbuild.2")
-                                .build(),
-                        )
-                        .addon_versions(
-                            AddonVersionInfo::builder()
-                                .addon_version("v1.35.0-eksbuild.10")
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
+            offered(
+                "aws-ebs-csi-driver",
+                &[
+                    "v1.9.0-eksbuild.1",
+                    "v1.35.0-eksbuild.2",
+                    "v1.35.0-eksbuild.10",
+                ],
+            )
         });
     let create = mock!(Client::create_addon)
         .match_requests(|r| {
@@ -495,40 +497,12 @@ async fn an_upgrade_goes_one_minor_version_per_step_each_awaited() {
 /// was resolved for. (The emulator has no add-on API.)
 #[tokio::test(start_paused = true)]
 async fn a_latest_add_on_follows_an_upgrade_to_the_newest_version_for_it() {
-    let cluster = mock!(Client::describe_cluster).then_output(|| {
-        DescribeClusterOutput::builder()
-            .cluster(
-                Cluster::builder()
-                    .name("prd")
-                    .version("1.31")
-                    .status(ClusterStatus::Active)
-                    .build(),
-            )
-            .build()
-    });
+    let cluster = cluster_on_kubernetes("1.31");
     let versions = mock!(Client::describe_addon_versions)
         .match_requests(|r| {
             r.addon_name() == Some("coredns") && r.kubernetes_version() == Some("1.31")
         })
-        .then_output(|| {
-            DescribeAddonVersionsOutput::builder()
-                .addons(
-                    AddonInfo::builder()
-                        .addon_name("coredns")
-                        .addon_versions(
-                            AddonVersionInfo::builder()
-                                .addon_version("v1.11.3-eksbuild.2")
-                                .build(),
-                        )
-                        .addon_versions(
-                            AddonVersionInfo::builder()
-                                .addon_version("v1.11.4-eksbuild.1")
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(|| offered("coredns", &["v1.11.3-eksbuild.2", "v1.11.4-eksbuild.1"]));
     let update = mock!(Client::update_addon)
         .match_requests(|r| r.addon_version() == Some("v1.11.4-eksbuild.1"))
         .then_output(|| {

@@ -960,14 +960,7 @@ async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
         "stack: prd\nregion: us-east-1\nvpc:\n  cidr: 10.70.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\ncluster:\n  publicAccessCIDRs:\n    - {{ fromStack: ops, output: natPublicIPs }}\n"
     );
     let stack = |text: &str| {
-        let loaded = spec::parse(SourceFile::new("stack.yaml", text.to_string())).unwrap();
-        let model = lower::model(&loaded.spec);
-        let desired = lower::desired(&model);
-        ops::Stack {
-            loaded,
-            model,
-            desired,
-        }
+        ops::Stack::lowered(spec::parse(SourceFile::new("stack.yaml", text.to_string())).unwrap())
     };
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
     let regions = OneCloud(dyn_cloud.clone());
@@ -1234,14 +1227,7 @@ async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
     let estate = |n: usize| {
         (0..n)
             .map(|i| {
-                let loaded = spec::parse(SourceFile::new("net.yaml", text(i))).unwrap();
-                let model = lower::model(&loaded.spec);
-                let desired = lower::desired(&model);
-                ops::Stack {
-                    loaded,
-                    model,
-                    desired,
-                }
+                ops::Stack::lowered(spec::parse(SourceFile::new("net.yaml", text(i))).unwrap())
             })
             .collect::<Vec<_>>()
     };

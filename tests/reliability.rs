@@ -21,6 +21,61 @@ fn run(command: &mut std::process::Command) -> std::process::Output {
     command.output().expect("eksform runs")
 }
 
+/// `eksform bootstrap`: the state bucket for the lock and the history.
+fn bootstrap(emulator: &Emulator, spec: &std::path::Path) {
+    let bootstrap = run(emulator
+        .eksform_via(&emulator.endpoint)
+        .arg("bootstrap")
+        .arg(spec));
+    assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
+}
+
+/// A proxy in front of the emulator with `latency` added to every call.
+async fn far(emulator: &Emulator, latency: Duration) -> proxy::Proxy {
+    proxy::start(
+        &emulator.endpoint,
+        Behaviour {
+            latency,
+            ..Behaviour::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// `eksform apply --auto-approve` started in the background through `url`,
+/// its standard error kept when `stderr` says so.
+fn apply_in_background(
+    emulator: &Emulator,
+    url: &str,
+    spec: &std::path::Path,
+    stderr: bool,
+) -> std::process::Child {
+    emulator
+        .eksform_via(url)
+        .args(["apply", "--auto-approve"])
+        .arg(spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(if stderr {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .spawn()
+        .unwrap()
+}
+
+/// Whether the stack's lock object exists in the state bucket.
+async fn is_locked(aws: &eksform::cloud::aws::AwsClients, stack: &str) -> bool {
+    aws.s3
+        .get_object()
+        .bucket(eksform::lock::bucket_name("123456789012", REGION))
+        .key(format!("locks/{stack}.json"))
+        .send()
+        .await
+        .is_ok()
+}
+
 /// How many VPCs, subnets, internet gateways and Elastic IPs carry the stack's mark.
 async fn network_of(
     aws: &eksform::cloud::aws::AwsClients,
@@ -69,11 +124,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "locked.yaml", &network_spec("locked"));
 
-    let bootstrap = run(emulator
-        .eksform_via(&emulator.endpoint)
-        .arg("bootstrap")
-        .arg(&spec));
-    assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
+    bootstrap(&emulator, &spec);
     let bucket = eksform::lock::bucket_name("123456789012", REGION);
     // moto answers GetBucketVersioning with a root element the Rust SDK cannot
     // parse (an emulator gap): versioning shows as two versions of one key.
@@ -117,36 +168,10 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
 
     // A slow apply (every call 40 ms away) holds the lock; a second one started
     // meanwhile fails fast, naming the holder.
-    let slow = proxy::start(
-        &emulator.endpoint,
-        Behaviour {
-            latency: Duration::from_millis(40),
-            throttle_every: None,
-            ..Behaviour::default()
-        },
-    )
-    .await
-    .unwrap();
-    let first = emulator
-        .eksform_via(&slow.url)
-        .args(["apply", "--auto-approve"])
-        .arg(&spec)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = far(&emulator, Duration::from_millis(40)).await;
+    let first = apply_in_background(&emulator, &slow.url, &spec, true);
     let started = Instant::now();
-    loop {
-        let lock = aws
-            .s3
-            .get_object()
-            .bucket(&bucket)
-            .key("locks/locked.json")
-            .send()
-            .await;
-        if lock.is_ok() {
-            break;
-        }
+    while !is_locked(&aws, "locked").await {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the first apply takes the lock"
@@ -171,16 +196,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert_eq!(vpcs_of(&aws, "locked").await, 1, "nothing duplicated");
-    assert!(
-        aws.s3
-            .get_object()
-            .bucket(&bucket)
-            .key("locks/locked.json")
-            .send()
-            .await
-            .is_err(),
-        "the lock is released"
-    );
+    assert!(!is_locked(&aws, "locked").await, "the lock is released");
 
     // A lock left by a run on another host: named, then broken by unlock.
     let stale = serde_json::json!({
@@ -348,32 +364,12 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "ref.yaml", &reference_spec());
     // With the state bucket, each killed run also leaves its lock behind.
-    let bootstrap = run(emulator
-        .eksform_via(&emulator.endpoint)
-        .arg("bootstrap")
-        .arg(&spec));
-    assert_eq!(bootstrap.status.code(), Some(0));
+    bootstrap(&emulator, &spec);
     // Every call 15 ms away, so that the kills land in the middle of applies.
-    let slow = proxy::start(
-        &emulator.endpoint,
-        Behaviour {
-            latency: Duration::from_millis(15),
-            throttle_every: None,
-            ..Behaviour::default()
-        },
-    )
-    .await
-    .unwrap();
+    let slow = far(&emulator, Duration::from_millis(15)).await;
     let mut before = 0;
     for delay in [400u64, 900, 250, 1300, 700] {
-        let mut child = emulator
-            .eksform_via(&slow.url)
-            .args(["apply", "--auto-approve"])
-            .arg(&spec)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = apply_in_background(&emulator, &slow.url, &spec, false);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         child.kill().unwrap(); // SIGKILL: no chance to clean up
         child.wait().unwrap();
@@ -493,32 +489,12 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "halted.yaml", &network_spec("halted"));
-    let bootstrap = run(emulator
-        .eksform_via(&emulator.endpoint)
-        .arg("bootstrap")
-        .arg(&spec));
-    assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
+    bootstrap(&emulator, &spec);
     let bucket = eksform::lock::bucket_name("123456789012", REGION);
 
     // Every call 300 ms away: the apply is still going when Ctrl-C comes.
-    let slow = proxy::start(
-        &emulator.endpoint,
-        Behaviour {
-            latency: Duration::from_millis(300),
-            throttle_every: None,
-            ..Behaviour::default()
-        },
-    )
-    .await
-    .unwrap();
-    let child = emulator
-        .eksform_via(&slow.url)
-        .args(["apply", "--auto-approve"])
-        .arg(&spec)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = far(&emulator, Duration::from_millis(300)).await;
+    let child = apply_in_background(&emulator, &slow.url, &spec, true);
     let started = Instant::now();
     while vpcs_of(&aws, "halted").await == 0 {
         assert!(
@@ -541,16 +517,7 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
             && stderr.contains("not started"),
         "{stderr}"
     );
-    assert!(
-        aws.s3
-            .get_object()
-            .bucket(&bucket)
-            .key("locks/halted.json")
-            .send()
-            .await
-            .is_err(),
-        "the lock is released"
-    );
+    assert!(!is_locked(&aws, "halted").await, "the lock is released");
     let history = run(emulator
         .eksform_via(&emulator.endpoint)
         .args(["history", "--json"])

@@ -157,15 +157,9 @@ fn estate_stack(i: usize) -> String {
 }
 
 fn stack_from_text(text: &str) -> ops::Stack {
-    let loaded =
-        spec::parse(SourceFile::new("bench.yaml", text.to_string())).expect("a valid spec");
-    let model = lower::model(&loaded.spec);
-    let desired = lower::desired(&model);
-    ops::Stack {
-        loaded,
-        model,
-        desired,
-    }
+    ops::Stack::lowered(
+        spec::parse(SourceFile::new("bench.yaml", text.to_string())).expect("a valid spec"),
+    )
 }
 
 async fn apply_benchmarks(
@@ -534,7 +528,6 @@ async fn plan_benchmarks(
         &emulator.endpoint,
         Behaviour {
             latency: Duration::from_millis(50),
-            throttle_every: None,
             ..Behaviour::default()
         },
     )

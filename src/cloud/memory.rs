@@ -523,14 +523,7 @@ impl Cloud for MemoryCloud {
 /// How long AWS takes to carry out an update: the kind's update time when
 /// anything but tags changes, once per minor version of a version change.
 fn update_time(kind: &dyn Kind, live: &Attributes, desired: &Attributes) -> Duration {
-    let minor = |a: &Attributes| {
-        a.get("version")?
-            .as_str()?
-            .split_once('.')?
-            .1
-            .parse::<u32>()
-            .ok()
-    };
+    let minor = |a: &Attributes| crate::kinds::minor_of(a.get("version")?.as_str()?);
     let steps = match (minor(live), minor(desired)) {
         (Some(from), Some(to)) if to > from => to - from,
         _ => u32::from(

@@ -662,7 +662,8 @@ pub(super) async fn sync_eks_tags(
 }
 
 /// The minor version of a Kubernetes version: 31 of "1.31".
-fn minor_of(version: &str) -> Option<u32> {
+/// The minor number of a Kubernetes version: 31 of `1.31`.
+pub fn minor_of(version: &str) -> Option<u32> {
     version
         .split_once('.')
         .and_then(|(_, minor)| minor.parse().ok())

@@ -16,7 +16,7 @@ use super::tags::{live, required, tag_changes, tags_of};
 use super::{Change, Kind, Timings, not_found_is_done, read_by_address};
 use crate::cloud::aws::{AwsClients, error};
 use crate::cloud::{CloudError, CreateRequest, Scope};
-use crate::lower::{StackModel, fit_name, resource_name, subnet_values};
+use crate::lower::{StackModel, fit_name, fitted_prefix, resource_name, subnet_values};
 use crate::model::{
     Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
     string_list,
@@ -168,13 +168,18 @@ pub(super) async fn stack_load_balancers(
 }
 
 /// Whether a load balancer's name is one eksform could have given it for the
-/// stack (`<stack>-...`): what may be the stack's, before its tags say so.
+/// stack (`<stack>-...`, cut to fit): what may be the stack's, before its
+/// tags say so.
 pub(super) fn may_be_the_stacks(balancer: &Balancer, stack: &str) -> bool {
+    let prefix = format!("{stack}-");
     stack == super::tags::EVERY_STACK
         || balancer
             .load_balancer_name()
-            .is_some_and(|name| name.starts_with(&format!("{stack}-")))
+            .is_some_and(|name| name.starts_with(fitted_prefix(&prefix, NAME_MAX)))
 }
+
+/// AWS's limit on a load balancer's name.
+const NAME_MAX: usize = 32;
 
 fn status_of(state: Option<&LoadBalancerStateEnum>) -> Result<Status, CloudError> {
     match state {
@@ -263,7 +268,7 @@ impl Kind for LoadBalancer {
                 let address = Self::address(&lb.name);
                 let tag_name = resource_name(&stack.stack, &address);
                 // ELBv2 names: 32 characters, letters, digits and '-'.
-                let name = fit_name(&format!("{}-{}", stack.stack, lb.name), 32);
+                let name = fit_name(&format!("{}-{}", stack.stack, lb.name), NAME_MAX);
                 let tier = if lb.internet_facing {
                     "public"
                 } else {

@@ -44,7 +44,7 @@ pub use certificate::Certificate;
 pub use certificate_validation::CertificateValidation;
 pub use controller_leftover::ControllerLeftover;
 pub use dns_record::DnsRecord;
-pub use eks_cluster::EksCluster;
+pub use eks_cluster::{EksCluster, minor_of};
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
 pub use hosted_zone::HostedZone;
