@@ -607,8 +607,10 @@ async fn plan_and_apply(
 ) -> (Result<u8, Exit>, Option<(Plan, &'static str)>) {
     let retry = RetryPolicy::default();
     let plan = match target {
+        // The plan executed is made anew from the live state; the file only
+        // says what it must be.
         Target::Saved(saved) => match ops::recheck_saved_plan(cloud.clone(), &saved, retry).await {
-            Ok(()) => saved,
+            Ok(fresh) => fresh,
             Err(e) => return (Err(fail(e)), None),
         },
         Target::Spec(mut stack) => {

@@ -157,12 +157,19 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
         };
         match change.action {
             Action::Create => nodes.push(node(Operation::Create, change.desired.clone(), None)),
-            Action::Update => nodes.push(node(
+            // Adopting marks the resource and makes its in-place changes;
+            // releasing removes the mark: both are updates.
+            Action::Update | Action::Adopt | Action::Release => nodes.push(node(
                 Operation::Update,
                 change.desired.clone(),
                 change.live.clone(),
             )),
-            Action::Replace if kind.create_before_destroy() => {
+            // A failed resource is no capacity to keep: it goes first, and its
+            // name is free for the new one.
+            Action::Replace
+                if kind.create_before_destroy()
+                    && change.live.as_ref().map(|l| l.status) != Some(Status::Failed) =>
+            {
                 nodes.push(node(Operation::Create, change.desired.clone(), None));
                 let mut delete = node(Operation::Delete, None, change.live.clone());
                 // The old one goes once the new one is ready: capacity never drops.
@@ -325,6 +332,19 @@ fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
     }
     check_acyclic(&nodes)?;
     Ok(nodes)
+}
+
+/// Whether the executor can order the plan's operations: the plan refuses
+/// one it cannot (a cycle), naming the operations and the way out, so that no
+/// apply starts and no rerun repeats the failure.
+pub fn check_schedulable(plan: &Plan) -> Result<(), String> {
+    build_graph(plan).map(|_| ()).map_err(|e| {
+        format!(
+            "{}; eksform cannot order these in one apply: split the change into two applies (for example, first give the spec only the new resources, then the rest)",
+            e.message
+                .trim_start_matches("the plan's operations form a cycle: ")
+        )
+    })
 }
 
 fn check_acyclic(nodes: &[Node]) -> Result<(), CloudError> {
@@ -907,7 +927,7 @@ pub async fn execute(
     let known: BTreeMap<Address, LiveResource> = plan
         .resources
         .iter()
-        .filter(|r| matches!(r.action, Action::NoOp | Action::Update))
+        .filter(|r| matches!(r.action, Action::NoOp | Action::Update | Action::Adopt))
         .filter_map(|r| r.live.clone().map(|l| (r.address.clone(), l)))
         .collect();
     let shared = Arc::new(Shared {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ipnet::Ipv4Net;
 
 use crate::kinds;
-use crate::model::{Address, DesiredResource, Value};
+use crate::model::{Address, DesiredResource, LiveResource, Value};
 use crate::spec::{self, NatMode, Spec};
 
 /// A stack with its defaults applied: what the kinds lower from.
@@ -417,6 +417,9 @@ pub struct CreatedNetwork {
     pub nat: NatMode,
     /// Allocation ids the user brought for the NAT gateways, in zone order.
     pub elastic_ips: Vec<String>,
+    /// Whether the subnets' CIDRs come from the automatic split (not the spec):
+    /// then live subnets keep the CIDRs they have (`keep_what_exists`).
+    pub automatic: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -649,6 +652,7 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
     Some(Network::Created(CreatedNetwork {
         cidr,
         zones,
+        automatic: vpc.subnets.is_none(),
         nat: spec::nat_mode(vpc),
         elastic_ips: vpc
             .nat
@@ -659,11 +663,15 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
     }))
 }
 
-/// SPEC.md's automatic split: the smallest power of two >= 2N equal blocks;
-/// public[i] = block i, private[i] = block N+i.
+/// SPEC.md's automatic split, with room to grow: max(8, the smallest power of
+/// two >= 2N) equal blocks, public subnets in the first half and private ones
+/// in the second, zone i at slot i of each half. A /16 with two zones leaves
+/// room for two more, whose subnets go to the next slots: adding a zone at the
+/// end of the list never moves an existing subnet.
 pub fn split(cidr: Ipv4Net, zones: &[String]) -> Vec<Zone> {
     let n = zones.len();
-    let blocks = (2 * n).next_power_of_two();
+    let blocks = (2 * n).next_power_of_two().max(8);
+    let half = blocks / 2;
     let prefix = cidr.prefix_len() + blocks.trailing_zeros() as u8;
     let Ok(parts) = cidr.subnets(prefix) else {
         return Vec::new();
@@ -676,18 +684,164 @@ pub fn split(cidr: Ipv4Net, zones: &[String]) -> Vec<Zone> {
             Some(Zone {
                 name: zone.clone(),
                 public: Some(*parts.get(i)?),
-                private: *parts.get(n + i)?,
+                private: *parts.get(half + i)?,
             })
         })
         .collect()
+}
+
+/// Desired values that depend on what already exists, settled once the live
+/// state is known (pure):
+/// - subnets of the automatic split keep the CIDRs they live with (a zone
+///   removed from the middle of the list, or a layout of an earlier version,
+///   never moves them), and a new subnet whose slot overlaps one of them takes
+///   the next free block of its half;
+/// - a live cluster keeps its control-plane subnets while the spec still has
+///   them: AWS cannot add availability zones to a cluster, so a new zone is
+///   for node groups, never a reason to replace the control plane.
+pub fn keep_what_exists(
+    model: &StackModel,
+    desired: &mut [DesiredResource],
+    observed: &[LiveResource],
+) {
+    let live_at = |address: &Address| observed.iter().find(|l| &l.address == address);
+    if let Some(Network::Created(network)) = &model.network
+        && network.automatic
+    {
+        keep_subnet_cidrs(network, desired, &live_at);
+    }
+    let cluster = crate::kinds::EksCluster::address();
+    let Some(live_cluster) = live_at(&cluster) else {
+        return;
+    };
+    let live_subnets = crate::model::string_list(&live_cluster.attributes, "subnet_ids");
+    // The live subnet ids the spec's subnets stand for, by address.
+    let subnet_id = |address: &Address| live_at(address).map(|l| l.id.clone());
+    let Some(resource) = desired.iter_mut().find(|d| d.address == cluster) else {
+        return;
+    };
+    let Some(Value::List(wanted)) = resource.attributes.get("subnet_ids") else {
+        return;
+    };
+    let kept: Vec<Value> = wanted
+        .iter()
+        .filter(|value| match value {
+            Value::Ref(reference) => {
+                subnet_id(&reference.address).is_some_and(|id| live_subnets.contains(&id))
+            }
+            Value::String(id) => live_subnets.contains(id),
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    // Only when every live subnet is still wanted: otherwise the change is the
+    // user's to see in the plan.
+    if kept.len() == live_subnets.len() && kept.len() < wanted.len() {
+        resource
+            .attributes
+            .insert("subnet_ids".into(), Value::List(kept));
+    }
+}
+
+fn keep_subnet_cidrs<'a>(
+    network: &CreatedNetwork,
+    desired: &mut [DesiredResource],
+    live_at: &impl Fn(&Address) -> Option<&'a LiveResource>,
+) {
+    let cidr_of = |attributes: &crate::model::Attributes| {
+        attributes
+            .get("cidr_block")
+            .and_then(Value::as_str)
+            .and_then(|c| c.parse::<Ipv4Net>().ok())
+    };
+    // First the CIDRs of subnets that exist, then the new ones around them.
+    let mut taken: Vec<Ipv4Net> = Vec::new();
+    let mut new = Vec::new();
+    for (index, resource) in desired.iter_mut().enumerate() {
+        if resource.kind != "subnet" {
+            continue;
+        }
+        match live_at(&resource.address).and_then(|l| cidr_of(&l.attributes)) {
+            Some(live) if network.cidr.contains(&live) => {
+                resource
+                    .attributes
+                    .insert("cidr_block".into(), Value::string(live.to_string()));
+                taken.push(live);
+            }
+            _ => new.push(index),
+        }
+    }
+    for index in new {
+        let resource = &mut desired[index];
+        let Some(wanted) = cidr_of(&resource.attributes) else {
+            continue;
+        };
+        if !taken.iter().any(|t| overlaps(t, &wanted)) {
+            taken.push(wanted);
+            continue;
+        }
+        // The half of the VPC this tier lives in: the one holding its slot.
+        let halves = network
+            .cidr
+            .subnets(network.cidr.prefix_len() + 1)
+            .map(|h| h.collect::<Vec<_>>())
+            .unwrap_or_default();
+        let free = halves
+            .iter()
+            .find(|h| h.contains(&wanted))
+            .and_then(|half| half.subnets(wanted.prefix_len()).ok())
+            .and_then(|mut blocks| blocks.find(|b| !taken.iter().any(|t| overlaps(t, b))));
+        if let Some(free) = free {
+            resource
+                .attributes
+                .insert("cidr_block".into(), Value::string(free.to_string()));
+            taken.push(free);
+        }
+        // No free block: the subnet keeps its slot and the plan shows the
+        // overlap AWS refuses (InvalidSubnet.Conflict); giving subnets in the
+        // spec is the way out.
+    }
+}
+
+fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Every desired resource of the stack, from every registered kind.
 pub fn desired(model: &StackModel) -> Vec<DesiredResource> {
     kinds::ALL
         .iter()
-        .flat_map(|kind| kind.lower(model))
+        .flat_map(|kind| {
+            let mut resources = kind.lower(model);
+            if kind.is_global() {
+                for resource in &mut resources {
+                    mark_region(resource, &model.region);
+                }
+            }
+            resources
+        })
         .collect()
+}
+
+/// Adds the region to a global resource's mark (`model::REGION_TAG`).
+fn mark_region(resource: &mut DesiredResource, region: &str) {
+    if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+        tags.insert(crate::model::REGION_TAG.into(), Value::string(region));
+    }
+}
+
+/// Whether a resource of a global kind belongs to `region`: its mark names
+/// it, or (made before marks named regions) names none.
+pub fn in_region(live: &crate::model::LiveResource, region: &str) -> bool {
+    match live
+        .attributes
+        .get("tags")
+        .and_then(Value::as_map)
+        .and_then(|tags| tags.get(crate::model::REGION_TAG))
+    {
+        Some(tag) => tag.as_str() == Some(region),
+        None => true,
+    }
 }
 
 /// The `Name` tag eksform gives a resource: the stack, then the address,
@@ -732,15 +886,25 @@ mod tests {
         assert_eq!(public, ["10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"]);
         assert_eq!(
             private,
-            ["10.20.96.0/19", "10.20.128.0/19", "10.20.160.0/19"]
+            ["10.20.128.0/19", "10.20.160.0/19", "10.20.192.0/19"]
         );
     }
 
     #[test]
-    fn splits_two_zones_into_four_blocks() {
-        let zones = vec!["x-1a".to_string(), "x-1b".to_string()];
-        let split = split("10.0.0.0/16".parse().unwrap(), &zones);
-        assert_eq!(split[1].private.to_string(), "10.0.192.0/18");
+    fn two_zones_leave_room_for_two_more_without_moving() {
+        let zones: Vec<String> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|z| format!("x-1{z}"))
+            .collect();
+        let two = split("10.0.0.0/16".parse().unwrap(), &zones[..2]);
+        let four = split("10.0.0.0/16".parse().unwrap(), &zones);
+        assert_eq!(two[1].private.to_string(), "10.0.160.0/19");
+        for (before, after) in two.iter().zip(&four) {
+            assert_eq!(before.public, after.public);
+            assert_eq!(before.private, after.private);
+        }
+        assert_eq!(four[3].public.unwrap().to_string(), "10.0.96.0/19");
+        assert_eq!(four[3].private.to_string(), "10.0.224.0/19");
     }
 
     #[test]

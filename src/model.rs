@@ -16,6 +16,11 @@ pub const WAITING_FOR: &str = "waiting_for";
 /// Tag naming a resource's place in the spec, such as `subnet.private.us-east-1a`.
 pub const ADDRESS_TAG: &str = "eksform:address";
 
+/// The region of a resource of a global service (IAM): with the stack, the
+/// identity of its owner, so that one stack name in two regions of an account
+/// keeps two separate sets of roles.
+pub const REGION_TAG: &str = "eksform:region";
+
 /// A resource's place in the spec: `vpc.main`, `subnet.private.us-east-1a`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -231,7 +236,14 @@ pub enum Status {
     Pending,
     /// Being deleted; gone soon.
     Deleting,
+    /// AWS gave up on it (`CREATE_FAILED`, `DELETE_FAILED`): never waited on;
+    /// the plan replaces it. Its `health` attribute says what AWS reported.
+    Failed,
 }
+
+/// The attribute that holds what AWS reports of a resource's health (a
+/// failed or `DEGRADED` node group's or add-on's issues), shown in the plan.
+pub const HEALTH: &str = "health";
 
 /// A resource as it exists in the account, carrying the stack's mark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

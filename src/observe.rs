@@ -33,7 +33,7 @@ pub async fn observe(
         let cloud = cloud.clone();
         let scope = scope.clone();
         tasks.spawn(async move {
-                        let found = retry
+            let found = retry
                 .run(
                     |_| cloud.observe(kind, &scope),
                     |error, attempt| tracing::info!(kind = kind.name(), attempt, %error, "observing again"),
@@ -51,11 +51,24 @@ pub async fn observe(
     }
     // Kind order, then address: the same state reads the same way every time.
     results.sort_by_key(|(order, _)| *order);
-    Ok(results
+    let observed: Vec<LiveResource> = results
         .into_iter()
         .flat_map(|(_, mut found)| {
             found.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
             found
         })
-        .collect())
+        .collect();
+    // IAM is global: another region's resources of the same stack are not ours here.
+    let observed: Vec<LiveResource> = observed
+        .into_iter()
+        .filter(|r| {
+            !kinds::by_name(&r.kind).is_some_and(|k| k.is_global())
+                || scope.region.is_empty()
+                || crate::lower::in_region(r, &scope.region)
+        })
+        .collect();
+    Ok(kinds::ControllerLeftover::in_stack_vpc(
+        observed,
+        scope.brought_vpc.as_deref(),
+    ))
 }

@@ -10,7 +10,7 @@ use crate::diagnostics::Diagnostics;
 use crate::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
 use crate::kinds::{self, EksCluster};
 use crate::lower::{self, StackModel};
-use crate::model::{DesiredResource, LiveResource};
+use crate::model::{DesiredResource, LiveResource, Value};
 use crate::observe;
 pub use crate::outputs::Outputs;
 use crate::outputs::{self, KnownOutputs, ReferenceError};
@@ -78,6 +78,13 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .find(|d| d.address == EksCluster::address())
             .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
         destroying: false,
+        // A VPC given by id shows as a plain `vpc_id`; a made one as a reference.
+        brought_vpc: desired.iter().find_map(|d| {
+            d.attributes
+                .get("vpc_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }),
         reads: Default::default(),
     }
 }
@@ -174,6 +181,7 @@ pub async fn plan_stack(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), stack.model.account.as_deref(), retry).await?;
+    let cloud_for_names = cloud.clone();
     // The references change CIDRs only, never what observation looks up.
     let (model, desired) = (stack.model.clone(), stack.desired.clone());
     let observing = async move { observe_for(cloud, &model, &desired, goal, retry).await };
@@ -182,7 +190,42 @@ pub async fn plan_stack(
         Goal::Destroy => (observing.await, Ok(())),
     };
     resolved?;
-    plan_observed(account, &stack.model, &stack.desired, goal, observed?)
+    let (plan, observed) = plan_observed(account, &stack.model, &stack.desired, goal, observed?)?;
+    refuse_taken_names(cloud_for_names, &plan, retry).await?;
+    Ok((plan, observed))
+}
+
+/// A plan error for every resource the plan creates whose name something
+/// else in the account already holds (an unmarked cluster of the spec's name):
+/// found before anything is created, not half-way through apply.
+async fn refuse_taken_names(
+    cloud: Arc<dyn Cloud>,
+    plan: &Plan,
+    retry: RetryPolicy,
+) -> Result<(), OpsError> {
+    let creates = plan.resources.iter().filter(|r| {
+        matches!(r.action, plan::Action::Create | plan::Action::Replace) && r.live.is_none()
+    });
+    let checks = creates.filter_map(|change| {
+        let kind = kinds::by_name(&change.kind)?;
+        let desired = change.desired.as_ref()?;
+        let cloud = cloud.clone();
+        Some(async move {
+            let taken = retry
+                .run(|_| cloud.name_taken(kind, desired), |_, _| {})
+                .await?;
+            Ok::<_, CloudError>(taken.map(|t| (change.address.clone(), t)))
+        })
+    });
+    let taken: Vec<_> = futures_util::future::try_join_all(checks)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    match taken.into_iter().next() {
+        Some((address, what)) => Err(plan::PlanError::Refused(address, what).into()),
+        None => Ok(()),
+    }
 }
 
 /// Connections for an estate's plans: one per region, whose observation the
@@ -270,31 +313,37 @@ fn plan_observed(
     goal: Goal,
     observed: Vec<LiveResource>,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
-    let target = match goal {
-        Goal::Apply => desired,
-        Goal::Destroy => &[],
+    let mut target = match goal {
+        Goal::Apply => desired.to_vec(),
+        Goal::Destroy => Vec::new(),
     };
-    let resources = plan::diff(target, &observed)?;
-    Ok((
-        Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            eksform_version: env!("CARGO_PKG_VERSION").into(),
-            stack: model.stack.clone(),
-            region: model.region.clone(),
-            account,
-            fingerprint: plan::fingerprint(&observed),
-            resources,
-        },
-        observed,
-    ))
+    lower::keep_what_exists(model, &mut target, &observed);
+    let resources = plan::diff(&target, &observed)?;
+    let plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        eksform_version: env!("CARGO_PKG_VERSION").into(),
+        stack: model.stack.clone(),
+        region: model.region.clone(),
+        account,
+        fingerprint: plan::fingerprint(&observed),
+        resources,
+    };
+    // A plan apply could not order is an error now, before anything is made.
+    execute::check_schedulable(&plan).map_err(PlanError::Cycle)?;
+    Ok((plan, observed))
 }
 
-/// Checks that a saved plan still describes the live account.
+/// Checks a saved plan against the live account and returns the plan to
+/// execute: made anew from a fresh observation and the desired resources the
+/// file records, and refused unless it makes exactly the file's changes. The
+/// file's live resources and ids are never acted on: every delete targets what
+/// the fresh observation found carrying the stack's mark, so an edited plan
+/// file cannot delete anything foreign.
 pub async fn recheck_saved_plan(
     cloud: Arc<dyn Cloud>,
     saved: &Plan,
     retry: RetryPolicy,
-) -> Result<(), OpsError> {
+) -> Result<Plan, OpsError> {
     if saved.format_version != PLAN_FORMAT_VERSION {
         return Err(OpsError::Refused(format!(
             "the plan file has format {} (made by eksform {}); this eksform reads format {PLAN_FORMAT_VERSION}",
@@ -305,10 +354,19 @@ pub async fn recheck_saved_plan(
     let desired: Vec<DesiredResource> = saved
         .resources
         .iter()
+        // A release is the end of an adoption, not something the spec wants.
+        .filter(|r| r.action != plan::Action::Release)
         .filter_map(|r| r.desired.clone())
         .collect();
     let scope = scope_for(&saved.stack, &saved.region, &desired);
     let observed = observe::observe(cloud, &scope, retry).await?;
+    let stale = |details: Vec<String>| {
+        OpsError::Refused(format!(
+            "the live state of stack {} in account {account} changed since the plan was made: {}; make a new plan",
+            saved.stack,
+            details.join("; ")
+        ))
+    };
     if plan::fingerprint(&observed) != saved.fingerprint {
         let before: Vec<LiveResource> = saved
             .resources
@@ -319,13 +377,25 @@ pub async fn recheck_saved_plan(
         if drift.is_empty() {
             drift.push("the observed state differs".into());
         }
+        return Err(stale(drift));
+    }
+    let fresh = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        eksform_version: env!("CARGO_PKG_VERSION").into(),
+        stack: saved.stack.clone(),
+        region: saved.region.clone(),
+        account: account.clone(),
+        fingerprint: plan::fingerprint(&observed),
+        resources: plan::diff(&desired, &observed)?,
+    };
+    let differences = plan::differences(saved, &fresh);
+    if !differences.is_empty() {
         return Err(OpsError::Refused(format!(
-            "the live state of stack {} in account {account} changed since the plan was made: {}; make a new plan",
-            saved.stack,
-            drift.join("; ")
+            "the plan file does not match what its own spec makes of the live state (was it edited?): {}; make a new plan",
+            differences.join("; ")
         )));
     }
-    Ok(())
+    Ok(fresh)
 }
 
 pub async fn apply(

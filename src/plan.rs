@@ -13,7 +13,7 @@ use crate::model::{Address, DesiredResource, LiveResource, Status, Value};
 /// Bumped when the JSON shape of a plan changes incompatibly.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NoOp,
@@ -21,6 +21,11 @@ pub enum Action {
     Update,
     Replace,
     Delete,
+    /// Take over an existing resource eksform did not make: add the mark (with
+    /// `eksform:adopted`) and make the in-place changes the spec asks for.
+    Adopt,
+    /// Let go of an adopted resource: remove eksform's mark, never delete it.
+    Release,
 }
 
 impl Action {
@@ -31,9 +36,15 @@ impl Action {
             Action::Update => "~",
             Action::Replace => "-/+",
             Action::Delete => "-",
+            Action::Adopt => "<=",
+            Action::Release => "=>",
         }
     }
 }
+
+/// The tag that says eksform adopted a resource rather than made it: such a
+/// resource is released (its mark removed), never deleted.
+pub const ADOPTED_TAG: &str = "eksform:adopted";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeChange {
@@ -54,6 +65,10 @@ pub struct ResourceChange {
     /// Why, when the attributes alone do not say (a duplicate, a resource being deleted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What the change loses that users may rely on, though it is allowed (a
+    /// log retention cut deletes older events).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub changes: Vec<AttributeChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<DesiredResource>,
@@ -75,11 +90,15 @@ pub struct Summary {
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
+    #[serde(default)]
+    pub adopt: usize,
+    #[serde(default)]
+    pub release: usize,
 }
 
 impl Summary {
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete > 0
+        self.create + self.update + self.replace + self.delete + self.adopt + self.release > 0
     }
 }
 
@@ -115,6 +134,8 @@ impl Plan {
                 Action::Update => s.update += 1,
                 Action::Replace => s.replace += 1,
                 Action::Delete => s.delete += 1,
+                Action::Adopt => s.adopt += 1,
+                Action::Release => s.release += 1,
                 Action::NoOp => {}
             }
         }
@@ -292,6 +313,7 @@ pub fn diff(
                 kind: resource.kind.clone(),
                 action: Action::Create,
                 reason: None,
+                warnings: Vec::new(),
                 changes: resource
                     .attributes
                     .iter()
@@ -307,7 +329,15 @@ pub fn diff(
             });
             continue;
         };
+        // An adopted resource keeps the tag that says so; one being adopted gets it.
+        let adopting = !is_marked(&live) && !kind.is_brought() && kind.adopts_unmarked();
+        let resource = &if adopting || is_adopted(&live) {
+            with_adopted_tag(resource)
+        } else {
+            resource.clone()
+        };
         let mut attribute_changes = Vec::new();
+        let mut warnings = Vec::new();
         for (name, value) in &resource.attributes {
             let after = resolve(value, &known);
             let before = live.attributes.get(name).cloned();
@@ -319,6 +349,9 @@ pub fn diff(
                 if let (Some(before), false) = (&before, contains_unknown(&after)) {
                     kind.check_change(name, before, &after)
                         .map_err(|reason| PlanError::Refused(resource.address.clone(), reason))?;
+                }
+                if let Some(before) = &before {
+                    warnings.extend(kind.warn_change(name, before, &after));
                 }
                 attribute_changes.push(AttributeChange {
                     name: name.clone(),
@@ -335,20 +368,62 @@ pub fn diff(
                 "an existing record of that name and type carries no eksform mark (it may belong to ExternalDNS or a person); eksform never changes it: remove it, or give the spec another name".into(),
             ));
         }
-        if !is_marked(&live) && !kind.is_brought() {
-            reason = Some("adopts an existing resource that carries no eksform mark".into());
+        if adopting {
+            reason = Some(if attribute_changes.is_empty() {
+                "an existing resource eksform did not make: used as it is, never changed or deleted"
+                    .into()
+            } else {
+                "adopts an existing resource that carries no eksform mark: destroy releases it, never deletes it".into()
+            });
         }
+        let health = live
+            .attributes
+            .get(crate::model::HEALTH)
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let action = if live.status == Status::Deleting {
             reason = Some("the live resource is being deleted".into());
             Action::Replace
-        } else if attribute_changes.iter().any(|c| c.forces_replacement) {
+        } else if live.status == Status::Failed {
+            // Waiting on it would never end: AWS has given up on it.
+            reason = Some(format!(
+                "AWS reports it failed{}: it is deleted and made again",
+                health
+                    .as_deref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default()
+            ));
             Action::Replace
+        } else if attribute_changes.iter().any(|c| c.forces_replacement) {
+            if adopting || is_adopted(&live) {
+                let forced: Vec<String> = attribute_changes
+                    .iter()
+                    .filter(|c| c.forces_replacement)
+                    .map(|c| match &c.before {
+                        Some(before) => format!("{} (set it to {before} to keep it)", c.name),
+                        None => c.name.clone(),
+                    })
+                    .collect();
+                return Err(PlanError::Refused(
+                    resource.address.clone(),
+                    format!(
+                        "an adopted resource is never replaced, and {} cannot change in place",
+                        forced.join(", ")
+                    ),
+                ));
+            }
+            Action::Replace
+        } else if adopting && !attribute_changes.is_empty() {
+            Action::Adopt
         } else if !attribute_changes.is_empty() {
             Action::Update
         } else {
             Action::NoOp
         };
-        if matches!(action, Action::NoOp | Action::Update) {
+        if let (Some(health), Status::Ready) = (&health, live.status) {
+            warnings.push(format!("AWS reports it {health}"));
+        }
+        if matches!(action, Action::NoOp | Action::Update | Action::Adopt) {
             known.insert(resource.address.clone(), live.clone());
         }
         ordered_changes.push(ResourceChange {
@@ -356,6 +431,7 @@ pub fn diff(
             kind: resource.kind.clone(),
             action,
             reason,
+            warnings,
             changes: attribute_changes,
             desired: Some(resource.clone()),
             live: Some(live),
@@ -367,7 +443,17 @@ pub fn diff(
         if kinds::by_name(&live.kind).is_some_and(|k| k.is_brought()) || !is_marked(&live) {
             continue;
         }
-        changes.push(delete_change(&live, None));
+        if is_adopted(&live) {
+            changes.push(release_change(&live));
+            continue;
+        }
+        // What eksform did not make but deletes (a controller's leftover) says why.
+        let found_by = live
+            .attributes
+            .get("found_by")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        changes.push(delete_change(&live, found_by));
     }
 
     // Creates and updates in dependency order, then deletes.
@@ -383,16 +469,113 @@ fn is_marked(live: &LiveResource) -> bool {
         .is_some_and(|tags| tags.contains_key(crate::model::STACK_TAG))
 }
 
+/// Whether eksform adopted the resource (then it is released, never deleted).
+fn is_adopted(live: &LiveResource) -> bool {
+    live.attributes
+        .get("tags")
+        .and_then(Value::as_map)
+        .is_some_and(|tags| tags.contains_key(ADOPTED_TAG))
+}
+
+/// The desired resource with the tag that marks it adopted.
+fn with_adopted_tag(resource: &DesiredResource) -> DesiredResource {
+    let mut resource = resource.clone();
+    if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+        tags.insert(ADOPTED_TAG.into(), Value::string("true"));
+    }
+    resource
+}
+
+/// Letting go of an adopted resource: every `eksform:` tag removed, the rest
+/// (its own tags, its settings) left as they are.
+fn release_change(live: &LiveResource) -> ResourceChange {
+    let mut released = live.attributes.clone();
+    let before = live.attributes.get("tags").cloned();
+    let after = before.as_ref().and_then(Value::as_map).map(|tags| {
+        Value::Map(
+            tags.iter()
+                .filter(|(k, _)| !k.starts_with("eksform:"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    });
+    if let Some(after) = &after {
+        released.insert("tags".into(), after.clone());
+    }
+    ResourceChange {
+        address: live.address.clone(),
+        kind: live.kind.clone(),
+        action: Action::Release,
+        reason: Some(
+            "adopted, not made by eksform: its mark is removed and it is left in place".into(),
+        ),
+        warnings: Vec::new(),
+        changes: vec![AttributeChange {
+            name: "tags".into(),
+            before,
+            after,
+            forces_replacement: false,
+        }],
+        desired: Some(DesiredResource {
+            kind: live.kind.clone(),
+            address: live.address.clone(),
+            attributes: released,
+            depends_on: Vec::new(),
+        }),
+        live: Some(live.clone()),
+    }
+}
+
 fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange {
     ResourceChange {
         address: live.address.clone(),
         kind: live.kind.clone(),
         action: Action::Delete,
         reason,
+        warnings: Vec::new(),
         changes: Vec::new(),
         desired: None,
         live: Some(live.clone()),
     }
+}
+
+/// How two plans of the same stack differ in what they would do: per
+/// address, the action, the live id it acts on, the desired resource and the
+/// attribute changes. Empty when they make the same changes.
+pub fn differences(a: &Plan, b: &Plan) -> Vec<String> {
+    let key = |r: &ResourceChange| {
+        (
+            r.address.clone(),
+            r.action,
+            r.live.as_ref().map(|l| l.id.clone()),
+        )
+    };
+    let index = |plan: &Plan| -> BTreeMap<_, serde_json::Value> {
+        plan.resources
+            .iter()
+            .map(|r| {
+                (
+                    key(r),
+                    serde_json::json!({ "desired": r.desired, "changes": r.changes, "kind": r.kind }),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (index(a), index(b));
+    let keys: BTreeSet<_> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|(address, action, id)| {
+            let key = (address.clone(), *action, id.clone());
+            let what = match (a.contains_key(&key), b.contains_key(&key)) {
+                (true, false) => "is in the file but not what the live state calls for",
+                (false, true) => "is what the live state calls for but not in the file",
+                _ => "differs from the file",
+            };
+            let id = id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+            format!("{action:?} {address}{id} {what}")
+        })
+        .collect()
 }
 
 /// Addresses whose live state differs between two observations: what made a saved plan stale.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 use eksform::cloud::aws::AwsClients;
-use support::{Emulator, write_spec};
+use support::{Emulator, apply, destroy, plan_exit_code, write_spec};
 
 const REGION: &str = "us-east-1";
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -230,25 +230,6 @@ fn check_routes(network: &Network, nat_for: impl Fn(&str) -> Option<String>) {
     }
 }
 
-fn plan_exit_code(emulator: &Emulator, spec: &std::path::Path) -> i32 {
-    let output = emulator
-        .eksform()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(spec)
-        .output()
-        .unwrap();
-    output.status.code().unwrap_or(-1)
-}
-
-fn destroy(emulator: &Emulator, spec: &std::path::Path) {
-    emulator
-        .eksform()
-        .args(["destroy", "--auto-approve"])
-        .arg(spec)
-        .assert()
-        .success();
-}
-
 async fn assert_no_clusters(aws: &AwsClients) {
     let clusters = aws.eks.list_clusters().send().await.unwrap();
     assert!(
@@ -256,15 +237,6 @@ async fn assert_no_clusters(aws: &AwsClients) {
         "clusters left: {:?}",
         clusters.clusters()
     );
-}
-
-fn apply(emulator: &Emulator, spec: &std::path::Path) {
-    emulator
-        .eksform()
-        .args(["apply", "--auto-approve"])
-        .arg(spec)
-        .assert()
-        .success();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -117,11 +117,8 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ErrorClass::Transient
         }
-        // IAM is eventually consistent: a role made seconds ago may not be
-        // assumable by EKS yet. Retried like a dependency that is not ready.
-        SdkError::ServiceError(_) if is_iam_lag(&message) => ErrorClass::DependencyViolation,
         SdkError::ServiceError(service) => {
-            classify(code.as_deref(), service.raw().status().as_u16())
+            service_error_class(code.as_deref(), service.raw().status().as_u16(), &message)
         }
         _ => ErrorClass::Rejected,
     };
@@ -130,6 +127,17 @@ where
         code: code.clone(),
         message: format!("{operation}: {message}"),
     }
+}
+
+/// The class of an error AWS answered.
+fn service_error_class(code: Option<&str>, status: u16, message: &str) -> ErrorClass {
+    // IAM is eventually consistent: a role made seconds ago may not be
+    // assumable by EKS yet. Retried like a dependency that is not ready.
+    // IAM's own "no such role" (NoSuchEntity) is an answer, never lag.
+    if is_iam_lag(message) && !code.is_some_and(|c| c.starts_with("NoSuch")) {
+        return ErrorClass::DependencyViolation;
+    }
+    classify(code, status)
 }
 
 fn is_iam_lag(message: &str) -> bool {
@@ -223,6 +231,14 @@ impl Cloud for AwsCloud {
         kind.delete(&self.clients, live).await
     }
 
+    async fn name_taken(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        kind.name_taken(&self.clients, desired).await
+    }
+
     async fn read(
         &self,
         kind: &'static dyn Kind,
@@ -265,5 +281,20 @@ mod tests {
             "Role with arn: arn:aws:iam::123456789012:role/eksform/prd/prd-iam-role-cluster, could not be assumed because it does not exist or the trusted entity is not correct"
         ));
         assert!(!is_iam_lag("Subnet subnet-1 does not exist"));
+    }
+
+    #[test]
+    fn iams_own_no_such_entity_is_not_lag() {
+        // DeleteRole of a role already gone: "The role with name x cannot be found."
+        let gone = "The role with name x cannot be found.";
+        assert_eq!(
+            service_error_class(Some("NoSuchEntity"), 404, gone),
+            ErrorClass::NotFound
+        );
+        // The same words from EKS about a role it cannot see yet are lag.
+        assert_eq!(
+            service_error_class(Some("InvalidParameterException"), 400, gone),
+            ErrorClass::DependencyViolation
+        );
     }
 }

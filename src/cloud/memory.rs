@@ -328,6 +328,29 @@ impl Cloud for MemoryCloud {
         .await
     }
 
+    async fn name_taken(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        // Names are unique per kind here, as AWS's are for the kinds that
+        // check. Not counted as a call: fault schedules count apply's calls.
+        let Some(name) = desired.attributes.get("name") else {
+            return Ok(None);
+        };
+        let state = self.state.lock().expect("state lock");
+        Ok(state
+            .resources
+            .iter()
+            .find(|r| {
+                r.kind == kind.name()
+                    && r.deleting_until.is_none()
+                    && r.attributes.get("name") == Some(name)
+                    && r.tag(STACK_TAG).is_none()
+            })
+            .map(|r| format!("{} named {name} already exists ({})", kind.name(), r.id)))
+    }
+
     async fn create(
         &self,
         kind: &'static dyn Kind,

@@ -28,6 +28,9 @@ pub struct Scope {
     /// Observing for a destroy: what Kubernetes controllers left in the VPC is
     /// looked for too (`controller_leftover`).
     pub destroying: bool,
+    /// The VPC the stack brought (by id), if any: controller leftovers are
+    /// looked for only in the stack's VPCs.
+    pub brought_vpc: Option<String>,
     /// Reads the kinds share while observing (off outside observation).
     pub reads: shared::Reads,
 }
@@ -152,6 +155,13 @@ pub trait Cloud: Send + Sync {
         desired: &Attributes,
     ) -> Result<(), CloudError>;
     async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError>;
+    /// What already holds the name of a resource about to be created
+    /// (`Kind::name_taken`), in words.
+    async fn name_taken(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+    ) -> Result<Option<String>, CloudError>;
     /// The resource's current state, `None` once it is gone: what waits poll.
     async fn read(
         &self,

@@ -156,6 +156,14 @@ impl Cloud for SharedObservation {
             .collect())
     }
 
+    async fn name_taken(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        self.inner.name_taken(kind, desired).await
+    }
+
     async fn create(
         &self,
         kind: &'static dyn Kind,

@@ -202,6 +202,11 @@ impl Kind for AccessEntry {
         "access_entry"
     }
 
+    fn guarded(&self) -> bool {
+        // Deleting an access entry can lock its principal (admins) out of the cluster.
+        true
+    }
+
     fn id_prefix(&self) -> &'static str {
         "access-entry"
     }

@@ -47,8 +47,20 @@ impl Addon {
         let status = match addon.status()? {
             AddonStatus::Active | AddonStatus::Degraded | AddonStatus::Updating => Status::Ready,
             AddonStatus::Deleting => Status::Deleting,
+            AddonStatus::CreateFailed | AddonStatus::DeleteFailed | AddonStatus::UpdateFailed => {
+                Status::Failed
+            }
             _ => Status::Pending,
         };
+        let health = super::eks_cluster::health_text(
+            addon.status().map(|s| s.as_str()),
+            addon
+                .health()
+                .map(|h| h.issues())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.message()),
+        );
         let mut attributes = Attributes::new();
         attributes.insert(
             "cluster_name".into(),
@@ -72,6 +84,9 @@ impl Addon {
             "arn".into(),
             Value::string(addon.addon_arn().unwrap_or_default()),
         );
+        if let Some(health) = health {
+            attributes.insert(crate::model::HEALTH.into(), Value::string(health));
+        }
         live(
             self.name(),
             stack,
@@ -140,6 +155,11 @@ impl Kind for Addon {
 
     fn name(&self) -> &'static str {
         "addon"
+    }
+
+    fn guarded(&self) -> bool {
+        // Deleting an add-on such as vpc-cni or coredns takes networking or DNS from running pods.
+        true
     }
 
     fn id_prefix(&self) -> &'static str {

@@ -1,7 +1,9 @@
 //! What Kubernetes controllers made in the stack's VPC and left behind: load
 //! balancers, target groups and security groups of the AWS Load Balancer
-//! Controller (tagged `elbv2.k8s.aws/cluster`, `service.k8s.aws/*` or
-//! `kubernetes.io/cluster/<cluster>=owned`). Never desired; found only when
+//! Controller (tagged exactly `elbv2.k8s.aws/cluster=<cluster>`) or of the
+//! cloud provider (`kubernetes.io/cluster/<cluster>=owned`), and only those in
+//! the stack's own VPC (`in_stack_vpc`): a same-named cluster's resources in
+//! another VPC are never touched. Never desired; found only when
 //! destroying, listed in the plan and deleted after the cluster is gone (it
 //! would make them again) and before the subnets and the VPC, which AWS will
 //! not delete while they stand. Their network interfaces go with them; the
@@ -22,15 +24,20 @@ use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, V
 
 pub struct ControllerLeftover;
 
-/// Whether tags say a controller of `cluster` made the resource.
-fn made_by_controller(tags: &BTreeMap<String, String>, cluster: &str) -> bool {
-    tags.get("elbv2.k8s.aws/cluster").map(String::as_str) == Some(cluster)
-        || tags
-            .get(&format!("kubernetes.io/cluster/{cluster}"))
-            .map(String::as_str)
-            == Some("owned")
-        || (tags.keys().any(|k| k.starts_with("service.k8s.aws/"))
-            && tags.values().any(|v| v == cluster))
+/// The attribute that says why a leftover was picked: the tag that matched.
+pub const FOUND_BY: &str = "found_by";
+
+/// The tag by which a controller of `cluster` marked what it made, if any:
+/// the AWS Load Balancer Controller's `elbv2.k8s.aws/cluster=<cluster>`, or the
+/// Kubernetes cloud provider's `kubernetes.io/cluster/<cluster>=owned`. Exact
+/// keys and values only: a resource of another cluster, or one that merely
+/// mentions the name in some other tag, never matches.
+pub fn controller_tag(tags: &BTreeMap<String, String>, cluster: &str) -> Option<String> {
+    if tags.get("elbv2.k8s.aws/cluster").map(String::as_str) == Some(cluster) {
+        return Some(format!("elbv2.k8s.aws/cluster={cluster}"));
+    }
+    let owned = format!("kubernetes.io/cluster/{cluster}");
+    (tags.get(&owned).map(String::as_str) == Some("owned")).then(|| format!("{owned}=owned"))
 }
 
 fn leftover(
@@ -38,10 +45,16 @@ fn leftover(
     what: &str,
     name: &str,
     id: &str,
+    matched: String,
     mut attributes: Attributes,
 ) -> LiveResource {
     let address = Address::new(&["controller_leftover", what, name]);
     attributes.insert("what".into(), Value::string(what));
+    // The plan says why eksform deletes something it did not make.
+    attributes.insert(
+        FOUND_BY.into(),
+        Value::string(format!("left by a Kubernetes controller (tag {matched})")),
+    );
     // Not made by eksform: marked here, for this destroy only, so that the plan
     // lists and deletes it.
     attributes.insert("tags".into(), Value::string_map(&mark(stack, &address)));
@@ -88,12 +101,9 @@ impl Kind for ControllerLeftover {
         let (balancers, tags) = region_load_balancers_with_tags(aws, scope).await?;
         for balancer in balancers.iter() {
             let arn = balancer.load_balancer_arn().unwrap_or_default();
-            if !tags
-                .get(arn)
-                .is_some_and(|t| made_by_controller(t, cluster))
-            {
+            let Some(matched) = tags.get(arn).and_then(|t| controller_tag(t, cluster)) else {
                 continue;
-            }
+            };
             let mut attributes = Attributes::new();
             let subnets: Vec<String> = balancer
                 .availability_zones()
@@ -115,6 +125,7 @@ impl Kind for ControllerLeftover {
                 "load_balancer",
                 name,
                 arn,
+                matched,
                 attributes,
             ));
         }
@@ -134,19 +145,21 @@ impl Kind for ControllerLeftover {
         let tags = elb_tags(aws, &arns).await?;
         for group in &groups {
             let arn = group.target_group_arn().unwrap_or_default();
-            if !tags
-                .get(arn)
-                .is_some_and(|t| made_by_controller(t, cluster))
-            {
+            let Some(matched) = tags.get(arn).and_then(|t| controller_tag(t, cluster)) else {
                 continue;
-            }
-            let attributes = Attributes::new();
+            };
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "vpc_id".into(),
+                Value::string(group.vpc_id().unwrap_or_default()),
+            );
             let name = group.target_group_name().unwrap_or_default();
             found.push(leftover(
                 &scope.stack,
                 "target_group",
                 name,
                 arn,
+                matched,
                 attributes,
             ));
         }
@@ -175,7 +188,6 @@ impl Kind for ControllerLeftover {
                     .name("tag-key")
                     .values("elbv2.k8s.aws/cluster")
                     .values(format!("kubernetes.io/cluster/{cluster}"))
-                    .values("service.k8s.aws/*")
                     .build(),
             )
             .into_paginator()
@@ -185,16 +197,23 @@ impl Kind for ControllerLeftover {
             .await
             .map_err(|e| error("DescribeSecurityGroups", e))?;
         for group in &security_groups {
-            if !made_by_controller(&from_sdk(group.tags()), cluster) {
+            let Some(matched) = controller_tag(&from_sdk(group.tags()), cluster) else {
                 continue;
-            }
+            };
             let mut attributes = Attributes::new();
             attributes.insert(
                 "vpc_id".into(),
                 Value::string(group.vpc_id().unwrap_or_default()),
             );
             let id = group.group_id().unwrap_or_default();
-            found.push(leftover(&scope.stack, "security_group", id, id, attributes));
+            found.push(leftover(
+                &scope.stack,
+                "security_group",
+                id,
+                id,
+                matched,
+                attributes,
+            ));
         }
         Ok(found)
     }
@@ -256,5 +275,92 @@ impl Kind for ControllerLeftover {
     ) -> Result<Option<LiveResource>, CloudError> {
         // Deletes are immediate for these; a wait never asks.
         Ok(Some(live.clone()))
+    }
+}
+
+/// Keeps only the leftovers that stand in one of the stack's VPCs (the VPC it
+/// made, found in the same observation, or the one it brought): the region's
+/// other VPCs may hold a same-named cluster's load balancers. With no VPC known,
+/// no leftover is kept.
+impl ControllerLeftover {
+    pub fn in_stack_vpc(
+        observed: Vec<LiveResource>,
+        brought_vpc: Option<&str>,
+    ) -> Vec<LiveResource> {
+        in_stack_vpc(observed, brought_vpc)
+    }
+}
+
+fn in_stack_vpc(observed: Vec<LiveResource>, brought_vpc: Option<&str>) -> Vec<LiveResource> {
+    let mut vpcs: Vec<String> = observed
+        .iter()
+        .filter(|r| r.kind == "vpc")
+        .map(|r| r.id.clone())
+        .collect();
+    vpcs.extend(brought_vpc.map(str::to_string));
+    observed
+        .into_iter()
+        .filter(|r| {
+            r.kind != "controller_leftover"
+                || r.attributes
+                    .get("vpc_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|vpc| vpcs.iter().any(|v| v == vpc))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_controllers_exact_tags_for_the_cluster_match() {
+        let dev = "dev";
+        assert!(controller_tag(&tags(&[("elbv2.k8s.aws/cluster", "dev")]), dev).is_some());
+        assert!(controller_tag(&tags(&[("kubernetes.io/cluster/dev", "owned")]), dev).is_some());
+        // Another cluster, a shared subnet-style tag, or the name in any other value.
+        assert!(controller_tag(&tags(&[("elbv2.k8s.aws/cluster", "dev2")]), dev).is_none());
+        assert!(controller_tag(&tags(&[("kubernetes.io/cluster/dev", "shared")]), dev).is_none());
+        assert!(
+            controller_tag(
+                &tags(&[("service.k8s.aws/stack", "x"), ("team", "dev")]),
+                dev
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn leftovers_outside_the_stacks_vpc_are_dropped() {
+        let resource = |kind: &str, id: &str, vpc: &str| LiveResource {
+            address: Address::new(&[kind, id]),
+            kind: kind.into(),
+            id: id.into(),
+            attributes: Attributes::from([("vpc_id".to_string(), Value::string(vpc))]),
+            status: Status::Ready,
+        };
+        let observed = vec![
+            resource("vpc", "vpc-mine", ""),
+            resource("controller_leftover", "lb-mine", "vpc-mine"),
+            resource("controller_leftover", "lb-other", "vpc-other"),
+            resource("controller_leftover", "sg-none", ""),
+        ];
+        let kept: Vec<String> = in_stack_vpc(observed.clone(), None)
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(kept, ["vpc-mine", "lb-mine"]);
+        let without_vpc: Vec<LiveResource> =
+            observed.into_iter().filter(|r| r.kind != "vpc").collect();
+        assert!(in_stack_vpc(without_vpc.clone(), None).is_empty());
+        assert_eq!(in_stack_vpc(without_vpc, Some("vpc-other")).len(), 1);
     }
 }

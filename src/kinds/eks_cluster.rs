@@ -43,7 +43,8 @@ impl EksCluster {
         let status = match cluster.status()? {
             ClusterStatus::Active | ClusterStatus::Updating => Status::Ready,
             ClusterStatus::Deleting => Status::Deleting,
-            // Creating, pending, failed: the wait reads it again (and reports a failure).
+            ClusterStatus::Failed => Status::Failed,
+            // Creating, pending: the wait reads it again.
             _ => Status::Pending,
         };
         let vpc = cluster.resources_vpc_config();
@@ -449,7 +450,7 @@ impl Kind for EksCluster {
             .client_request_token(&request.token)
             .send()
             .await
-            .map_err(|e| error("CreateCluster", e))?;
+            .map_err(|e| name_clash(error("CreateCluster", e), "cluster", name))?;
         let stack = &request.stack;
         match out.cluster().and_then(|c| self.to_live(stack, c)) {
             Some(mut live) => {
@@ -457,6 +458,21 @@ impl Kind for EksCluster {
                 Ok(live)
             }
             None => Ok(request.created(self.name(), name.to_string(), Status::Pending)),
+        }
+    }
+
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        let name = required(&desired.attributes, "name")?;
+        match aws.eks.describe_cluster().name(name).send().await {
+            Ok(out) => Ok(Some(format!(
+                "an EKS cluster named `{name}` already exists ({}) and is not this stack's: rename the cluster in the spec (`cluster.name`), or remove the existing one",
+                out.cluster().and_then(|c| c.arn()).unwrap_or("no ARN")
+            ))),
+            Err(e) => super::none_if_not_found(error("DescribeCluster", e)),
         }
     }
 
@@ -595,6 +611,40 @@ impl Kind for EksCluster {
             Err(e) => super::none_if_not_found(error("DescribeCluster", e)),
         }
     }
+}
+
+/// `ResourceInUseException` from an EKS create: the name is held by another
+/// resource (a retried create with the same token gets its own back). Waiting
+/// cannot free it, so it is no dependency to retry.
+pub fn name_clash(e: CloudError, what: &str, name: &str) -> CloudError {
+    if e.code.as_deref() != Some("ResourceInUseException") {
+        return e;
+    }
+    CloudError::new(
+        crate::cloud::ErrorClass::Rejected,
+        e.code.as_deref(),
+        format!(
+            "a {what} named {name} already exists without this stack's mark: rename it in the spec ({e})"
+        ),
+    )
+}
+
+/// What AWS reports of a node group's or add-on's health, for the plan: the
+/// status when it is failed or degraded, with the issues' messages.
+pub fn health_text<'a>(
+    status: Option<&str>,
+    issues: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let status = status?;
+    if !(status.ends_with("FAILED") || status == "DEGRADED") {
+        return None;
+    }
+    let issues: Vec<&str> = issues.collect();
+    Some(if issues.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status}: {}", issues.join("; "))
+    })
 }
 
 /// The names a cluster's list call returned (node groups, Fargate profiles,

@@ -36,6 +36,11 @@ impl Kind for ElasticIp {
         "elastic_ip"
     }
 
+    fn guarded(&self) -> bool {
+        // Partners allow-list these addresses: a released one is gone for good.
+        true
+    }
+
     fn id_prefix(&self) -> &'static str {
         "eipalloc"
     }

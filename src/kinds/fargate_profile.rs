@@ -37,6 +37,9 @@ impl FargateProfile {
         let status = match profile.status()? {
             FargateProfileStatus::Active => Status::Ready,
             FargateProfileStatus::Deleting => Status::Deleting,
+            FargateProfileStatus::CreateFailed | FargateProfileStatus::DeleteFailed => {
+                Status::Failed
+            }
             _ => Status::Pending,
         };
         let selectors = profile

@@ -34,12 +34,29 @@ impl IamRole {
     }
 }
 
-/// The path of a stack's roles (of every stack's, for `EVERY_STACK`).
-pub fn role_path(stack: &str) -> String {
+/// The path of a stack's roles in a region (of every stack's, for
+/// `EVERY_STACK`). IAM is global: the region keeps one stack name in two
+/// regions apart.
+pub fn role_path(stack: &str, region: &str) -> String {
     if stack == super::tags::EVERY_STACK {
         return "/eksform/".into();
     }
+    format!("/eksform/{region}/{stack}/")
+}
+
+/// Where roles made before paths named the region live (`/eksform/<stack>/`):
+/// still found, without a region in their mark, and replaced by the plan.
+fn path_without_region(stack: &str) -> String {
     format!("/eksform/{stack}/")
+}
+
+/// A role's name: unique in the account, so it names the region too; IAM
+/// allows 64 characters.
+fn role_name(stack: &StackModel, address: &Address) -> String {
+    fit_name(
+        &resource_name(&format!("{}-{}", stack.stack, stack.region), address),
+        64,
+    )
 }
 
 /// A trust policy letting an AWS service assume the role.
@@ -417,6 +434,10 @@ impl Kind for IamRole {
         "iam_role"
     }
 
+    fn is_global(&self) -> bool {
+        true
+    }
+
     fn id_prefix(&self) -> &'static str {
         "role"
     }
@@ -469,12 +490,15 @@ impl Kind for IamRole {
         };
         let role = |suffix: &str, service: &str, policies: &[&str]| {
             let address = Self::address(suffix);
-            let name = resource_name(&stack.stack, &address);
+            let name = role_name(stack, &address);
             let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
             tags.insert("eksform:cluster".into(), cluster.name.clone());
             DesiredResource::new(self.name(), address)
                 .with("name", Value::string(name))
-                .with("path", Value::string(role_path(&stack.stack)))
+                .with(
+                    "path",
+                    Value::string(role_path(&stack.stack, &stack.region)),
+                )
                 .with(
                     "assume_role_policy",
                     Value::string(service_trust_policy(service)),
@@ -505,8 +529,7 @@ impl Kind for IamRole {
         for account in &cluster.service_accounts {
             let key = format!("{}/{}", account.namespace, account.name);
             let address = Self::address_of_service_account(&account.namespace, &account.name);
-            // IAM allows 64 characters.
-            let name = fit_name(&resource_name(&stack.stack, &address), 64);
+            let name = role_name(stack, &address);
             let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
             tags.insert("eksform:cluster".into(), cluster.name.clone());
             tags.insert("eksform:service-account".into(), key.clone());
@@ -518,7 +541,10 @@ impl Kind for IamRole {
             roles.push(
                 DesiredResource::new(self.name(), address)
                     .with("name", Value::string(name))
-                    .with("path", Value::string(role_path(&stack.stack)))
+                    .with(
+                        "path",
+                        Value::string(role_path(&stack.stack, &stack.region)),
+                    )
                     .with("irsa_trust", trust)
                     .with(
                         "managed_policy_arns",
@@ -570,11 +596,26 @@ impl Kind for IamRole {
             .try_collect()
             .await
             .map_err(|e| error("GetAccountAuthorizationDetails", e))?;
-        let prefix = role_path(&scope.stack);
+        // A read of one role (no region in its scope) looks under every path.
+        let prefix = if scope.region.is_empty() {
+            role_path(super::tags::EVERY_STACK, "")
+        } else {
+            role_path(&scope.stack, &scope.region)
+        };
+        let legacy = path_without_region(&scope.stack);
+        let regional = |role: &&aws_sdk_iam::types::RoleDetail| {
+            role.tags()
+                .iter()
+                .any(|t| t.key() == crate::model::REGION_TAG)
+        };
         Ok(pages
             .iter()
             .flat_map(|page| page.role_detail_list())
-            .filter(|role| role.path().is_some_and(|p| p.starts_with(&prefix)))
+            .filter(|role| {
+                role.path().is_some_and(|p| {
+                    p.starts_with(&prefix) || (p.starts_with(&legacy) && !regional(role))
+                })
+            })
             .filter_map(|role| {
                 self.to_live(
                     &scope.stack,
@@ -649,6 +690,21 @@ impl Kind for IamRole {
                 .insert("arn".into(), Value::string(role.arn()));
         }
         Ok(created)
+    }
+
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        let name = super::tags::required(&desired.attributes, "name")?;
+        match aws.iam.get_role().role_name(name).send().await {
+            Ok(out) => Ok(Some(format!(
+                "an IAM role named `{name}` already exists ({}) and is not this stack's in this region: delete or rename it",
+                out.role().map(|r| r.arn()).unwrap_or("no ARN")
+            ))),
+            Err(e) => super::none_if_not_found(error("GetRole", e)),
+        }
     }
 
     async fn update(

@@ -408,6 +408,21 @@ impl Kind for LoadBalancer {
         Ok(live)
     }
 
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        let name = required(&desired.attributes, "name")?;
+        match aws.elb.describe_load_balancers().names(name).send().await {
+            Ok(out) if !out.load_balancers().is_empty() => Ok(Some(format!(
+                "a load balancer named `{name}` already exists in the region and is not this stack's: rename it in the spec (`loadBalancers[].name`) or delete it"
+            ))),
+            Ok(_) => Ok(None),
+            Err(e) => super::none_if_not_found(error("DescribeLoadBalancers", e)),
+        }
+    }
+
     async fn update(
         &self,
         aws: &AwsClients,

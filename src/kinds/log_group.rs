@@ -69,6 +69,11 @@ impl Kind for LogGroup {
         "log_group"
     }
 
+    fn guarded(&self) -> bool {
+        // Deleting a log group deletes its events (audit logs).
+        true
+    }
+
     fn id_prefix(&self) -> &'static str {
         "log-group"
     }
@@ -90,6 +95,23 @@ impl Kind for LogGroup {
         Timings {
             poll: Duration::from_secs(5),
             ..Timings::immediate()
+        }
+    }
+
+    fn warn_change(&self, attribute: &str, before: &Value, after: &Value) -> Option<String> {
+        // No retention (Null) keeps events forever.
+        let days = |v: &Value| match v {
+            Value::Int(days) => Some(*days),
+            _ => None,
+        };
+        match (attribute, days(before), days(after)) {
+            ("retention_in_days", before, Some(after)) if before.is_none_or(|b| b > after) => {
+                Some(format!(
+                    "retention cut from {} to {after} days: CloudWatch Logs deletes older events",
+                    before.map_or("never expire".to_string(), |b| format!("{b}"))
+                ))
+            }
+            _ => None,
         }
     }
 

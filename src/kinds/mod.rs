@@ -215,6 +215,13 @@ pub trait Kind: Send + Sync + 'static {
         false
     }
 
+    /// Whether the kind belongs to a global service (IAM), whose resources one
+    /// account shares across regions: they carry `eksform:region` in their
+    /// mark, and a region sees only its own.
+    fn is_global(&self) -> bool {
+        false
+    }
+
     /// Whether observing with the stack `tags::EVERY_STACK` finds every stack's
     /// resources of this kind (its read depends on nothing else of the scope):
     /// a plan of many stacks then reads the kind once for all of them.
@@ -252,6 +259,12 @@ pub trait Kind: Send + Sync + 'static {
         Ok(())
     }
 
+    /// What an allowed change loses that users may rely on (a retention cut
+    /// deletes older log events): shown as a warning in the plan.
+    fn warn_change(&self, _attribute: &str, _before: &Value, _after: &Value) -> Option<String> {
+        None
+    }
+
     // The AWS adapter, kept thin: build requests and map responses.
 
     async fn observe(
@@ -271,6 +284,17 @@ pub trait Kind: Send + Sync + 'static {
         desired: &Attributes,
     ) -> Result<(), CloudError>;
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError>;
+    /// For a resource the plan creates: what already holds its name in the
+    /// account (a cluster, role, load balancer or target group of that name
+    /// without the stack's mark), in words, so that the plan stops before
+    /// anything is created instead of failing half-way through apply.
+    async fn name_taken(
+        &self,
+        _aws: &AwsClients,
+        _desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        Ok(None)
+    }
     /// Default: observation of one resource through the kind's list call.
     async fn read(
         &self,

@@ -43,8 +43,18 @@ impl NodeGroup {
                 Status::Ready
             }
             NodegroupStatus::Deleting => Status::Deleting,
+            NodegroupStatus::CreateFailed | NodegroupStatus::DeleteFailed => Status::Failed,
             _ => Status::Pending,
         };
+        let health = super::eks_cluster::health_text(
+            group.status().map(|s| s.as_str()),
+            group
+                .health()
+                .map(|h| h.issues())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.message()),
+        );
         let scaling = group.scaling_config();
         let mut attributes = Attributes::new();
         let mut put = |name: &str, value: Value| {
@@ -134,6 +144,9 @@ impl NodeGroup {
             "arn",
             Value::string(group.nodegroup_arn().unwrap_or_default()),
         );
+        if let Some(health) = health {
+            attributes.insert(crate::model::HEALTH.into(), Value::string(health));
+        }
         live(
             self.name(),
             stack,
@@ -532,7 +545,16 @@ impl Kind for NodeGroup {
             .client_request_token(&request.token)
             .send()
             .await
-            .map_err(|e| error("CreateNodegroup", e))?;
+            .map_err(|e| {
+                super::eks_cluster::name_clash(
+                    error("CreateNodegroup", e),
+                    "node group",
+                    attributes
+                        .get("nodegroup_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })?;
         match out
             .nodegroup()
             .and_then(|g| self.to_live(&request.stack, g))

@@ -104,6 +104,15 @@ impl Kind for OidcProvider {
         "oidc_provider"
     }
 
+    fn is_global(&self) -> bool {
+        true
+    }
+
+    fn guarded(&self) -> bool {
+        // Every IAM role for a service account trusts the provider: without it they all stop working.
+        true
+    }
+
     fn id_prefix(&self) -> &'static str {
         "oidc-provider"
     }

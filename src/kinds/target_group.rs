@@ -189,6 +189,21 @@ impl Kind for TargetGroup {
         Ok(live)
     }
 
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        let name = required(&desired.attributes, "name")?;
+        match aws.elb.describe_target_groups().names(name).send().await {
+            Ok(out) if !out.target_groups().is_empty() => Ok(Some(format!(
+                "a target group named `{name}` already exists in the region and is not this stack's: rename it in the spec or delete it"
+            ))),
+            Ok(_) => Ok(None),
+            Err(e) => super::none_if_not_found(error("DescribeTargetGroups", e)),
+        }
+    }
+
     async fn update(
         &self,
         aws: &AwsClients,

@@ -7,10 +7,19 @@ use owo_colors::OwoColorize;
 use crate::plan::{Action, AttributeChange, Plan, ResourceChange, Summary};
 
 pub fn summary_line(summary: &Summary) -> String {
-    format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete",
         summary.create, summary.update, summary.replace, summary.delete
-    )
+    );
+    // Only stacks that take over or let go of something say so.
+    if summary.adopt + summary.release > 0 {
+        line.push_str(&format!(
+            ", {} to adopt, {} to release",
+            summary.adopt, summary.release
+        ));
+    }
+    line.push('.');
+    line
 }
 
 fn paint(action: Action, text: &str, color: bool) -> String {
@@ -22,6 +31,7 @@ fn paint(action: Action, text: &str, color: bool) -> String {
         Action::Update => text.yellow().to_string(),
         Action::Replace => text.magenta().to_string(),
         Action::Delete => text.red().to_string(),
+        Action::Adopt | Action::Release => text.cyan().to_string(),
         Action::NoOp => text.to_string(),
     }
 }
@@ -52,6 +62,8 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
         Action::Update => "will be updated in place",
         Action::Replace => "must be replaced",
         Action::Delete => "will be deleted",
+        Action::Adopt => "will be adopted",
+        Action::Release => "will be released (kept, no longer managed)",
         Action::NoOp => "is up to date",
     };
     let header = format!(
@@ -69,6 +81,9 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
     }
     if let Some(reason) = &resource.reason {
         let _ = writeln!(out, "      # {reason}");
+    }
+    for warning in &resource.warnings {
+        let _ = writeln!(out, "      # WARNING: {warning}");
     }
     if resource.action == Action::Replace {
         let forced: Vec<&str> = resource
@@ -113,7 +128,9 @@ pub fn plan(plan: &Plan, color: bool) -> String {
     );
     // Unchanged resources are shown only when there is something to say (an
     // adopted hosted zone).
-    let shown = |r: &&ResourceChange| r.action != Action::NoOp || r.reason.is_some();
+    let shown = |r: &&ResourceChange| {
+        r.action != Action::NoOp || r.reason.is_some() || !r.warnings.is_empty()
+    };
     if !summary.has_changes() {
         let _ = writeln!(out, "\nNo changes. The live resources match the spec.");
     }

@@ -39,6 +39,8 @@ fn plan_unsorted(plan: &Plan) -> Json {
             "update": summary.update,
             "replace": summary.replace,
             "delete": summary.delete,
+            "adopt": summary.adopt,
+            "release": summary.release,
         },
         "resource_changes": plan.resources.iter().map(|r| json!({
             "address": r.address.to_string(),
@@ -46,6 +48,7 @@ fn plan_unsorted(plan: &Plan) -> Json {
             "action": r.action,
             "id": r.live.as_ref().map(|l| l.id.clone()),
             "reason": r.reason,
+            "warnings": r.warnings,
             "destructive": r.is_guarded(),
             "attributes": r.changes.iter().map(|c| json!({
                 "name": c.name,

@@ -139,3 +139,34 @@ pub fn write_spec(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write spec");
     path
 }
+
+/// `plan --detailed-exitcode`'s exit code: 0 no changes, 2 changes, 1 error.
+pub fn plan_exit_code(emulator: &Emulator, spec: &Path) -> i32 {
+    let output = emulator
+        .eksform()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(spec)
+        .output()
+        .unwrap();
+    output.status.code().unwrap_or(-1)
+}
+
+/// `apply --auto-approve`, which must succeed.
+pub fn apply(emulator: &Emulator, spec: &Path) {
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(spec)
+        .assert()
+        .success();
+}
+
+/// `destroy --auto-approve`, which must succeed.
+pub fn destroy(emulator: &Emulator, spec: &Path) {
+    emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(spec)
+        .assert()
+        .success();
+}
