@@ -631,6 +631,125 @@ mod tests {
         serde_json::to_string(&plan).unwrap()
     }
 
+    fn tags_value(pairs: &[(&str, &str)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(*v)))
+                .collect(),
+        )
+    }
+
+    fn log_group(live_tags: &[(&str, &str)], retention: i64) -> (DesiredResource, LiveResource) {
+        let address = Address("log_group.cluster".into());
+        let desired = DesiredResource::new("log_group", address.clone())
+            .with("name", Value::string("/aws/eks/dev/cluster"))
+            .with("retention_in_days", Value::Int(30))
+            .with(
+                "tags",
+                tags_value(&[
+                    ("eksform:stack", "dev"),
+                    ("eksform:address", "log_group.cluster"),
+                ]),
+            );
+        let live = LiveResource {
+            address,
+            kind: "log_group".into(),
+            id: "/aws/eks/dev/cluster".into(),
+            attributes: Attributes::from([
+                ("name".to_string(), Value::string("/aws/eks/dev/cluster")),
+                ("retention_in_days".to_string(), Value::Int(retention)),
+                ("tags".to_string(), tags_value(live_tags)),
+            ]),
+            status: Status::Ready,
+        };
+        (desired, live)
+    }
+
+    #[test]
+    fn an_unmarked_log_group_is_adopted_with_a_warning_and_released_by_destroy() {
+        let (desired, live) = log_group(&[], 365);
+        let plan = diff(std::slice::from_ref(&desired), std::slice::from_ref(&live)).unwrap();
+        assert_eq!(plan[0].action, Action::Adopt);
+        assert!(
+            plan[0].warnings[0].contains("365 to 30"),
+            "{:?}",
+            plan[0].warnings
+        );
+        let tags = plan[0].desired.as_ref().unwrap().attributes["tags"].clone();
+        assert_eq!(
+            tags.as_map().unwrap().get(ADOPTED_TAG),
+            Some(&Value::string("true"))
+        );
+        // Once adopted it stays adopted, and a destroy lets go of it.
+        let (_, adopted) = log_group(
+            &[
+                ("eksform:stack", "dev"),
+                ("eksform:address", "log_group.cluster"),
+                (ADOPTED_TAG, "true"),
+                ("owner", "audit"),
+            ],
+            30,
+        );
+        let again = diff(
+            std::slice::from_ref(&desired),
+            std::slice::from_ref(&adopted),
+        )
+        .unwrap();
+        assert_eq!(again[0].action, Action::NoOp);
+        let destroy = diff(&[], std::slice::from_ref(&adopted)).unwrap();
+        assert_eq!(destroy[0].action, Action::Release);
+        let after = destroy[0].changes[0]
+            .after
+            .as_ref()
+            .unwrap()
+            .as_map()
+            .unwrap();
+        assert_eq!(after.keys().collect::<Vec<_>>(), ["owner"]);
+    }
+
+    #[test]
+    fn a_failed_resource_is_replaced_and_a_degraded_one_warns() {
+        let address = Address("node_group.general".into());
+        let desired = DesiredResource::new("node_group", address.clone())
+            .with("tags", Value::Map(Default::default()));
+        let live = |status, health: &str| LiveResource {
+            address: address.clone(),
+            kind: "node_group".into(),
+            id: "dev-general".into(),
+            attributes: Attributes::from([
+                ("tags".to_string(), tags_value(&[("eksform:stack", "dev")])),
+                (crate::model::HEALTH.to_string(), Value::string(health)),
+            ]),
+            status,
+        };
+        let failed = diff(
+            std::slice::from_ref(&desired),
+            &[live(Status::Failed, "CREATE_FAILED: no capacity")],
+        )
+        .unwrap();
+        assert_eq!(failed[0].action, Action::Replace);
+        assert!(failed[0].reason.as_ref().unwrap().contains("no capacity"));
+        let degraded = diff(
+            std::slice::from_ref(&desired),
+            &[live(Status::Ready, "DEGRADED: AsgInstanceLaunchFailures")],
+        )
+        .unwrap();
+        assert_eq!(degraded[0].action, Action::NoOp);
+        assert!(degraded[0].warnings[0].contains("DEGRADED"));
+    }
+
+    #[test]
+    fn plans_that_act_on_another_id_differ() {
+        let plan: Plan = Plan::from_json(&saved_plan()).unwrap();
+        let mut forged = plan.clone();
+        assert!(differences(&plan, &forged).is_empty());
+        forged.resources[0].live.as_mut().unwrap().id = "vpc-foreign".into();
+        let found = differences(&plan, &forged);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|d| d.contains("vpc-foreign")));
+    }
+
     #[test]
     fn a_saved_plan_reads_back() {
         let plan = Plan::from_json(&saved_plan()).unwrap();

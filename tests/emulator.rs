@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 use eksform::cloud::aws::AwsClients;
-use support::{Emulator, apply, destroy, plan_exit_code, write_spec};
+use support::{Emulator, apply, apply_allowing_destroy, destroy, plan_exit_code, write_spec};
 
 const REGION: &str = "us-east-1";
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -313,9 +313,17 @@ async fn network_lifecycle_through_every_nat_mode() {
     check_routes(&ha, |zone| Some(ha.nats[zone].clone()));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
-    // Back to one NAT.
+    // Back to one NAT: releasing Elastic IPs is guarded (partners allow-list
+    // them), so `--auto-approve` alone refuses and changes nothing.
     let spec = write_spec(&dir, "life.yaml", &network_spec(stack, "Single"));
-    apply(&emulator, &spec);
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .assert()
+        .code(1);
+    assert_eq!(read_network(&aws, stack).await.elastic_ips, 3);
+    apply_allowing_destroy(&emulator, &spec);
     let back = read_network(&aws, stack).await;
     assert_eq!(back.nats.keys().collect::<Vec<_>>(), vec!["us-east-1a"]);
     assert_eq!(
@@ -327,7 +335,7 @@ async fn network_lifecycle_through_every_nat_mode() {
 
     // No NAT at all.
     let spec = write_spec(&dir, "life.yaml", &network_spec(stack, "Disable"));
-    apply(&emulator, &spec);
+    apply_allowing_destroy(&emulator, &spec);
     let none = read_network(&aws, stack).await;
     assert!(none.nats.is_empty());
     assert_eq!(none.elastic_ips, 0);
@@ -1607,7 +1615,7 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     let roles = aws
         .iam
         .list_roles()
-        .path_prefix("/eksform/all/")
+        .path_prefix("/eksform/us-east-1/all/")
         .send()
         .await
         .unwrap();
@@ -1664,7 +1672,7 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     assert!(
         aws.iam
             .list_roles()
-            .path_prefix("/eksform/all/")
+            .path_prefix("/eksform/us-east-1/all/")
             .send()
             .await
             .unwrap()
@@ -1836,7 +1844,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         .unwrap();
     let plan_text = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        plan_text.contains("adopts an existing resource"),
+        plan_text.contains("eksform did not make: used as it is"),
         "{plan_text}"
     );
     apply(&emulator, &spec);

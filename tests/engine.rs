@@ -453,7 +453,7 @@ async fn replacing_a_subnet_releases_its_route_table_association_first() {
     // Give the private subnets explicit CIDRs; us-east-1c's moves.
     let after = before.replace(
         "  nat:\n",
-        "  subnets:\n    public:\n      us-east-1a: { cidr: 10.40.0.0/19 }\n      us-east-1b: { cidr: 10.40.32.0/19 }\n      us-east-1c: { cidr: 10.40.64.0/19 }\n    private:\n      us-east-1a: { cidr: 10.40.96.0/19 }\n      us-east-1b: { cidr: 10.40.128.0/19 }\n      us-east-1c: { cidr: 10.40.224.0/19 }\n  nat:\n",
+        "  subnets:\n    public:\n      us-east-1a: { cidr: 10.40.0.0/19 }\n      us-east-1b: { cidr: 10.40.32.0/19 }\n      us-east-1c: { cidr: 10.40.64.0/19 }\n    private:\n      us-east-1a: { cidr: 10.40.128.0/19 }\n      us-east-1b: { cidr: 10.40.160.0/19 }\n      us-east-1c: { cidr: 10.40.224.0/19 }\n  nat:\n",
     );
     let plan = plan(&cloud, &after, false).await;
     let summary = plan.summary();
@@ -479,24 +479,38 @@ async fn replacing_a_subnet_releases_its_route_table_association_first() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn adding_a_zone_resplits_the_vpc_in_one_apply() {
-    // Two zones split the /16 into /18s; three into /19s: every subnet moves, and
-    // new subnets overlap old ones until those are gone.
+async fn adding_a_zone_creates_only_that_zones_network() {
+    // The automatic split leaves room: the third zone's subnets take free
+    // blocks and nothing that exists moves.
     let two = spec_text("HighlyAvailable").replace(", us-east-1c]", "]");
     let three = spec_text("HighlyAvailable");
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     assert!(apply(&cloud, &two).await.succeeded());
     let plan = plan(&cloud, &three, false).await;
+    let summary = plan.summary();
     assert_eq!(
-        plan.summary().replace,
-        6,
-        "four subnets and two NAT gateways are replaced: {:?}",
-        plan.summary()
+        (summary.replace, summary.delete, summary.create),
+        (0, 0, 5),
+        "two subnets, a route table, a NAT gateway and its address: {summary:?}"
     );
     let outcome = apply(&cloud, &three).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     assert_converged(&cloud, &three);
     assert_no_changes(&cloud, &three).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn subnets_of_an_earlier_layout_keep_their_cidrs() {
+    // An earlier version cut two zones into /18s: the automatic split of today
+    // would say /19s, but live subnets keep what they have.
+    let automatic = spec_text("Single").replace(", us-east-1c]", "]");
+    let earlier = automatic.replace(
+        "  nat:\n",
+        "  subnets:\n    public:\n      us-east-1a: { cidr: 10.40.0.0/18 }\n      us-east-1b: { cidr: 10.40.64.0/18 }\n    private:\n      us-east-1a: { cidr: 10.40.128.0/18 }\n      us-east-1b: { cidr: 10.40.192.0/18 }\n  nat:\n",
+    );
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    assert!(apply(&cloud, &earlier).await.succeeded());
+    assert_no_changes(&cloud, &automatic).await;
 }
 
 fn cluster_text(version: &str) -> String {

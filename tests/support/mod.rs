@@ -170,3 +170,13 @@ pub fn destroy(emulator: &Emulator, spec: &Path) {
         .assert()
         .success();
 }
+
+/// `apply --auto-approve --allow-destroy`, which must succeed.
+pub fn apply_allowing_destroy(emulator: &Emulator, spec: &Path) {
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve", "--allow-destroy"])
+        .arg(spec)
+        .assert()
+        .success();
+}
