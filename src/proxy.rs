@@ -174,7 +174,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                             .unwrap_or_default();
                         if behaviour
                             .throttle_every
-                            .is_some_and(|every| every > 0 && scramble(n) % every == 0)
+                            .is_some_and(|every| every > 0 && scramble(n).is_multiple_of(every))
                         {
                             refused.fetch_add(1, Ordering::Relaxed);
                             return Ok::<_, hyper::Error>(refusal(

@@ -629,8 +629,7 @@ async fn a_downgrade_is_refused_at_plan_time() {
         RetryPolicy::default(),
     )
     .await
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     let message = error.to_string();
     assert!(
         message.contains("eks_cluster.main") && message.contains("no downgrades"),
@@ -970,9 +969,7 @@ async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let ops_text = spec_text("Single").replace("stack: eng", "stack: ops");
     assert!(apply(&cloud, &ops_text).await.succeeded());
-    let prd_text = format!(
-        "stack: prd\nregion: us-east-1\nvpc:\n  cidr: 10.70.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\ncluster:\n  publicAccessCIDRs:\n    - {{ fromStack: ops, output: natPublicIPs }}\n"
-    );
+    let prd_text = "stack: prd\nregion: us-east-1\nvpc:\n  cidr: 10.70.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\ncluster:\n  publicAccessCIDRs:\n    - { fromStack: ops, output: natPublicIPs }\n".to_string();
     let stack = |text: &str| {
         ops::Stack::lowered(spec::parse(SourceFile::new("stack.yaml", text.to_string())).unwrap())
     };

@@ -173,7 +173,7 @@ impl Kind for ControllerLeftover {
         {
             let held: Vec<String> = groups
                 .iter()
-                .filter(|g| g.load_balancer_arns().iter().any(|a| *a == balancer.id))
+                .filter(|g| g.load_balancer_arns().contains(&balancer.id))
                 .filter_map(|g| g.target_group_arn().map(str::to_string))
                 .collect();
             balancer

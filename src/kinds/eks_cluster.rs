@@ -125,7 +125,7 @@ impl EksCluster {
         live(
             self.name(),
             stack,
-            &cluster.name().unwrap_or_default().to_string(),
+            cluster.name().unwrap_or_default(),
             tags,
             attributes,
             status,

@@ -75,10 +75,9 @@ impl FargateProfile {
         live(
             self.name(),
             stack,
-            &profile
+            profile
                 .fargate_profile_name()
-                .unwrap_or_default()
-                .to_string(),
+                .unwrap_or_default(),
             tags,
             attributes,
             status,

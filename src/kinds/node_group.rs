@@ -150,7 +150,7 @@ impl NodeGroup {
         live(
             self.name(),
             stack,
-            &group.nodegroup_name().unwrap_or_default().to_string(),
+            group.nodegroup_name().unwrap_or_default(),
             tags,
             attributes,
             status,

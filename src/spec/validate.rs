@@ -787,8 +787,8 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
                 "minSize <= desiredCapacity <= maxSize",
             );
         }
-        if let Some(d) = desired {
-            if min.is_some_and(|m| d.value < m) || max.is_some_and(|m| d.value > m) {
+        if let Some(d) = desired
+            && (min.is_some_and(|m| d.value < m) || max.is_some_and(|m| d.value > m)) {
                 v.error(
                     d.span,
                     format!(
@@ -798,7 +798,6 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
                     "minSize <= desiredCapacity <= maxSize",
                 );
             }
-        }
         if max == Some(0) {
             v.error(
                 group.max_size.as_ref().map(|m| m.span).unwrap_or_default(),
