@@ -521,6 +521,14 @@ async fn apply_command(
         }));
     }
     let command = if destroy { "destroy" } else { "apply" };
+    // Whoever waits for a lock is told once who holds it, then every half
+    // minute or when the holder changes: never silent, never a flood.
+    let mut reports = lock::WaitReports::every(Duration::from_secs(30));
+    let mut waiting = |holder: &lock::Holder, left: Duration| {
+        if let Some(line) = reports.report(&stack_name, holder, left, std::time::Instant::now()) {
+            eprintln!("{line}");
+        }
+    };
     let stack_lock = StackLock::take(
         &clients,
         &account,
@@ -529,6 +537,7 @@ async fn apply_command(
         &region,
         command,
         lock_wait,
+        &mut waiting,
     )
     .await
     .map_err(|e| {
@@ -573,10 +582,12 @@ fn watch_interrupts(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
+            // Cancelled before saying so: once the line is out, no new work
+            // starts (what the tests wait for).
+            cancel.cancel();
             eprintln!(
                 "\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now."
             );
-            cancel.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 quit.notify_one();
             }

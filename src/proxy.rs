@@ -29,6 +29,18 @@ pub struct Behaviour {
     /// The first call of this action (`CreateVpc`) is passed on and takes
     /// effect, but its answer is lost: the caller gets a server error.
     pub lose_first_answer_of: Option<&'static str>,
+    /// Calls kept waiting at the proxy until `Proxy::let_go`: a test's way
+    /// to stop a run at a known point, rather than after a guessed time.
+    pub hold: Option<Hold>,
+}
+
+/// Which calls `Behaviour::hold` keeps waiting.
+#[derive(Debug, Clone, Copy)]
+pub enum Hold {
+    /// Every call of this action (`CreateNatGateway`).
+    Action(&'static str),
+    /// The n-th call (counting from 1) and every one after it.
+    FromCall(u64),
 }
 
 /// A running proxy; it stops when dropped.
@@ -36,6 +48,9 @@ pub struct Proxy {
     pub url: String,
     calls: Arc<AtomicU64>,
     throttled: Arc<AtomicU64>,
+    /// Calls that reached the hold (`Behaviour::hold`).
+    held: Arc<AtomicU64>,
+    gate: tokio::sync::watch::Sender<bool>,
     /// Each passed-on call: when it started and ended, and its action.
     spans: Arc<std::sync::Mutex<Vec<Span>>>,
     task: tokio::task::JoinHandle<()>,
@@ -50,6 +65,16 @@ impl Proxy {
     /// Calls answered with a throttling error.
     pub fn throttled(&self) -> u64 {
         self.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Calls that reached the hold and waited there (released or not).
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Lets the held calls, and every later one, through.
+    pub fn let_go(&self) {
+        self.gate.send_replace(true);
     }
 
     /// The longest chain of calls each of which started after the previous
@@ -146,7 +171,10 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
     let recorded = spans.clone();
     let seen = Arc::new(AtomicU64::new(0));
     let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held = Arc::new(AtomicU64::new(0));
+    let (gate, _) = tokio::sync::watch::channel(false);
     let (counted, refused) = (calls.clone(), throttled.clone());
+    let (holding, open) = (held.clone(), gate.subscribe());
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -156,12 +184,14 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
             let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
             let lost = lost.clone();
             let recorded = recorded.clone();
+            let (holding, open) = (holding.clone(), open.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
                     let (client, upstream) = (client.clone(), upstream.clone());
                     let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
                     let lost = lost.clone();
                     let recorded = recorded.clone();
+                    let (holding, mut opened) = (holding.clone(), open.clone());
                     async move {
                         let started = std::time::Instant::now();
                         tokio::time::sleep(behaviour.latency).await;
@@ -185,6 +215,19 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
                         let action = action_of(&parts, &body);
+                        let held_here = match behaviour.hold {
+                            Some(Hold::Action(held)) => held == action,
+                            Some(Hold::FromCall(from)) => n >= from,
+                            None => false,
+                        };
+                        if held_here {
+                            holding.fetch_add(1, Ordering::SeqCst);
+                            // Until `let_go`; a proxy dropped meanwhile ends
+                            // the wait, and the call with it.
+                            if opened.wait_for(|open| *open).await.is_err() {
+                                return Ok(plain(StatusCode::BAD_GATEWAY, "proxy stopped"));
+                            }
+                        }
                         let lose_answer = behaviour.lose_first_answer_of == Some(action.as_str())
                             && !lost.swap(true, Ordering::SeqCst);
                         let lost_answer =
@@ -236,6 +279,8 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
         url,
         calls,
         throttled,
+        held,
+        gate,
         spans,
         task,
     })

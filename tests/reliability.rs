@@ -4,10 +4,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use eksform::proxy::{self, Behaviour};
-use support::{Emulator, write_spec};
+use eksform::proxy::{self, Behaviour, Hold};
+use support::{Emulator, Lines, until, write_spec};
 
 const REGION: &str = "us-east-1";
 
@@ -30,17 +30,31 @@ fn bootstrap(emulator: &Emulator, spec: &std::path::Path) {
     assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
 }
 
-/// A proxy in front of the emulator with `latency` added to every call.
-async fn far(emulator: &Emulator, latency: Duration) -> proxy::Proxy {
+/// A proxy in front of the emulator that keeps the calls `hold` says waiting
+/// until `let_go`: a run stopped at a known point, whatever the machine's pace.
+async fn gate(emulator: &Emulator, hold: Hold) -> proxy::Proxy {
     proxy::start(
         &emulator.endpoint,
         Behaviour {
-            latency,
+            hold: Some(hold),
             ..Behaviour::default()
         },
     )
     .await
     .unwrap()
+}
+
+/// Waits until a call reached `gate`'s hold, failing if `child` ended first.
+async fn until_held(gate: &proxy::Proxy, child: &mut std::process::Child, what: &str) {
+    until(what, || {
+        gate.held() > 0 || child.try_wait().is_ok_and(|exited| exited.is_some())
+    })
+    .await;
+    assert!(
+        gate.held() > 0,
+        "{what}: the run ended first ({:?})",
+        child.try_wait()
+    );
 }
 
 /// `eksform apply --auto-approve` started in the background through `url`,
@@ -166,18 +180,15 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         .unwrap();
     assert!(encryption.server_side_encryption_configuration().is_some());
 
-    // A slow apply (every call 40 ms away) holds the lock; a second one started
-    // meanwhile fails fast, naming the holder.
-    let slow = far(&emulator, Duration::from_millis(40)).await;
-    let first = apply_in_background(&emulator, &slow.url, &spec, true);
-    let started = Instant::now();
-    while !is_locked(&aws, "locked").await {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the first apply takes the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // An apply stopped at its NAT gateways (held at the proxy) holds the
+    // lock; a second one started meanwhile fails at once, naming the holder.
+    let nat = gate(&emulator, Hold::Action("CreateNatGateway")).await;
+    let mut first = apply_in_background(&emulator, &nat.url, &spec, true);
+    until_held(&nat, &mut first, "the first apply reaches its NAT gateways").await;
+    assert!(
+        is_locked(&aws, "locked").await,
+        "the first apply holds the lock"
+    );
     let second = run(emulator
         .eksform_via(&emulator.endpoint)
         .args(["apply", "--auto-approve"])
@@ -188,6 +199,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         stderr.contains("is locked by") && stderr.contains(&format!("pid {}", first.id())),
         "{stderr}"
     );
+    nat.let_go();
     let first = first.wait_with_output().unwrap();
     assert_eq!(
         first.status.code(),
@@ -221,20 +233,36 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         stderr.contains("runner-7") && stderr.contains("eksform unlock locked"),
         "{stderr}"
     );
+    // Another host's lock is never taken over, whatever its pid; a run that
+    // waits for it says who holds it and since when, then takes the lock
+    // once it is broken.
+    let mut waiting = emulator
+        .eksform_via(&emulator.endpoint)
+        .args(["destroy", "--auto-approve", "--lock-timeout", "600"])
+        .arg(&spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::of(&mut waiting);
+    let told = lines.wait_for("Waiting for the lock of stack locked").await;
+    assert!(
+        told.contains("held by ci@runner-7")
+            && told.contains("pid 4242")
+            && told.contains("running `apply`")
+            && told.contains("held for ")
+            && told.contains("giving up in "),
+        "{told}"
+    );
     let unlocked = run(emulator
         .eksform_via(&emulator.endpoint)
         .args(["unlock", "locked", "--region", REGION, "--yes"]));
     assert_eq!(unlocked.status.code(), Some(0), "{unlocked:?}");
-    let destroyed = run(emulator
-        .eksform_via(&emulator.endpoint)
-        .args(["destroy", "--auto-approve"])
-        .arg(&spec));
-    assert_eq!(
-        destroyed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&destroyed.stderr)
-    );
+    let destroyed = waiting.wait().unwrap();
+    let stderr = lines.all();
+    // How often it is said (not at every try) is the unit tests' business:
+    // here it would depend on how long the unlock took.
+    assert_eq!(destroyed.code(), Some(0), "{stderr}");
 
     // The history: the apply and the destroy, who and how they ended.
     let history = run(emulator
@@ -365,19 +393,24 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
     let spec = write_spec(&dir, "ref.yaml", &reference_spec());
     // With the state bucket, each killed run also leaves its lock behind.
     bootstrap(&emulator, &spec);
-    // Every call 15 ms away, so that the kills land in the middle of applies.
-    let slow = far(&emulator, Duration::from_millis(15)).await;
-    let mut before = 0;
-    for delay in [400u64, 900, 250, 1300, 700] {
-        let mut child = apply_in_background(&emulator, &slow.url, &spec, false);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+    // Each run is stopped at a different call (the proxy holds that call and
+    // every later one), then killed: calls already passed on take effect,
+    // their answers are lost, and nothing after them is sent. A whole apply
+    // of this stack makes 92 calls, one with nothing left to do about 40
+    // (the guard, the lock and the observation): the first run is stopped
+    // in its creates, the others in their observation or early creates,
+    // always before they could finish.
+    for stop_at in [60u64, 45, 25, 50, 35] {
+        let stop = gate(&emulator, Hold::FromCall(stop_at)).await;
+        let mut child = apply_in_background(&emulator, &stop.url, &spec, false);
+        until_held(
+            &stop,
+            &mut child,
+            &format!("the run reaches call {stop_at}"),
+        )
+        .await;
         child.kill().unwrap(); // SIGKILL: no chance to clean up
         child.wait().unwrap();
-        assert!(
-            slow.calls() > before,
-            "the run made calls before it was killed"
-        );
-        before = slow.calls();
     }
     let finished = run(emulator
         .eksform_via(&emulator.endpoint)
@@ -492,31 +525,27 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
     bootstrap(&emulator, &spec);
     let bucket = eksform::lock::bucket_name("123456789012", REGION);
 
-    // Every call 300 ms away: the apply is still going when Ctrl-C comes.
-    let slow = far(&emulator, Duration::from_millis(300)).await;
-    let child = apply_in_background(&emulator, &slow.url, &spec, true);
-    let started = Instant::now();
-    while vpcs_of(&aws, "halted").await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the apply creates the VPC"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The apply stopped at its NAT gateways (held at the proxy) when Ctrl-C
+    // comes; they go on once the run has said it stops new work.
+    let nat = gate(&emulator, Hold::Action("CreateNatGateway")).await;
+    let mut child = apply_in_background(&emulator, &nat.url, &spec, true);
+    let mut lines = Lines::of(&mut child);
+    until_held(&nat, &mut child, "the apply reaches its NAT gateways").await;
     let signalled = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(signalled.success());
-    let interrupted = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&interrupted.stderr);
-    assert_eq!(interrupted.status.code(), Some(1), "{stderr}");
+    lines.wait_for("Interrupted: no new work starts").await;
+    nat.let_go();
+    let interrupted = child.wait().unwrap();
+    let stderr = lines.all();
+    assert_eq!(interrupted.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("Interrupted")
-            && stderr.contains("incomplete")
-            && stderr.contains("not started"),
+        stderr.contains("incomplete") && stderr.contains("not started"),
         "{stderr}"
     );
+    assert_eq!(vpcs_of(&aws, "halted").await, 1, "the VPC was made");
     assert!(!is_locked(&aws, "halted").await, "the lock is released");
     let history = run(emulator
         .eksform_via(&emulator.endpoint)
