@@ -595,10 +595,12 @@ fn watch_interrupts(
     })
 }
 
+/// How a run ended: its exit code, and the plan it carried out with how it
+/// ended (`succeeded`, `failed`, `interrupted`) for the history.
+type RunResult = (Result<u8, Exit>, Option<(Plan, &'static str)>);
+
 /// Stops before changing anything when Ctrl-C came before the apply began.
-fn interrupted_before_apply(
-    cancel: &Cancellation,
-) -> Option<(Result<u8, Exit>, Option<(Plan, &'static str)>)> {
+fn interrupted_before_apply(cancel: &Cancellation) -> Option<RunResult> {
     cancel.is_cancelled().then(|| {
         eprintln!("Interrupted before anything was changed.");
         (Err(Exit(1)), None)
@@ -615,7 +617,7 @@ async fn plan_and_apply(
     parallelism: usize,
     destroy: bool,
     cancel: Cancellation,
-) -> (Result<u8, Exit>, Option<(Plan, &'static str)>) {
+) -> RunResult {
     let retry = RetryPolicy::default();
     let plan = match target {
         // The plan executed is made anew from the live state; the file only

@@ -28,11 +28,14 @@ use crate::model::{Attributes, LiveResource};
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
+/// Each shared read's result, by the read's name, filled once.
+type Cells = HashMap<String, Arc<OnceCell<Shared>>>;
+
 /// Reads shared by the kinds during one observation; off (every read made
 /// anew) unless observation turned it on.
 #[derive(Clone, Default)]
 pub struct Reads {
-    cells: Option<Arc<Mutex<HashMap<String, Arc<OnceCell<Shared>>>>>>,
+    cells: Option<Arc<Mutex<Cells>>>,
     across_stacks: bool,
 }
 

@@ -440,10 +440,12 @@ mod tests {
 
     #[test]
     fn versions_compare_by_their_numbers() {
-        let mut versions = ["v1.9.0-eksbuild.1",
+        let mut versions = [
+            "v1.9.0-eksbuild.1",
             "v1.18.3-eksbuild.1",
             "v1.18.3-eksbuild.12",
-            "v1.18.3-eksbuild.2"];
+            "v1.18.3-eksbuild.2",
+        ];
         versions.sort_by_key(|v| version_key(v));
         assert_eq!(versions.last(), Some(&"v1.18.3-eksbuild.12"));
     }

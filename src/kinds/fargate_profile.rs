@@ -75,9 +75,7 @@ impl FargateProfile {
         live(
             self.name(),
             stack,
-            profile
-                .fargate_profile_name()
-                .unwrap_or_default(),
+            profile.fargate_profile_name().unwrap_or_default(),
             tags,
             attributes,
             status,

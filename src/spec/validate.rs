@@ -788,16 +788,17 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
             );
         }
         if let Some(d) = desired
-            && (min.is_some_and(|m| d.value < m) || max.is_some_and(|m| d.value > m)) {
-                v.error(
-                    d.span,
-                    format!(
-                        "managedNodeGroups.{}: desiredCapacity {} is outside [minSize, maxSize]",
-                        group.name.value, d.value
-                    ),
-                    "minSize <= desiredCapacity <= maxSize",
-                );
-            }
+            && (min.is_some_and(|m| d.value < m) || max.is_some_and(|m| d.value > m))
+        {
+            v.error(
+                d.span,
+                format!(
+                    "managedNodeGroups.{}: desiredCapacity {} is outside [minSize, maxSize]",
+                    group.name.value, d.value
+                ),
+                "minSize <= desiredCapacity <= maxSize",
+            );
+        }
         if max == Some(0) {
             v.error(
                 group.max_size.as_ref().map(|m| m.span).unwrap_or_default(),
