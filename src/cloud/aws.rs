@@ -132,14 +132,14 @@ where
     }
 }
 
-fn is_iam_lag(message: &str) -> bool {
+pub(crate) fn is_iam_lag(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     (message.contains("role") && message.contains("be assumed"))
         || message.contains("not authorized to perform: sts:assumerole")
         || message.contains("the role with name") && message.contains("cannot be found")
 }
 
-fn classify(code: Option<&str>, status: u16) -> ErrorClass {
+pub(crate) fn classify(code: Option<&str>, status: u16) -> ErrorClass {
     match code {
         Some(
             "Throttling"
