@@ -1425,3 +1425,44 @@ async fn a_cluster_waits_until_its_new_role_can_be_assumed() {
     );
     assert_converged(&cloud, &cluster_text("1.31"));
 }
+
+/// IAM's lists lag behind its creates. After a crash right after CreateRole,
+/// an apply within the lag does not see the role and its CreateRole is
+/// refused (EntityAlreadyExists, as AWS answers); once the role is listed,
+/// the next apply finishes it: never a second role.
+#[tokio::test(start_paused = true)]
+async fn a_role_missing_from_iams_list_for_a_moment_is_never_made_twice() {
+    let text = cluster_text("1.31");
+    let lag = Duration::from_secs(5);
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let create_role = Call {
+        action: "create iam_role".into(),
+        address: Some(Address("iam_role.cluster".into())),
+    };
+    cloud.set_faults(Faults {
+        crash_at: Some(create_role),
+        role_list_lag: lag,
+        ..Faults::default()
+    });
+    run_that_may_crash(&cloud, &text, false).await;
+    cloud.set_faults(Faults {
+        role_list_lag: lag,
+        ..Faults::default()
+    });
+    // Planned moments after the crash: the role is not listed yet.
+    let soon = apply(&cloud, &text).await;
+    let failed: Vec<(&str, Option<&str>)> = soon
+        .failed
+        .iter()
+        .map(|(a, _, e)| (a.as_str(), e.code.as_deref()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![("iam_role.cluster", Some("EntityAlreadyExists"))]
+    );
+    // That apply waited minutes for the NAT gateways: the role is listed now.
+    let outcome = apply(&cloud, &text).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_converged(&cloud, &text);
+    assert_no_changes(&cloud, &text).await;
+}

@@ -134,6 +134,8 @@ struct State {
     random: u64,
     /// The call of `Faults::crash_at` has been made: every later call crashes.
     crashed: bool,
+    /// Quotas raised above AWS's defaults, by kind.
+    raised: BTreeMap<&'static str, usize>,
 }
 
 /// One account's AWS, seen from one region. `in_region` gives the same
@@ -203,6 +205,16 @@ impl MemoryCloud {
         let mut state = self.state.lock().expect("state lock");
         state.random = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
         state.crashed = false;
+    }
+
+    /// Raises the account's quota of `kind` in each region (VPCs, Elastic
+    /// IPs), as a quota increase request does: for estates of many stacks.
+    pub fn raise_quota(&self, kind: &'static str, quota: usize) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .raised
+            .insert(kind, quota);
     }
 
     /// Every resource that exists (or is being deleted) in every region,
@@ -373,6 +385,19 @@ impl MemoryCloud {
                     ));
                 }
                 name.to_string()
+            }
+            // IAM role names are unique in the account.
+            Some(name)
+                if kind.name() == "iam_role"
+                    && state
+                        .resources
+                        .iter()
+                        .any(|r| r.kind == "iam_role" && r.text("name") == Some(name)) =>
+            {
+                return Err(aws_error(
+                    "EntityAlreadyExists",
+                    format!("Role with name {name} already exists."),
+                ));
             }
             _ => format!("{}-{:017x}", kind.id_prefix(), state.next_id),
         };
@@ -553,6 +578,7 @@ fn check_quota(state: &State, region: &str, kind: &str) -> Result<(), CloudError
         "elastic_ip" => (5, "AddressLimitExceeded", "addresses"),
         _ => return Ok(()),
     };
+    let quota = state.raised.get(kind).copied().unwrap_or(quota);
     let used = state
         .resources
         .iter()
