@@ -332,7 +332,7 @@ pub fn diff(
         // An adopted resource keeps the tag that says so; one being adopted gets it.
         let adopting = !is_marked(&live) && !kind.is_brought() && kind.adopts_unmarked();
         let resource = &if adopting || is_adopted(&live) {
-            with_adopted_tag(resource)
+            with_adopted_tag(resource, &live)
         } else {
             resource.clone()
         };
@@ -477,10 +477,18 @@ fn is_adopted(live: &LiveResource) -> bool {
         .is_some_and(|tags| tags.contains_key(ADOPTED_TAG))
 }
 
-/// The desired resource with the tag that marks it adopted.
-fn with_adopted_tag(resource: &DesiredResource) -> DesiredResource {
+/// The desired resource with the tag that marks it adopted, keeping the tags
+/// its owners gave it: eksform adds and changes tags on an adopted resource,
+/// never removes one it did not set.
+fn with_adopted_tag(resource: &DesiredResource, live: &LiveResource) -> DesiredResource {
     let mut resource = resource.clone();
+    let theirs = live.attributes.get("tags").and_then(Value::as_map);
     if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+        for (key, value) in theirs.into_iter().flatten() {
+            if !key.starts_with("eksform:") {
+                tags.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
         tags.insert(ADOPTED_TAG.into(), Value::string("true"));
     }
     resource
@@ -668,7 +676,7 @@ mod tests {
 
     #[test]
     fn an_unmarked_log_group_is_adopted_with_a_warning_and_released_by_destroy() {
-        let (desired, live) = log_group(&[], 365);
+        let (desired, live) = log_group(&[("owner", "audit")], 365);
         let plan = diff(std::slice::from_ref(&desired), std::slice::from_ref(&live)).unwrap();
         assert_eq!(plan[0].action, Action::Adopt);
         assert!(
@@ -677,9 +685,12 @@ mod tests {
             plan[0].warnings
         );
         let tags = plan[0].desired.as_ref().unwrap().attributes["tags"].clone();
+        let tags = tags.as_map().unwrap();
+        assert_eq!(tags.get(ADOPTED_TAG), Some(&Value::string("true")));
         assert_eq!(
-            tags.as_map().unwrap().get(ADOPTED_TAG),
-            Some(&Value::string("true"))
+            tags.get("owner"),
+            Some(&Value::string("audit")),
+            "its owners' tags stay"
         );
         // Once adopted it stays adopted, and a destroy lets go of it.
         let (_, adopted) = log_group(
@@ -712,7 +723,7 @@ mod tests {
     fn a_failed_resource_is_replaced_and_a_degraded_one_warns() {
         let address = Address("node_group.general".into());
         let desired = DesiredResource::new("node_group", address.clone())
-            .with("tags", Value::Map(Default::default()));
+            .with("tags", tags_value(&[("eksform:stack", "dev")]));
         let live = |status, health: &str| LiveResource {
             address: address.clone(),
             kind: "node_group".into(),

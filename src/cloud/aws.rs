@@ -130,7 +130,7 @@ where
 }
 
 /// The class of an error AWS answered.
-fn service_error_class(code: Option<&str>, status: u16, message: &str) -> ErrorClass {
+pub(crate) fn service_error_class(code: Option<&str>, status: u16, message: &str) -> ErrorClass {
     // IAM is eventually consistent: a role made seconds ago may not be
     // assumable by EKS yet. Retried like a dependency that is not ready.
     // IAM's own "no such role" (NoSuchEntity) is an answer, never lag.
