@@ -11,7 +11,7 @@ use eksform::diagnostics::SourceFile;
 use eksform::execute::{Cancellation, Event, EventLog, ExecuteOptions, Operation, Outcome};
 use eksform::model::{ADDRESS_TAG, Address, DesiredResource, STACK_TAG};
 use eksform::ops;
-use eksform::plan::Plan;
+use eksform::plan::{Action, Plan};
 use eksform::retry::RetryPolicy;
 use eksform::{lower, spec};
 
@@ -652,7 +652,7 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
     let updates: Vec<&str> = plan
         .resources
         .iter()
-        .filter(|r| r.action == eksform::plan::Action::Update)
+        .filter(|r| r.action == Action::Update)
         .map(|r| r.address.as_str())
         .collect();
     assert_eq!(
@@ -1472,6 +1472,46 @@ async fn a_role_missing_from_iams_list_for_a_moment_is_never_made_twice() {
         vec![("iam_role.cluster", Some("EntityAlreadyExists"))]
     );
     // That apply waited minutes for the NAT gateways: the role is listed now.
+    let outcome = apply(&cloud, &text).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_converged(&cloud, &text);
+    assert_no_changes(&cloud, &text).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_group_aws_gave_up_on_is_replaced_not_waited_on() {
+    let text = format!(
+        "{}managedNodeGroups:\n  - name: general\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\n",
+        cluster_text("1.31")
+    );
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let group = Address("node_group.general".into());
+    cloud.set_faults(Faults {
+        fail_create: vec![group.clone()],
+        ..Faults::default()
+    });
+    // The wait sees CREATE_FAILED and stops at once, naming it.
+    let outcome = apply(&cloud, &text).await;
+    let failed: Vec<_> = outcome.failed.iter().map(|(a, _, e)| (a, e)).collect();
+    assert!(
+        matches!(failed.as_slice(), [(address, error)] if **address == group && error.message.contains("failed")),
+        "{outcome:?}"
+    );
+    cloud.set_faults(Faults::default());
+    let plan = plan(&cloud, &text, false).await;
+    let change = plan
+        .resources
+        .iter()
+        .find(|r| r.address == group)
+        .expect("the node group is in the plan");
+    assert_eq!(change.action, Action::Replace, "{change:?}");
+    assert!(
+        change
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("failed")
+    );
     let outcome = apply(&cloud, &text).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     assert_converged(&cloud, &text);

@@ -50,6 +50,8 @@ pub struct StoredResource {
     /// An update AWS is still carrying out (an EKS version update).
     pub busy_until: Option<Instant>,
     pub deleting_until: Option<Instant>,
+    /// AWS gave up on it once `ready_at` came (`Faults::fail_create`).
+    pub failed: bool,
 }
 
 impl StoredResource {
@@ -60,6 +62,8 @@ impl StoredResource {
     fn status(&self, now: Instant) -> Status {
         if self.deleting_until.is_some() {
             Status::Deleting
+        } else if self.failed && now >= self.ready_at {
+            Status::Failed
         } else if now < self.ready_at || self.busy_until.is_some_and(|until| now < until) {
             // EKS shows CREATING or UPDATING: not usable for another change.
             Status::Pending
@@ -108,6 +112,9 @@ pub struct Faults {
     pub crash_at: Option<Call>,
     /// Creates of these addresses are refused.
     pub reject_create: Vec<Address>,
+    /// Creates of these addresses are accepted, then end failed once their
+    /// create time is over (EKS's CREATE_FAILED: no capacity, a bad role).
+    pub fail_create: Vec<Address>,
     /// IAM's lists lag behind its creates: a role younger than this is
     /// missing from observation (GetAccountAuthorizationDetails). Off by
     /// default; see `ROLE_PROPAGATION` for the lag that is always on.
@@ -248,6 +255,7 @@ impl MemoryCloud {
             ready_at: now,
             busy_until: None,
             deleting_until: None,
+            failed: false,
         });
     }
 
@@ -416,6 +424,12 @@ impl MemoryCloud {
             ready_at: now + kind.timings().create,
             busy_until: None,
             deleting_until: None,
+            failed: self
+                .faults
+                .lock()
+                .expect("faults lock")
+                .fail_create
+                .contains(&request.address),
         };
         if resource.tag(ADDRESS_TAG).is_none() {
             return Err(CloudError::rejected("created resource has no address tag"));
