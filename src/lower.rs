@@ -699,29 +699,32 @@ pub fn split(cidr: Ipv4Net, zones: &[String]) -> Vec<Zone> {
 /// - a live cluster keeps its control-plane subnets while the spec still has
 ///   them: AWS cannot add availability zones to a cluster, so a new zone is
 ///   for node groups, never a reason to replace the control plane.
+///
+/// A new subnet with no free block left is an error naming it (AWS would
+/// refuse the overlap half-way through apply).
 pub fn keep_what_exists(
     model: &StackModel,
     desired: &mut [DesiredResource],
     observed: &[LiveResource],
-) {
+) -> Result<(), (Address, String)> {
     let live_at = |address: &Address| observed.iter().find(|l| &l.address == address);
     if let Some(Network::Created(network)) = &model.network
         && network.automatic
     {
-        keep_subnet_cidrs(network, desired, &live_at);
+        keep_subnet_cidrs(network, desired, &live_at)?;
     }
     let cluster = crate::kinds::EksCluster::address();
     let Some(live_cluster) = live_at(&cluster) else {
-        return;
+        return Ok(());
     };
     let live_subnets = crate::model::string_list(&live_cluster.attributes, "subnet_ids");
     // The live subnet ids the spec's subnets stand for, by address.
     let subnet_id = |address: &Address| live_at(address).map(|l| l.id.clone());
     let Some(resource) = desired.iter_mut().find(|d| d.address == cluster) else {
-        return;
+        return Ok(());
     };
     let Some(Value::List(wanted)) = resource.attributes.get("subnet_ids") else {
-        return;
+        return Ok(());
     };
     let kept: Vec<Value> = wanted
         .iter()
@@ -741,13 +744,14 @@ pub fn keep_what_exists(
             .attributes
             .insert("subnet_ids".into(), Value::List(kept));
     }
+    Ok(())
 }
 
 fn keep_subnet_cidrs<'a>(
     network: &CreatedNetwork,
     desired: &mut [DesiredResource],
     live_at: &impl Fn(&Address) -> Option<&'a LiveResource>,
-) {
+) -> Result<(), (Address, String)> {
     let cidr_of = |attributes: &crate::model::Attributes| {
         attributes
             .get("cidr_block")
@@ -791,16 +795,22 @@ fn keep_subnet_cidrs<'a>(
             .find(|h| h.contains(&wanted))
             .and_then(|half| half.subnets(wanted.prefix_len()).ok())
             .and_then(|mut blocks| blocks.find(|b| !taken.iter().any(|t| overlaps(t, b))));
-        if let Some(free) = free {
-            resource
-                .attributes
-                .insert("cidr_block".into(), Value::string(free.to_string()));
-            taken.push(free);
-        }
-        // No free block: the subnet keeps its slot and the plan shows the
-        // overlap AWS refuses (InvalidSubnet.Conflict); giving subnets in the
-        // spec is the way out.
+        let Some(free) = free else {
+            return Err((
+                resource.address.clone(),
+                format!(
+                    "no free /{} is left in {} beside the subnets that exist: give the subnets in `vpc.subnets`, or remove a zone",
+                    wanted.prefix_len(),
+                    network.cidr
+                ),
+            ));
+        };
+        resource
+            .attributes
+            .insert("cidr_block".into(), Value::string(free.to_string()));
+        taken.push(free);
     }
+    Ok(())
 }
 
 fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {

@@ -317,7 +317,8 @@ fn plan_observed(
         Goal::Apply => desired.to_vec(),
         Goal::Destroy => Vec::new(),
     };
-    lower::keep_what_exists(model, &mut target, &observed);
+    lower::keep_what_exists(model, &mut target, &observed)
+        .map_err(|(address, reason)| PlanError::Refused(address, reason))?;
     let resources = plan::diff(&target, &observed)?;
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,

@@ -511,6 +511,25 @@ async fn subnets_of_an_earlier_layout_keep_their_cidrs() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     assert!(apply(&cloud, &earlier).await.succeeded());
     assert_no_changes(&cloud, &automatic).await;
+    // Beside /18s no /19 is free for a third zone: a plan error naming the
+    // subnet, not an overlap AWS refuses half-way through apply.
+    let (model, desired) = desired(&spec_text("Single"));
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let refused = ops::plan(
+        dyn_cloud,
+        &model,
+        &desired,
+        ops::Goal::Apply,
+        RetryPolicy::default(),
+    )
+    .await
+    .err()
+    .expect("no room is a plan error")
+    .to_string();
+    assert!(
+        refused.contains("subnet.public.us-east-1c") && refused.contains("vpc.subnets"),
+        "{refused}"
+    );
 }
 
 fn cluster_text(version: &str) -> String {
