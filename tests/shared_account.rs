@@ -702,3 +702,76 @@ async fn a_zone_added_to_a_stack_with_a_cluster_keeps_the_cluster_and_the_old_su
         "re-plan after adding the zone"
     );
 }
+
+/// The create request the engine would send for the stack's cluster role.
+fn cluster_role_request(stack: &str) -> eksform::cloud::CreateRequest {
+    let text = cluster_spec(stack, REGION, &["us-east-1a", "us-east-1b"], 7);
+    let loaded = eksform::spec::parse(eksform::diagnostics::SourceFile::new(
+        format!("{stack}.yaml"),
+        text,
+    ))
+    .expect("valid spec");
+    let model = eksform::lower::model(&loaded.spec);
+    let role = eksform::lower::desired(&model)
+        .into_iter()
+        .find(|d| d.address.as_str() == "iam_role.cluster")
+        .expect("the cluster role");
+    eksform::cloud::CreateRequest {
+        stack: stack.into(),
+        address: role.address,
+        attributes: role.attributes,
+        token: "test".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
+    use eksform::kinds::{IamRole, Kind};
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    // IAM's lists lag behind its creates (the emulator's do not): a retried
+    // create can meet the role its lost first attempt made. Made here by the
+    // first attempt itself; the second must take it, not fail or duplicate.
+    let request = cluster_role_request("lost");
+    let first = IamRole.create(&aws, &request).await.expect("first attempt");
+    let again = IamRole
+        .create(&aws, &request)
+        .await
+        .expect("the retry finds its own role");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.attributes.get("arn"), first.attributes.get("arn"));
+    let roles = aws
+        .iam
+        .list_roles()
+        .path_prefix("/eksform/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roles.roles().len(), 1);
+
+    // A role of that name someone else made is never taken over.
+    let foreign = cluster_role_request("other");
+    aws.iam
+        .create_role()
+        .role_name(foreign.attributes["name"].as_str().unwrap())
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
+    let refused = IamRole
+        .create(&aws, &foreign)
+        .await
+        .expect_err("a foreign role of the name");
+    assert!(refused.message.contains("not this stack's"), "{refused}");
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(foreign.attributes["name"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached.attached_policies().is_empty(),
+        "the foreign role is untouched"
+    );
+}

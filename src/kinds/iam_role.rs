@@ -214,6 +214,13 @@ pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
         .map(canonical)
 }
 
+/// A role of the wanted name that is not this create's own.
+fn foreign_role(name: &str, clash: CloudError) -> CloudError {
+    CloudError::rejected(format!(
+        "an IAM role named `{name}` already exists and is not this stack's in this region: delete or rename it ({clash})"
+    ))
+}
+
 /// IAM answers policy documents URL-encoded.
 pub fn url_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -359,6 +366,46 @@ impl IamRole {
             attributes,
             status: Status::Ready,
         })
+    }
+
+    /// After CreateRole answered EntityAlreadyExists: the role is this
+    /// create's own when it carries the request's mark (stack, address,
+    /// region), made by an attempt whose answer was lost; it is then brought
+    /// to what the request asks. Anything else holding the name is an error.
+    async fn finish_lost_create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+        clash: CloudError,
+    ) -> Result<LiveResource, CloudError> {
+        let name = super::tags::required(&request.attributes, "name")?;
+        let role = aws
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| error("GetRole", e))?;
+        let Some(role) = role.role() else {
+            return Err(clash);
+        };
+        let wanted = super::tags::tags_of(&request.attributes);
+        let Some(live) = self.describe(aws, &request.stack, role).await? else {
+            return Err(foreign_role(name, clash));
+        };
+        let marks = super::tags::tags_of(&live.attributes);
+        let same_mark = [crate::model::ADDRESS_TAG, crate::model::REGION_TAG]
+            .iter()
+            .all(|key| marks.get(*key) == wanted.get(*key));
+        if !same_mark || live.address != request.address {
+            return Err(foreign_role(name, clash));
+        }
+        self.update(aws, &live, &request.attributes).await?;
+        let mut finished = request.created(self.name(), name.to_string(), Status::Ready);
+        if let Some(arn) = live.attributes.get("arn") {
+            finished.attributes.insert("arn".into(), arn.clone());
+        }
+        Ok(finished)
     }
 
     /// One role read call by call (after a change, where a batch read of the
@@ -657,7 +704,7 @@ impl Kind for IamRole {
     ) -> Result<LiveResource, CloudError> {
         let attributes = &request.attributes;
         let name = super::tags::required(attributes, "name")?;
-        let out = aws
+        let out = match aws
             .iam
             .create_role()
             .role_name(name)
@@ -668,7 +715,19 @@ impl Kind for IamRole {
             .config_override(crate::cloud::aws::sent_once!(aws_sdk_iam))
             .send()
             .await
-            .map_err(|e| error("CreateRole", e))?;
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = error("CreateRole", e);
+                if e.code.as_deref() != Some("EntityAlreadyExists") {
+                    return Err(e);
+                }
+                // IAM's lists lag behind its creates: a role an earlier,
+                // interrupted attempt made may be missing from observation.
+                // GetRole sees it; if it carries this very mark, finish it.
+                return self.finish_lost_create(aws, request, e).await;
+            }
+        };
         sync_policies(
             aws,
             name,
