@@ -523,8 +523,7 @@ async fn subnets_of_an_earlier_layout_keep_their_cidrs() {
         RetryPolicy::default(),
     )
     .await
-    .err()
-    .expect("no room is a plan error")
+    .expect_err("no room is a plan error")
     .to_string();
     assert!(
         refused.contains("subnet.public.us-east-1c") && refused.contains("vpc.subnets"),
