@@ -222,8 +222,13 @@ async fn refuse_taken_names(
         .into_iter()
         .flatten()
         .collect();
-    match taken.into_iter().next() {
-        Some((address, what)) => Err(plan::PlanError::Refused(address, what).into()),
+    // Every clash at once, the first by its address and the rest in its words.
+    let mut taken = taken.into_iter();
+    match taken.next() {
+        Some((address, what)) => {
+            let rest: Vec<String> = taken.map(|(a, w)| format!("; {a}: {w}")).collect();
+            Err(plan::PlanError::Refused(address, format!("{what}{}", rest.concat())).into())
+        }
         None => Ok(()),
     }
 }
