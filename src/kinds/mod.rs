@@ -178,7 +178,9 @@ pub trait Kind: Send + Sync + 'static {
     /// release) of this kind with a dependency violation (an internet gateway
     /// is detached only after the NAT gateways that map public addresses
     /// through it and their Elastic IPs are gone). The executor orders deletes
-    /// after them as after `delete_after`; the memory cloud refuses as AWS does.
+    /// after them as after `delete_after`. The memory cloud refuses such a
+    /// delete by its own rules, written from AWS's, never by this setting: a
+    /// wrong setting fails the engine tests.
     fn delete_refused_while(&self) -> &'static [&'static str] {
         &[]
     }
