@@ -1119,6 +1119,54 @@ impl EventSink for EventLog {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_plan_whose_operations_cycle_is_refused_with_the_way_out() {
+        // Two deletes, each of a resource whose live attributes hold the
+        // other's id: each must wait for the other.
+        let live = |address: &str, id: &str, holds: &str| LiveResource {
+            address: Address(address.into()),
+            kind: "route_table".into(),
+            id: id.into(),
+            attributes: crate::model::Attributes::from([(
+                "held".to_string(),
+                Value::string(holds),
+            )]),
+            status: Status::Ready,
+        };
+        let delete = |live: LiveResource| crate::plan::ResourceChange {
+            address: live.address.clone(),
+            kind: live.kind.clone(),
+            action: Action::Delete,
+            reason: None,
+            warnings: Vec::new(),
+            changes: Vec::new(),
+            desired: None,
+            live: Some(live),
+        };
+        let plan = Plan {
+            format_version: crate::plan::PLAN_FORMAT_VERSION,
+            eksform_version: "test".into(),
+            stack: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            fingerprint: String::new(),
+            resources: vec![
+                delete(live("route_table.a", "rtb-a", "rtb-b")),
+                delete(live("route_table.b", "rtb-b", "rtb-a")),
+            ],
+        };
+        let refused = check_schedulable(&plan).expect_err("a cycle");
+        assert!(
+            refused.contains("route_table.a")
+                && refused.contains("route_table.b")
+                && refused.contains("split the change"),
+            "{refused}"
+        );
+        let mut one = plan.clone();
+        one.resources.pop();
+        assert!(check_schedulable(&one).is_ok());
+    }
+
     #[tokio::test]
     async fn a_service_that_throttles_gets_fewer_calls_then_more_again() {
         let limit = ServiceLimit::new(8);

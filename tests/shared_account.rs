@@ -775,3 +775,31 @@ async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
         "the foreign role is untouched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_balancer_name_another_team_holds_is_a_plan_error() {
+    let emulator = Emulator::start();
+    let aws = emulator.clients(REGION).await;
+    let (_, subnets) = other_vpc(&aws, "10.98.0.0/16", ["us-east-1a", "us-east-1b"]).await;
+    let theirs = load_balancer(&aws, "lbc-web", &subnets, &[("team", "payments")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        &dir,
+        "lbc.yaml",
+        &format!(
+            "stack: lbc\nregion: {REGION}\nvpc:\n  cidr: 10.70.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\nloadBalancers:\n  - name: web\n    targetGroups:\n      - name: app\n        port: 80\n    defaultTargetGroup: app\n"
+        ),
+    );
+    let output = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("load_balancer.web") && stderr.contains("`lbc-web` already exists"),
+        "{stderr}"
+    );
+    assert_eq!(
+        load_balancer_arns(&aws).await,
+        [theirs],
+        "theirs is untouched"
+    );
+}

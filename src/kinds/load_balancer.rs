@@ -414,13 +414,15 @@ impl Kind for LoadBalancer {
         desired: &DesiredResource,
     ) -> Result<Option<String>, CloudError> {
         let name = required(&desired.attributes, "name")?;
-        match aws.elb.describe_load_balancers().names(name).send().await {
-            Ok(out) if !out.load_balancers().is_empty() => Ok(Some(format!(
-                "a load balancer named `{name}` already exists in the region and is not this stack's: rename it in the spec (`loadBalancers[].name`) or delete it"
-            ))),
-            Ok(_) => Ok(None),
-            Err(e) => super::none_if_not_found(error("DescribeLoadBalancers", e)),
-        }
+        let found = aws
+            .elb
+            .describe_load_balancers()
+            .names(name)
+            .send()
+            .await
+            .map(|out| !out.load_balancers().is_empty())
+            .map_err(|e| error("DescribeLoadBalancers", e));
+        elb_name_taken("load balancer", name, found)
     }
 
     async fn update(
@@ -482,5 +484,22 @@ impl Kind for LoadBalancer {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         read_by_address(self, aws, live).await
+    }
+}
+
+/// What an ELBv2 lookup by name (a load balancer's, a target group's) says of
+/// a name the plan would create: taken, in words, or free (AWS answers "not
+/// found" for a free one).
+pub fn elb_name_taken(
+    what: &str,
+    name: &str,
+    found: Result<bool, CloudError>,
+) -> Result<Option<String>, CloudError> {
+    match found {
+        Ok(true) => Ok(Some(format!(
+            "a {what} named `{name}` already exists in the region and is not this stack's: rename it in the spec or delete it"
+        ))),
+        Ok(false) => Ok(None),
+        Err(e) => super::none_if_not_found(e),
     }
 }

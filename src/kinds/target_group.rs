@@ -195,13 +195,15 @@ impl Kind for TargetGroup {
         desired: &DesiredResource,
     ) -> Result<Option<String>, CloudError> {
         let name = required(&desired.attributes, "name")?;
-        match aws.elb.describe_target_groups().names(name).send().await {
-            Ok(out) if !out.target_groups().is_empty() => Ok(Some(format!(
-                "a target group named `{name}` already exists in the region and is not this stack's: rename it in the spec or delete it"
-            ))),
-            Ok(_) => Ok(None),
-            Err(e) => super::none_if_not_found(error("DescribeTargetGroups", e)),
-        }
+        let found = aws
+            .elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .map(|out| !out.target_groups().is_empty())
+            .map_err(|e| error("DescribeTargetGroups", e));
+        super::load_balancer::elb_name_taken("target group", name, found)
     }
 
     async fn update(
