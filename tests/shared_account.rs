@@ -803,3 +803,54 @@ async fn a_load_balancer_name_another_team_holds_is_a_plan_error() {
         "theirs is untouched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reference_to_a_stack_in_another_region_still_resolves() {
+    let emulator = Emulator::start();
+    let east = emulator.clients("us-east-1").await;
+    let west = emulator.clients("eu-west-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ops = write_spec(
+        &dir,
+        "ops.yaml",
+        "stack: ops\nregion: eu-west-1\nvpc:\n  cidr: 10.50.0.0/16\n  availabilityZones: [eu-west-1a, eu-west-1b]\n  nat: { gateway: Single }\n",
+    );
+    apply(&emulator, &ops);
+    let nat: Vec<String> = west
+        .ec2
+        .describe_addresses()
+        .filters(stack_filter("ops"))
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+        .iter()
+        .filter_map(|a| a.public_ip().map(|ip| format!("{ip}/32")))
+        .collect();
+    assert_eq!(nat.len(), 1);
+    let prd = write_spec(
+        &dir,
+        "prd.yaml",
+        &format!(
+            "stack: prd\nregion: {REGION}\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: prd-eks\n  version: \"1.31\"\n  publicAccessCIDRs:\n    - {{ fromStack: ops, output: natPublicIPs, region: eu-west-1 }}\niam:\n  withOIDC: true\n"
+        ),
+    );
+    apply(&emulator, &prd);
+    let cidrs: Vec<String> = east
+        .eks
+        .describe_cluster()
+        .name("prd-eks")
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .and_then(|c| c.resources_vpc_config())
+        .map(|v| v.public_access_cidrs().to_vec())
+        .unwrap_or_default();
+    assert_eq!(
+        cidrs, nat,
+        "the endpoint admits the other region's NAT address"
+    );
+    assert_eq!(plan_exit_code(&emulator, &prd), 0);
+    assert_eq!(plan_exit_code(&emulator, &ops), 0);
+}
