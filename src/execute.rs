@@ -753,12 +753,7 @@ impl Shared {
                 // AWS gave up on it: waiting would never end. The next plan
                 // replaces it.
                 Some(next) if !until_gone && next.status == Status::Failed => {
-                    let health = next
-                        .attributes
-                        .get(crate::model::HEALTH)
-                        .and_then(Value::as_str)
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
+                    let health = next.health().map(|h| format!(" ({h})")).unwrap_or_default();
                     return Err(CloudError::rejected(format!(
                         "AWS reports {} failed{health}; the next plan replaces it",
                         node.address

@@ -840,20 +840,6 @@ fn mark_region(resource: &mut DesiredResource, region: &str) {
     }
 }
 
-/// Whether a resource of a global kind belongs to `region`: its mark names
-/// it, or (made before marks named regions) names none.
-pub fn in_region(live: &crate::model::LiveResource, region: &str) -> bool {
-    match live
-        .attributes
-        .get("tags")
-        .and_then(Value::as_map)
-        .and_then(|tags| tags.get(crate::model::REGION_TAG))
-    {
-        Some(tag) => tag.as_str() == Some(region),
-        None => true,
-    }
-}
-
 /// The `Name` tag eksform gives a resource: the stack, then the address,
 /// dashed (`prd-subnet-public-us-east-1a`); a `.main` suffix is dropped.
 pub fn resource_name(stack: &str, address: &Address) -> String {

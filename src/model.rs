@@ -270,6 +270,11 @@ impl LiveResource {
     }
 
     /// Whether this resource's attributes (other than tags) hold one of `other`'s identifiers.
+    /// What AWS reports of its health when failed or degraded (`HEALTH`).
+    pub fn health(&self) -> Option<&str> {
+        self.attributes.get(HEALTH).and_then(Value::as_str)
+    }
+
     pub fn refers_to(&self, other: &LiveResource) -> bool {
         self.id != other.id
             && other.identifiers().iter().any(|needle| {

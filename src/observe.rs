@@ -64,7 +64,7 @@ pub async fn observe(
         .filter(|r| {
             !kinds::by_name(&r.kind).is_some_and(|k| k.is_global())
                 || scope.region.is_empty()
-                || crate::lower::in_region(r, &scope.region)
+                || kinds::tags::in_region(r, &scope.region)
         })
         .collect();
     Ok(kinds::ControllerLeftover::in_stack_vpc(

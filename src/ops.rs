@@ -166,8 +166,10 @@ pub async fn plan(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
-    let observed = observe_for(cloud, model, desired, goal, retry).await?;
-    plan_observed(account, model, desired, goal, observed)
+    let observed = observe_for(cloud.clone(), model, desired, goal, retry).await?;
+    let (plan, observed) = plan_observed(account, model, desired, goal, observed)?;
+    refuse_taken_names(cloud, &plan, retry).await?;
+    Ok((plan, observed))
 }
 
 /// `plan` for a stack whose spec may refer to other stacks: after the account
@@ -181,17 +183,18 @@ pub async fn plan_stack(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), stack.model.account.as_deref(), retry).await?;
-    let cloud_for_names = cloud.clone();
     // The references change CIDRs only, never what observation looks up.
     let (model, desired) = (stack.model.clone(), stack.desired.clone());
-    let observing = async move { observe_for(cloud, &model, &desired, goal, retry).await };
+    let observing_cloud = cloud.clone();
+    let observing =
+        async move { observe_for(observing_cloud, &model, &desired, goal, retry).await };
     let (observed, resolved) = match goal {
         Goal::Apply => tokio::join!(observing, resolve_references(stack, regions, known, retry)),
         Goal::Destroy => (observing.await, Ok(())),
     };
     resolved?;
     let (plan, observed) = plan_observed(account, &stack.model, &stack.desired, goal, observed?)?;
-    refuse_taken_names(cloud_for_names, &plan, retry).await?;
+    refuse_taken_names(cloud, &plan, retry).await?;
     Ok((plan, observed))
 }
 
@@ -203,9 +206,12 @@ async fn refuse_taken_names(
     plan: &Plan,
     retry: RetryPolicy,
 ) -> Result<(), OpsError> {
-    let creates = plan.resources.iter().filter(|r| {
-        matches!(r.action, plan::Action::Create | plan::Action::Replace) && r.live.is_none()
-    });
+    // A replacement's new resource takes its old one's name or, made first, a
+    // generated new one: only creates can meet a stranger's name.
+    let creates = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == plan::Action::Create);
     let checks = creates.filter_map(|change| {
         let kind = kinds::by_name(&change.kind)?;
         let desired = change.desired.as_ref()?;

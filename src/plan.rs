@@ -376,11 +376,7 @@ pub fn diff(
                 "adopts an existing resource that carries no eksform mark: destroy releases it, never deletes it".into()
             });
         }
-        let health = live
-            .attributes
-            .get(crate::model::HEALTH)
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let health = live.health().map(str::to_string);
         let action = if live.status == Status::Deleting {
             reason = Some("the live resource is being deleted".into());
             Action::Replace

@@ -641,8 +641,19 @@ fn cpu_benchmark(report: &mut BTreeMap<String, serde_json::Value>, quick: bool) 
         let model = lower::model(&loaded.spec);
         let desired = lower::desired(&model);
         let changes = plan::diff(&desired, &[]).expect("a plan");
+        // A plan is also checked to be one apply can order.
+        let planned = plan::Plan {
+            format_version: plan::PLAN_FORMAT_VERSION,
+            eksform_version: String::new(),
+            stack: model.stack.clone(),
+            region: model.region.clone(),
+            account: String::new(),
+            fingerprint: String::new(),
+            resources: changes,
+        };
+        eksform::execute::check_schedulable(&planned).expect("an orderable plan");
         times.push(started.elapsed());
-        resources = changes.len();
+        resources = planned.resources.len();
     }
     times.sort();
     put(

@@ -278,36 +278,32 @@ impl Kind for ControllerLeftover {
     }
 }
 
-/// Keeps only the leftovers that stand in one of the stack's VPCs (the VPC it
-/// made, found in the same observation, or the one it brought): the region's
-/// other VPCs may hold a same-named cluster's load balancers. With no VPC known,
-/// no leftover is kept.
 impl ControllerLeftover {
+    /// Keeps only the leftovers that stand in one of the stack's VPCs (the VPC
+    /// it made, found in the same observation, or the one it brought): the
+    /// region's other VPCs may hold a same-named cluster's load balancers.
+    /// With no VPC known, no leftover is kept.
     pub fn in_stack_vpc(
         observed: Vec<LiveResource>,
         brought_vpc: Option<&str>,
     ) -> Vec<LiveResource> {
-        in_stack_vpc(observed, brought_vpc)
+        let mut vpcs: Vec<String> = observed
+            .iter()
+            .filter(|r| r.kind == "vpc")
+            .map(|r| r.id.clone())
+            .collect();
+        vpcs.extend(brought_vpc.map(str::to_string));
+        observed
+            .into_iter()
+            .filter(|r| {
+                r.kind != "controller_leftover"
+                    || r.attributes
+                        .get("vpc_id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|vpc| vpcs.iter().any(|v| v == vpc))
+            })
+            .collect()
     }
-}
-
-fn in_stack_vpc(observed: Vec<LiveResource>, brought_vpc: Option<&str>) -> Vec<LiveResource> {
-    let mut vpcs: Vec<String> = observed
-        .iter()
-        .filter(|r| r.kind == "vpc")
-        .map(|r| r.id.clone())
-        .collect();
-    vpcs.extend(brought_vpc.map(str::to_string));
-    observed
-        .into_iter()
-        .filter(|r| {
-            r.kind != "controller_leftover"
-                || r.attributes
-                    .get("vpc_id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|vpc| vpcs.iter().any(|v| v == vpc))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -353,14 +349,17 @@ mod tests {
             resource("controller_leftover", "lb-other", "vpc-other"),
             resource("controller_leftover", "sg-none", ""),
         ];
-        let kept: Vec<String> = in_stack_vpc(observed.clone(), None)
+        let kept: Vec<String> = ControllerLeftover::in_stack_vpc(observed.clone(), None)
             .into_iter()
             .map(|r| r.id)
             .collect();
         assert_eq!(kept, ["vpc-mine", "lb-mine"]);
         let without_vpc: Vec<LiveResource> =
             observed.into_iter().filter(|r| r.kind != "vpc").collect();
-        assert!(in_stack_vpc(without_vpc.clone(), None).is_empty());
-        assert_eq!(in_stack_vpc(without_vpc, Some("vpc-other")).len(), 1);
+        assert!(ControllerLeftover::in_stack_vpc(without_vpc.clone(), None).is_empty());
+        assert_eq!(
+            ControllerLeftover::in_stack_vpc(without_vpc, Some("vpc-other")).len(),
+            1
+        );
     }
 }

@@ -201,3 +201,11 @@ pub fn parse_mark(text: &str) -> Option<(String, Address)> {
     }
     Some((stack?, address?))
 }
+
+/// Whether a resource of a global kind belongs to `region`: its mark names
+/// it, or (made before marks named regions) names none.
+pub fn in_region(live: &LiveResource, region: &str) -> bool {
+    tags_of(&live.attributes)
+        .get(crate::model::REGION_TAG)
+        .is_none_or(|tag| tag == region)
+}
