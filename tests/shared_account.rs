@@ -339,6 +339,32 @@ async fn roles_of(aws: &AwsClients, region: &str, stack: &str) -> Vec<(String, S
         .collect()
 }
 
+/// A cluster as EKS describes it.
+async fn cluster(aws: &AwsClients, name: &str) -> aws_sdk_eks::types::Cluster {
+    aws.eks
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .cloned()
+        .unwrap_or_else(|| panic!("cluster {name}"))
+}
+
+/// The account's OIDC providers (IAM: the same from every region).
+async fn oidc_provider_arns(aws: &AwsClients) -> Vec<String> {
+    aws.iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap()
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_stack_name_in_two_regions_keeps_two_separate_sets_of_iam() {
     let emulator = Emulator::start();
@@ -360,26 +386,15 @@ async fn one_stack_name_in_two_regions_keeps_two_separate_sets_of_iam() {
     assert_eq!(plan_exit_code(&emulator, &east_spec), 0, "east re-plan");
     assert_eq!(plan_exit_code(&emulator, &west_spec), 0, "west re-plan");
 
-    let providers = east
-        .iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        providers.open_id_connect_provider_list().len(),
+        oidc_provider_arns(&east).await.len(),
         2,
         "one OIDC provider per region"
     );
-    let west_issuer = west
-        .eks
-        .describe_cluster()
-        .name("twin-eks")
-        .send()
+    let west_issuer = cluster(&west, "twin-eks")
         .await
-        .unwrap()
-        .cluster()
-        .and_then(|c| c.identity()?.oidc()?.issuer().map(str::to_string))
+        .identity()
+        .and_then(|i| i.oidc()?.issuer().map(str::to_string))
         .unwrap();
     let west_host = west_issuer.trim_start_matches("https://").to_string();
     let west_roles = roles_of(&east, "eu-west-1", "twin").await;
@@ -409,18 +424,10 @@ async fn one_stack_name_in_two_regions_keeps_two_separate_sets_of_iam() {
         "it trusts its own region's issuer: {}",
         irsa.1
     );
-    let providers = west
-        .iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(providers.open_id_connect_provider_list().len(), 1);
+    let providers = oidc_provider_arns(&west).await;
+    assert_eq!(providers.len(), 1);
     assert!(
-        providers.open_id_connect_provider_list()[0]
-            .arn()
-            .unwrap()
-            .ends_with(&west_host),
+        providers[0].ends_with(&west_host),
         "west's provider is the one left"
     );
     let clusters = west.eks.list_clusters().send().await.unwrap();
@@ -633,19 +640,8 @@ async fn a_zone_added_to_a_stack_with_a_cluster_keeps_the_cluster_and_the_old_su
             })
             .collect::<BTreeMap<String, (String, String)>>()
     };
-    let cluster_arn = |aws: AwsClients| async move {
-        aws.eks
-            .describe_cluster()
-            .name("grow-eks")
-            .send()
-            .await
-            .unwrap()
-            .cluster()
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string()
-    };
+    let cluster_arn =
+        |aws: AwsClients| async move { cluster(&aws, "grow-eks").await.arn().unwrap().to_string() };
     let before = subnets(aws.clone()).await;
     let arn = cluster_arn(aws.clone()).await;
     assert_eq!(before.len(), 4);
@@ -836,15 +832,9 @@ async fn a_reference_to_a_stack_in_another_region_still_resolves() {
         ),
     );
     apply(&emulator, &prd);
-    let cidrs: Vec<String> = east
-        .eks
-        .describe_cluster()
-        .name("prd-eks")
-        .send()
+    let cidrs: Vec<String> = cluster(&east, "prd-eks")
         .await
-        .unwrap()
-        .cluster()
-        .and_then(|c| c.resources_vpc_config())
+        .resources_vpc_config()
         .map(|v| v.public_access_cidrs().to_vec())
         .unwrap_or_default();
     assert_eq!(
