@@ -729,7 +729,17 @@ async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
     // create can meet the role its lost first attempt made. Made here by the
     // first attempt itself; the second must take it, not fail or duplicate.
     let request = cluster_role_request("lost");
+    let desired = |request: &eksform::cloud::CreateRequest| {
+        eksform::model::DesiredResource::new("iam_role", request.address.clone())
+            .with("name", request.attributes["name"].clone())
+            .with("tags", request.attributes["tags"].clone())
+    };
     let first = IamRole.create(&aws, &request).await.expect("first attempt");
+    // Nor is the plan refused for it: it is no stranger's name.
+    assert_eq!(
+        IamRole.name_taken(&aws, &desired(&request)).await.unwrap(),
+        None
+    );
     let again = IamRole
         .create(&aws, &request)
         .await
@@ -754,6 +764,8 @@ async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
         .send()
         .await
         .unwrap();
+    let taken = IamRole.name_taken(&aws, &desired(&foreign)).await.unwrap();
+    assert!(taken.is_some_and(|t| t.contains("not this stack's")));
     let refused = IamRole
         .create(&aws, &foreign)
         .await

@@ -214,6 +214,17 @@ pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
         .map(canonical)
 }
 
+/// The role of that name, if any.
+async fn get_role(
+    aws: &AwsClients,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::Role>, CloudError> {
+    match aws.iam.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().cloned()),
+        Err(e) => super::none_if_not_found(error("GetRole", e)),
+    }
+}
+
 /// A role of the wanted name that is not this create's own.
 fn foreign_role(name: &str, clash: CloudError) -> CloudError {
     CloudError::rejected(format!(
@@ -368,10 +379,36 @@ impl IamRole {
         })
     }
 
-    /// After CreateRole answered EntityAlreadyExists: the role is this
-    /// create's own when it carries the request's mark (stack, address,
-    /// region), made by an attempt whose answer was lost; it is then brought
-    /// to what the request asks. Anything else holding the name is an error.
+    /// The role if it is the one `address` of `stack` wants here:
+    /// it carries that mark, region included. IAM's lists lag behind its
+    /// creates, so a role an interrupted apply made may be missing from
+    /// observation while GetRole already sees it.
+    async fn own_role(
+        &self,
+        aws: &AwsClients,
+        role: &aws_sdk_iam::types::Role,
+        stack: &str,
+        address: &Address,
+        wanted: &Attributes,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let Some(live) = self.describe(aws, stack, role).await? else {
+            return Ok(None);
+        };
+        let region = |attributes: &Attributes| {
+            super::tags::tags_of(attributes)
+                .get(crate::model::REGION_TAG)
+                .cloned()
+        };
+        Ok(
+            (live.address == *address && region(&live.attributes) == region(wanted))
+                .then_some(live),
+        )
+    }
+
+    /// After CreateRole answered EntityAlreadyExists: a role carrying this
+    /// create's own mark was made by an attempt whose answer was lost; it is
+    /// brought to what the request asks. Anything else holding the name is an
+    /// error.
     async fn finish_lost_create(
         &self,
         aws: &AwsClients,
@@ -379,27 +416,21 @@ impl IamRole {
         clash: CloudError,
     ) -> Result<LiveResource, CloudError> {
         let name = super::tags::required(&request.attributes, "name")?;
-        let role = aws
-            .iam
-            .get_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| error("GetRole", e))?;
-        let Some(role) = role.role() else {
+        let Some(role) = get_role(aws, name).await? else {
             return Err(clash);
         };
-        let wanted = super::tags::tags_of(&request.attributes);
-        let Some(live) = self.describe(aws, &request.stack, role).await? else {
+        let Some(live) = self
+            .own_role(
+                aws,
+                &role,
+                &request.stack,
+                &request.address,
+                &request.attributes,
+            )
+            .await?
+        else {
             return Err(foreign_role(name, clash));
         };
-        let marks = super::tags::tags_of(&live.attributes);
-        let same_mark = [crate::model::ADDRESS_TAG, crate::model::REGION_TAG]
-            .iter()
-            .all(|key| marks.get(*key) == wanted.get(*key));
-        if !same_mark || live.address != request.address {
-            return Err(foreign_role(name, clash));
-        }
         self.update(aws, &live, &request.attributes).await?;
         let mut finished = request.created(self.name(), name.to_string(), Status::Ready);
         if let Some(arn) = live.attributes.get("arn") {
@@ -757,13 +788,21 @@ impl Kind for IamRole {
         desired: &DesiredResource,
     ) -> Result<Option<String>, CloudError> {
         let name = super::tags::required(&desired.attributes, "name")?;
-        match aws.iam.get_role().role_name(name).send().await {
-            Ok(out) => Ok(Some(format!(
+        let Some(role) = get_role(aws, name).await? else {
+            return Ok(None);
+        };
+        // The stack's own role that IAM's lists do not show yet is no clash:
+        // the create finishes it (`finish_lost_create`).
+        let stack = super::tags::stack_of(&desired.attributes);
+        let own = self
+            .own_role(aws, &role, &stack, &desired.address, &desired.attributes)
+            .await?;
+        Ok(own.is_none().then(|| {
+            format!(
                 "an IAM role named `{name}` already exists ({}) and is not this stack's in this region: delete or rename it",
-                out.role().map(|r| r.arn()).unwrap_or("no ARN")
-            ))),
-            Err(e) => super::none_if_not_found(error("GetRole", e)),
-        }
+                role.arn()
+            )
+        }))
     }
 
     async fn update(
@@ -885,12 +924,9 @@ impl Kind for IamRole {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let stack = super::tags::stack_of(&live.attributes);
-        match aws.iam.get_role().role_name(&live.id).send().await {
-            Ok(out) => match out.role() {
-                Some(role) => self.describe(aws, &stack, role).await,
-                None => Ok(None),
-            },
-            Err(e) => super::none_if_not_found(error("GetRole", e)),
+        match get_role(aws, &live.id).await? {
+            Some(role) => self.describe(aws, &stack, &role).await,
+            None => Ok(None),
         }
     }
 }
