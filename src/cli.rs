@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cloud::aws::{AwsClients, AwsCloud, Connection};
-use crate::cloud::{Cloud, Regions};
-use crate::diagnostics::{Diagnostics, RenderedDiagnostic};
-use crate::estate;
-use crate::execute::{Cancellation, ExecuteOptions};
-use crate::lock::{self, StackLock, StateBucket};
 use crate::ops::{self, OpsError};
-use crate::outputs::KnownOutputs;
-use crate::plan::Plan;
 use crate::render;
-use crate::retry::RetryPolicy;
-use crate::spec;
+use eksform_aws::lock::{self, StackLock, StateBucket};
+use eksform_aws::{AwsClients, AwsCloud, Connection};
+use eksform_core::cloud::{Cloud, Regions};
+use eksform_core::diagnostics::{Diagnostics, RenderedDiagnostic};
+use eksform_core::estate;
+use eksform_core::execute::{Cancellation, ExecuteOptions};
+use eksform_core::outputs::KnownOutputs;
+use eksform_core::plan::Plan;
+use eksform_core::retry::RetryPolicy;
+use eksform_core::spec;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -151,7 +151,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::IamPolicy => {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&crate::iam_policy::document()).unwrap_or_default()
+                serde_json::to_string_pretty(&eksform_core::iam_policy::document())
+                    .unwrap_or_default()
             );
             Ok(0)
         }

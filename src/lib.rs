@@ -1,24 +1,9 @@
-//! eksform: plan and apply an EKS estate from one spec per environment.
+//! The `eksform` command line: one module a command's policy (`ops`), the
+//! clap front (`cli`) and the rendering of plans and progress (`render`).
+//! The engine is `eksform-core`; the AWS side is `eksform-aws`.
 //!
-//! See ARCHITECTURE.md for the map of this crate and its invariants.
+//! See ARCHITECTURE.md for the map of the workspace and its invariants.
 
-pub mod cancel;
 pub mod cli;
-pub mod cloud;
-pub mod diagnostics;
-pub mod estate;
-pub mod execute;
-pub mod iam_policy;
-pub mod kinds;
-pub mod lock;
-pub mod lower;
-pub mod model;
-pub mod observe;
 pub mod ops;
-pub mod outputs;
-pub mod plan;
-pub mod proxy;
 pub mod render;
-pub mod retry;
-pub mod spec;
-pub mod suggest;

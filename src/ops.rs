@@ -4,19 +4,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cloud::shared::SharedObservation;
-use crate::cloud::{Cloud, CloudError, Regions, Scope};
-use crate::diagnostics::Diagnostics;
-use crate::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
-use crate::kinds::{self, EksCluster};
-use crate::lower::{self, StackModel};
-use crate::model::{DesiredResource, LiveResource, Value};
-use crate::observe;
-pub use crate::outputs::Outputs;
-use crate::outputs::{self, KnownOutputs, ReferenceError};
-use crate::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
-use crate::retry::RetryPolicy;
-use crate::spec::{self, LoadedSpec};
+use eksform_core::cloud::shared::SharedObservation;
+use eksform_core::cloud::{Cloud, CloudError, Regions, Scope};
+use eksform_core::diagnostics::Diagnostics;
+use eksform_core::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
+use eksform_core::kinds::{self, EksCluster};
+use eksform_core::lower::{self, StackModel};
+use eksform_core::model::{DesiredResource, LiveResource, Value};
+use eksform_core::observe;
+pub use eksform_core::outputs::Outputs;
+use eksform_core::outputs::{self, KnownOutputs, ReferenceError};
+use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
+use eksform_core::retry::RetryPolicy;
+use eksform_core::spec::{self, LoadedSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {

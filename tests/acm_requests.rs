@@ -11,9 +11,9 @@ use aws_sdk_acm::types::{
     CertificateDetail, CertificateStatus, DomainValidation, RecordType, ResourceRecord,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use eksform::cloud::aws::AwsClients;
-use eksform::kinds::{CertificateValidation, Kind};
-use eksform::model::{Address, Attributes, LiveResource, Status, Value, WAITING_FOR};
+use eksform_aws::{Adapter, AwsClients};
+use eksform_core::kinds::CertificateValidation;
+use eksform_core::model::{Address, Attributes, LiveResource, Status, Value, WAITING_FOR};
 
 fn clients(acm: Client) -> AwsClients {
     let config = aws_config::SdkConfig::builder()

@@ -13,9 +13,9 @@ use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
 use aws_sdk_eks::operation::update_cluster_config::UpdateClusterConfigOutput;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, Update, UpdateStatus, VpcConfigResponse};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use eksform::cloud::aws::AwsClients;
-use eksform::kinds::{EksCluster, Kind};
-use eksform::model::{Address, Attributes, LiveResource, Status, Value};
+use eksform_aws::{Adapter, AwsClients};
+use eksform_core::kinds::EksCluster;
+use eksform_core::model::{Address, Attributes, LiveResource, Status, Value};
 
 fn clients(eks: Client) -> AwsClients {
     let config = aws_config::SdkConfig::builder()
@@ -233,8 +233,8 @@ async fn a_failed_update_fails_with_aws_words() {
 use aws_sdk_eks::operation::associate_access_policy::AssociateAccessPolicyOutput;
 use aws_sdk_eks::operation::create_access_entry::CreateAccessEntryOutput;
 use aws_sdk_eks::operation::disassociate_access_policy::DisassociateAccessPolicyOutput;
-use eksform::cloud::CreateRequest;
-use eksform::kinds::AccessEntry;
+use eksform_core::cloud::CreateRequest;
+use eksform_core::kinds::AccessEntry;
 
 const ADMINS: &str = "arn:aws:iam::123456789012:role/platform-admins";
 const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
@@ -347,7 +347,7 @@ async fn access_policies_change_in_place_by_association() {
 use aws_sdk_eks::operation::create_addon::CreateAddonOutput;
 use aws_sdk_eks::operation::describe_addon_versions::DescribeAddonVersionsOutput;
 use aws_sdk_eks::types::{AddonInfo, AddonVersionInfo};
-use eksform::kinds::Addon;
+use eksform_core::kinds::Addon;
 
 /// DescribeCluster answering an active cluster `prd` on that Kubernetes version.
 fn cluster_on_kubernetes(version: &'static str) -> aws_smithy_mocks::Rule {

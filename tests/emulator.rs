@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
-use eksform::cloud::aws::AwsClients;
+use eksform_aws::AwsClients;
 use support::{Emulator, apply, apply_allowing_destroy, destroy, plan_exit_code, write_spec};
 
 const REGION: &str = "us-east-1";
@@ -746,7 +746,7 @@ async fn cluster_control_plane_lifecycle() {
         .send()
         .await
         .unwrap();
-    let trust = eksform::kinds::IamRole::decode(
+    let trust = eksform_core::kinds::IamRole::decode(
         role.role().unwrap().assume_role_policy_document().unwrap(),
     );
     assert!(trust.contains("eks.amazonaws.com"), "{trust}");
@@ -1396,7 +1396,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
             .send()
             .await
             .unwrap();
-        let trust: serde_json::Value = serde_json::from_str(&eksform::kinds::IamRole::decode(
+        let trust: serde_json::Value = serde_json::from_str(&eksform_core::kinds::IamRole::decode(
             role.role().unwrap().assume_role_policy_document().unwrap(),
         ))
         .unwrap();
@@ -1440,7 +1440,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .send()
         .await
         .unwrap();
-    let controller = eksform::kinds::IamRole::decode(controller.policy_document());
+    let controller = eksform_core::kinds::IamRole::decode(controller.policy_document());
     assert!(
         controller.contains("elasticloadbalancing:CreateLoadBalancer")
             && controller.contains("aws:RequestTag/elbv2.k8s.aws/cluster"),
@@ -1477,7 +1477,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .send()
         .await
         .unwrap();
-    assert!(eksform::kinds::IamRole::decode(inline.policy_document()).contains("kms:Decrypt"));
+    assert!(eksform_core::kinds::IamRole::decode(inline.policy_document()).contains("kms:Decrypt"));
     assert_eq!(
         plan_exit_code(&emulator, &spec),
         0,
@@ -1510,7 +1510,7 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .send()
         .await
         .unwrap();
-    assert!(eksform::kinds::IamRole::decode(inline.policy_document()).contains("kms:Encrypt"));
+    assert!(eksform_core::kinds::IamRole::decode(inline.policy_document()).contains("kms:Encrypt"));
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
 
     destroy(&emulator, &spec);
@@ -1887,7 +1887,7 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         https.default_actions()[0].target_group_arn(),
         group.target_group_arn()
     );
-    assert_eq!(https.ssl_policy(), Some(eksform::kinds::TLS_POLICY));
+    assert_eq!(https.ssl_policy(), Some(eksform_core::kinds::TLS_POLICY));
     let certificate_arn = https.certificates()[0].certificate_arn().unwrap();
     let certificate = aws
         .acm

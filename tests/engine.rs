@@ -5,15 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eksform::cloud::Cloud;
-use eksform::cloud::memory::{Call, Faults, MemoryCloud};
-use eksform::diagnostics::SourceFile;
-use eksform::execute::{Cancellation, Event, EventLog, ExecuteOptions, Operation, Outcome};
-use eksform::model::{ADDRESS_TAG, Address, DesiredResource, STACK_TAG};
 use eksform::ops;
-use eksform::plan::{Action, Plan};
-use eksform::retry::RetryPolicy;
-use eksform::{lower, spec};
+use eksform_core::cloud::Cloud;
+use eksform_core::diagnostics::SourceFile;
+use eksform_core::execute::{Cancellation, Event, EventLog, ExecuteOptions, Operation, Outcome};
+use eksform_core::model::{ADDRESS_TAG, Address, DesiredResource, STACK_TAG};
+use eksform_core::plan::{Action, Plan};
+use eksform_core::retry::RetryPolicy;
+use eksform_core::{lower, spec};
+use eksform_testkit::memory::{Call, Faults, MemoryCloud};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -169,7 +169,7 @@ async fn pending_nat_gateways_are_awaited_before_routes_use_them() {
 }
 
 fn cloud_nat_create_time() -> Duration {
-    eksform::kinds::by_name("nat_gateway")
+    eksform_core::kinds::by_name("nat_gateway")
         .unwrap()
         .timings()
         .create
@@ -602,7 +602,7 @@ async fn the_control_plane_does_not_wait_for_nat_gateways_and_goes_before_its_ro
         |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if address.as_str() == "eks_cluster.main"),
     );
     let entry =
-        eksform::kinds::AccessEntry::address("arn:aws:iam::123456789012:role/platform-admins");
+        eksform_core::kinds::AccessEntry::address("arn:aws:iam::123456789012:role/platform-admins");
     let entry_deleted = position(
         &destroyed,
         |e| matches!(e, Event::Finished { address, operation: Operation::Delete, .. } if *address == entry),
@@ -723,14 +723,14 @@ async fn an_upgrade_moves_the_control_plane_then_the_node_groups_then_the_add_on
             })
             .unwrap()
     };
-    use eksform::kinds::Kind;
-    let step = eksform::kinds::EksCluster.timings().update;
+    use eksform_core::kinds::Kind;
+    let step = eksform_core::kinds::EksCluster.timings().update;
     assert!(
         took("eks_cluster.main") >= step * 2 && took("eks_cluster.main") < step * 3,
         "two control-plane steps: {:?}",
         took("eks_cluster.main")
     );
-    assert!(took("node_group.general") >= eksform::kinds::NodeGroup.timings().update);
+    assert!(took("node_group.general") >= eksform_core::kinds::NodeGroup.timings().update);
     assert_no_changes(&cloud, &upgraded).await;
 }
 
@@ -821,7 +821,7 @@ async fn fargate_profiles_change_one_at_a_time() {
             panic!("{address} was refused: {error}");
         }
     }
-    let timing = |kind: &str| eksform::kinds::by_name(kind).unwrap().timings().create;
+    let timing = |kind: &str| eksform_core::kinds::by_name(kind).unwrap().timings().create;
     assert!(
         started.elapsed() >= timing("eks_cluster") + 3 * timing("fargate_profile"),
         "the three profiles were made one after another ({:?})",
@@ -989,8 +989,8 @@ async fn the_https_listener_waits_for_the_issued_certificate_and_a_new_target_gr
 
 #[tokio::test(start_paused = true)]
 async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
-    use eksform::cloud::OneCloud;
-    use eksform::outputs::{KnownOutputs, Outputs};
+    use eksform_core::cloud::OneCloud;
+    use eksform_core::outputs::{KnownOutputs, Outputs};
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let ops_text = spec_text("Single").replace("stack: eng", "stack: ops");
     assert!(apply(&cloud, &ops_text).await.succeeded());
@@ -1073,8 +1073,8 @@ async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
 /// Plans `stacks/<name>.yaml` (with its base and references) on the memory
 /// cloud; `None` when planning itself crashed.
 async fn plan_file(cloud: &Arc<MemoryCloud>, name: &str, goal: ops::Goal) -> Option<Plan> {
-    use eksform::cloud::OneCloud;
-    use eksform::outputs::KnownOutputs;
+    use eksform_core::cloud::OneCloud;
+    use eksform_core::outputs::KnownOutputs;
     let mut stack = ops::prepare(std::path::Path::new(&format!("stacks/{name}.yaml")))
         .expect("the stack file is valid");
     let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
@@ -1248,7 +1248,7 @@ async fn with_a_third_of_calls_throttled_the_production_stack_converges() {
 /// only its own resources.
 #[tokio::test(start_paused = true)]
 async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
-    use eksform::cloud::OneCloud;
+    use eksform_core::cloud::OneCloud;
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let text = |i: usize| {
         spec_text("Single")
@@ -1296,7 +1296,7 @@ async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
         for resource in &plan.resources {
             if let Some(live) = &resource.live {
                 assert_eq!(
-                    eksform::kinds::tags::stack_of(&live.attributes),
+                    eksform_core::kinds::tags::stack_of(&live.attributes),
                     format!("net-{i}")
                 );
             }
@@ -1305,12 +1305,12 @@ async fn an_estate_plan_shares_observation_and_keeps_stacks_apart() {
     // The account is asked once and the shared kinds are read once: each
     // further stack costs only the kinds that cannot be read for every stack
     // at once (those looked up by the stack's cluster, zone or names).
-    let unshared = eksform::kinds::ALL
+    let unshared = eksform_core::kinds::ALL
         .iter()
         .filter(|k| !k.observes_every_stack())
         .count() as u64;
     assert!(
-        unshared < eksform::kinds::ALL.len() as u64 / 2,
+        unshared < eksform_core::kinds::ALL.len() as u64 / 2,
         "most kinds are shared"
     );
     assert!(

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use eksform::{model, spec};
+use eksform_core::{model, spec};
 
 fn cases() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir("tests/extends")

@@ -1,6 +1,5 @@
 //! `eksform iam-policy` stays true: the actions it lists are exactly the AWS
-//! calls the adapter's source makes (`<client>.<operation>(` in `src/kinds`,
-//! `src/cloud` and `src/lock.rs`), plus the permissions AWS checks implicitly;
+//! calls the adapter's source makes (`<client>.<operation>(` in `crates/aws/src`), plus the permissions AWS checks implicitly;
 //! every one of them, made as eksform makes it (on its resources, with its
 //! tags), is allowed by the printed policy, evaluated here the way IAM does;
 //! the same calls on what is not eksform's are refused; and no mutating
@@ -9,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use eksform::iam_policy::{CALLED, IMPLIED, UNSCOPED, document};
+use eksform_core::iam_policy::{CALLED, IMPLIED, UNSCOPED, document};
 use serde_json::Value;
 
 /// The SDK client fields and the IAM service each one calls.
@@ -61,11 +60,7 @@ fn pascal(snake: &str) -> String {
 /// `service:Action` (lower case, as IAM compares them) for every call.
 fn calls_in_source() -> BTreeSet<String> {
     let mut texts = Vec::new();
-    sources(Path::new("src/kinds"), &mut texts);
-    sources(Path::new("src/cloud"), &mut texts);
-    if Path::new("src/lock.rs").exists() {
-        texts.push(std::fs::read_to_string("src/lock.rs").unwrap());
-    }
+    sources(Path::new("crates/aws/src"), &mut texts);
     let mut calls = BTreeSet::new();
     for text in texts {
         // rustfmt breaks call chains over lines: read the text without whitespace.

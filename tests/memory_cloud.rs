@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use eksform::cloud::memory::{MemoryCloud, MemoryRegions};
-use eksform::cloud::{Cloud, CreateRequest, ErrorClass, OneCloud, Regions, Scope};
-use eksform::diagnostics::SourceFile;
-use eksform::execute::{Cancellation, EventLog, ExecuteOptions, Outcome};
-use eksform::kinds::{self, Kind};
-use eksform::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Value};
 use eksform::ops;
-use eksform::retry::RetryPolicy;
-use eksform::{lower, spec};
+use eksform_core::cloud::{Cloud, CreateRequest, ErrorClass, OneCloud, Regions, Scope};
+use eksform_core::diagnostics::SourceFile;
+use eksform_core::execute::{Cancellation, EventLog, ExecuteOptions, Outcome};
+use eksform_core::kinds::{self, Kind};
+use eksform_core::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Value};
+use eksform_core::retry::RetryPolicy;
+use eksform_core::{lower, spec};
+use eksform_testkit::memory::{MemoryCloud, MemoryRegions};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -103,7 +103,7 @@ async fn what_is_in_use_is_not_deleted_and_an_update_waits_for_the_last() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let text = with_cluster(&network("mem", "us-east-1", "10.1.0.0/16"));
     assert!(apply(cloud.clone(), &text).await.succeeded());
-    let refused = |e: eksform::cloud::CloudError, code: &str| {
+    let refused = |e: eksform_core::cloud::CloudError, code: &str| {
         assert_eq!(e.class, ErrorClass::DependencyViolation, "{e}");
         assert_eq!(e.code.as_deref(), Some(code), "{e}");
     };
@@ -160,7 +160,7 @@ async fn what_is_in_use_is_not_deleted_and_an_update_waits_for_the_last() {
         .unwrap()
         .unwrap()
         .status
-        == eksform::model::Status::Ready
+        == eksform_core::model::Status::Ready
     {}
     let mut relabelled = group.attributes.clone();
     relabelled.insert("labels".into(), Value::Map(Default::default()));

@@ -5,13 +5,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use eksform::cloud::Cloud;
-use eksform::cloud::memory::MemoryCloud;
-use eksform::diagnostics::SourceFile;
-use eksform::execute::{Cancellation, ExecuteOptions, NoEvents};
-use eksform::plan::Plan;
-use eksform::retry::RetryPolicy;
-use eksform::{lower, ops, render, spec};
+use eksform::{ops, render};
+use eksform_core::cloud::Cloud;
+use eksform_core::diagnostics::SourceFile;
+use eksform_core::execute::{Cancellation, ExecuteOptions, NoEvents};
+use eksform_core::plan::Plan;
+use eksform_core::retry::RetryPolicy;
+use eksform_core::{lower, spec};
+use eksform_testkit::memory::MemoryCloud;
 
 async fn plan(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
     let text = std::fs::read_to_string(path).unwrap();

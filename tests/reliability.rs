@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use eksform::proxy::{self, Behaviour, Hold};
+use eksform_testkit::proxy::{self, Behaviour, Hold};
 use support::{Emulator, Lines, until, write_spec};
 
 const REGION: &str = "us-east-1";
@@ -80,10 +80,10 @@ fn apply_in_background(
 }
 
 /// Whether the stack's lock object exists in the state bucket.
-async fn is_locked(aws: &eksform::cloud::aws::AwsClients, stack: &str) -> bool {
+async fn is_locked(aws: &eksform_aws::AwsClients, stack: &str) -> bool {
     aws.s3
         .get_object()
-        .bucket(eksform::lock::bucket_name("123456789012", REGION))
+        .bucket(eksform_aws::lock::bucket_name("123456789012", REGION))
         .key(format!("locks/{stack}.json"))
         .send()
         .await
@@ -91,10 +91,7 @@ async fn is_locked(aws: &eksform::cloud::aws::AwsClients, stack: &str) -> bool {
 }
 
 /// How many VPCs, subnets, internet gateways and Elastic IPs carry the stack's mark.
-async fn network_of(
-    aws: &eksform::cloud::aws::AwsClients,
-    stack: &str,
-) -> (usize, usize, usize, usize) {
+async fn network_of(aws: &eksform_aws::AwsClients, stack: &str) -> (usize, usize, usize, usize) {
     let mark = || {
         aws_sdk_ec2::types::Filter::builder()
             .name("tag:eksform:stack")
@@ -115,7 +112,7 @@ async fn network_of(
     )
 }
 
-async fn vpcs_of(aws: &eksform::cloud::aws::AwsClients, stack: &str) -> usize {
+async fn vpcs_of(aws: &eksform_aws::AwsClients, stack: &str) -> usize {
     aws.ec2
         .describe_vpcs()
         .filters(
@@ -139,7 +136,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
     let spec = write_spec(&dir, "locked.yaml", &network_spec("locked"));
 
     bootstrap(&emulator, &spec);
-    let bucket = eksform::lock::bucket_name("123456789012", REGION);
+    let bucket = eksform_aws::lock::bucket_name("123456789012", REGION);
     // moto answers GetBucketVersioning with a root element the Rust SDK cannot
     // parse (an emulator gap): versioning shows as two versions of one key.
     for body in ["one", "two"] {
@@ -523,7 +520,7 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "halted.yaml", &network_spec("halted"));
     bootstrap(&emulator, &spec);
-    let bucket = eksform::lock::bucket_name("123456789012", REGION);
+    let bucket = eksform_aws::lock::bucket_name("123456789012", REGION);
 
     // The apply stopped at its NAT gateways (held at the proxy) when Ctrl-C
     // comes; they go on once the run has said it stops new work.

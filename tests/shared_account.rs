@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
-use eksform::cloud::aws::AwsClients;
+use eksform_aws::{Adapter, AwsClients};
 use support::{Emulator, apply, destroy, plan_exit_code, write_spec};
 
 const REGION: &str = "us-east-1";
@@ -331,7 +331,7 @@ async fn roles_of(aws: &AwsClients, region: &str, stack: &str) -> Vec<(String, S
         .map(|r| {
             (
                 r.role_name().to_string(),
-                eksform::kinds::IamRole::decode(
+                eksform_core::kinds::IamRole::decode(
                     r.assume_role_policy_document().unwrap_or_default(),
                 ),
             )
@@ -700,19 +700,19 @@ async fn a_zone_added_to_a_stack_with_a_cluster_keeps_the_cluster_and_the_old_su
 }
 
 /// The create request the engine would send for the stack's cluster role.
-fn cluster_role_request(stack: &str) -> eksform::cloud::CreateRequest {
+fn cluster_role_request(stack: &str) -> eksform_core::cloud::CreateRequest {
     let text = cluster_spec(stack, REGION, &["us-east-1a", "us-east-1b"], 7);
-    let loaded = eksform::spec::parse(eksform::diagnostics::SourceFile::new(
+    let loaded = eksform_core::spec::parse(eksform_core::diagnostics::SourceFile::new(
         format!("{stack}.yaml"),
         text,
     ))
     .expect("valid spec");
-    let model = eksform::lower::model(&loaded.spec);
-    let role = eksform::lower::desired(&model)
+    let model = eksform_core::lower::model(&loaded.spec);
+    let role = eksform_core::lower::desired(&model)
         .into_iter()
         .find(|d| d.address.as_str() == "iam_role.cluster")
         .expect("the cluster role");
-    eksform::cloud::CreateRequest {
+    eksform_core::cloud::CreateRequest {
         stack: stack.into(),
         address: role.address,
         attributes: role.attributes,
@@ -722,15 +722,15 @@ fn cluster_role_request(stack: &str) -> eksform::cloud::CreateRequest {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
-    use eksform::kinds::{IamRole, Kind};
+    use eksform_core::kinds::IamRole;
     let emulator = Emulator::start();
     let aws = emulator.clients(REGION).await;
     // IAM's lists lag behind its creates (the emulator's do not): a retried
     // create can meet the role its lost first attempt made. Made here by the
     // first attempt itself; the second must take it, not fail or duplicate.
     let request = cluster_role_request("lost");
-    let desired = |request: &eksform::cloud::CreateRequest| {
-        eksform::model::DesiredResource::new("iam_role", request.address.clone())
+    let desired = |request: &eksform_core::cloud::CreateRequest| {
+        eksform_core::model::DesiredResource::new("iam_role", request.address.clone())
             .with("name", request.attributes["name"].clone())
             .with("tags", request.attributes["tags"].clone())
     };

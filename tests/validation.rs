@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use eksform::diagnostics::{RenderedDiagnostic, SourceFile};
+use eksform_core::diagnostics::{RenderedDiagnostic, SourceFile};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -361,7 +361,7 @@ fn a_valid_spec_exits_0() {
 
 #[test]
 fn a_valid_spec_parses_without_warnings() {
-    match eksform::spec::parse(SourceFile::new("prd.yaml", VALID_SPEC)) {
+    match eksform_core::spec::parse(SourceFile::new("prd.yaml", VALID_SPEC)) {
         Ok(loaded) => assert!(loaded.warnings.is_empty(), "warnings:\n{}", loaded.warnings),
         Err(diagnostics) => panic!("the valid spec was rejected:\n{diagnostics}"),
     }
@@ -402,7 +402,7 @@ fn multi_error_report_rendering() {
 /// Parses `text` and renders every diagnostic as the CLI does; panics (fails
 /// the property) only when eksform itself panics or breaks an invariant.
 fn parse_and_render(text: String) {
-    let diagnostics = match eksform::spec::parse(SourceFile::new("fuzz.yaml", text)) {
+    let diagnostics = match eksform_core::spec::parse(SourceFile::new("fuzz.yaml", text)) {
         Ok(loaded) => loaded.warnings,
         Err(diagnostics) => {
             assert!(

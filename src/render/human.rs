@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use owo_colors::OwoColorize;
 
-use crate::plan::{Action, AttributeChange, Plan, ResourceChange, Summary};
+use eksform_core::plan::{Action, AttributeChange, Plan, ResourceChange, Summary};
 
 pub fn summary_line(summary: &Summary) -> String {
     let mut line = format!(
@@ -99,7 +99,7 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
                 forced.join(", ")
             );
         }
-        if crate::kinds::by_name(&resource.kind).is_some_and(|k| k.create_before_destroy()) {
+        if eksform_core::kinds::by_name(&resource.kind).is_some_and(|k| k.create_before_destroy()) {
             let _ = writeln!(
                 out,
                 "      # the new one is created before the old one is deleted"

@@ -3,8 +3,8 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::model::{Value, sorted_json};
-use crate::plan::Plan;
+use eksform_core::model::{Value, sorted_json};
+use eksform_core::plan::Plan;
 
 pub fn value(value: &Value) -> Json {
     match value {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::execute::{Event, EventSink, Operation};
+use eksform_core::execute::{Event, EventSink, Operation};
 
 pub struct ProgressPrinter {
     out: Mutex<Box<dyn Write + Send>>,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eksform::cloud::aws::AwsClients;
+use eksform_aws::AwsClients;
 
 /// A running moto server on a free loopback port, stopped on drop.
 pub struct Emulator {

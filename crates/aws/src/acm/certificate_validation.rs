@@ -1,0 +1,154 @@
+//! Waiting for a requested certificate to be ISSUED, as a resource of its own
+//! (as Terraform's `aws_acm_certificate_validation`): the certificate, then its
+//! validation record, then this wait, then the HTTPS listener. Nothing is made
+//! in AWS; it exists once the certificate is issued.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::acm::certificate::stack_certificates;
+use crate::{AwsClients, error};
+use aws_sdk_acm::types::CertificateStatus;
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::certificate_validation::{CertificateValidation, records_in_stack};
+use eksform_core::kinds::tags::{mark, required};
+use eksform_core::model::{Attributes, LiveResource, Status, Value, WAITING_FOR};
+
+/// The state of the certificate behind `arn`: ready when issued, pending while
+/// ACM validates (with what it waits for, when the record is not the
+/// stack's to write), an error naming the record to create when it cannot be.
+async fn status(
+    aws: &AwsClients,
+    arn: &str,
+    records_in_stack: bool,
+) -> Result<Option<(Status, Option<String>)>, CloudError> {
+    let described = match aws
+        .acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+    {
+        Ok(described) => described,
+        Err(e) => return crate::none_if_not_found(error("DescribeCertificate", e)),
+    };
+    let Some(detail) = described.certificate() else {
+        return Ok(None);
+    };
+    let record = detail
+        .domain_validation_options()
+        .iter()
+        .find_map(|o| o.resource_record())
+        .map(|r| format!("{} CNAME {}", r.name(), r.value()))
+        .unwrap_or_else(|| "(not named by ACM yet)".into());
+    match detail.status() {
+        Some(CertificateStatus::Issued) => Ok(Some((Status::Ready, None))),
+        Some(CertificateStatus::PendingValidation) => {
+            let waiting_for = (!records_in_stack).then(|| {
+                format!(
+                    "the DNS record {record}, to be created in the zone of {} (outside this stack)",
+                    detail.domain_name().unwrap_or_default()
+                )
+            });
+            if let Some(waiting_for) = &waiting_for {
+                tracing::warn!("certificate {arn} waits for {waiting_for}");
+            }
+            Ok(Some((Status::Pending, waiting_for)))
+        }
+        other => Err(CloudError::rejected(format!(
+            "certificate {arn} is {}: ACM will not issue it; the validation record is {record}",
+            other.map_or("in an unknown state", |s| s.as_str())
+        ))),
+    }
+}
+
+#[async_trait]
+impl Adapter for CertificateValidation {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        Ok(stack_certificates(aws, scope)
+            .await?
+            .into_iter()
+            .filter(|c| c.status == Some(CertificateStatus::Issued))
+            .filter_map(|c| {
+                let certificate = c.tags.get(eksform_core::model::ADDRESS_TAG)?;
+                let load_balancer = certificate.strip_prefix("certificate.")?;
+                let address = Self::address(load_balancer);
+                let mut values = Attributes::new();
+                values.insert("certificate_arn".into(), Value::string(c.arn.clone()));
+                // Not observable; `satisfied` ignores it.
+                values.insert("records_in_stack".into(), Value::Bool(false));
+                values.insert(
+                    "tags".into(),
+                    Value::string_map(&mark(
+                        &eksform_core::kinds::tags::stack_of_tags(&c.tags),
+                        &address,
+                    )),
+                );
+                Some(LiveResource {
+                    address,
+                    kind: self.name().into(),
+                    id: c.arn,
+                    attributes: values,
+                    status: Status::Ready,
+                })
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let arn = required(&request.attributes, "certificate_arn")?.to_string();
+        let (status, waiting_for) = status(aws, &arn, records_in_stack(&request.attributes))
+            .await?
+            .ok_or_else(|| CloudError::rejected(format!("certificate {arn} is gone")))?;
+        let mut created = request.created(self.name(), arn, status);
+        if let Some(waiting_for) = waiting_for {
+            created
+                .attributes
+                .insert(WAITING_FOR.into(), Value::string(waiting_for));
+        }
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        _aws: &AwsClients,
+        _live: &LiveResource,
+        _desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        Ok(())
+    }
+
+    async fn delete(&self, _aws: &AwsClients, _live: &LiveResource) -> Result<(), CloudError> {
+        // Nothing of its own in AWS: the certificate kind deletes the certificate.
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        Ok(status(aws, &live.id, records_in_stack(&live.attributes))
+            .await?
+            .map(|(status, waiting_for)| {
+                let mut read = LiveResource {
+                    status,
+                    ..live.clone()
+                };
+                if let Some(waiting_for) = waiting_for {
+                    read.attributes
+                        .insert(WAITING_FOR.into(), Value::string(waiting_for));
+                }
+                read
+            }))
+    }
+}

@@ -1,0 +1,248 @@
+//! Route tables: one public table (default route to the internet gateway) and
+//! one private table per zone (default route to that zone's NAT gateway, or the
+//! single one, or none). Routes and subnet associations are attributes of the
+//! table, changed in place, so switching NAT modes never touches subnets.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{AwsClients, deleted, error, not_found_is_done};
+use aws_sdk_ec2::types::ResourceType;
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::route_table::RouteTable;
+use eksform_core::kinds::tags::{live, required};
+use eksform_core::model::{Attributes, LiveResource, Status, Value, string_list, string_map};
+use std::collections::BTreeMap;
+
+/// Creates or replaces a route to a target; the target's id says what it is.
+async fn put_route(
+    aws: &AwsClients,
+    table: &str,
+    destination: &str,
+    target: &str,
+    replace: bool,
+) -> Result<(), CloudError> {
+    let is_nat = target.starts_with("nat-");
+    if replace {
+        let request = aws
+            .ec2
+            .replace_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination);
+        let request = if is_nat {
+            request.nat_gateway_id(target)
+        } else {
+            request.gateway_id(target)
+        };
+        request.send().await.map_err(|e| error("ReplaceRoute", e))?;
+    } else {
+        let request = aws
+            .ec2
+            .create_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination);
+        let request = if is_nat {
+            request.nat_gateway_id(target)
+        } else {
+            request.gateway_id(target)
+        };
+        request.send().await.map_err(|e| error("CreateRoute", e))?;
+    }
+    Ok(())
+}
+
+/// Brings routes and associations from `before` to `after`.
+async fn sync(
+    aws: &AwsClients,
+    table: &str,
+    before: &Attributes,
+    after: &Attributes,
+) -> Result<(), CloudError> {
+    let (old_routes, new_routes) = (string_map(before, "routes"), string_map(after, "routes"));
+    for (destination, target) in &new_routes {
+        match old_routes.get(destination) {
+            Some(old) if old == target => {}
+            Some(_) => put_route(aws, table, destination, target, true).await?,
+            None => put_route(aws, table, destination, target, false).await?,
+        }
+    }
+    for destination in old_routes.keys().filter(|d| !new_routes.contains_key(*d)) {
+        if let Err(e) = aws
+            .ec2
+            .delete_route()
+            .route_table_id(table)
+            .destination_cidr_block(destination)
+            .send()
+            .await
+        {
+            not_found_is_done(error("DeleteRoute", e))?;
+        }
+    }
+    let associations: BTreeMap<String, String> = before
+        .get("associations")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted = string_list(after, "subnet_ids");
+    for subnet in &wanted {
+        if !associations.contains_key(subnet) {
+            aws.ec2
+                .associate_route_table()
+                .route_table_id(table)
+                .subnet_id(subnet)
+                .send()
+                .await
+                .map_err(|e| error("AssociateRouteTable", e))?;
+        }
+    }
+    for (subnet, association) in &associations {
+        if !wanted.contains(subnet) {
+            disassociate(aws, association).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudError> {
+    deleted(
+        "DisassociateRouteTable",
+        aws.ec2
+            .disassociate_route_table()
+            .association_id(association)
+            .send()
+            .await,
+    )
+}
+
+#[async_trait]
+impl Adapter for RouteTable {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let tables = aws
+            .ec2
+            .describe_route_tables()
+            .filters(stack_filter(&scope.stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("DescribeRouteTables", e))?;
+        Ok(tables
+            .iter()
+            .filter_map(|table| {
+                let routes: BTreeMap<String, Value> = table
+                    .routes()
+                    .iter()
+                    .filter_map(|route| {
+                        let target = route.nat_gateway_id().or(route.gateway_id())?;
+                        // The VPC's own `local` route is not ours to manage.
+                        if target == "local" {
+                            return None;
+                        }
+                        Some((
+                            route.destination_cidr_block()?.to_string(),
+                            Value::string(target),
+                        ))
+                    })
+                    .collect();
+                let mut associations = BTreeMap::new();
+                for association in table.associations() {
+                    if let (Some(subnet), Some(id)) = (
+                        association.subnet_id(),
+                        association.route_table_association_id(),
+                    ) {
+                        associations.insert(subnet.to_string(), Value::string(id));
+                    }
+                }
+                let mut attributes = Attributes::new();
+                attributes.insert(
+                    "vpc_id".into(),
+                    Value::string(table.vpc_id().unwrap_or_default()),
+                );
+                attributes.insert("routes".into(), Value::Map(routes));
+                attributes.insert(
+                    "subnet_ids".into(),
+                    Value::List(
+                        associations
+                            .keys()
+                            .map(|s| Value::string(s.clone()))
+                            .collect(),
+                    ),
+                );
+                attributes.insert("associations".into(), Value::Map(associations));
+                let id = table.route_table_id().unwrap_or_default();
+                live(
+                    self.name(),
+                    &scope.stack,
+                    id,
+                    from_sdk(table.tags()),
+                    attributes,
+                    Status::Ready,
+                )
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let out = aws
+            .ec2
+            .create_route_table()
+            .vpc_id(required(attributes, "vpc_id")?)
+            // A create retried after a lost answer gets the same table back.
+            .client_token(&request.token)
+            .tag_specifications(tag_specification(ResourceType::RouteTable, attributes))
+            .send()
+            .await
+            .map_err(|e| error("CreateRouteTable", e))?;
+        let id = out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        // Routes and associations after the table exists; a crash in between
+        // leaves a marked table that the next plan updates in place.
+        sync(aws, &id, &Attributes::new(), attributes).await?;
+        Ok(request.created(self.name(), id, Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        sync(aws, &live.id, &live.attributes, desired).await?;
+        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        if let Some(associations) = live.attributes.get("associations").and_then(Value::as_map) {
+            for association in associations.values().filter_map(Value::as_str) {
+                disassociate(aws, association).await?;
+            }
+        }
+        deleted(
+            "DeleteRouteTable",
+            aws.ec2
+                .delete_route_table()
+                .route_table_id(&live.id)
+                .send()
+                .await,
+        )
+    }
+}

@@ -1,0 +1,131 @@
+//! Subnets: one public and one private per availability zone, with the tags
+//! Kubernetes load balancing looks for.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{AwsClients, deleted, error};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::subnet::Subnet;
+use eksform_core::kinds::tags::{changed, live, required};
+use eksform_core::model::{Attributes, LiveResource, Status, Value};
+
+#[async_trait]
+impl Adapter for Subnet {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let mut found = Vec::new();
+        let subnets = aws
+            .ec2
+            .describe_subnets()
+            .filters(stack_filter(&scope.stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| error("DescribeSubnets", e))?;
+        for subnet in &subnets {
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "vpc_id".into(),
+                Value::string(subnet.vpc_id().unwrap_or_default()),
+            );
+            attributes.insert(
+                "cidr_block".into(),
+                Value::string(subnet.cidr_block().unwrap_or_default()),
+            );
+            attributes.insert(
+                "availability_zone".into(),
+                Value::string(subnet.availability_zone().unwrap_or_default()),
+            );
+            attributes.insert(
+                "map_public_ip_on_launch".into(),
+                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+            );
+            let id = subnet.subnet_id().unwrap_or_default();
+            found.extend(live(
+                self.name(),
+                &scope.stack,
+                id,
+                from_sdk(subnet.tags()),
+                attributes,
+                Status::Ready,
+            ));
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let out = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(required(attributes, "vpc_id")?)
+            .cidr_block(required(attributes, "cidr_block")?)
+            .availability_zone(required(attributes, "availability_zone")?)
+            .tag_specifications(tag_specification(ResourceType::Subnet, attributes))
+            .customize()
+            .config_override(crate::sent_once!(aws_sdk_ec2))
+            .send()
+            .await
+            .map_err(|e| error("CreateSubnet", e))?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_string();
+        if attributes
+            .get("map_public_ip_on_launch")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            set_public_ip(aws, &id, true).await?;
+        }
+        Ok(request.created(self.name(), id, Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        if changed(&live.attributes, desired, "map_public_ip_on_launch") {
+            let value = desired
+                .get("map_public_ip_on_launch")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            set_public_ip(aws, &live.id, value).await?;
+        }
+        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        deleted(
+            "DeleteSubnet",
+            aws.ec2.delete_subnet().subnet_id(&live.id).send().await,
+        )
+    }
+}
+
+async fn set_public_ip(aws: &AwsClients, id: &str, value: bool) -> Result<(), CloudError> {
+    aws.ec2
+        .modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(value).build())
+        .send()
+        .await
+        .map_err(|e| error("ModifySubnetAttribute", e))?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The VPC: CIDR, DNS support and hostnames (both on, as EKS needs), tags.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{AwsClients, deleted, error};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::tags::{changed, live, required};
+use eksform_core::kinds::vpc::Vpc;
+use eksform_core::model::{Attributes, LiveResource, Status, Value};
+
+async fn set_dns(
+    aws: &AwsClients,
+    id: &str,
+    support: Option<bool>,
+    hostnames: Option<bool>,
+) -> Result<(), CloudError> {
+    // AWS takes one attribute per call.
+    if let Some(value) = support {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .map_err(|e| error("ModifyVpcAttribute", e))?;
+    }
+    if let Some(value) = hostnames {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(value).build())
+            .send()
+            .await
+            .map_err(|e| error("ModifyVpcAttribute", e))?;
+    }
+    Ok(())
+}
+
+async fn dns_attribute(
+    aws: &AwsClients,
+    id: &str,
+    name: VpcAttributeName,
+) -> Result<bool, CloudError> {
+    let out = aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .map_err(|e| error("DescribeVpcAttribute", e))?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}
+
+#[async_trait]
+impl Adapter for Vpc {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let list = |stack: String| async move {
+            let vpcs: Result<Vec<_>, _> = aws
+                .ec2
+                .describe_vpcs()
+                .filters(stack_filter(&stack))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await;
+            vpcs.map_err(|e| error("DescribeVpcs", e))
+        };
+        // Planning many stacks: every stack's VPCs listed once; but the DNS
+        // attributes (one call each) only for this stack's.
+        let vpcs = if scope.reads.is_across_stacks() {
+            scope
+                .reads
+                .get_or_read("ec2: every stack's VPCs", || {
+                    list(eksform_core::kinds::tags::EVERY_STACK.to_string())
+                })
+                .await?
+        } else {
+            std::sync::Arc::new(list(scope.stack.clone()).await?)
+        };
+        let mut found = Vec::new();
+        for vpc in vpcs.iter() {
+            let id = vpc.vpc_id().unwrap_or_default();
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "cidr_block".into(),
+                Value::string(vpc.cidr_block().unwrap_or_default()),
+            );
+            if let Some(resource) = live(
+                self.name(),
+                &scope.stack,
+                id,
+                from_sdk(vpc.tags()),
+                attributes,
+                Status::Ready,
+            ) {
+                found.push(resource);
+            }
+        }
+        // DNS attributes have no batch read: one call each, per VPC (a stack
+        // has one), all at once.
+        let read = found.iter().map(|resource| async move {
+            tokio::try_join!(
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport),
+                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames)
+            )
+        });
+        let read = futures_util::future::try_join_all(read).await?;
+        for (resource, (support, hostnames)) in found.iter_mut().zip(read) {
+            resource
+                .attributes
+                .insert("enable_dns_support".into(), Value::Bool(support));
+            resource
+                .attributes
+                .insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let out = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(required(attributes, "cidr_block")?)
+            .tag_specifications(tag_specification(ResourceType::Vpc, attributes))
+            .customize()
+            .config_override(crate::sent_once!(aws_sdk_ec2))
+            .send()
+            .await
+            .map_err(|e| error("CreateVpc", e))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        set_dns(
+            aws,
+            &id,
+            attributes
+                .get("enable_dns_support")
+                .and_then(Value::as_bool),
+            attributes
+                .get("enable_dns_hostnames")
+                .and_then(Value::as_bool),
+        )
+        .await?;
+        Ok(request.created(self.name(), id, Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let pick = |name: &str| {
+            changed(&live.attributes, desired, name)
+                .then(|| desired.get(name).and_then(Value::as_bool))
+                .flatten()
+        };
+        set_dns(
+            aws,
+            &live.id,
+            pick("enable_dns_support"),
+            pick("enable_dns_hostnames"),
+        )
+        .await?;
+        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        deleted(
+            "DeleteVpc",
+            aws.ec2.delete_vpc().vpc_id(&live.id).send().await,
+        )
+    }
+}

@@ -1,0 +1,249 @@
+//! Cluster access entries and the access policies associated with them. The
+//! principal and the entry's type cannot change (a change replaces the entry);
+//! the associated policies and their scopes change in place.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::eks::eks_cluster::{cluster_parts, sync_eks_tags};
+use crate::{AwsClients, deleted, error, none_if_not_found};
+use aws_sdk_eks::types::{AccessScope, AccessScopeType};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::access_entry::{AccessEntry, policies, policy_value};
+use eksform_core::kinds::tags::{required, stack_of, tags_of};
+use eksform_core::model::{
+    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value,
+};
+use std::collections::{BTreeMap, HashMap};
+
+async fn describe(
+    kind: &AccessEntry,
+    aws: &AwsClients,
+    stack: &str,
+    cluster: &str,
+    principal: &str,
+) -> Result<Option<LiveResource>, CloudError> {
+    let out = match aws
+        .eks
+        .describe_access_entry()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => return none_if_not_found(error("DescribeAccessEntry", e)),
+    };
+    let Some(entry) = out.access_entry() else {
+        return Ok(None);
+    };
+    let tags: BTreeMap<String, String> = entry
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+        return Ok(None);
+    }
+    let Some(address) = tags.get(ADDRESS_TAG).cloned() else {
+        return Ok(None);
+    };
+    let associated = aws
+        .eks
+        .list_associated_access_policies()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListAssociatedAccessPolicies", e))?;
+    let policies: BTreeMap<String, Value> = associated
+        .iter()
+        .filter_map(|p| {
+            let scope = p.access_scope()?;
+            let scope_type = scope
+                .r#type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default();
+            Some((
+                p.policy_arn()?.to_string(),
+                policy_value(&scope_type, scope.namespaces()),
+            ))
+        })
+        .collect();
+    let mut attributes = Attributes::new();
+    attributes.insert("cluster_name".into(), Value::string(cluster));
+    attributes.insert("principal_arn".into(), Value::string(principal));
+    attributes.insert(
+        "type".into(),
+        Value::string(entry.r#type().unwrap_or("STANDARD")),
+    );
+    attributes.insert("policies".into(), Value::Map(policies));
+    attributes.insert(
+        "arn".into(),
+        Value::string(entry.access_entry_arn().unwrap_or_default()),
+    );
+    attributes.insert("tags".into(), Value::string_map(&tags));
+    Ok(Some(LiveResource {
+        address: Address(address),
+        kind: kind.name().into(),
+        id: principal.to_string(),
+        attributes,
+        status: Status::Ready,
+    }))
+}
+
+/// Associates and disassociates access policies so that exactly `wanted` apply.
+async fn sync_policies(
+    aws: &AwsClients,
+    cluster: &str,
+    principal: &str,
+    current: &BTreeMap<String, (String, Vec<String>)>,
+    wanted: &BTreeMap<String, (String, Vec<String>)>,
+) -> Result<(), CloudError> {
+    for (arn, (scope_type, namespaces)) in wanted {
+        if current.get(arn) == Some(&(scope_type.clone(), namespaces.clone())) {
+            continue;
+        }
+        let scope = AccessScope::builder()
+            .r#type(AccessScopeType::from(scope_type.as_str()))
+            .set_namespaces((!namespaces.is_empty()).then(|| namespaces.clone()))
+            .build();
+        aws.eks
+            .associate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .policy_arn(arn)
+            .access_scope(scope)
+            .send()
+            .await
+            .map_err(|e| error("AssociateAccessPolicy", e))?;
+    }
+    for arn in current.keys().filter(|a| !wanted.contains_key(*a)) {
+        if let Err(e) = aws
+            .eks
+            .disassociate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            crate::not_found_is_done(error("DisassociateAccessPolicy", e))?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Adapter for AccessEntry {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let Some(cluster) = &scope.cluster else {
+            return Ok(vec![]);
+        };
+        let principals = cluster_parts(
+            "ListAccessEntries",
+            aws.eks
+                .list_access_entries()
+                .cluster_name(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        )?;
+        // No batch read: one DescribeAccessEntry and one policy list per entry,
+        // all entries at once.
+        let read = principals
+            .iter()
+            .map(|principal| describe(self, aws, &scope.stack, cluster, principal));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let cluster = required(attributes, "cluster_name")?;
+        let principal = required(attributes, "principal_arn")?;
+        let tags: HashMap<String, String> = tags_of(attributes).into_iter().collect();
+        let out = aws
+            .eks
+            .create_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .r#type(required(attributes, "type")?)
+            .set_tags(Some(tags))
+            .client_request_token(&request.token)
+            .send()
+            .await
+            .map_err(|e| error("CreateAccessEntry", e))?;
+        sync_policies(
+            aws,
+            cluster,
+            principal,
+            &BTreeMap::new(),
+            &policies(attributes),
+        )
+        .await?;
+        let mut created = request.created(self.name(), principal.to_string(), Status::Ready);
+        if let Some(arn) = out.access_entry().and_then(|e| e.access_entry_arn()) {
+            created.attributes.insert("arn".into(), Value::string(arn));
+        }
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let cluster = required(&live.attributes, "cluster_name")?;
+        if desired.contains_key("policies") {
+            sync_policies(
+                aws,
+                cluster,
+                &live.id,
+                &policies(&live.attributes),
+                &policies(desired),
+            )
+            .await?;
+        }
+        sync_eks_tags(aws, live, desired).await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        let cluster = required(&live.attributes, "cluster_name")?;
+        deleted(
+            "DeleteAccessEntry",
+            aws.eks
+                .delete_access_entry()
+                .cluster_name(cluster)
+                .principal_arn(&live.id)
+                .send()
+                .await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let cluster = required(&live.attributes, "cluster_name")?;
+        describe(self, aws, &stack_of(&live.attributes), cluster, &live.id).await
+    }
+}

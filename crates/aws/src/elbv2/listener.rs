@@ -1,0 +1,231 @@
+//! The listeners of a load balancer: port 80 answers 301 to HTTPS when
+//! `httpsRedirect` (else forwards), port 443 terminates TLS with the
+//! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
+//! Everything but the load balancer changes in place.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::elbv2::load_balancer::may_be_the_stacks;
+use crate::elbv2::load_balancer::{
+    elb_tags, region_load_balancers, stack_load_balancers, sync_elb_tags, to_elb_tags,
+};
+use crate::{AwsClients, error, not_found_is_done};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum,
+};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::listener::{Listener, int};
+use eksform_core::kinds::tags::{live, required, tags_of};
+use eksform_core::model::{Attributes, LiveResource, Status, Value};
+
+#[async_trait]
+impl Adapter for Listener {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        // Listeners are listed per load balancer: no batch read across them.
+        // They are read while the load balancers' tags are, for every load
+        // balancer whose name may be the stack's, so as not to wait for the tags.
+        let balancers = region_load_balancers(aws, scope).await?;
+        let candidates = balancers
+            .iter()
+            .filter(|b| may_be_the_stacks(b, &scope.stack))
+            .filter_map(|b| b.load_balancer_arn())
+            .map(|arn| async move {
+                aws.elb
+                    .describe_listeners()
+                    .load_balancer_arn(arn)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| error("DescribeListeners", e))
+            });
+        let (described, ours) = tokio::try_join!(
+            futures_util::future::try_join_all(candidates),
+            stack_load_balancers(aws, scope)
+        )?;
+        let ours: std::collections::BTreeSet<&str> = ours
+            .iter()
+            .filter_map(|(b, _)| b.load_balancer_arn())
+            .collect();
+        let listeners: Vec<_> = described
+            .into_iter()
+            .flatten()
+            .filter(|l| l.load_balancer_arn().is_some_and(|arn| ours.contains(arn)))
+            .collect();
+        let arns: Vec<String> = listeners
+            .iter()
+            .filter_map(|l| l.listener_arn().map(str::to_string))
+            .collect();
+        let mut tags = elb_tags(aws, &arns).await?;
+        Ok(listeners
+            .iter()
+            .filter_map(|listener| {
+                let arn = listener.listener_arn()?.to_string();
+                let action = listener.default_actions().first();
+                let mut values = Attributes::new();
+                let text = |s: Option<&str>| s.map_or(Value::Null, Value::string);
+                values.insert(
+                    "load_balancer_arn".into(),
+                    text(listener.load_balancer_arn()),
+                );
+                values.insert(
+                    "port".into(),
+                    Value::Int(listener.port().unwrap_or_default().into()),
+                );
+                values.insert(
+                    "protocol".into(),
+                    text(listener.protocol().map(ProtocolEnum::as_str)),
+                );
+                let redirect = action.and_then(|a| a.r#type()) == Some(&ActionTypeEnum::Redirect);
+                values.insert(
+                    "action".into(),
+                    Value::string(if redirect { "redirect" } else { "forward" }),
+                );
+                values.insert(
+                    "target_group_arn".into(),
+                    text(action.and_then(|a| a.target_group_arn())),
+                );
+                if let Some(certificate) = listener.certificates().first() {
+                    values.insert(
+                        "certificate_arn".into(),
+                        text(certificate.certificate_arn()),
+                    );
+                }
+                if let Some(policy) = listener.ssl_policy() {
+                    values.insert("ssl_policy".into(), Value::string(policy));
+                }
+                live(
+                    self.name(),
+                    &scope.stack,
+                    &arn,
+                    tags.remove(&arn).unwrap_or_default(),
+                    values,
+                    Status::Ready,
+                )
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let created = aws
+            .elb
+            .create_listener()
+            .load_balancer_arn(required(attributes, "load_balancer_arn")?)
+            .set_port(int(attributes, "port"))
+            .protocol(ProtocolEnum::from(required(attributes, "protocol")?))
+            .set_certificates(certificates(attributes))
+            .set_ssl_policy(
+                attributes
+                    .get("ssl_policy")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .default_actions(action(attributes)?)
+            .set_tags(Some(to_elb_tags(&tags_of(attributes))))
+            .send()
+            .await
+            .map_err(|e| error("CreateListener", e))?;
+        let arn = created
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .ok_or_else(|| CloudError::rejected("CreateListener returned no listener"))?;
+        Ok(request.created(self.name(), arn.to_string(), Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let differs = [
+            "port",
+            "protocol",
+            "action",
+            "target_group_arn",
+            "certificate_arn",
+            "ssl_policy",
+        ]
+        .iter()
+        .any(|name| {
+            desired.contains_key(*name) && desired.get(*name) != live.attributes.get(*name)
+        });
+        if differs {
+            let mut wanted = live.attributes.clone();
+            wanted.extend(desired.clone());
+            aws.elb
+                .modify_listener()
+                .listener_arn(&live.id)
+                .set_port(int(&wanted, "port"))
+                .protocol(ProtocolEnum::from(required(&wanted, "protocol")?))
+                .set_certificates(certificates(&wanted))
+                .set_ssl_policy(
+                    wanted
+                        .get("ssl_policy")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+                .default_actions(action(&wanted)?)
+                .send()
+                .await
+                .map_err(|e| error("ModifyListener", e))?;
+        }
+        if desired.contains_key("tags") {
+            sync_elb_tags(aws, &live.id, &live.attributes, desired).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        match aws
+            .elb
+            .delete_listener()
+            .listener_arn(&live.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteListener", e)),
+        }
+    }
+}
+
+pub fn action(attributes: &Attributes) -> Result<Action, CloudError> {
+    match attributes.get("action").and_then(Value::as_str) {
+        Some("redirect") => Ok(Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port("443")
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build()),
+        _ => Ok(Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(required(attributes, "target_group_arn")?)
+            .build()),
+    }
+}
+
+pub fn certificates(attributes: &Attributes) -> Option<Vec<Certificate>> {
+    attributes
+        .get("certificate_arn")
+        .and_then(Value::as_str)
+        .map(|arn| vec![Certificate::builder().certificate_arn(arn).build()])
+}

@@ -1,0 +1,185 @@
+//! The cluster's IAM OIDC provider (for IAM roles for service accounts), from
+//! the cluster's issuer, with the client id `sts.amazonaws.com`.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::{AwsClients, deleted, error};
+use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::oidc_provider::OidcProvider;
+use eksform_core::kinds::tags::{required, tag_changes};
+use eksform_core::model::{Address, Attributes, LiveResource, STACK_TAG, Status, Value};
+
+async fn describe(
+    kind: &OidcProvider,
+    aws: &AwsClients,
+    stack: &str,
+    arn: &str,
+) -> Result<Option<LiveResource>, CloudError> {
+    let out = match aws
+        .iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let e = error("GetOpenIDConnectProvider", e);
+            return if e.class == ErrorClass::NotFound {
+                Ok(None)
+            } else {
+                Err(e)
+            };
+        }
+    };
+    let tags: std::collections::BTreeMap<String, String> = out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    if !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), stack) {
+        return Ok(None);
+    }
+    let Some(address) = tags.get(eksform_core::model::ADDRESS_TAG).cloned() else {
+        return Ok(None);
+    };
+    let url = out.url().unwrap_or_default();
+    let mut attributes = Attributes::new();
+    // IAM keeps the URL without its scheme; the issuer has it.
+    attributes.insert(
+        "url".into(),
+        Value::string(if url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("https://{url}")
+        }),
+    );
+    attributes.insert("client_ids".into(), Value::string_set(out.client_id_list()));
+    attributes.insert("arn".into(), Value::string(arn));
+    attributes.insert("tags".into(), Value::string_map(&tags));
+    Ok(Some(LiveResource {
+        address: Address(address),
+        kind: kind.name().into(),
+        id: arn.to_string(),
+        attributes,
+        status: Status::Ready,
+    }))
+}
+
+fn iam_tags(tags: std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Adapter for OidcProvider {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let list = aws
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| error("ListOpenIDConnectProviders", e))?;
+        // Tags come only with Get: one call per provider of the account, all at once.
+        let read = list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|entry| entry.arn())
+            .map(|arn| describe(self, aws, &scope.stack, arn));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let clients = eksform_core::model::string_list(attributes, "client_ids");
+        let out = aws
+            .iam
+            .create_open_id_connect_provider()
+            .url(required(attributes, "url")?)
+            .set_client_id_list(Some(clients))
+            .set_tags(Some(iam_tags(eksform_core::kinds::tags::tags_of(
+                attributes,
+            ))))
+            .customize()
+            .config_override(crate::sent_once!(aws_sdk_iam))
+            .send()
+            .await
+            .map_err(|e| error("CreateOpenIDConnectProvider", e))?;
+        let arn = out
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string();
+        let mut created = request.created(self.name(), arn.clone(), Status::Ready);
+        created.attributes.insert("arn".into(), Value::string(arn));
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let (set, removed) = tag_changes(&live.attributes, desired);
+        if !set.is_empty() {
+            aws.iam
+                .tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .set_tags(Some(iam_tags(set)))
+                .send()
+                .await
+                .map_err(|e| error("TagOpenIDConnectProvider", e))?;
+        }
+        if !removed.is_empty() {
+            aws.iam
+                .untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| error("UntagOpenIDConnectProvider", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        deleted(
+            "DeleteOpenIDConnectProvider",
+            aws.iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(&live.id)
+                .send()
+                .await,
+        )
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let stack = eksform_core::kinds::tags::stack_of(&live.attributes);
+        describe(self, aws, &stack, &live.id).await
+    }
+}

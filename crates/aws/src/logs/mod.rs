@@ -1,0 +1,3 @@
+//! CloudWatch Logs: the adapter of the control plane's log group.
+
+pub(crate) mod log_group;

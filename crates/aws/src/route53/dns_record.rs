@@ -1,0 +1,367 @@
+//! Records of `dns.records` in the stack's hosted zone, and the validation
+//! records of certificates eksform requests there. Route53 records take no
+//! tags: each managed record has a companion TXT record
+//! (`_eksform-<type>.<name>`) that names the owning stack and address, written
+//! in the same atomic change batch. A record without that mark is never
+//! changed or deleted; one in the way of the spec is a plan error.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::route53::hosted_zone::stack_zones;
+use crate::{AwsClients, error};
+use aws_sdk_route53::types::{
+    AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecord,
+    ResourceRecordSet, RrType,
+};
+use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::dns_record::{
+    COMPANION_TTL, DnsRecord, companion_name, companion_target, wire_value,
+};
+use eksform_core::kinds::hosted_zone::plain_name;
+use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required, stack_of};
+use eksform_core::model::{
+    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value, string_list,
+};
+use std::collections::BTreeMap;
+
+async fn change(
+    aws: &AwsClients,
+    zone_id: &str,
+    changes: Vec<(ChangeAction, ResourceRecordSet)>,
+) -> Result<(), CloudError> {
+    let changes = changes
+        .into_iter()
+        .map(|(action, set)| {
+            RecordChange::builder()
+                .action(action)
+                .resource_record_set(set)
+                .build()
+                .map_err(|e| CloudError::rejected(format!("record change: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
+        .build()
+        .map_err(|e| CloudError::rejected(format!("change batch: {e}")))?;
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .customize()
+        .config_override(crate::sent_once!(aws_sdk_route53))
+        .send()
+        .await
+        .map_err(|e| error("ChangeResourceRecordSets", e))?;
+    Ok(())
+}
+
+/// Every record set of a zone (the API pages by name and type).
+async fn zone_records(
+    aws: &AwsClients,
+    zone_id: &str,
+) -> Result<Vec<ResourceRecordSet>, CloudError> {
+    let mut records = Vec::new();
+    let mut start: Option<(String, RrType, Option<String>)> = None;
+    loop {
+        let mut request = aws
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id);
+        if let Some((name, record_type, identifier)) = start.take() {
+            request = request
+                .start_record_name(name)
+                .start_record_type(record_type)
+                .set_start_record_identifier(identifier);
+        }
+        let page = request
+            .send()
+            .await
+            .map_err(|e| error("ListResourceRecordSets", e))?;
+        records.extend(page.resource_record_sets().iter().cloned());
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(name), Some(record_type)) => {
+                start = Some((
+                    name.to_string(),
+                    record_type.clone(),
+                    page.next_record_identifier().map(str::to_string),
+                ))
+            }
+            _ => return Ok(records),
+        }
+    }
+}
+
+/// The stack's records in one zone (found by their companions), and the
+/// unmarked records at the (name, type) of `wanted` addresses.
+async fn records_in_zone(
+    aws: &AwsClients,
+    zone_id: &str,
+    stack: &str,
+    wanted: &BTreeMap<(String, String), Address>,
+) -> Result<Vec<LiveResource>, CloudError> {
+    let records = zone_records(aws, zone_id).await?;
+    let by_key: BTreeMap<(String, String), &ResourceRecordSet> = records
+        .iter()
+        .map(|r| ((plain_name(r.name()), r.r#type().as_str().to_string()), r))
+        .collect();
+    let live = |key: &(String, String), address: &Address, tags: BTreeMap<String, String>| {
+        let set = by_key.get(key)?;
+        let mut values = attributes_of(zone_id, set);
+        values.insert("tags".into(), Value::string_map(&tags));
+        Some(LiveResource {
+            address: address.clone(),
+            kind: "dns_record".into(),
+            id: format!("{zone_id}/{}/{}", key.0, key.1),
+            attributes: values,
+            status: Status::Ready,
+        })
+    };
+    let mut found = Vec::new();
+    let mut claimed = Vec::new();
+    for companion in records.iter().filter(|r| r.r#type() == &RrType::Txt) {
+        let Some(target) = companion_target(&plain_name(companion.name())) else {
+            continue;
+        };
+        let Some((owner, address)) = companion
+            .resource_records()
+            .first()
+            .and_then(|v| parse_mark(v.value()))
+        else {
+            continue;
+        };
+        claimed.push(target.clone());
+        if owner == stack {
+            found.extend(live(&target, &address, mark(&owner, &address)));
+        }
+    }
+    for (key, address) in wanted {
+        if !claimed.contains(key) {
+            found.extend(live(key, address, BTreeMap::new()));
+        }
+    }
+    Ok(found)
+}
+
+#[async_trait]
+impl Adapter for DnsRecord {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        // Records the spec names, by (name, type): unmarked ones in the way are
+        // reported at their address.
+        let wanted: BTreeMap<(String, String), Address> = scope
+            .named
+            .iter()
+            .filter(|(address, _)| address.as_str().starts_with("dns_record."))
+            .filter_map(|(address, name)| {
+                let record_type = address.as_str().rsplit('.').next()?.to_string();
+                Some(((plain_name(name), record_type), address.clone()))
+            })
+            .collect();
+        let zones = stack_zones(aws, scope).await?;
+        let read = zones
+            .iter()
+            .map(|zone| records_in_zone(aws, &zone.id, &scope.stack, &wanted));
+        Ok(futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let attributes = &request.attributes;
+        let zone_id = required(attributes, "zone_id")?;
+        change(
+            aws,
+            zone_id,
+            vec![
+                (ChangeAction::Create, record_set(attributes)?),
+                (
+                    ChangeAction::Create,
+                    companion_set(&request.stack, &request.address, attributes)?,
+                ),
+            ],
+        )
+        .await?;
+        let id = format!(
+            "{zone_id}/{}/{}",
+            plain_name(required(attributes, "name")?),
+            required(attributes, "type")?
+        );
+        Ok(request.created(self.name(), id, Status::Ready))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        let mut wanted = live.attributes.clone();
+        wanted.extend(desired.clone());
+        // An alias and plain values exclude each other: keep only what is wanted.
+        if desired.contains_key("alias_dns_name") {
+            wanted.remove("ttl");
+            wanted.remove("values");
+        } else if desired.contains_key("values") {
+            wanted.remove("alias_dns_name");
+            wanted.remove("alias_zone_id");
+        }
+        let stack = stack_of(desired);
+        let address = eksform_core::kinds::tags::tags_of(desired)
+            .get(ADDRESS_TAG)
+            .map(|a| Address(a.clone()))
+            .unwrap_or_else(|| live.address.clone());
+        change(
+            aws,
+            required(&wanted, "zone_id")?,
+            vec![
+                (ChangeAction::Upsert, record_set(&wanted)?),
+                (
+                    ChangeAction::Upsert,
+                    companion_set(&stack, &address, &wanted)?,
+                ),
+            ],
+        )
+        .await
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        let tags = eksform_core::kinds::tags::tags_of(&live.attributes);
+        let (Some(stack), Some(address)) = (tags.get(STACK_TAG), tags.get(ADDRESS_TAG)) else {
+            return Err(CloudError::rejected(
+                "refusing to delete a record without eksform's mark",
+            ));
+        };
+        let result = change(
+            aws,
+            required(&live.attributes, "zone_id")?,
+            vec![
+                (ChangeAction::Delete, record_set(&live.attributes)?),
+                (
+                    ChangeAction::Delete,
+                    companion_set(stack, &Address(address.clone()), &live.attributes)?,
+                ),
+            ],
+        )
+        .await;
+        match result {
+            // Already gone (a retried delete): done.
+            Err(e) if e.class == ErrorClass::Rejected && e.message.contains("not found") => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let zone_id = required(&live.attributes, "zone_id")?;
+        let found =
+            records_in_zone(aws, zone_id, &stack_of(&live.attributes), &BTreeMap::new()).await?;
+        Ok(found.into_iter().find(|r| r.id == live.id))
+    }
+}
+
+pub fn record_set(attributes: &Attributes) -> Result<ResourceRecordSet, CloudError> {
+    let record_type = required(attributes, "type")?;
+    let mut builder = ResourceRecordSet::builder()
+        .name(required(attributes, "name")?)
+        .r#type(RrType::from(record_type));
+    if let Some(dns_name) = attributes.get("alias_dns_name").and_then(Value::as_str) {
+        builder = builder.alias_target(
+            AliasTarget::builder()
+                .dns_name(dns_name)
+                .hosted_zone_id(required(attributes, "alias_zone_id")?)
+                .evaluate_target_health(false)
+                .build()
+                .map_err(|e| CloudError::rejected(format!("alias target: {e}")))?,
+        );
+    } else {
+        let ttl = match attributes.get("ttl") {
+            Some(Value::Int(ttl)) => *ttl,
+            _ => 300,
+        };
+        builder = builder.ttl(ttl);
+        for value in string_list(attributes, "values") {
+            builder = builder.resource_records(
+                ResourceRecord::builder()
+                    .value(wire_value(record_type, &value))
+                    .build()
+                    .map_err(|e| CloudError::rejected(format!("record value: {e}")))?,
+            );
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| CloudError::rejected(format!("record set: {e}")))
+}
+
+pub fn companion_set(
+    stack: &str,
+    address: &Address,
+    attributes: &Attributes,
+) -> Result<ResourceRecordSet, CloudError> {
+    ResourceRecordSet::builder()
+        .name(companion_name(
+            required(attributes, "name")?,
+            required(attributes, "type")?,
+        ))
+        .r#type(RrType::Txt)
+        .ttl(COMPANION_TTL)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(format!("\"{}\"", mark_text(stack, address)))
+                .build()
+                .map_err(|e| CloudError::rejected(format!("record value: {e}")))?,
+        )
+        .build()
+        .map_err(|e| CloudError::rejected(format!("record set: {e}")))
+}
+
+pub fn attributes_of(zone_id: &str, set: &ResourceRecordSet) -> Attributes {
+    let record_type = set.r#type().as_str().to_string();
+    let mut values = Attributes::new();
+    values.insert("zone_id".into(), Value::string(zone_id));
+    values.insert("name".into(), Value::string(plain_name(set.name())));
+    values.insert("type".into(), Value::string(record_type.clone()));
+    match set.alias_target() {
+        Some(alias) => {
+            values.insert(
+                "alias_dns_name".into(),
+                Value::string(plain_name(alias.dns_name())),
+            );
+            values.insert(
+                "alias_zone_id".into(),
+                Value::string(alias.hosted_zone_id()),
+            );
+        }
+        None => {
+            values.insert("ttl".into(), set.ttl().map_or(Value::Null, Value::Int));
+            let records: Vec<String> = set
+                .resource_records()
+                .iter()
+                .map(|r| match record_type.as_str() {
+                    "CNAME" => plain_name(r.value()),
+                    _ => r.value().to_string(),
+                })
+                .collect();
+            values.insert("values".into(), Value::string_set(&records));
+        }
+    }
+    values
+}

@@ -1,0 +1,195 @@
+//! The public hosted zone of `dns.zone`: created when no zone of that name
+//! exists, adopted (used, never changed or deleted) when one does. Route53
+//! zones take tags only after creation, so eksform's mark goes into the zone's
+//! comment in the create call itself; the kind presents it as tags.
+
+use async_trait::async_trait;
+
+use crate::Adapter;
+use crate::{AwsClients, error, not_found_is_done};
+use aws_sdk_route53::types::HostedZoneConfig;
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
+use eksform_core::kinds::hosted_zone::{FoundZone, HostedZone, bare_id, plain_name};
+use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required};
+use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use std::collections::BTreeMap;
+
+/// The zones the stack owns (their comment carries its mark) and the zones
+/// named in the spec, owned or not.
+pub(crate) async fn stack_zones(
+    aws: &AwsClients,
+    scope: &Scope,
+) -> Result<Vec<FoundZone>, CloudError> {
+    // The account's zones, read once per observation.
+    let zones = scope
+        .reads
+        .get_or_read("route53: hosted zones", || async {
+            let zones: Result<Vec<_>, _> = aws
+                .route53
+                .list_hosted_zones()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await;
+            zones.map_err(|e| error("ListHostedZones", e))
+        })
+        .await?;
+    let named: Vec<String> = scope
+        .named
+        .iter()
+        .filter(|(address, _)| address.as_str().starts_with("hosted_zone."))
+        .map(|(_, name)| plain_name(name))
+        .collect();
+    Ok(zones
+        .iter()
+        .filter(|z| z.config().is_none_or(|c| !c.private_zone()))
+        .filter_map(|zone| {
+            let mark = zone
+                .config()
+                .and_then(|c| c.comment())
+                .and_then(parse_mark)
+                .filter(|(stack, _)| stack == &scope.stack);
+            let name = plain_name(zone.name());
+            (mark.is_some() || named.contains(&name)).then(|| FoundZone {
+                id: bare_id(zone.id()).to_string(),
+                name,
+                mark,
+            })
+        })
+        .collect())
+}
+
+#[async_trait]
+impl Adapter for HostedZone {
+    async fn observe(
+        &self,
+        aws: &AwsClients,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError> {
+        let zones = stack_zones(aws, scope).await?;
+        // Name servers come only with GetHostedZone: one call per zone, all at once.
+        let read = zones.iter().map(|zone| async move {
+            aws.route53
+                .get_hosted_zone()
+                .id(&zone.id)
+                .send()
+                .await
+                .map_err(|e| error("GetHostedZone", e))
+        });
+        let read = futures_util::future::try_join_all(read).await?;
+        let mut found = Vec::new();
+        for (zone, servers) in zones.into_iter().zip(read) {
+            let (address, tags) = match &zone.mark {
+                Some((stack, address)) => (address.clone(), mark(stack, address)),
+                // Unmarked, found by its name: adopted, never deleted.
+                None => (Self::address(), BTreeMap::new()),
+            };
+            let servers: Vec<String> = servers
+                .delegation_set()
+                .map(|d| d.name_servers().to_vec())
+                .unwrap_or_default();
+            let mut values = Attributes::new();
+            values.insert("name".into(), Value::string(zone.name));
+            values.insert(
+                "name_servers".into(),
+                Value::List(servers.into_iter().map(Value::String).collect()),
+            );
+            values.insert("tags".into(), Value::string_map(&tags));
+            found.push(LiveResource {
+                address,
+                kind: self.name().into(),
+                id: zone.id,
+                attributes: values,
+                status: Status::Ready,
+            });
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        aws: &AwsClients,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError> {
+        let name = required(&request.attributes, "name")?;
+        // The caller reference makes a retried create return the same zone.
+        let reference: String = request.token.chars().take(128).collect();
+        let created = aws
+            .route53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(reference)
+            .hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .comment(mark_text(&request.stack, &request.address))
+                    .build(),
+            )
+            .customize()
+            .config_override(crate::sent_once!(aws_sdk_route53))
+            .send()
+            .await
+            .map_err(|e| error("CreateHostedZone", e))?;
+        let zone = created
+            .hosted_zone()
+            .ok_or_else(|| CloudError::rejected("CreateHostedZone returned no zone"))?;
+        let servers: Vec<Value> = created
+            .delegation_set()
+            .map(|d| {
+                d.name_servers()
+                    .iter()
+                    .cloned()
+                    .map(Value::String)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut live = request.created(self.name(), bare_id(zone.id()).to_string(), Status::Ready);
+        live.attributes
+            .insert("name_servers".into(), Value::List(servers));
+        Ok(live)
+    }
+
+    async fn update(
+        &self,
+        _aws: &AwsClients,
+        _live: &LiveResource,
+        _desired: &Attributes,
+    ) -> Result<(), CloudError> {
+        // Nothing of a zone changes in place: its name replaces it, its mark is
+        // written once.
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
+        match aws.route53.delete_hosted_zone().id(&live.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => not_found_is_done(error("DeleteHostedZone", e)),
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let scope = Scope {
+            stack: eksform_core::kinds::tags::stack_of(&live.attributes),
+            named: [(
+                live.address.clone(),
+                live.attributes
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            )]
+            .into(),
+            ..Scope::default()
+        };
+        Ok(self
+            .observe(aws, &scope)
+            .await?
+            .into_iter()
+            .find(|z| z.id == live.id))
+    }
+}

@@ -1,0 +1,169 @@
+//! The seam between the engine and AWS: the `Cloud` trait, implemented by
+//! `eksform-aws` (the aws-sdk adapters) and by `eksform-testkit`'s in-memory
+//! model of AWS for engine tests.
+
+pub mod shared;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::kinds::Kind;
+use crate::model::{Address, Attributes, LiveResource, Status};
+
+/// What observation is about: a stack's marked resources, plus resources the
+/// spec names (the subnets of a brought VPC by id, a cluster's log group by name),
+/// which some kinds look up directly.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub stack: String,
+    pub region: String,
+    /// Resources named in the spec, by address: an id or a name.
+    pub named: BTreeMap<Address, String>,
+    /// The stack's cluster, whose node groups and Fargate profiles are listed.
+    pub cluster: Option<String>,
+    /// Observing for a destroy: what Kubernetes controllers left in the VPC is
+    /// looked for too (`controller_leftover`).
+    pub destroying: bool,
+    /// The VPC the stack brought (by id), if any: controller leftovers are
+    /// looked for only in the stack's VPCs.
+    pub brought_vpc: Option<String>,
+    /// Reads the kinds share while observing (off outside observation).
+    pub reads: shared::Reads,
+}
+
+/// Connections to other regions of the same account, for references to stacks
+/// that live elsewhere.
+#[async_trait]
+pub trait Regions: Send + Sync {
+    async fn cloud(&self, region: &str) -> std::sync::Arc<dyn Cloud>;
+}
+
+/// One cloud for every region: the in-memory cloud, or a single connection.
+pub struct OneCloud(pub std::sync::Arc<dyn Cloud>);
+
+#[async_trait]
+impl Regions for OneCloud {
+    async fn cloud(&self, _region: &str) -> std::sync::Arc<dyn Cloud> {
+        self.0.clone()
+    }
+}
+
+/// A create as the engine asks for it: every reference resolved.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub stack: String,
+    pub address: Address,
+    pub attributes: Attributes,
+    /// Idempotency token for this run, address and inputs, so that a retry
+    /// after a timeout asks for the same resource again.
+    pub token: String,
+}
+
+impl CreateRequest {
+    /// The live resource a create made: the requested attributes under the new id.
+    pub fn created(&self, kind: &str, id: String, status: Status) -> LiveResource {
+        LiveResource {
+            address: self.address.clone(),
+            kind: kind.into(),
+            id,
+            attributes: self.attributes.clone(),
+            status,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Slow down and retry.
+    Throttling,
+    /// A 5xx, a dropped connection or a timeout: retry.
+    Transient,
+    /// Something still depends on the resource, or AWS has not caught up yet
+    /// (a just-deleted NAT gateway still holding an address): retry for a while.
+    DependencyViolation,
+    NotFound,
+    /// AWS refused the request; retrying will not help.
+    Rejected,
+    /// The process is gone (the memory cloud's simulated crash). Stop at once.
+    Crashed,
+    /// The user interrupted (Ctrl-C) while eksform waited; the next apply goes on.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct CloudError {
+    pub class: ErrorClass,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl CloudError {
+    pub fn new(class: ErrorClass, code: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            code: code.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    pub fn rejected(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Rejected, None, message)
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.class,
+            ErrorClass::Throttling | ErrorClass::Transient | ErrorClass::DependencyViolation
+        )
+    }
+}
+
+/// Everything the engine needs from an AWS account.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// The caller's account id (STS GetCallerIdentity).
+    async fn caller_account(&self) -> Result<String, CloudError>;
+    /// All live resources of a kind that carry the stack's mark (or are brought).
+    async fn observe(
+        &self,
+        kind: &'static dyn Kind,
+        scope: &Scope,
+    ) -> Result<Vec<LiveResource>, CloudError>;
+    async fn create(
+        &self,
+        kind: &'static dyn Kind,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, CloudError>;
+    /// Brings `live` to `desired` for the attributes that can change in place.
+    async fn update(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+        desired: &Attributes,
+    ) -> Result<(), CloudError>;
+    async fn delete(&self, kind: &'static dyn Kind, live: &LiveResource) -> Result<(), CloudError>;
+    /// What already holds the name of a resource about to be created
+    /// (`Kind::name_taken`), in words.
+    async fn name_taken(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+    ) -> Result<Option<String>, CloudError>;
+    /// The resource's current state, `None` once it is gone: what waits poll.
+    async fn read(
+        &self,
+        kind: &'static dyn Kind,
+        live: &LiveResource,
+    ) -> Result<Option<LiveResource>, CloudError>;
+}

@@ -1,0 +1,161 @@
+//! EKS add-ons. `version: latest` is resolved for the cluster's Kubernetes
+//! version when the add-on is created (DescribeAddonVersions), and any live
+//! version satisfies it afterwards, until the cluster's version changes: the
+//! add-on carries the Kubernetes version it was resolved for (the tag
+//! `eksform:kubernetes-version`), so an upgrade moves it to the newest version
+//! for the new Kubernetes, after the control plane and the node groups. A
+//! `serviceAccount` gives the add-on that IRSA role. Add-ons that run pods on
+//! nodes (all but the node-level daemons) wait until the stack's node groups
+//! and Fargate profiles exist, and go before them on destroy.
+
+use super::eks_cluster::EksCluster;
+use super::fargate_profile::FargateProfile;
+use super::iam_role::IamRole;
+use super::node_group::NodeGroup;
+use super::{Change, Kind, Timings};
+use crate::lower::{StackModel, resource_name};
+use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use std::time::Duration;
+
+pub struct Addon;
+
+/// Add-ons that run on every node (DaemonSets): they need no compute first.
+const NODE_DAEMONS: &[&str] = &["vpc-cni", "kube-proxy", "eks-pod-identity-agent"];
+
+pub const LATEST: &str = "latest";
+
+/// The Kubernetes version a `latest` add-on was resolved for.
+pub const RESOLVED_FOR_TAG: &str = "eksform:kubernetes-version";
+
+impl Addon {
+    pub fn address(name: &str) -> Address {
+        Address::new(&["addon", name])
+    }
+}
+
+pub fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+impl Kind for Addon {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
+    fn name(&self) -> &'static str {
+        "addon"
+    }
+
+    fn guarded(&self) -> bool {
+        // Deleting an add-on such as vpc-cni or coredns takes networking or DNS from running pods.
+        true
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "addon"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "cluster_name" | "addon_name" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        // `latest` is resolved at creation; whatever runs since satisfies it.
+        (attribute == "addon_version" && desired.as_str() == Some(LATEST)) || live == desired
+    }
+
+    fn timings(&self) -> Timings {
+        // Add-ons become active within a few minutes (EKS user guide).
+        Timings {
+            create: Duration::from_secs(2 * 60),
+            delete: Duration::from_secs(60),
+            // An add-on update is ACTIVE again within a minute or so.
+            update: Duration::from_secs(60),
+            poll: Duration::from_secs(10),
+            timeout: Duration::from_secs(20 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        let compute: Vec<Address> = cluster
+            .node_groups
+            .iter()
+            .map(|g| NodeGroup::address(&g.name))
+            .chain(
+                cluster
+                    .fargate_profiles
+                    .iter()
+                    .map(|p| FargateProfile::address(&p.name)),
+            )
+            .collect();
+        cluster
+            .addons
+            .iter()
+            .map(|addon| {
+                let address = Self::address(&addon.name);
+                let name = resource_name(&stack.stack, &address);
+                let role = match &addon.service_account {
+                    Some(account) => {
+                        let (namespace, account) =
+                            account.split_once('/').unwrap_or(("default", account));
+                        Value::reference(
+                            &IamRole::address_of_service_account(namespace, account),
+                            "arn",
+                        )
+                    }
+                    None => Value::Null,
+                };
+                let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+                if addon.version == LATEST
+                    && let Some(kubernetes) = &cluster.version
+                {
+                    tags.insert(RESOLVED_FOR_TAG.into(), kubernetes.clone());
+                }
+                let mut resource = DesiredResource::new(self.name(), address.clone())
+                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with("addon_name", Value::string(addon.name.clone()))
+                    .with("addon_version", Value::string(addon.version.clone()))
+                    .with("service_account_role_arn", role)
+                    .with("tags", Value::string_map(&tags))
+                    .after(&EksCluster::address());
+                if !NODE_DAEMONS.contains(&addon.name.as_str()) {
+                    for needed in &compute {
+                        resource = resource.after(needed);
+                    }
+                }
+                resource
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_key;
+
+    #[test]
+    fn versions_compare_by_their_numbers() {
+        let mut versions = [
+            "v1.9.0-eksbuild.1",
+            "v1.18.3-eksbuild.1",
+            "v1.18.3-eksbuild.12",
+            "v1.18.3-eksbuild.2",
+        ];
+        versions.sort_by_key(|v| version_key(v));
+        assert_eq!(versions.last(), Some(&"v1.18.3-eksbuild.12"));
+    }
+}

@@ -1,0 +1,197 @@
+//! Records of `dns.records` in the stack's hosted zone, and the validation
+//! records of certificates eksform requests there. Route53 records take no
+//! tags: each managed record has a companion TXT record
+//! (`_eksform-<type>.<name>`) that names the owning stack and address, written
+//! in the same atomic change batch. A record without that mark is never
+//! changed or deleted; one in the way of the spec is a plan error.
+
+use super::certificate::Certificate;
+use super::hosted_zone::{HostedZone, plain_name};
+use super::load_balancer::LoadBalancer;
+use super::tags::mark;
+use super::{Change, Kind};
+use crate::lower::{CertificateSource, LoadBalancerModel, StackModel};
+use crate::model::{Address, DesiredResource, Value};
+
+pub struct DnsRecord;
+
+const COMPANION_PREFIX: &str = "_eksform-";
+pub const COMPANION_TTL: i64 = 300;
+
+impl DnsRecord {
+    pub fn address(name: &str, record_type: &str) -> Address {
+        Address::new(&["dns_record", name, record_type])
+    }
+
+    pub fn validation_address(load_balancer: &str) -> Address {
+        Address::new(&["dns_record", "validation", load_balancer])
+    }
+
+    /// Whether the validation record of a load balancer's requested
+    /// certificate goes into the stack's zone (the domain is inside it).
+    pub fn validates_in_stack(stack: &StackModel, lb: &LoadBalancerModel) -> bool {
+        let (Some(dns), Some(CertificateSource::Request(domain))) = (&stack.dns, &lb.certificate)
+        else {
+            return false;
+        };
+        let domain = domain.strip_prefix("*.").unwrap_or(domain);
+        domain == dns.zone || domain.ends_with(&format!(".{}", dns.zone))
+    }
+}
+
+/// The companion TXT record's name: `*` cannot stand inside a name, so a
+/// wildcard label is written `_wildcard`.
+pub fn companion_name(name: &str, record_type: &str) -> String {
+    let name = match name.strip_prefix("*.") {
+        Some(rest) => format!("_wildcard.{rest}"),
+        None => name.to_string(),
+    };
+    format!(
+        "{COMPANION_PREFIX}{}.{name}",
+        record_type.to_ascii_lowercase()
+    )
+}
+
+/// The record a companion name stands for: (name, type).
+pub fn companion_target(name: &str) -> Option<(String, String)> {
+    let rest = name.strip_prefix(COMPANION_PREFIX)?;
+    let (record_type, name) = rest.split_once('.')?;
+    let name = match name.strip_prefix("_wildcard.") {
+        Some(rest) => format!("*.{rest}"),
+        None => name.to_string(),
+    };
+    Some((name, record_type.to_ascii_uppercase()))
+}
+
+/// TXT values are quoted strings on the wire; the spec may give them bare.
+pub fn wire_value(record_type: &str, value: &str) -> String {
+    if record_type == "TXT" && !value.starts_with('"') {
+        format!("\"{value}\"")
+    } else {
+        value.to_string()
+    }
+}
+
+impl Kind for DnsRecord {
+    fn service(&self) -> &'static str {
+        "route53"
+    }
+
+    fn name(&self) -> &'static str {
+        "dns_record"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "record"
+    }
+
+    fn looked_up_by(&self) -> Option<&'static str> {
+        Some("name")
+    }
+
+    fn adopts_unmarked(&self) -> bool {
+        false
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "type" | "zone_id" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        match (attribute, live, desired) {
+            ("name" | "alias_dns_name", Value::String(l), Value::String(d)) => {
+                plain_name(l) == plain_name(d)
+            }
+            ("values", Value::List(l), Value::List(d)) => {
+                let plain = |items: &[Value]| -> Vec<String> {
+                    let mut items: Vec<String> = items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|v| plain_name(v.trim_matches('"')))
+                        .collect();
+                    items.sort();
+                    items
+                };
+                plain(l) == plain(d)
+            }
+            _ => live == desired,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(dns) = &stack.dns else {
+            return vec![];
+        };
+        let zone = Value::reference(&HostedZone::address(), "id");
+        let mut desired = Vec::new();
+        for record in &dns.records {
+            let address = Self::address(&record.name, &record.record_type);
+            let mut resource = DesiredResource::new(self.name(), address.clone())
+                .with("zone_id", zone.clone())
+                .with("name", Value::string(record.name.clone()))
+                .with("type", Value::string(record.record_type.clone()))
+                .with("tags", Value::string_map(&mark(&stack.stack, &address)));
+            resource = match &record.alias {
+                Some(lb) => {
+                    let target = LoadBalancer::address(lb);
+                    resource
+                        .with("alias_dns_name", Value::reference(&target, "dns_name"))
+                        .with(
+                            "alias_zone_id",
+                            Value::reference(&target, "canonical_hosted_zone_id"),
+                        )
+                }
+                None => resource
+                    .with("ttl", Value::Int(record.ttl.into()))
+                    .with("values", Value::string_set(&record.values)),
+            };
+            desired.push(resource);
+        }
+        for lb in &stack.load_balancers {
+            if !Self::validates_in_stack(stack, lb) {
+                continue;
+            }
+            let address = Self::validation_address(&lb.name);
+            let certificate = Certificate::address(&lb.name);
+            desired.push(
+                DesiredResource::new(self.name(), address.clone())
+                    .with("zone_id", zone.clone())
+                    .with(
+                        "name",
+                        Value::reference(&certificate, "validation_record_name"),
+                    )
+                    .with("type", Value::string("CNAME"))
+                    .with("ttl", Value::Int(300))
+                    .with(
+                        "values",
+                        Value::List(vec![Value::reference(
+                            &certificate,
+                            "validation_record_value",
+                        )]),
+                    )
+                    .with("tags", Value::string_map(&mark(&stack.stack, &address))),
+            );
+        }
+        desired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn companion_names_read_back() {
+        for (name, record_type) in [("*.dev.example.com", "A"), ("status.example.com", "CNAME")] {
+            let companion = companion_name(name, record_type);
+            assert!(!companion[1..].contains('*'), "{companion}");
+            assert_eq!(
+                companion_target(&companion),
+                Some((name.to_string(), record_type.to_string()))
+            );
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The EKS control plane. Endpoint access, public access CIDRs and log types
+//! change in place (one UpdateClusterConfig at a time, each awaited); the name,
+//! role and subnets cannot change, so changing them replaces the cluster.
+//! Version upgrades are refused at plan time until staged upgrades land.
+
+use super::iam_role::IamRole;
+use super::log_group::LogGroup;
+use super::subnet::Subnet;
+use super::{Change, Kind, Timings};
+use crate::cloud::CloudError;
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
+use std::time::Duration;
+
+pub struct EksCluster;
+
+pub const ALL_LOG_TYPES: [&str; 5] = [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+
+impl EksCluster {
+    pub fn address() -> Address {
+        Address::new(&["eks_cluster", "main"])
+    }
+}
+
+pub fn flag(attributes: &Attributes, name: &str) -> Option<bool> {
+    attributes.get(name).and_then(Value::as_bool)
+}
+
+/// What an EKS update is about.
+#[derive(Debug, Clone, Copy)]
+pub enum UpdateOf<'a> {
+    Cluster,
+    Nodegroup(&'a str),
+    Addon(&'a str),
+}
+
+impl Kind for EksCluster {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn guarded(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "eks_cluster"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "cluster"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &[
+            "arn",
+            "endpoint",
+            "oidc_issuer",
+            "security_group_id",
+            "created_at",
+        ]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "role_arn" | "subnet_ids" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn check_change(&self, attribute: &str, before: &Value, after: &Value) -> Result<(), String> {
+        if attribute != "version" {
+            return Ok(());
+        }
+        let minor = |v: &Value| {
+            v.as_str()
+                .and_then(|s| s.split_once('.'))
+                .and_then(|(_, m)| m.parse::<u32>().ok())
+        };
+        match (minor(before), minor(after)) {
+            (Some(live), Some(wanted)) if wanted < live => Err(format!(
+                "the cluster runs Kubernetes {} and cannot go down to {}: EKS has no downgrades",
+                before.as_str().unwrap_or_default(),
+                after.as_str().unwrap_or_default()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn timings(&self) -> Timings {
+        // Creating a control plane takes 10 to 15 minutes, deleting about 5 to 10 (EKS user guide).
+        Timings {
+            create: Duration::from_secs(15 * 60),
+            delete: Duration::from_secs(8 * 60),
+            // A version or configuration update: about 8 minutes a minor version (observed).
+            update: Duration::from_secs(8 * 60),
+            poll: Duration::from_secs(20),
+            timeout: Duration::from_secs(40 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        // Private subnets, or the public ones when there are none.
+        let subnets: Vec<Value> = match &stack.network {
+            Some(Network::Created(network)) => network
+                .zones
+                .iter()
+                .map(|z| Value::reference(&Subnet::address("private", &z.name), "id"))
+                .collect(),
+            Some(Network::Brought(network)) => {
+                let private: Vec<Value> = network
+                    .subnets
+                    .iter()
+                    .filter(|(tier, _, _)| tier == "private")
+                    .map(|(_, _, id)| Value::string(id.clone()))
+                    .collect();
+                if private.is_empty() {
+                    network
+                        .subnets
+                        .iter()
+                        .map(|(_, _, id)| Value::string(id.clone()))
+                        .collect()
+                } else {
+                    private
+                }
+            }
+            None => vec![],
+        };
+        let address = Self::address();
+        let name = resource_name(&stack.stack, &address);
+        let list = |items: &[String]| {
+            Value::List(items.iter().map(|s| Value::string(s.clone())).collect())
+        };
+        let mut resource = DesiredResource::new(self.name(), address.clone())
+            .with("name", Value::string(cluster.name.clone()))
+            .with(
+                "role_arn",
+                Value::reference(&IamRole::address("cluster"), "arn"),
+            )
+            .with("subnet_ids", Value::List(subnets))
+            .with(
+                "endpoint_public_access",
+                Value::Bool(cluster.endpoint_public_access),
+            )
+            .with(
+                "endpoint_private_access",
+                Value::Bool(cluster.endpoint_private_access),
+            )
+            .with("public_access_cidrs", list(&cluster.public_access_cidrs))
+            .with("log_types", list(&cluster.log_types))
+            .with(
+                "tags",
+                Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+            )
+            // The log group first, so that EKS never makes one with infinite retention.
+            .after(&LogGroup::address());
+        if let Some(version) = &cluster.version {
+            resource = resource.with("version", Value::string(version.clone()));
+        }
+        vec![resource]
+    }
+}
+
+/// `ResourceInUseException` from an EKS create: the name is held by another
+/// resource (a retried create with the same token gets its own back). Waiting
+/// cannot free it, so it is no dependency to retry.
+pub fn name_clash(e: CloudError, what: &str, name: &str) -> CloudError {
+    if e.code.as_deref() != Some("ResourceInUseException") {
+        return e;
+    }
+    CloudError::new(
+        crate::cloud::ErrorClass::Rejected,
+        e.code.as_deref(),
+        format!(
+            "a {what} named {name} already exists without this stack's mark: rename it in the spec ({e})"
+        ),
+    )
+}
+
+/// What AWS reports of a node group's or add-on's health, for the plan: the
+/// status when it is failed or degraded, with the issues' messages.
+pub fn health_text<'a>(
+    status: Option<&str>,
+    issues: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let status = status?;
+    if !(status.ends_with("FAILED") || status == "DEGRADED") {
+        return None;
+    }
+    let issues: Vec<&str> = issues.collect();
+    Some(if issues.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status}: {}", issues.join("; "))
+    })
+}
+
+/// The minor version of a Kubernetes version: 31 of "1.31".
+/// The minor number of a Kubernetes version: 31 of `1.31`.
+pub fn minor_of(version: &str) -> Option<u32> {
+    version
+        .split_once('.')
+        .and_then(|(_, minor)| minor.parse().ok())
+}
+
+pub fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}

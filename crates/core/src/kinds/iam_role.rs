@@ -1,0 +1,443 @@
+//! IAM roles eksform needs: today the cluster role; node, Fargate and IRSA
+//! roles come with their resources. Roles live under the path
+//! `/eksform/<stack>/`, so one list call finds a stack's roles.
+
+use super::{Change, Kind};
+use crate::cloud::CloudError;
+use crate::lower::{StackModel, fit_name, partition, resource_name};
+use crate::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+};
+use std::collections::BTreeMap;
+
+pub struct IamRole;
+
+impl IamRole {
+    pub fn address(role: &str) -> Address {
+        Address::new(&["iam_role", role])
+    }
+
+    /// The role of a Kubernetes service account.
+    pub fn address_of_service_account(namespace: &str, name: &str) -> Address {
+        Address::new(&["iam_role", "irsa", namespace, name])
+    }
+
+    /// A policy document as IAM returns it (URL-encoded), readable.
+    pub fn decode(document: &str) -> String {
+        url_decode(document)
+    }
+}
+
+/// The path of a stack's roles in a region (of every stack's, for
+/// `EVERY_STACK`). IAM is global: the region keeps one stack name in two
+/// regions apart.
+pub fn role_path(stack: &str, region: &str) -> String {
+    if stack == super::tags::EVERY_STACK {
+        return "/eksform/".into();
+    }
+    format!("/eksform/{region}/{stack}/")
+}
+
+/// Where roles made before paths named the region live (`/eksform/<stack>/`):
+/// still found, without a region in their mark, and replaced by the plan.
+pub fn path_without_region(stack: &str) -> String {
+    format!("/eksform/{stack}/")
+}
+
+/// A role's name: unique in the account, so it names the region too; IAM
+/// allows 64 characters.
+pub fn role_name(stack: &StackModel, address: &Address) -> String {
+    fit_name(
+        &resource_name(&format!("{}-{}", stack.stack, stack.region), address),
+        64,
+    )
+}
+
+/// A trust policy letting an AWS service assume the role.
+pub fn service_trust_policy(service: &str) -> String {
+    crate::model::sorted_json(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }],
+    }))
+    .to_string()
+}
+
+/// The trust policy of an IAM role for a service account: only that service
+/// account of that cluster (its OIDC provider) may assume it.
+pub fn irsa_trust_policy(provider_arn: &str, issuer: &str, service_account: &str) -> String {
+    let host = issuer.trim_start_matches("https://");
+    let (namespace, name) = service_account
+        .split_once('/')
+        .unwrap_or(("default", service_account));
+    crate::model::sorted_json(serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": provider_arn },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{host}:sub"): format!("system:serviceaccount:{namespace}:{name}"),
+                format!("{host}:aud"): "sts.amazonaws.com",
+            }},
+        }],
+    }))
+    .to_string()
+}
+
+/// The IRSA trust of a live trust policy, as the `irsa_trust` attribute, when
+/// the policy is exactly one service account's (else nothing: the diff then
+/// rewrites it).
+pub fn irsa_trust_of(document: &str) -> Option<Value> {
+    let policy: serde_json::Value = serde_json::from_str(document).ok()?;
+    let statements = policy.get("Statement")?;
+    let statement = match statements {
+        serde_json::Value::Array(items) if items.len() == 1 => &items[0],
+        serde_json::Value::Object(_) => statements,
+        _ => return None,
+    };
+    let provider = statement.get("Principal")?.get("Federated")?.as_str()?;
+    let equals = statement
+        .get("Condition")?
+        .get("StringEquals")?
+        .as_object()?;
+    if equals.len() != 2 {
+        return None;
+    }
+    let (sub_key, subject) = equals.iter().find(|(k, _)| k.ends_with(":sub"))?;
+    let host = sub_key.strip_suffix(":sub")?;
+    if equals.get(&format!("{host}:aud"))?.as_str()? != "sts.amazonaws.com" {
+        return None;
+    }
+    let account = subject
+        .as_str()?
+        .strip_prefix("system:serviceaccount:")?
+        .replacen(':', "/", 1);
+    Some(irsa_trust_value(
+        Value::string(provider),
+        Value::string(format!("https://{host}")),
+        &account,
+    ))
+}
+
+fn irsa_trust_value(provider_arn: Value, issuer: Value, service_account: &str) -> Value {
+    Value::Map(BTreeMap::from([
+        ("issuer".to_string(), issuer),
+        ("provider_arn".to_string(), provider_arn),
+        (
+            "service_account".to_string(),
+            Value::string(service_account),
+        ),
+    ]))
+}
+
+/// The trust policy document a role's desired attributes ask for.
+pub fn trust_document(attributes: &Attributes) -> Result<String, CloudError> {
+    if let Some(trust) = attributes.get("irsa_trust").and_then(Value::as_map) {
+        let field = |k: &str| trust.get(k).and_then(Value::as_str).unwrap_or_default();
+        return Ok(irsa_trust_policy(
+            field("provider_arn"),
+            field("issuer"),
+            field("service_account"),
+        ));
+    }
+    Ok(super::tags::required(attributes, "assume_role_policy")?.to_string())
+}
+
+/// An IAM policy document in a canonical form, so that documents that mean the
+/// same compare equal: keys sorted, one-element lists as their element, lists sorted.
+pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
+    fn canonical(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Array(items) => {
+                let mut items: Vec<serde_json::Value> = items.into_iter().map(canonical).collect();
+                if items.len() == 1 {
+                    return items.remove(0);
+                }
+                items.sort_by_key(|v| v.to_string());
+                serde_json::Value::Array(items)
+            }
+            serde_json::Value::Object(map) => {
+                serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+            }
+            other => other,
+        }
+    }
+    serde_json::from_str(document)
+        .ok()
+        .map(crate::model::sorted_json)
+        .map(canonical)
+}
+
+/// A role of the wanted name that is not this create's own.
+pub fn foreign_role(name: &str, clash: CloudError) -> CloudError {
+    CloudError::rejected(format!(
+        "an IAM role named `{name}` already exists and is not this stack's in this region: delete or rename it ({clash})"
+    ))
+}
+
+/// IAM answers policy documents URL-encoded.
+pub fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What eksform reads of a role, however it was read.
+pub struct RoleRead<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub arn: &'a str,
+    /// As IAM returns it: URL-encoded.
+    pub trust: Option<&'a str>,
+    pub tags: BTreeMap<String, String>,
+    pub managed_policy_arns: Vec<String>,
+    /// Name -> URL-encoded document.
+    pub inline_policies: BTreeMap<String, String>,
+}
+
+impl IamRole {
+    /// A live role from what was read, if it carries the stack's mark.
+    pub fn to_live(&self, stack: &str, role: RoleRead<'_>) -> Option<LiveResource> {
+        if !super::tags::marks_stack(role.tags.get(STACK_TAG), stack) {
+            return None;
+        }
+        let address = role.tags.get(crate::model::ADDRESS_TAG).cloned()?;
+        let mut policies = role.managed_policy_arns;
+        policies.sort();
+        let mut attributes = Attributes::new();
+        attributes.insert("name".into(), Value::string(role.name));
+        attributes.insert("path".into(), Value::string(role.path));
+        attributes.insert("arn".into(), Value::string(role.arn));
+        let trust = role.trust.map(url_decode).unwrap_or_default();
+        if let Some(irsa) = irsa_trust_of(&trust) {
+            attributes.insert("irsa_trust".into(), irsa);
+        }
+        attributes.insert("assume_role_policy".into(), Value::string(trust));
+        let inline = role
+            .inline_policies
+            .iter()
+            .map(|(name, document)| (name.clone(), Value::string(url_decode(document))))
+            .collect();
+        attributes.insert("inline_policies".into(), Value::Map(inline));
+        attributes.insert(
+            "managed_policy_arns".into(),
+            Value::List(policies.into_iter().map(Value::String).collect()),
+        );
+        attributes.insert("tags".into(), Value::string_map(&role.tags));
+        Some(LiveResource {
+            address: Address(address),
+            kind: self.name().into(),
+            id: role.name.to_string(),
+            attributes,
+            status: Status::Ready,
+        })
+    }
+}
+
+impl Kind for IamRole {
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "iam_role"
+    }
+
+    fn is_global(&self) -> bool {
+        true
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "role"
+    }
+
+    fn delete_after(&self) -> &'static [&'static str] {
+        // Destroy order: the cluster (with its node groups, Fargate profiles and
+        // add-ons) first, then the node, Fargate and service-account roles.
+        &["eks_cluster"]
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "path" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        match (attribute, live.as_str(), desired.as_str()) {
+            ("assume_role_policy", Some(live), Some(desired)) => {
+                canonical_policy(live).is_some()
+                    && canonical_policy(live) == canonical_policy(desired)
+            }
+            _ if attribute == "inline_policies" => {
+                let documents = |v: &Value| -> Option<BTreeMap<String, serde_json::Value>> {
+                    v.as_map()?
+                        .iter()
+                        .map(|(k, d)| Some((k.clone(), canonical_policy(d.as_str()?)?)))
+                        .collect()
+                };
+                documents(live).is_some() && documents(live) == documents(desired)
+            }
+            _ => live == desired,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        let aws_policy = |name: &str| {
+            Value::string(format!(
+                "arn:{}:iam::aws:policy/{name}",
+                partition(&stack.region)
+            ))
+        };
+        let role = |suffix: &str, service: &str, policies: &[&str]| {
+            let address = Self::address(suffix);
+            let name = role_name(stack, &address);
+            let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+            tags.insert("eksform:cluster".into(), cluster.name.clone());
+            DesiredResource::new(self.name(), address)
+                .with("name", Value::string(name))
+                .with(
+                    "path",
+                    Value::string(role_path(&stack.stack, &stack.region)),
+                )
+                .with(
+                    "assume_role_policy",
+                    Value::string(service_trust_policy(service)),
+                )
+                .with(
+                    "managed_policy_arns",
+                    Value::List(policies.iter().map(|p| aws_policy(p)).collect()),
+                )
+                .with("tags", Value::string_map(&tags))
+        };
+        let mut roles = vec![role(
+            "cluster",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )];
+        if !cluster.node_groups.is_empty() {
+            // What worker nodes need: join the cluster, run the VPC CNI, pull images.
+            roles.push(role(
+                "node",
+                "ec2.amazonaws.com",
+                &[
+                    "AmazonEKSWorkerNodePolicy",
+                    "AmazonEKS_CNI_Policy",
+                    "AmazonEC2ContainerRegistryReadOnly",
+                ],
+            ));
+        }
+        for account in &cluster.service_accounts {
+            let key = format!("{}/{}", account.namespace, account.name);
+            let address = Self::address_of_service_account(&account.namespace, &account.name);
+            let name = role_name(stack, &address);
+            let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+            tags.insert("eksform:cluster".into(), cluster.name.clone());
+            tags.insert("eksform:service-account".into(), key.clone());
+            let trust = irsa_trust_value(
+                Value::reference(&super::oidc_provider::OidcProvider::address(), "arn"),
+                Value::reference(&super::eks_cluster::EksCluster::address(), "oidc_issuer"),
+                &key,
+            );
+            roles.push(
+                DesiredResource::new(self.name(), address)
+                    .with("name", Value::string(name))
+                    .with(
+                        "path",
+                        Value::string(role_path(&stack.stack, &stack.region)),
+                    )
+                    .with("irsa_trust", trust)
+                    .with(
+                        "managed_policy_arns",
+                        Value::List(
+                            account
+                                .managed_policy_arns
+                                .iter()
+                                .map(|a| Value::string(a.clone()))
+                                .collect(),
+                        ),
+                    )
+                    .with(
+                        "inline_policies",
+                        Value::Map(
+                            account
+                                .inline_policies
+                                .iter()
+                                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                                .collect(),
+                        ),
+                    )
+                    .with("tags", Value::string_map(&tags)),
+            );
+        }
+        if !cluster.fargate_profiles.is_empty() {
+            roles.push(role(
+                "fargate",
+                "eks-fargate-pods.amazonaws.com",
+                &["AmazonEKSFargatePodExecutionRolePolicy"],
+            ));
+        }
+        roles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_that_mean_the_same_compare_equal() {
+        let written = service_trust_policy("eks.amazonaws.com");
+        let returned = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Action%22%3A%5B%22sts%3ATagSession%22%2C%22sts%3AAssumeRole%22%5D%2C%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22eks.amazonaws.com%22%7D%7D%5D%7D";
+        assert_eq!(
+            canonical_policy(&url_decode(returned)),
+            canonical_policy(&written)
+        );
+        let other = service_trust_policy("ec2.amazonaws.com");
+        assert_ne!(canonical_policy(&other), canonical_policy(&written));
+    }
+}

@@ -1,0 +1,115 @@
+//! The listeners of a load balancer: port 80 answers 301 to HTTPS when
+//! `httpsRedirect` (else forwards), port 443 terminates TLS with the
+//! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
+//! Everything but the load balancer changes in place.
+
+use super::certificate_validation::CertificateValidation;
+use super::load_balancer::LoadBalancer;
+use super::target_group::TargetGroup;
+use super::{Change, Kind};
+use crate::lower::{CertificateSource, StackModel, resource_name};
+use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
+
+pub struct Listener;
+
+impl Listener {
+    pub fn address(load_balancer: &str, protocol: &str) -> Address {
+        Address::new(&["listener", load_balancer, protocol])
+    }
+}
+
+/// TLS 1.3 with 1.2 for older clients: AWS's recommended policy for ALBs.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+pub fn int(attributes: &Attributes, name: &str) -> Option<i32> {
+    match attributes.get(name) {
+        Some(Value::Int(n)) => Some(*n as i32),
+        _ => None,
+    }
+}
+
+impl Kind for Listener {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "listener"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "arn:aws:elasticloadbalancing:listener"
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "load_balancer_arn" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let mut desired = Vec::new();
+        for lb in &stack.load_balancers {
+            let forward_to = lb
+                .default_target_group
+                .as_ref()
+                .map(|group| Value::reference(&TargetGroup::address(&lb.name, group), "arn"));
+            let resource = |protocol: &str, port: i64| {
+                let address = Self::address(&lb.name, protocol);
+                let name = resource_name(&stack.stack, &address);
+                DesiredResource::new(self.name(), address.clone())
+                    .with(
+                        "load_balancer_arn",
+                        Value::reference(&LoadBalancer::address(&lb.name), "arn"),
+                    )
+                    .with("port", Value::Int(port))
+                    .with("protocol", Value::string(protocol.to_ascii_uppercase()))
+                    .with(
+                        "tags",
+                        Value::string_map(&ownership_tags(
+                            &stack.stack,
+                            &address,
+                            &name,
+                            &stack.tags,
+                        )),
+                    )
+            };
+            let forward = |resource: DesiredResource, target: &Value| {
+                resource
+                    .with("action", Value::string("forward"))
+                    .with("target_group_arn", target.clone())
+            };
+            // Port 80: a redirect needs nothing else; a forward needs a group.
+            if lb.https_redirect {
+                desired.push(
+                    resource("http", 80)
+                        .with("action", Value::string("redirect"))
+                        .with("target_group_arn", Value::Null),
+                );
+            } else if let Some(target) = &forward_to {
+                desired.push(forward(resource("http", 80), target));
+            }
+            let certificate = match &lb.certificate {
+                Some(CertificateSource::Request(_)) => Some(Value::reference(
+                    &CertificateValidation::address(&lb.name),
+                    "certificate_arn",
+                )),
+                Some(CertificateSource::Existing(arn)) => Some(Value::string(arn.clone())),
+                None => None,
+            };
+            if let (Some(certificate), Some(target)) = (certificate, &forward_to) {
+                desired.push(
+                    forward(resource("https", 443), target)
+                        .with("certificate_arn", certificate)
+                        .with("ssl_policy", Value::string(TLS_POLICY)),
+                );
+            }
+        }
+        desired
+    }
+}

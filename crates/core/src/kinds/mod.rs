@@ -1,0 +1,265 @@
+//! Resource kind definitions. Each module owns one kind's rules: its desired
+//! shape (lowering from the stack model), its diff rules, ordering and guards,
+//! timings. No AWS calls: a kind's adapter (observe, create, update, delete,
+//! read) lives in the `eksform-aws` crate, one module per AWS service.
+
+pub mod access_entry;
+pub mod addon;
+pub mod certificate;
+pub mod certificate_validation;
+pub mod controller_leftover;
+pub mod dns_record;
+pub mod eks_cluster;
+pub mod elastic_ip;
+pub mod fargate_profile;
+pub mod hosted_zone;
+pub mod iam_role;
+pub mod internet_gateway;
+pub mod listener;
+pub mod load_balancer;
+pub mod log_group;
+pub mod nat_gateway;
+pub mod node_group;
+pub mod oidc_provider;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
+pub mod subnet_tags;
+pub mod tags;
+pub mod target_group;
+pub mod vpc;
+pub mod well_known;
+
+use std::time::Duration;
+
+use crate::lower::StackModel;
+use crate::model::{DesiredResource, LiveResource, Value};
+
+pub use access_entry::AccessEntry;
+pub use addon::Addon;
+pub use certificate::Certificate;
+pub use certificate_validation::CertificateValidation;
+pub use controller_leftover::ControllerLeftover;
+pub use dns_record::DnsRecord;
+pub use eks_cluster::{EksCluster, minor_of};
+pub use elastic_ip::ElasticIp;
+pub use fargate_profile::FargateProfile;
+pub use hosted_zone::HostedZone;
+pub use iam_role::IamRole;
+pub use internet_gateway::InternetGateway;
+pub use listener::{Listener, TLS_POLICY};
+pub use load_balancer::LoadBalancer;
+pub use log_group::LogGroup;
+pub use nat_gateway::NatGateway;
+pub use node_group::NodeGroup;
+pub use oidc_provider::OidcProvider;
+pub use route_table::RouteTable;
+pub use security_group::SecurityGroup;
+pub use subnet::Subnet;
+pub use subnet_tags::SubnetTags;
+pub use target_group::TargetGroup;
+pub use vpc::Vpc;
+pub use well_known::{WellKnown, well_known_policies};
+
+/// Every registered kind, in the order plans list them.
+pub static ALL: &[&'static dyn Kind] = &[
+    &Vpc,
+    &InternetGateway,
+    &Subnet,
+    &SubnetTags,
+    &ElasticIp,
+    &NatGateway,
+    &RouteTable,
+    &IamRole,
+    &LogGroup,
+    &EksCluster,
+    &OidcProvider,
+    &NodeGroup,
+    &FargateProfile,
+    &AccessEntry,
+    &Addon,
+    &HostedZone,
+    &Certificate,
+    &DnsRecord,
+    &CertificateValidation,
+    &SecurityGroup,
+    &LoadBalancer,
+    &TargetGroup,
+    &Listener,
+    &ControllerLeftover,
+];
+
+pub fn by_name(name: &str) -> Option<&'static dyn Kind> {
+    ALL.iter().copied().find(|k| k.name() == name)
+}
+
+/// How a change to an attribute is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// An update call changes it.
+    InPlace,
+    /// AWS cannot change it: the resource is replaced.
+    Replace,
+}
+
+/// Typical AWS durations for a kind: the memory cloud's pending times, the
+/// engine's poll interval and its bound on a wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    pub create: Duration,
+    pub delete: Duration,
+    /// An update AWS carries out after the call (the call's await): once per
+    /// minor version of a version change.
+    pub update: Duration,
+    pub poll: Duration,
+    pub timeout: Duration,
+}
+
+impl Timings {
+    /// A kind whose create and delete finish within the call.
+    pub const fn immediate() -> Self {
+        Self {
+            create: Duration::ZERO,
+            delete: Duration::ZERO,
+            update: Duration::ZERO,
+            poll: Duration::from_secs(2),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+pub trait Kind: Send + Sync + 'static {
+    /// The kind's name in addresses' first segment and in plans: `nat_gateway`.
+    fn name(&self) -> &'static str;
+
+    /// The AWS service its calls go to (`ec2`, `eks`, as in IAM actions):
+    /// calls in flight are bounded per service, and a service that throttles
+    /// gets fewer.
+    fn service(&self) -> &'static str;
+
+    /// How each attribute changes; attributes not listed change in place.
+    fn change_of(&self, _attribute: &str) -> Change {
+        Change::InPlace
+    }
+
+    /// The desired resources of this kind for a stack.
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource>;
+
+    /// Whether a live resource of this kind, about to be deleted, stands in the
+    /// way of creating `desired` (an old subnet holding the new one's CIDR): the
+    /// create then waits for that delete.
+    fn in_the_way(&self, _desired: &DesiredResource, _live: &LiveResource) -> bool {
+        false
+    }
+
+    /// Whether the live value already gives what the desired value asks for.
+    fn satisfied(&self, _attribute: &str, live: &Value, desired: &Value) -> bool {
+        live == desired
+    }
+
+    fn timings(&self) -> Timings {
+        Timings::immediate()
+    }
+
+    /// Kinds whose deletes (in the same plan) must finish before a delete of this
+    /// kind starts, beyond what the live references show: ordering only (the
+    /// OIDC provider and the roles go once the cluster is gone). AWS itself
+    /// does not refuse the delete while such resources exist; for what it does
+    /// refuse, see `delete_refused_while`.
+    fn delete_after(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Kinds whose existence in the stack makes AWS refuse a delete (or a
+    /// release) of this kind with a dependency violation (an internet gateway
+    /// is detached only after the NAT gateways that map public addresses
+    /// through it and their Elastic IPs are gone). The executor orders deletes
+    /// after them as after `delete_after`. The memory cloud refuses such a
+    /// delete by its own rules, written from AWS's, never by this setting: a
+    /// wrong setting fails the engine tests.
+    fn delete_refused_while(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Every kind whose deletes a delete of this kind waits for.
+    fn deletes_wait_for(&self, other: &str) -> bool {
+        self.delete_after().contains(&other) || self.delete_refused_while().contains(&other)
+    }
+
+    /// Prefix of the ids AWS gives this kind (`vpc`, `subnet`, `eipalloc`).
+    fn id_prefix(&self) -> &'static str;
+
+    /// Attributes AWS computes (an Elastic IP's `public_ip`).
+    fn computed(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether the resource already exists and eksform only manages some of it
+    /// (the tags of a brought VPC's subnets): never created, never deleted.
+    fn is_brought(&self) -> bool {
+        false
+    }
+
+    /// The desired attribute by which this kind is looked up when it carries no
+    /// mark to filter on (a brought subnet's `id`, a log group's `name`).
+    fn looked_up_by(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a replacement is created before the old resource is deleted
+    /// (node groups: capacity never drops). The desired name must then differ
+    /// from the old one's.
+    fn create_before_destroy(&self) -> bool {
+        false
+    }
+
+    /// Whether the kind belongs to a global service (IAM), whose resources one
+    /// account shares across regions: they carry `eksform:region` in their
+    /// mark, and a region sees only its own.
+    fn is_global(&self) -> bool {
+        false
+    }
+
+    /// Whether observing with the stack `tags::EVERY_STACK` finds every stack's
+    /// resources of this kind (its read depends on nothing else of the scope):
+    /// a plan of many stacks then reads the kind once for all of them.
+    fn observes_every_stack(&self) -> bool {
+        false
+    }
+
+    /// Whether AWS allows only one operation of this kind at a time (Fargate
+    /// profiles of a cluster): the executor then runs them one after another.
+    fn one_at_a_time(&self) -> bool {
+        false
+    }
+
+    /// Whether deleting or replacing a resource of this kind loses what users
+    /// rely on (a cluster, a VPC, a node group, a hosted zone, a load balancer):
+    /// the plan marks it and `apply --auto-approve` needs `--allow-destroy`.
+    fn guarded(&self) -> bool {
+        false
+    }
+
+    /// Whether a live resource found without eksform's mark (by its name) may
+    /// be adopted by the plan. DNS records may not: they may belong to
+    /// ExternalDNS or a person, so one in the way is a plan error.
+    fn adopts_unmarked(&self) -> bool {
+        true
+    }
+
+    /// Refuses a change AWS cannot make, or eksform cannot make yet, with the reason.
+    fn check_change(
+        &self,
+        _attribute: &str,
+        _before: &Value,
+        _after: &Value,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What an allowed change loses that users may rely on (a retention cut
+    /// deletes older log events): shown as a warning in the plan.
+    fn warn_change(&self, _attribute: &str, _before: &Value, _after: &Value) -> Option<String> {
+        None
+    }
+}

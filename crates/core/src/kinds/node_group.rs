@@ -1,0 +1,350 @@
+//! Managed node groups. Labels, taints, scaling and the update config change in
+//! place. Instance types, capacity type, disk size and subnets cannot: such a
+//! change replaces the group create-before-destroy, under a new generated name
+//! (the spec name plus a hash of those fields), so capacity never drops and
+//! names never collide. `desiredCapacity` is used at creation; afterwards the
+//! cluster autoscaler owns it, and eksform changes it only when it falls
+//! outside [minSize, maxSize].
+
+use super::eks_cluster::EksCluster;
+use super::iam_role::IamRole;
+use super::subnet::Subnet;
+use super::{Change, Kind, Timings};
+use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
+use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct NodeGroup;
+
+impl NodeGroup {
+    pub fn address(name: &str) -> Address {
+        Address::new(&["node_group", name])
+    }
+}
+
+pub fn taint_value(key: &str, value: &str, effect: &str) -> Value {
+    Value::Map(BTreeMap::from([
+        ("effect".to_string(), Value::string(effect)),
+        ("key".to_string(), Value::string(key)),
+        ("value".to_string(), Value::string(value)),
+    ]))
+}
+
+pub fn scaling_value(min: i64, max: i64, desired: i64) -> Value {
+    Value::Map(BTreeMap::from([
+        ("desired_size".to_string(), Value::Int(desired)),
+        ("max_size".to_string(), Value::Int(max)),
+        ("min_size".to_string(), Value::Int(min)),
+    ]))
+}
+
+fn int(map: &BTreeMap<String, Value>, key: &str) -> i64 {
+    match map.get(key) {
+        Some(Value::Int(i)) => *i,
+        _ => 0,
+    }
+}
+
+/// (min, max, desired) of a scaling value.
+pub fn scaling(value: Option<&Value>) -> (i64, i64, i64) {
+    value.and_then(Value::as_map).map_or((0, 0, 0), |m| {
+        (
+            int(m, "min_size"),
+            int(m, "max_size"),
+            int(m, "desired_size"),
+        )
+    })
+}
+
+/// What places a group's subnets: each zone of its tier with the subnet's
+/// CIDR (a new zone or a resplit makes new subnets), or a brought VPC's subnet ids.
+fn subnet_placement(network: Option<&Network>, tier: &str) -> Vec<String> {
+    match network {
+        Some(Network::Created(network)) => network
+            .zones
+            .iter()
+            .filter_map(|z| {
+                let cidr = if tier == "private" {
+                    Some(z.private)
+                } else {
+                    z.public
+                };
+                cidr.map(|c| format!("{}={c}", z.name))
+            })
+            .collect(),
+        Some(Network::Brought(network)) => network
+            .subnets
+            .iter()
+            .filter(|(t, _, _)| t == tier)
+            .map(|(_, _, id)| id.clone())
+            .collect(),
+        None => vec![],
+    }
+}
+
+/// The generated AWS name: the spec name and a hash of what forces a new group
+/// (a replacement is created before the old group goes, so its name must differ).
+fn generated_name(group: &NodeGroupModel, placement: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(group.instance_types.join(",").as_bytes());
+    hasher.update([u8::from(group.spot), u8::from(group.private_networking)]);
+    hasher.update(group.volume_size.to_be_bytes());
+    let mut placement = placement.to_vec();
+    placement.sort();
+    hasher.update(placement.join(",").as_bytes());
+    let digest = hasher.finalize();
+    let base: String = group.name.chars().take(55).collect();
+    format!(
+        "{base}-{}",
+        digest
+            .iter()
+            .take(3)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+impl Kind for NodeGroup {
+    fn service(&self) -> &'static str {
+        "eks"
+    }
+
+    fn guarded(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "node_group"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "nodegroup"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "cluster_name" | "nodegroup_name" | "node_role_arn" | "subnet_ids"
+            | "capacity_type" | "instance_types" | "disk_size" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn create_before_destroy(&self) -> bool {
+        true
+    }
+
+    fn delete_after(&self) -> &'static [&'static str] {
+        // Add-ons go while their pods still have somewhere to run.
+        &["addon"]
+    }
+
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        if attribute == "taints" {
+            // EKS keeps taints as a set: their order means nothing.
+            let set = |v: &Value| {
+                let mut items = v.as_list().unwrap_or_default().to_vec();
+                items.sort();
+                items.dedup();
+                items
+            };
+            return set(live) == set(desired);
+        }
+        if matches!(attribute, "max_unavailable" | "max_unavailable_percentage")
+            && desired == &Value::Null
+        {
+            // No updateConfig in the spec: EKS's default (one node) stands.
+            return true;
+        }
+        if attribute != "scaling" {
+            return live == desired;
+        }
+        // The autoscaler owns the desired size within the bounds.
+        let (live_min, live_max, live_desired) = scaling(Some(live));
+        let (min, max, _) = scaling(Some(desired));
+        live_min == min && live_max == max && (min..=max).contains(&live_desired)
+    }
+
+    fn timings(&self) -> Timings {
+        // Managed node groups take a few minutes to create and to delete (EKS user guide).
+        Timings {
+            create: Duration::from_secs(5 * 60),
+            delete: Duration::from_secs(5 * 60),
+            // A rolling update replaces the nodes: several minutes (EKS user guide).
+            update: Duration::from_secs(6 * 60),
+            poll: Duration::from_secs(15),
+            timeout: Duration::from_secs(40 * 60),
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(cluster) = &stack.cluster else {
+            return vec![];
+        };
+        cluster
+            .node_groups
+            .iter()
+            .map(|group| {
+                let tier = if group.private_networking {
+                    "private"
+                } else {
+                    "public"
+                };
+                let subnets: Vec<Value> = match &stack.network {
+                    Some(Network::Created(network)) => network
+                        .zones
+                        .iter()
+                        .filter(|z| tier == "private" || z.public.is_some())
+                        .map(|z| Value::reference(&Subnet::address(tier, &z.name), "id"))
+                        .collect(),
+                    Some(Network::Brought(network)) => network
+                        .subnets
+                        .iter()
+                        .filter(|(t, _, _)| t == tier)
+                        .map(|(_, _, id)| Value::string(id.clone()))
+                        .collect(),
+                    None => vec![],
+                };
+                let address = Self::address(&group.name);
+                let name = resource_name(&stack.stack, &address);
+                let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+                tags.extend(group.tags.clone());
+                let resource = DesiredResource::new(self.name(), address.clone())
+                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with(
+                        "nodegroup_name",
+                        Value::string(generated_name(
+                            group,
+                            &subnet_placement(stack.network.as_ref(), tier),
+                        )),
+                    )
+                    .with(
+                        "node_role_arn",
+                        Value::reference(&IamRole::address("node"), "arn"),
+                    )
+                    .with("subnet_ids", Value::List(subnets))
+                    .with(
+                        "capacity_type",
+                        Value::string(if group.spot { "SPOT" } else { "ON_DEMAND" }),
+                    )
+                    .with(
+                        "instance_types",
+                        Value::List(
+                            group
+                                .instance_types
+                                .iter()
+                                .map(|t| Value::string(t.clone()))
+                                .collect(),
+                        ),
+                    )
+                    .with("disk_size", Value::Int(group.volume_size.into()))
+                    .with("labels", Value::string_map(&group.labels))
+                    .with(
+                        "taints",
+                        Value::List(
+                            group
+                                .taints
+                                .iter()
+                                .map(|(k, v, e)| taint_value(k, v, e))
+                                .collect(),
+                        ),
+                    )
+                    .with(
+                        "scaling",
+                        scaling_value(
+                            group.min_size.into(),
+                            group.max_size.into(),
+                            group.desired_size.into(),
+                        ),
+                    )
+                    .with(
+                        "max_unavailable",
+                        group
+                            .max_unavailable
+                            .map_or(Value::Null, |m| Value::Int(m.into())),
+                    )
+                    .with(
+                        "max_unavailable_percentage",
+                        group
+                            .max_unavailable_percentage
+                            .map_or(Value::Null, |m| Value::Int(m.into())),
+                    )
+                    .with("tags", Value::string_map(&tags))
+                    .after(&EksCluster::address());
+                match &cluster.version {
+                    // Node groups follow the control plane's version.
+                    Some(version) => resource.with("version", Value::string(version.clone())),
+                    None => resource,
+                }
+            })
+            .collect()
+    }
+}
+
+pub fn sorted(mut items: Vec<Value>) -> Vec<Value> {
+    items.sort();
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn group_of(zones: &str, group: &str) -> DesiredResource {
+        let text = format!(
+            "stack: ng\nregion: us-east-1\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [{zones}]\ncluster:\n  name: ng-eks\nmanagedNodeGroups:\n  - name: general\n    minSize: 1\n    maxSize: 3\n{group}"
+        );
+        let loaded = crate::spec::parse(SourceFile::new("ng.yaml", text)).expect("valid spec");
+        let model = crate::lower::model(&loaded.spec);
+        NodeGroup.lower(&model).remove(0)
+    }
+
+    fn name(group: &DesiredResource) -> String {
+        group.attributes["nodegroup_name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_new_zone_gives_the_replacement_a_new_name() {
+        let two = group_of("us-east-1a, us-east-1b", "");
+        assert_eq!(name(&two), name(&group_of("us-east-1a, us-east-1b", "")));
+        assert_ne!(
+            name(&two),
+            name(&group_of("us-east-1a, us-east-1b, us-east-1c", "")),
+            "the subnets change: the group is replaced create-before-destroy, under a new name"
+        );
+    }
+
+    #[test]
+    fn taints_compare_as_a_set() {
+        let a = taint_value("a", "1", "NO_SCHEDULE");
+        let b = taint_value("b", "", "NO_EXECUTE");
+        let live = Value::List(vec![b.clone(), a.clone()]);
+        assert!(NodeGroup.satisfied("taints", &live, &Value::List(vec![a.clone(), b])));
+        assert!(!NodeGroup.satisfied("taints", &live, &Value::List(vec![a])));
+    }
+
+    #[test]
+    fn max_unavailable_percentage_is_sent() {
+        let group = group_of(
+            "us-east-1a, us-east-1b",
+            "    updateConfig: { maxUnavailablePercentage: 33 }\n",
+        );
+        assert_eq!(
+            group.attributes["max_unavailable_percentage"],
+            Value::Int(33)
+        );
+        // Unset, EKS's default stands: no perpetual diff.
+        assert!(NodeGroup.satisfied("max_unavailable_percentage", &Value::Null, &Value::Null));
+        assert!(NodeGroup.satisfied("max_unavailable", &Value::Int(1), &Value::Null));
+        assert!(!NodeGroup.satisfied("max_unavailable_percentage", &Value::Null, &Value::Int(33)));
+    }
+}

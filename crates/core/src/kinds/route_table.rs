@@ -1,0 +1,97 @@
+//! Route tables: one public table (default route to the internet gateway) and
+//! one private table per zone (default route to that zone's NAT gateway, or the
+//! single one, or none). Routes and subnet associations are attributes of the
+//! table, changed in place, so switching NAT modes never touches subnets.
+
+use super::internet_gateway::InternetGateway;
+use super::nat_gateway::NatGateway;
+use super::subnet::Subnet;
+use super::vpc::Vpc;
+use super::{Change, Kind};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use std::collections::BTreeMap;
+
+pub struct RouteTable;
+
+const DEFAULT_ROUTE: &str = "0.0.0.0/0";
+
+impl RouteTable {
+    pub fn public_address() -> Address {
+        Address::new(&["route_table", "public"])
+    }
+    pub fn private_address(zone: &str) -> Address {
+        Address::new(&["route_table", "private", zone])
+    }
+}
+
+impl Kind for RouteTable {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "route_table"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "rtb"
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "vpc_id" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(Network::Created(network)) = &stack.network else {
+            return vec![];
+        };
+        let table = |address: Address, routes: BTreeMap<String, Value>, subnets: Vec<Value>| {
+            let name = resource_name(&stack.stack, &address);
+            DesiredResource::new(self.name(), address.clone())
+                .with("vpc_id", Value::reference(&Vpc::address(), "id"))
+                .with("routes", Value::Map(routes))
+                .with("subnet_ids", Value::List(subnets))
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                )
+        };
+        let mut out = Vec::new();
+        let public_subnets: Vec<Value> = network
+            .zones
+            .iter()
+            .filter(|z| z.public.is_some())
+            .map(|z| Value::reference(&Subnet::address("public", &z.name), "id"))
+            .collect();
+        if !public_subnets.is_empty() {
+            let routes = BTreeMap::from([(
+                DEFAULT_ROUTE.to_string(),
+                Value::reference(&InternetGateway::address(), "id"),
+            )]);
+            out.push(table(Self::public_address(), routes, public_subnets));
+        }
+        for zone in &network.zones {
+            let mut routes = BTreeMap::new();
+            if let Some(nat_zone) = network.nat_zone_for(&zone.name) {
+                routes.insert(
+                    DEFAULT_ROUTE.to_string(),
+                    Value::reference(&NatGateway::address(&nat_zone.name), "id"),
+                );
+            }
+            let subnets = vec![Value::reference(
+                &Subnet::address("private", &zone.name),
+                "id",
+            )];
+            out.push(table(Self::private_address(&zone.name), routes, subnets));
+        }
+        out
+    }
+}

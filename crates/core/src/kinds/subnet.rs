@@ -1,0 +1,96 @@
+//! Subnets: one public and one private per availability zone, with the tags
+//! Kubernetes load balancing looks for.
+
+use super::vpc::Vpc;
+use super::{Change, Kind};
+use crate::lower::{Network, StackModel, resource_name};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value, ownership_tags};
+
+pub struct Subnet;
+
+impl Subnet {
+    pub fn address(tier: &str, zone: &str) -> Address {
+        Address::new(&["subnet", tier, zone])
+    }
+}
+
+/// The tags Kubernetes expects on a subnet of this tier.
+pub fn kubernetes_tags(tier: &str, cluster: Option<&str>) -> Vec<(String, String)> {
+    let role = if tier == "public" {
+        "kubernetes.io/role/elb"
+    } else {
+        "kubernetes.io/role/internal-elb"
+    };
+    let mut tags = vec![(role.to_string(), "1".to_string())];
+    if let Some(cluster) = cluster {
+        tags.push((
+            format!("kubernetes.io/cluster/{cluster}"),
+            "shared".to_string(),
+        ));
+    }
+    tags
+}
+
+impl Kind for Subnet {
+    fn service(&self) -> &'static str {
+        "ec2"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "subnet"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "subnet"
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "vpc_id" | "cidr_block" | "availability_zone" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {
+        let cidr = |attributes: &Attributes| {
+            attributes
+                .get("cidr_block")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
+        };
+        match (cidr(&desired.attributes), cidr(&live.attributes)) {
+            (Some(new), Some(old)) => new.contains(&old) || old.contains(&new),
+            _ => false,
+        }
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(Network::Created(network)) = &stack.network else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for zone in &network.zones {
+            let tiers = [("public", zone.public), ("private", Some(zone.private))];
+            for (tier, cidr) in tiers {
+                let Some(cidr) = cidr else { continue };
+                let address = Self::address(tier, &zone.name);
+                let name = resource_name(&stack.stack, &address);
+                let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
+                tags.extend(kubernetes_tags(tier, stack.cluster_name.as_deref()));
+                out.push(
+                    DesiredResource::new(self.name(), address)
+                        .with("vpc_id", Value::reference(&Vpc::address(), "id"))
+                        .with("cidr_block", Value::string(cidr.to_string()))
+                        .with("availability_zone", Value::string(zone.name.clone()))
+                        .with("map_public_ip_on_launch", Value::Bool(tier == "public"))
+                        .with("tags", Value::string_map(&tags)),
+                );
+            }
+        }
+        out
+    }
+}

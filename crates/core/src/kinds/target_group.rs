@@ -1,0 +1,90 @@
+//! Target groups of a load balancer. Port, protocol and target type cannot
+//! change in place: the group is replaced create-before-destroy under a new
+//! name (the names carry a hash of those fields), so the listener always has a
+//! group to forward to. The health check path changes in place.
+
+use super::{Change, Kind};
+use crate::lower::{StackModel, fit_name, resource_name, short_hash, vpc_value};
+use crate::model::{Address, DesiredResource, Value, ownership_tags};
+
+pub struct TargetGroup;
+
+impl TargetGroup {
+    pub fn address(load_balancer: &str, group: &str) -> Address {
+        Address::new(&["target_group", load_balancer, group])
+    }
+}
+
+const PROTOCOL: &str = "HTTP";
+
+impl Kind for TargetGroup {
+    fn service(&self) -> &'static str {
+        "elasticloadbalancing"
+    }
+
+    fn observes_every_stack(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "target_group"
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "arn:aws:elasticloadbalancing:targetgroup"
+    }
+
+    fn computed(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
+
+    fn change_of(&self, attribute: &str) -> Change {
+        match attribute {
+            "name" | "port" | "protocol" | "target_type" | "vpc_id" => Change::Replace,
+            _ => Change::InPlace,
+        }
+    }
+
+    fn create_before_destroy(&self) -> bool {
+        true
+    }
+
+    fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
+        let Some(network) = &stack.network else {
+            return vec![];
+        };
+        let mut desired = Vec::new();
+        for lb in &stack.load_balancers {
+            for group in &lb.target_groups {
+                let address = Self::address(&lb.name, &group.name);
+                let tag_name = resource_name(&stack.stack, &address);
+                // 32 characters; the hash of what forces a new group keeps the
+                // replacement's name apart from the old one's.
+                let hash = short_hash(&format!("{}:{PROTOCOL}:{}", group.port, group.target_type));
+                let prefix = fit_name(&format!("{}-{}-{}", stack.stack, lb.name, group.name), 23);
+                desired.push(
+                    DesiredResource::new(self.name(), address.clone())
+                        .with("name", Value::string(format!("{prefix}-{hash}")))
+                        .with("port", Value::Int(group.port.into()))
+                        .with("protocol", Value::string(PROTOCOL))
+                        .with("target_type", Value::string(group.target_type.clone()))
+                        .with("vpc_id", vpc_value(network))
+                        .with(
+                            "health_check_path",
+                            Value::string(group.health_check_path.clone()),
+                        )
+                        .with(
+                            "tags",
+                            Value::string_map(&ownership_tags(
+                                &stack.stack,
+                                &address,
+                                &tag_name,
+                                &stack.tags,
+                            )),
+                        ),
+                );
+            }
+        }
+        desired
+    }
+}
