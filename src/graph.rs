@@ -438,3 +438,633 @@ pub(crate) fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attributes, Value};
+    use crate::plan::{PLAN_FORMAT_VERSION, ResourceChange};
+
+    /// The kind is the address's first segment, as in real plans.
+    fn kind_of(address: &str) -> &str {
+        address.split('.').next().unwrap_or_default()
+    }
+
+    fn desired(address: &str) -> DesiredResource {
+        DesiredResource::new(kind_of(address), Address(address.into()))
+    }
+
+    fn refers_to(desired: DesiredResource, attribute: &str, address: &str) -> DesiredResource {
+        desired.with(attribute, Value::reference(&Address(address.into()), "id"))
+    }
+
+    fn live(address: &str, id: &str) -> LiveResource {
+        LiveResource {
+            address: Address(address.into()),
+            kind: kind_of(address).into(),
+            id: id.into(),
+            attributes: Attributes::new(),
+            status: Status::Ready,
+        }
+    }
+
+    fn holding(mut live: LiveResource, attribute: &str, value: Value) -> LiveResource {
+        live.attributes.insert(attribute.into(), value);
+        live
+    }
+
+    fn change(
+        action: Action,
+        desired: Option<DesiredResource>,
+        live: Option<LiveResource>,
+    ) -> ResourceChange {
+        let address = desired
+            .as_ref()
+            .map(|d| d.address.clone())
+            .or_else(|| live.as_ref().map(|l| l.address.clone()))
+            .expect("a desired or a live resource");
+        ResourceChange {
+            kind: kind_of(address.as_str()).into(),
+            address,
+            action,
+            reason: None,
+            warnings: Vec::new(),
+            changes: Vec::new(),
+            desired,
+            live,
+        }
+    }
+
+    fn create(desired: DesiredResource) -> ResourceChange {
+        change(Action::Create, Some(desired), None)
+    }
+
+    fn update(desired: DesiredResource, live: LiveResource) -> ResourceChange {
+        change(Action::Update, Some(desired), Some(live))
+    }
+
+    fn replace(desired: DesiredResource, live: LiveResource) -> ResourceChange {
+        change(Action::Replace, Some(desired), Some(live))
+    }
+
+    fn delete(live: LiveResource) -> ResourceChange {
+        change(Action::Delete, None, Some(live))
+    }
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            eksform_version: "test".into(),
+            stack: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            fingerprint: String::new(),
+            resources: changes,
+        }
+    }
+
+    /// The operations of the plan, before any rule.
+    fn operations(changes: Vec<ResourceChange>) -> Graph {
+        operations_from_plan(&plan(changes)).expect("known kinds")
+    }
+
+    /// The operations of the plan with only these rules applied.
+    fn with_rules(changes: Vec<ResourceChange>, rules: &[Transformation]) -> Graph {
+        let mut graph = operations(changes);
+        for rule in rules {
+            rule(&mut graph);
+        }
+        graph
+    }
+
+    fn describe(node: &Node) -> String {
+        format!("{} {}", node.operation, node.address)
+    }
+
+    /// Every edge, as "operation address after operation address", sorted.
+    fn edges(graph: &Graph) -> Vec<String> {
+        let mut edges: Vec<String> = graph
+            .nodes
+            .iter()
+            .flat_map(|node| {
+                node.dependencies.iter().map(move |&dependency| {
+                    format!(
+                        "{} after {}",
+                        describe(node),
+                        describe(&graph.nodes[dependency])
+                    )
+                })
+            })
+            .collect();
+        edges.sort();
+        edges.dedup();
+        edges
+    }
+
+    fn described(graph: &Graph) -> Vec<String> {
+        graph.nodes.iter().map(describe).collect()
+    }
+
+    #[test]
+    fn each_change_becomes_its_operations_in_plan_order() {
+        let mut pending = live("nat_gateway.b", "nat-2");
+        pending.status = Status::Pending;
+        let graph = operations(vec![
+            create(desired("vpc.main")),
+            update(
+                desired("route_table.private"),
+                live("route_table.private", "rtb-1"),
+            ),
+            change(
+                Action::Adopt,
+                Some(desired("log_group.cluster")),
+                Some(live("log_group.cluster", "/aws/eks/dev/cluster")),
+            ),
+            change(
+                Action::Release,
+                Some(desired("iam_role.old")),
+                Some(live("iam_role.old", "old-role")),
+            ),
+            delete(live("nat_gateway.a", "nat-1")),
+            change(
+                Action::NoOp,
+                Some(desired("subnet.a")),
+                Some(live("subnet.a", "subnet-1")),
+            ),
+            change(Action::NoOp, Some(desired("nat_gateway.b")), Some(pending)),
+        ]);
+        assert_eq!(
+            described(&graph),
+            [
+                "create vpc.main",
+                "update route_table.private",
+                "update log_group.cluster",
+                "update iam_role.old",
+                "delete nat_gateway.a",
+                "wait nat_gateway.b",
+            ]
+        );
+        assert!(edges(&graph).is_empty(), "no rule applied yet");
+    }
+
+    #[test]
+    fn a_replacement_deletes_first_unless_its_kind_creates_before_destroying() {
+        let mut failed = live("node_group.spare", "ng-9");
+        failed.status = Status::Failed;
+        let graph = operations(vec![
+            replace(desired("subnet.a"), live("subnet.a", "subnet-1")),
+            replace(
+                desired("node_group.workers"),
+                live("node_group.workers", "ng-1"),
+            ),
+            replace(desired("node_group.spare"), failed),
+        ]);
+        assert_eq!(
+            described(&graph),
+            [
+                "delete subnet.a",
+                "create subnet.a",
+                "create node_group.workers",
+                "delete node_group.workers",
+                // A failed node group serves nothing: it goes first.
+                "delete node_group.spare",
+                "create node_group.spare",
+            ]
+        );
+        let replaced_by: Vec<Option<usize>> =
+            graph.nodes.iter().map(|node| node.replaced_by).collect();
+        assert_eq!(replaced_by, [None, None, None, Some(2), None, None]);
+    }
+
+    #[test]
+    fn an_unknown_kind_is_refused() {
+        let refused = operations_from_plan(&plan(vec![create(desired("bucket.logs"))]))
+            .err()
+            .expect("an unknown kind");
+        assert!(refused.message.contains("bucket"), "{}", refused.message);
+    }
+
+    #[test]
+    fn creates_and_updates_wait_for_what_they_refer_to() {
+        let mut pending = live("nat_gateway.a", "nat-1");
+        pending.status = Status::Pending;
+        let graph = with_rules(
+            vec![
+                create(desired("vpc.main")),
+                create(refers_to(desired("subnet.a"), "vpc_id", "vpc.main")),
+                change(Action::NoOp, Some(desired("nat_gateway.a")), Some(pending)),
+                update(
+                    desired("route_table.private")
+                        .after(&Address("nat_gateway.a".into()))
+                        // Unchanged: not in the plan, ready already.
+                        .with(
+                            "vpc_id",
+                            Value::reference(&Address("vpc.kept".into()), "id"),
+                        ),
+                    live("route_table.private", "rtb-1"),
+                ),
+            ],
+            &[after_references],
+        );
+        assert_eq!(
+            edges(&graph),
+            [
+                "create subnet.a after create vpc.main",
+                "update route_table.private after wait nat_gateway.a",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reference_to_a_replaced_resource_waits_for_its_create_not_its_delete() {
+        let graph = with_rules(
+            vec![
+                replace(desired("subnet.a"), live("subnet.a", "subnet-1")),
+                update(
+                    refers_to(desired("route_table.private"), "subnet_ids", "subnet.a"),
+                    live("route_table.private", "rtb-1"),
+                ),
+            ],
+            // A release (added by a later rule) makes nothing ready.
+            &[release_what_holds_a_replaced_resource, after_references],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["update route_table.private after create subnet.a"]
+        );
+    }
+
+    #[test]
+    fn a_replacement_is_created_after_the_old_one_and_duplicates_are_deleted() {
+        let graph = with_rules(
+            vec![
+                replace(desired("subnet.a"), live("subnet.a", "subnet-1")),
+                replace(
+                    desired("node_group.workers"),
+                    live("node_group.workers", "ng-1"),
+                ),
+                // A duplicate at the node group's address holds its name too.
+                delete(live("node_group.workers", "ng-2")),
+            ],
+            &[delete_before_create],
+        );
+        assert_eq!(
+            edges(&graph),
+            [
+                "create node_group.workers after delete node_group.workers",
+                "create subnet.a after delete subnet.a",
+            ]
+        );
+        let create = &graph.nodes[2];
+        assert_eq!(describe(create), "create node_group.workers");
+        assert_eq!(
+            create.dependencies,
+            [4],
+            "the duplicate's delete, not its own replacement's"
+        );
+    }
+
+    #[test]
+    fn the_old_node_group_is_deleted_only_once_its_replacement_is_created() {
+        let graph = with_rules(
+            vec![
+                replace(
+                    desired("node_group.workers"),
+                    live("node_group.workers", "ng-1"),
+                ),
+                replace(desired("subnet.a"), live("subnet.a", "subnet-1")),
+            ],
+            &[create_before_destroy],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["delete node_group.workers after create node_group.workers"]
+        );
+    }
+
+    #[test]
+    fn a_new_subnet_waits_for_the_delete_of_an_old_one_holding_its_cidr() {
+        let cidr = |cidr: &str| Value::string(cidr);
+        let graph = with_rules(
+            vec![
+                delete(holding(
+                    live("subnet.old", "subnet-1"),
+                    "cidr_block",
+                    cidr("10.0.0.0/24"),
+                )),
+                // Another kind holding an overlapping CIDR is not in a subnet's way.
+                delete(holding(
+                    live("vpc.old", "vpc-1"),
+                    "cidr_block",
+                    cidr("10.0.0.0/16"),
+                )),
+                create(desired("subnet.new").with("cidr_block", cidr("10.0.0.0/23"))),
+                create(desired("subnet.elsewhere").with("cidr_block", cidr("10.0.8.0/24"))),
+            ],
+            &[create_after_what_is_in_its_way],
+        );
+        assert_eq!(edges(&graph), ["create subnet.new after delete subnet.old"]);
+    }
+
+    #[test]
+    fn a_nat_gateway_is_deleted_after_the_route_table_update_that_lets_go_of_it() {
+        let routes = Value::Map(BTreeMap::from([(
+            "0.0.0.0/0".to_string(),
+            Value::string("nat-1"),
+        )]));
+        let graph = with_rules(
+            vec![
+                delete(live("nat_gateway.a", "nat-1")),
+                update(
+                    desired("route_table.private"),
+                    holding(live("route_table.private", "rtb-1"), "routes", routes),
+                ),
+                // Holds nothing of the NAT gateway.
+                update(
+                    desired("route_table.public"),
+                    live("route_table.public", "rtb-2"),
+                ),
+            ],
+            &[delete_after_what_holds_it],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["delete nat_gateway.a after update route_table.private"]
+        );
+    }
+
+    #[test]
+    fn a_role_is_deleted_after_the_cluster_that_runs_as_it() {
+        let arn = "arn:aws:iam::123456789012:role/dev-cluster";
+        let graph = with_rules(
+            vec![
+                delete(holding(
+                    live("iam_role.cluster", "dev-cluster"),
+                    "arn",
+                    Value::string(arn),
+                )),
+                delete(holding(
+                    live("eks_cluster.main", "dev"),
+                    "role_arn",
+                    Value::string(arn),
+                )),
+            ],
+            &[delete_after_what_holds_it],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["delete iam_role.cluster after delete eks_cluster.main"]
+        );
+    }
+
+    #[test]
+    fn a_listener_moves_to_the_new_target_group_before_the_old_one_goes() {
+        let old_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1";
+        let graph = with_rules(
+            vec![
+                replace(
+                    desired("target_group.web"),
+                    holding(
+                        live("target_group.web", old_arn),
+                        "arn",
+                        Value::string(old_arn),
+                    ),
+                ),
+                update(
+                    refers_to(
+                        desired("listener.https"),
+                        "target_group_arn",
+                        "target_group.web",
+                    ),
+                    holding(
+                        live("listener.https", "listener-1"),
+                        "target_group_arn",
+                        Value::string(old_arn),
+                    ),
+                ),
+            ],
+            &[
+                delete_after_what_holds_it,
+                release_what_holds_a_replaced_resource,
+            ],
+        );
+        // The new target group exists before the delete: no release needed.
+        assert_eq!(
+            edges(&graph),
+            ["delete target_group.web after update listener.https"]
+        );
+    }
+
+    /// A route table associated with two subnets whose CIDRs change: each is
+    /// deleted before its replacement is created.
+    fn route_table_holding_replaced_subnets() -> Vec<ResourceChange> {
+        vec![
+            replace(desired("subnet.a"), live("subnet.a", "subnet-1")),
+            replace(desired("subnet.b"), live("subnet.b", "subnet-2")),
+            update(
+                desired("route_table.private").with(
+                    "subnet_ids",
+                    Value::List(vec![
+                        Value::reference(&Address("subnet.a".into()), "id"),
+                        Value::reference(&Address("subnet.b".into()), "id"),
+                    ]),
+                ),
+                holding(
+                    live("route_table.private", "rtb-1"),
+                    "subnet_ids",
+                    Value::List(vec![Value::string("subnet-1"), Value::string("subnet-2")]),
+                ),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_holder_of_a_replaced_subnet_waits_for_no_delete_it_releases_first() {
+        let graph = with_rules(
+            route_table_holding_replaced_subnets(),
+            &[delete_after_what_holds_it],
+        );
+        assert!(edges(&graph).is_empty(), "{:?}", edges(&graph));
+    }
+
+    #[test]
+    fn a_route_table_lets_go_of_replaced_subnets_in_one_release() {
+        let graph = with_rules(
+            route_table_holding_replaced_subnets(),
+            &[release_what_holds_a_replaced_resource],
+        );
+        assert_eq!(
+            described(&graph).last().map(String::as_str),
+            Some("release route_table.private")
+        );
+        assert_eq!(
+            edges(&graph),
+            [
+                "delete subnet.a after release route_table.private",
+                "delete subnet.b after release route_table.private",
+                "update route_table.private after release route_table.private",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_rules_together_order_a_subnet_replacement_without_a_cycle() {
+        let graph = build_graph(&plan(route_table_holding_replaced_subnets())).expect("no cycle");
+        assert_eq!(
+            edges(&graph),
+            [
+                "create subnet.a after delete subnet.a",
+                "create subnet.b after delete subnet.b",
+                "delete subnet.a after release route_table.private",
+                "delete subnet.b after release route_table.private",
+                "update route_table.private after create subnet.a",
+                "update route_table.private after create subnet.b",
+                "update route_table.private after release route_table.private",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cluster_goes_before_its_roles_and_oidc_provider() {
+        let graph = with_rules(
+            vec![
+                delete(live("iam_role.nodes", "dev-nodes")),
+                delete(live("oidc_provider.main", "oidc-1")),
+                delete(live("eks_cluster.main", "dev")),
+                // An update is no delete: kinds order only deletes.
+                update(
+                    desired("eks_cluster.other"),
+                    live("eks_cluster.other", "other"),
+                ),
+            ],
+            &[delete_after_kinds],
+        );
+        assert_eq!(
+            edges(&graph),
+            [
+                "delete iam_role.nodes after delete eks_cluster.main",
+                "delete oidc_provider.main after delete eks_cluster.main",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_internet_gateway_goes_after_the_nat_gateways_and_elastic_ips() {
+        let graph = with_rules(
+            vec![
+                delete(live("internet_gateway.main", "igw-1")),
+                delete(live("nat_gateway.a", "nat-1")),
+                delete(live("elastic_ip.a", "eipalloc-1")),
+            ],
+            &[delete_after_kinds],
+        );
+        assert_eq!(
+            edges(&graph),
+            [
+                "delete internet_gateway.main after delete elastic_ip.a",
+                "delete internet_gateway.main after delete nat_gateway.a",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_internet_gateway_detaches_from_a_replaced_vpc_only_once_the_nat_gateways_are_gone() {
+        let graph = with_rules(
+            vec![
+                replace(desired("vpc.main"), live("vpc.main", "vpc-1")),
+                update(
+                    refers_to(desired("internet_gateway.main"), "vpc_id", "vpc.main"),
+                    holding(
+                        live("internet_gateway.main", "igw-1"),
+                        "vpc_id",
+                        Value::string("vpc-1"),
+                    ),
+                ),
+                update(
+                    refers_to(desired("route_table.public"), "vpc_id", "vpc.main"),
+                    holding(
+                        live("route_table.public", "rtb-1"),
+                        "vpc_id",
+                        Value::string("vpc-1"),
+                    ),
+                ),
+                delete(live("nat_gateway.a", "nat-1")),
+                // A role's release waits for no cluster delete: the role
+                // stays, so its ordering-only `delete_after` does not apply.
+                replace(
+                    desired("oidc_provider.main"),
+                    live("oidc_provider.main", "oidc-1"),
+                ),
+                update(
+                    refers_to(desired("iam_role.irsa"), "provider", "oidc_provider.main"),
+                    holding(
+                        live("iam_role.irsa", "dev-irsa"),
+                        "provider",
+                        Value::string("oidc-1"),
+                    ),
+                ),
+                delete(live("eks_cluster.main", "dev")),
+            ],
+            &[
+                release_what_holds_a_replaced_resource,
+                release_after_refusing_kinds,
+            ],
+        );
+        assert!(described(&graph).contains(&"release iam_role.irsa".to_string()));
+        let release_edges: Vec<String> = edges(&graph)
+            .into_iter()
+            .filter(|edge| edge.starts_with("release"))
+            .collect();
+        assert_eq!(
+            release_edges,
+            ["release internet_gateway.main after delete nat_gateway.a"]
+        );
+    }
+
+    #[test]
+    fn fargate_profiles_change_one_at_a_time_in_plan_order() {
+        let mut graph = operations(vec![
+            create(desired("fargate_profile.a")),
+            create(desired("subnet.a")),
+            create(desired("fargate_profile.b")),
+            delete(live("fargate_profile.c", "c")),
+            create(desired("subnet.b")),
+        ]);
+        one_at_a_time(&mut graph);
+        assert_eq!(
+            edges(&graph),
+            [
+                "create fargate_profile.b after create fargate_profile.a",
+                "delete fargate_profile.c after create fargate_profile.b",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_at_a_time_keeps_an_order_the_other_rules_already_set() {
+        let mut graph = with_rules(
+            vec![
+                create(desired("fargate_profile.a").after(&Address("fargate_profile.b".into()))),
+                create(desired("fargate_profile.b")),
+            ],
+            &[after_references],
+        );
+        one_at_a_time(&mut graph);
+        assert_eq!(
+            edges(&graph),
+            ["create fargate_profile.a after create fargate_profile.b"]
+        );
+        assert!(check_acyclic(&graph.nodes).is_ok());
+    }
+
+    #[test]
+    fn the_executor_takes_turns_for_fargate_profiles_without_edges() {
+        // A per-kind lock orders them as they run: a failed profile skips no other.
+        let graph = build_graph(&plan(vec![
+            create(desired("fargate_profile.a")),
+            create(desired("fargate_profile.b")),
+        ]))
+        .expect("no cycle");
+        assert!(edges(&graph).is_empty(), "{:?}", edges(&graph));
+    }
+}
