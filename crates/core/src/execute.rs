@@ -5,7 +5,6 @@
 //! depends on a failure. It emits events and never prints.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,35 +15,12 @@ use tokio::time::Instant;
 
 pub use crate::cancel::Cancellation;
 use crate::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
+pub use crate::graph::Operation;
+use crate::graph::{self, Node, build_graph, check_acyclic, dependants};
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 use crate::plan::{self, Action, Plan};
 use crate::retry::{NotFound, RetryPolicy};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Operation {
-    Create,
-    Update,
-    Delete,
-    /// Wait for a resource found pending (created by an earlier, interrupted apply).
-    Wait,
-    /// First half of an update that must let go of a resource being replaced
-    /// before it is deleted (a route table's association with a subnet whose
-    /// CIDR changes): the update without the values known only after apply.
-    Release,
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Operation::Create => "create",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::Wait => "wait",
-            Operation::Release => "release",
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -125,215 +101,6 @@ impl Outcome {
     }
 }
 
-struct Node {
-    address: Address,
-    operation: Operation,
-    kind: &'static dyn Kind,
-    desired: Option<DesiredResource>,
-    live: Option<LiveResource>,
-    dependencies: Vec<usize>,
-    /// For the delete half of a create-before-destroy replacement: the create.
-    replaced_by: Option<usize>,
-}
-
-/// Operations of a plan, with the edges that order them.
-fn build_graph(plan: &Plan) -> Result<Vec<Node>, CloudError> {
-    let mut nodes: Vec<Node> = Vec::new();
-    for change in &plan.resources {
-        let kind = kinds::by_name(&change.kind).ok_or_else(|| {
-            CloudError::rejected(format!(
-                "unknown resource kind `{}` in the plan",
-                change.kind
-            ))
-        })?;
-        let node = |operation, desired: Option<DesiredResource>, live: Option<LiveResource>| Node {
-            address: change.address.clone(),
-            operation,
-            kind,
-            desired,
-            live,
-            dependencies: Vec::new(),
-            replaced_by: None,
-        };
-        match change.action {
-            Action::Create => nodes.push(node(Operation::Create, change.desired.clone(), None)),
-            // Adopting marks the resource and makes its in-place changes;
-            // releasing removes the mark: both are updates.
-            Action::Update | Action::Adopt | Action::Release => nodes.push(node(
-                Operation::Update,
-                change.desired.clone(),
-                change.live.clone(),
-            )),
-            // A failed resource is no capacity to keep: it goes first, and its
-            // name is free for the new one.
-            Action::Replace
-                if kind.create_before_destroy()
-                    && change.live.as_ref().map(|l| l.status) != Some(Status::Failed) =>
-            {
-                nodes.push(node(Operation::Create, change.desired.clone(), None));
-                let mut delete = node(Operation::Delete, None, change.live.clone());
-                // The old one goes once the new one is ready: capacity never drops.
-                delete.replaced_by = Some(nodes.len() - 1);
-                nodes.push(delete);
-            }
-            Action::Replace => {
-                nodes.push(node(Operation::Delete, None, change.live.clone()));
-                nodes.push(node(Operation::Create, change.desired.clone(), None));
-            }
-            Action::Delete => nodes.push(node(Operation::Delete, None, change.live.clone())),
-            Action::NoOp => {
-                if change
-                    .live
-                    .as_ref()
-                    .is_some_and(|l| l.status == Status::Pending)
-                {
-                    nodes.push(node(Operation::Wait, None, change.live.clone()));
-                }
-            }
-        }
-    }
-
-    // The operation after which an address is ready for what refers to it.
-    let mut makes_ready: BTreeMap<Address, usize> = BTreeMap::new();
-    // Every delete at an address: the replaced resource and any duplicates.
-    let mut deletes_of: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
-    for (index, node) in nodes.iter().enumerate() {
-        match node.operation {
-            Operation::Delete => {
-                deletes_of
-                    .entry(node.address.clone())
-                    .or_default()
-                    .push(index);
-            }
-            _ => {
-                makes_ready.insert(node.address.clone(), index);
-            }
-        }
-    }
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let mut releases: Vec<(usize, usize)> = Vec::new();
-    for (index, node) in nodes.iter().enumerate() {
-        match node.operation {
-            Operation::Create | Operation::Update => {
-                // After everything it refers to.
-                if let Some(desired) = &node.desired {
-                    for dependency in desired.dependencies() {
-                        if let Some(&other) = makes_ready.get(&dependency) {
-                            edges[index].push(other);
-                        }
-                    }
-                }
-                if node.operation == Operation::Create {
-                    // A replacement is created after the old one is gone (unless
-                    // the kind replaces create-before-destroy).
-                    if let Some(deletes) = deletes_of.get(&node.address) {
-                        edges[index].extend(
-                            deletes
-                                .iter()
-                                .copied()
-                                .filter(|d| nodes[*d].replaced_by != Some(index)),
-                        );
-                    }
-                    // And after what is in its way (a subnet whose CIDR it takes over).
-                    if let Some(desired) = &node.desired {
-                        for (other_index, other) in nodes.iter().enumerate() {
-                            if other.operation == Operation::Delete
-                                && other.kind.name() == node.kind.name()
-                                && other
-                                    .live
-                                    .as_ref()
-                                    .is_some_and(|l| node.kind.in_the_way(desired, l))
-                            {
-                                edges[index].push(other_index);
-                            }
-                        }
-                    }
-                }
-            }
-            Operation::Delete => {
-                if let Some(create) = node.replaced_by {
-                    edges[index].push(create);
-                }
-                let Some(live) = &node.live else { continue };
-                for (other_index, other) in nodes.iter().enumerate() {
-                    if other_index == index {
-                        continue;
-                    }
-                    // Whatever still holds this resource's id lets go of it first.
-                    let holds = other.live.as_ref().is_some_and(|l| l.refers_to(live));
-                    if holds && other.operation == Operation::Update {
-                        let wants_replacement = other
-                            .desired
-                            .as_ref()
-                            .is_some_and(|d| d.dependencies().contains(&node.address));
-                        // A replacement made create-before-destroy exists before this
-                        // delete: the holder simply moves to it first.
-                        let created_first =
-                            node.replaced_by.is_some() && node.kind.create_before_destroy();
-                        if wants_replacement && !created_first {
-                            // It will refer to the replacement, created after this delete:
-                            // it releases the old one first, then updates.
-                            releases.push((other_index, index));
-                        } else {
-                            edges[index].push(other_index);
-                        }
-                    }
-                    if holds && other.operation == Operation::Delete {
-                        edges[index].push(other_index);
-                    }
-                    if other.operation == Operation::Delete
-                        && node.kind.deletes_wait_for(other.kind.name())
-                    {
-                        edges[index].push(other_index);
-                    }
-                }
-            }
-            Operation::Wait | Operation::Release => {}
-        }
-    }
-    // One release per updated resource, before the deletes it unblocks and before its update.
-    let mut release_of: BTreeMap<usize, usize> = BTreeMap::new();
-    for (update, delete) in releases {
-        let release = *release_of.entry(update).or_insert_with(|| {
-            let node = &nodes[update];
-            nodes.push(Node {
-                address: node.address.clone(),
-                operation: Operation::Release,
-                kind: node.kind,
-                desired: node.desired.clone(),
-                live: node.live.clone(),
-                dependencies: Vec::new(),
-                replaced_by: None,
-            });
-            edges.push(Vec::new());
-            nodes.len() - 1
-        });
-        edges[delete].push(release);
-        edges[update].push(release);
-    }
-    // A release lets go the way a delete does: after the kinds whose existence
-    // makes AWS refuse it (an internet gateway detaches only once the NAT
-    // gateways are gone). Ordering-only `delete_after` kinds do not apply: the
-    // resource itself stays.
-    for &release in release_of.values() {
-        let kind = nodes[release].kind;
-        for (other_index, other) in nodes.iter().enumerate() {
-            if other.operation == Operation::Delete
-                && kind.delete_refused_while().contains(&other.kind.name())
-            {
-                edges[release].push(other_index);
-            }
-        }
-    }
-    for (node, mut deps) in nodes.iter_mut().zip(edges) {
-        deps.sort();
-        deps.dedup();
-        node.dependencies = deps;
-    }
-    check_acyclic(&nodes)?;
-    Ok(nodes)
-}
-
 /// Whether the executor can order the plan's operations: the plan refuses
 /// one it cannot (a cycle), naming the operations and the way out, so that no
 /// apply starts and no rerun repeats the failure.
@@ -347,44 +114,6 @@ pub fn check_schedulable(plan: &Plan) -> Result<(), String> {
     })
 }
 
-fn check_acyclic(nodes: &[Node]) -> Result<(), CloudError> {
-    let mut remaining: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
-    let dependants = dependants(nodes);
-    let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|i| remaining[*i] == 0).collect();
-    let mut seen = 0;
-    while let Some(i) = queue.pop_front() {
-        seen += 1;
-        for &d in &dependants[i] {
-            remaining[d] -= 1;
-            if remaining[d] == 0 {
-                queue.push_back(d);
-            }
-        }
-    }
-    if seen == nodes.len() {
-        Ok(())
-    } else {
-        let stuck: Vec<String> = (0..nodes.len())
-            .filter(|i| remaining[*i] > 0)
-            .map(|i| format!("{} {}", nodes[i].operation, nodes[i].address))
-            .collect();
-        Err(CloudError::rejected(format!(
-            "the plan's operations form a cycle: {}",
-            stuck.join(", ")
-        )))
-    }
-}
-
-fn dependants(nodes: &[Node]) -> Vec<Vec<usize>> {
-    let mut out = vec![Vec::new(); nodes.len()];
-    for (index, node) in nodes.iter().enumerate() {
-        for &dependency in &node.dependencies {
-            out[dependency].push(index);
-        }
-    }
-    out
-}
-
 /// The longest chain of a plan's operations, each weighing what `weight`
 /// says (of its kind and operation): the least time any schedule can take.
 /// Operations of a kind AWS changes one at a time (`Kind::one_at_a_time`)
@@ -394,18 +123,9 @@ pub fn critical_path(
     plan: &Plan,
     weight: impl Fn(&'static dyn Kind, Operation) -> Duration,
 ) -> Result<(Duration, Vec<(Address, Operation)>), CloudError> {
-    let mut nodes = build_graph(plan)?;
-    let mut previous: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for i in 0..nodes.len() {
-        if nodes[i].kind.one_at_a_time() {
-            if let Some(&before) = previous.get(nodes[i].kind.name())
-                && !nodes[before].dependencies.contains(&i)
-            {
-                nodes[i].dependencies.push(before);
-            }
-            previous.insert(nodes[i].kind.name(), i);
-        }
-    }
+    let mut graph = build_graph(plan)?;
+    graph::one_at_a_time(&mut graph);
+    let nodes = graph.nodes;
     check_acyclic(&nodes)?;
     let dependants = dependants(&nodes);
     let mut remaining: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
@@ -925,7 +645,7 @@ pub async fn execute(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let nodes = match build_graph(plan) {
-        Ok(nodes) => Arc::new(nodes),
+        Ok(graph) => Arc::new(graph.nodes),
         Err(error) => {
             outcome
                 .failed

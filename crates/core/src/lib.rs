@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod diagnostics;
 pub mod estate;
 pub mod execute;
+pub mod graph;
 pub mod iam_policy;
 pub mod kinds;
 pub mod lower;
