@@ -294,10 +294,9 @@ fn link_targets(line: &str) -> Vec<String> {
     if trimmed.starts_with('[')
         && let Some(close) = trimmed.find("]:")
         && !trimmed[..close].contains("](")
+        && let Some(target) = trimmed[close + 2..].split_whitespace().next()
     {
-        if let Some(target) = trimmed[close + 2..].split_whitespace().next() {
-            targets.push(target.trim_matches(['<', '>']).to_string());
-        }
+        targets.push(target.trim_matches(['<', '>']).to_string());
     }
     let mut rest = line;
     while let Some(at) = rest.find('<') {
