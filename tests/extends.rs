@@ -1,4 +1,4 @@
-//! Data-driven tests of `extends` (SPEC.md): each directory in `tests/extends`
+//! Data-driven tests of `extends` (docs/spec.md): each directory in `tests/extends`
 //! is a case whose entry point is `stack.yaml`.
 //!
 //! - A case whose `stack.yaml` starts with `# expect: <file>:<line>:<column> <text>`

@@ -1,4 +1,4 @@
-//! Data-driven tests of spec validation (SPEC.md, "Names, defaults and validation").
+//! Data-driven tests of spec validation (docs/spec.md).
 //!
 //! Every file in `tests/specs/invalid` is one case. Its leading comments say what
 //! `eksform validate` must report, one line per error:
@@ -18,7 +18,7 @@ use eksform_core::diagnostics::{RenderedDiagnostic, SourceFile};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-/// The full example of SPEC.md (without `extends`), which must validate cleanly.
+/// A full spec using every section (without `extends`), which must validate cleanly.
 const VALID_SPEC: &str = r#"stack: prd
 region: ap-northeast-1
 account: "111122223333"

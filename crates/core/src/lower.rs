@@ -663,7 +663,7 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
     }))
 }
 
-/// SPEC.md's automatic split, with room to grow: max(8, the smallest power of
+/// The automatic split of docs/spec.md, with room to grow: max(8, the smallest power of
 /// two >= 2N) equal blocks, public subnets in the first half and private ones
 /// in the second, zone i at slot i of each half. A /16 with two zones leaves
 /// room for two more, whose subnets go to the next slots: adding a zone at the

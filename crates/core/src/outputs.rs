@@ -1,4 +1,4 @@
-//! A stack's outputs (SPEC.md), read from the live resources that carry its
+//! A stack's outputs (docs/spec.md), read from the live resources that carry its
 //! mark, and the cross-stack references (`{ fromStack, output }`) that read
 //! another stack's outputs at plan time.
 

@@ -1,5 +1,5 @@
 //! `extends`: loads the chain of base files a spec names and merges the spec's
-//! tree over them, by the rules of SPEC.md. Works on the spanned tree before any
+//! tree over them, by the rules of docs/spec.md. Works on the spanned tree before any
 //! checks, so every later error still points into the file that holds the text
 //! (each node's span carries the index of its file).
 //!

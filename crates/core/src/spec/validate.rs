@@ -1,4 +1,4 @@
-//! Semantic checks of a parsed spec: the rules of SPEC.md that a schema cannot
+//! Semantic checks of a parsed spec: the rules of docs/spec.md that a schema cannot
 //! express (CIDR arithmetic, AZs in the region, sizes, names, references).
 //! Every problem is collected; nothing stops at the first one.
 
