@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use eksform_core::iam_policy::{CALLED, IMPLIED, UNSCOPED, document};
+use eksform_core::iam_policy::{IMPLIED, UNSCOPED, called, document};
 use serde_json::Value;
 
 /// The SDK client fields and the IAM service each one calls.
@@ -99,9 +99,9 @@ fn the_policy_lists_exactly_the_calls_eksform_makes() {
         "the scan finds the calls ({})",
         calls.len()
     );
-    let listed: BTreeSet<String> = CALLED
-        .iter()
-        .flat_map(|(service, actions)| actions.iter().map(move |a| format!("{service}:{a}")))
+    let listed: BTreeSet<String> = called()
+        .into_iter()
+        .flat_map(|(service, actions)| actions.into_iter().map(move |a| format!("{service}:{a}")))
         .map(|a| a.to_ascii_lowercase())
         .collect();
     let missing: Vec<&String> = calls.difference(&listed).collect();
@@ -242,9 +242,9 @@ impl Call {
 fn eksform_calls() -> Vec<Call> {
     let mut calls = vec![Call::new("sts:GetCallerIdentity").at("*")];
     // Reads: on anything, marked or not (observation filters by the mark).
-    for (service, actions) in CALLED {
-        for action in *actions {
-            if is_read(action) && !matches!(*service, "s3" | "iam") {
+    for (service, actions) in called() {
+        for action in actions {
+            if is_read(action) && !matches!(service, "s3" | "iam") {
                 let name: &'static str = Box::leak(format!("{service}:{action}").into_boxed_str());
                 calls.push(Call::new(name).on(ec2("vpc"), unmarked()));
             }
@@ -271,8 +271,8 @@ fn eksform_calls() -> Vec<Call> {
         calls.push(Call::new(action).at(format!("{bucket}/locks/web.json")));
     }
     // IAM: roles under the path, today's and the earlier one.
-    for (_, actions) in CALLED.iter().filter(|(s, _)| *s == "iam") {
-        for action in actions.iter().filter(|a| a.contains("Role")) {
+    for (_, actions) in called().into_iter().filter(|(s, _)| *s == "iam") {
+        for action in actions.into_iter().filter(|a| a.contains("Role")) {
             let name: &'static str = Box::leak(format!("iam:{action}").into_boxed_str());
             calls.push(Call::new(name).at(role(EKS_ROLE)));
             calls.push(Call::new(name).at(role("eksform/web/web-node")));
@@ -887,9 +887,9 @@ fn the_policy_grants_exactly_the_listed_and_implied_actions() {
         .iter()
         .flat_map(|s| strings(&s["Action"]))
         .collect();
-    let mut wanted: BTreeSet<String> = CALLED
-        .iter()
-        .flat_map(|(service, actions)| actions.iter().map(move |a| format!("{service}:{a}")))
+    let mut wanted: BTreeSet<String> = called()
+        .into_iter()
+        .flat_map(|(service, actions)| actions.into_iter().map(move |a| format!("{service}:{a}")))
         .collect();
     wanted.extend(IMPLIED.iter().map(|(s, a, _)| format!("{s}:{a}")));
     assert_eq!(granted, wanted);

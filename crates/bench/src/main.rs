@@ -22,7 +22,7 @@ use eksform_aws::{AwsClients, AwsCloud};
 use eksform_core::cloud::{Cloud, OneCloud};
 use eksform_core::diagnostics::SourceFile;
 use eksform_core::execute::{self, Cancellation, EventLog, ExecuteOptions, NoEvents, Operation};
-use eksform_core::kinds::Kind;
+use eksform_core::kinds::{self, Kind};
 use eksform_core::model::Address;
 use eksform_core::outputs::KnownOutputs;
 use eksform_core::plan::Plan;
@@ -407,97 +407,14 @@ fn plan_floor(plan: &Plan) -> (usize, String) {
         *count.entry(resource.kind.as_str()).or_default() += 1;
     }
     let n = |kind: &str| count.get(kind).copied().unwrap_or(0);
-    let has_cluster = n("eks_cluster") > 0;
-    // (kind, calls, how)
-    let rows: Vec<(&str, usize, String)> = vec![
-        ("account guard", 1, "GetCallerIdentity".into()),
-        (
-            "vpc",
-            1 + 2 * n("vpc"),
-            format!("DescribeVpcs + 2 DNS attributes x {} VPC", n("vpc")),
-        ),
-        ("subnet", 1, "DescribeSubnets".into()),
-        ("internet_gateway", 1, "DescribeInternetGateways".into()),
-        ("elastic_ip", 1, "DescribeAddresses".into()),
-        ("nat_gateway", 1, "DescribeNatGateways".into()),
-        ("route_table", 1, "DescribeRouteTables".into()),
-        ("security_group", 1, "DescribeSecurityGroups".into()),
-        ("iam_role", 1, "GetAccountAuthorizationDetails".into()),
-        (
-            "log_group",
-            1 + n("log_group"),
-            format!("DescribeLogGroups + tags x {}", n("log_group")),
-        ),
-        (
-            "eks_cluster",
-            1 + n("eks_cluster"),
-            format!("ListClusters + DescribeCluster x {}", n("eks_cluster")),
-        ),
-        (
-            "oidc_provider",
-            1 + n("oidc_provider"),
-            format!("ListOpenIDConnectProviders + Get x {}", n("oidc_provider")),
-        ),
-        (
-            "node_group",
-            usize::from(has_cluster) + n("node_group"),
-            format!("ListNodegroups + Describe x {}", n("node_group")),
-        ),
-        (
-            "fargate_profile",
-            usize::from(has_cluster) + n("fargate_profile"),
-            format!("ListFargateProfiles + Describe x {}", n("fargate_profile")),
-        ),
-        (
-            "addon",
-            usize::from(has_cluster) + n("addon"),
-            format!("ListAddons + Describe x {}", n("addon")),
-        ),
-        (
-            "access_entry",
-            usize::from(has_cluster) + n("access_entry"),
-            format!("ListAccessEntries + Describe x {}", n("access_entry")),
-        ),
-        (
-            "hosted_zone",
-            1 + n("hosted_zone"),
-            format!("ListHostedZones + GetHostedZone x {}", n("hosted_zone")),
-        ),
-        (
-            "dns_record",
-            n("hosted_zone"),
-            format!("ListResourceRecordSets x {} zone", n("hosted_zone")),
-        ),
-        (
-            "certificate",
-            1 + 2 * n("certificate"),
-            format!(
-                "ListCertificates + (tags + describe) x {}",
-                n("certificate")
-            ),
-        ),
-        (
-            "load_balancer",
-            1 + usize::from(n("load_balancer") > 0) + n("load_balancer"),
-            format!(
-                "DescribeLoadBalancers + DescribeTags + attributes x {}",
-                n("load_balancer")
-            ),
-        ),
-        (
-            "target_group",
-            1 + usize::from(n("target_group") > 0),
-            "DescribeTargetGroups + DescribeTags".into(),
-        ),
-        (
-            "listener",
-            n("load_balancer") + usize::from(n("listener") > 0),
-            format!(
-                "DescribeListeners x {} load balancer + DescribeTags",
-                n("load_balancer")
-            ),
-        ),
-    ];
+    // (kind, calls, how): the account guard, then each kind's floor as its
+    // definition states it.
+    let mut rows: Vec<(&str, usize, String)> =
+        vec![("account guard", 1, "GetCallerIdentity".into())];
+    for kind in kinds::ALL {
+        let floor = kind.observation_floor();
+        rows.push((kind.name(), floor.calls(n, kind.name()), floor.how.into()));
+    }
     let total = rows.iter().map(|(_, calls, _)| calls).sum();
     let derivation = rows
         .iter()

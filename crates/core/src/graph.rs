@@ -10,8 +10,8 @@ use std::fmt;
 
 use crate::cloud::CloudError;
 use crate::kinds::{self, Kind};
-use crate::model::{Address, DesiredResource, LiveResource, Status};
-use crate::plan::{Action, Plan};
+use crate::model::{Address, DesiredResource, LiveResource, Status, Value};
+use crate::plan::{Action, Plan, ResourceChange};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operation {
@@ -94,6 +94,7 @@ pub(crate) fn build_graph(plan: &Plan) -> Result<Graph, CloudError> {
 /// create first for kinds that replace create-before-destroy.
 fn operations_from_plan(plan: &Plan) -> Result<Graph, CloudError> {
     let mut nodes: Vec<Node> = Vec::new();
+    let in_replaced_container = container_replaced_first(plan);
     for change in &plan.resources {
         let kind = kinds::by_name(&change.kind).ok_or_else(|| {
             CloudError::rejected(format!(
@@ -123,7 +124,8 @@ fn operations_from_plan(plan: &Plan) -> Result<Graph, CloudError> {
             // name is free for the new one.
             Action::Replace
                 if kind.create_before_destroy()
-                    && change.live.as_ref().map(|l| l.status) != Some(Status::Failed) =>
+                    && change.live.as_ref().map(|l| l.status) != Some(Status::Failed)
+                    && !in_replaced_container(change) =>
             {
                 nodes.push(node(Operation::Create, change.desired.clone(), None));
                 let mut delete = node(Operation::Delete, None, change.live.clone());
@@ -147,6 +149,36 @@ fn operations_from_plan(plan: &Plan) -> Result<Graph, CloudError> {
         }
     }
     Ok(Graph { nodes })
+}
+
+/// Whether a replacement refers to a resource replaced delete-first that the
+/// old one holds: a node group in a cluster being replaced (AWS refuses the
+/// cluster's delete while it has node groups), or run by a role being
+/// replaced (the role's delete waits for what holds its ARN). The old one
+/// cannot outlive what it holds, and the new one needs the new one of that:
+/// it goes first too, instead of an order no apply can follow.
+fn container_replaced_first(plan: &Plan) -> impl Fn(&ResourceChange) -> bool + '_ {
+    move |change: &ResourceChange| {
+        let Some(desired) = &change.desired else {
+            return false;
+        };
+        let mut references = desired.attributes.values().flat_map(Value::references);
+        references.any(|reference| {
+            plan.resources.iter().any(|container| {
+                container.address == reference.address
+                    && container.action == Action::Replace
+                    && kinds::by_name(&container.kind).is_some_and(|kind| {
+                        !kind.create_before_destroy()
+                            && (kind.delete_refused_while().contains(&change.kind.as_str())
+                                || change
+                                    .live
+                                    .as_ref()
+                                    .zip(container.live.as_ref())
+                                    .is_some_and(|(holder, held)| holder.refers_to(held)))
+                    })
+            })
+        })
+    }
 }
 
 /// Creates and updates after the operations that make what they refer to

@@ -1,5 +1,5 @@
 //! `eksform iam-policy`: the least-privilege IAM policy eksform itself needs:
-//! exactly the actions its adapter calls (`CALLED`, checked against the
+//! exactly the actions its adapters call (`called`: each kind's `iam_actions`, checked against the
 //! source by `tests/iam_policy.rs`) plus the ones AWS checks without a call of
 //! that name (`IMPLIED`), each granted by the statements of `GRANTS` on no
 //! more than eksform's own resources where AWS lets a policy say so:
@@ -18,188 +18,34 @@
 //! one for every stack of the account. Reads stay on `*`: observing lists
 //! everything and keeps what carries the mark, so no read can be scoped by it.
 
-/// The actions eksform calls, by IAM service prefix.
-pub const CALLED: &[(&str, &[&str])] = &[
-    ("sts", &["GetCallerIdentity"]),
-    (
-        "ec2",
-        &[
-            "AllocateAddress",
-            "AssociateRouteTable",
-            "AttachInternetGateway",
-            "AuthorizeSecurityGroupEgress",
-            "AuthorizeSecurityGroupIngress",
-            "CreateInternetGateway",
-            "CreateNatGateway",
-            "CreateRoute",
-            "CreateRouteTable",
-            "CreateSecurityGroup",
-            "CreateSubnet",
-            "CreateTags",
-            "CreateVpc",
-            "DeleteInternetGateway",
-            "DeleteNatGateway",
-            "DeleteRoute",
-            "DeleteRouteTable",
-            "DeleteSecurityGroup",
-            "DeleteSubnet",
-            "DeleteTags",
-            "DeleteVpc",
-            "DescribeAddresses",
-            "DescribeInternetGateways",
-            "DescribeNatGateways",
-            "DescribeRouteTables",
-            "DescribeSecurityGroups",
-            "DescribeSubnets",
-            "DescribeVpcAttribute",
-            "DescribeVpcs",
-            "DetachInternetGateway",
-            "DisassociateRouteTable",
-            "ModifySubnetAttribute",
-            "ModifyVpcAttribute",
-            "ReleaseAddress",
-            "ReplaceRoute",
-            "RevokeSecurityGroupEgress",
-            "RevokeSecurityGroupIngress",
-        ],
-    ),
-    (
-        "iam",
-        &[
-            "AttachRolePolicy",
-            "CreateOpenIDConnectProvider",
-            "CreateRole",
-            "DeleteOpenIDConnectProvider",
-            "DeleteRole",
-            "DeleteRolePolicy",
-            "DetachRolePolicy",
-            "GetAccountAuthorizationDetails",
-            "GetOpenIDConnectProvider",
-            "GetRole",
-            "GetRolePolicy",
-            "ListAttachedRolePolicies",
-            "ListOpenIDConnectProviders",
-            "ListRolePolicies",
-            "ListRoleTags",
-            "PutRolePolicy",
-            "TagOpenIDConnectProvider",
-            "TagRole",
-            "UntagOpenIDConnectProvider",
-            "UntagRole",
-            "UpdateAssumeRolePolicy",
-        ],
-    ),
-    (
-        "logs",
-        &[
-            "CreateLogGroup",
-            "DeleteLogGroup",
-            "DeleteRetentionPolicy",
-            "DescribeLogGroups",
-            "ListTagsForResource",
-            "PutRetentionPolicy",
-            "TagResource",
-            "UntagResource",
-        ],
-    ),
-    (
-        "eks",
-        &[
-            "AssociateAccessPolicy",
-            "CreateAccessEntry",
-            "CreateAddon",
-            "CreateCluster",
-            "CreateFargateProfile",
-            "CreateNodegroup",
-            "DeleteAccessEntry",
-            "DeleteAddon",
-            "DeleteCluster",
-            "DeleteFargateProfile",
-            "DeleteNodegroup",
-            "DescribeAccessEntry",
-            "DescribeAddon",
-            "DescribeAddonVersions",
-            "DescribeCluster",
-            "DescribeFargateProfile",
-            "DescribeNodegroup",
-            "DescribeUpdate",
-            "DisassociateAccessPolicy",
-            "ListAccessEntries",
-            "ListAddons",
-            "ListAssociatedAccessPolicies",
-            "ListClusters",
-            "ListFargateProfiles",
-            "ListNodegroups",
-            "TagResource",
-            "UntagResource",
-            "UpdateAddon",
-            "UpdateClusterConfig",
-            "UpdateClusterVersion",
-            "UpdateNodegroupConfig",
-            "UpdateNodegroupVersion",
-        ],
-    ),
-    (
-        "elasticloadbalancing",
-        &[
-            "AddTags",
-            "CreateListener",
-            "CreateLoadBalancer",
-            "CreateTargetGroup",
-            "DeleteListener",
-            "DeleteLoadBalancer",
-            "DeleteTargetGroup",
-            "DescribeListeners",
-            "DescribeLoadBalancerAttributes",
-            "DescribeLoadBalancers",
-            "DescribeTags",
-            "DescribeTargetGroups",
-            "ModifyListener",
-            "ModifyLoadBalancerAttributes",
-            "ModifyTargetGroup",
-            "RemoveTags",
-            "SetSecurityGroups",
-            "SetSubnets",
-        ],
-    ),
-    (
-        "acm",
-        &[
-            "AddTagsToCertificate",
-            "DeleteCertificate",
-            "DescribeCertificate",
-            "ListCertificates",
-            "ListTagsForCertificate",
-            "RemoveTagsFromCertificate",
-            "RequestCertificate",
-        ],
-    ),
-    (
-        "s3",
-        &[
-            "CreateBucket",
-            "DeleteObject",
-            "GetObject",
-            "ListBucket",
-            "ListBucketVersions",
-            "PutBucketPublicAccessBlock",
-            "PutBucketVersioning",
-            "PutEncryptionConfiguration",
-            "PutObject",
-        ],
-    ),
-    (
-        "route53",
-        &[
-            "ChangeResourceRecordSets",
-            "CreateHostedZone",
-            "DeleteHostedZone",
-            "GetHostedZone",
-            "ListHostedZones",
-            "ListResourceRecordSets",
-        ],
-    ),
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The calls eksform makes beyond its kinds' adapters: the account guard,
+/// and the state bucket (`eksform bootstrap`, the apply lock, the history).
+pub const ENGINE_CALLS: &[&str] = &[
+    "sts:GetCallerIdentity",
+    "s3:CreateBucket",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutObject",
 ];
+
+/// The actions eksform calls, by IAM service prefix: every registered
+/// kind's `iam_actions` and the `ENGINE_CALLS`.
+pub fn called() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let mut called: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    let kinds = crate::kinds::ALL.iter().flat_map(|kind| kind.iam_actions());
+    for action in kinds.chain(ENGINE_CALLS) {
+        let (service, name) = action.split_once(':').unwrap_or(("", action));
+        called.entry(service).or_default().insert(name);
+    }
+    called
+}
 
 /// Permissions AWS checks beyond the calls themselves, with the reason.
 pub const IMPLIED: &[(&str, &str, &str)] = &[

@@ -420,7 +420,23 @@ pub fn diff(
             warnings.push(format!("AWS reports it {health}"));
         }
         if matches!(action, Action::NoOp | Action::Update | Action::Adopt) {
-            known.insert(resource.address.clone(), live.clone());
+            // What refers to it sees the values the update gives it: a value
+            // known only after apply stays unknown for the referrer too (a
+            // listener follows its certificate's validation to the new one).
+            let mut updated = live.clone();
+            for change in &attribute_changes {
+                match &change.after {
+                    Some(after) if !contains_unknown(after) => {
+                        updated
+                            .attributes
+                            .insert(change.name.clone(), after.clone());
+                    }
+                    _ => {
+                        updated.attributes.remove(&change.name);
+                    }
+                }
+            }
+            known.insert(resource.address.clone(), updated);
         }
         ordered_changes.push(ResourceChange {
             address: resource.address.clone(),

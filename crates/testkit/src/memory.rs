@@ -407,14 +407,14 @@ impl MemoryCloud {
             }
             _ => format!("{}-{:017x}", kind.id_prefix(), state.next_id),
         };
-        for computed in kind.computed() {
-            let value = match *computed {
+        for computed in kind.attributes().iter().filter(|a| a.computed) {
+            let value = match computed.name {
                 "public_ip" => format!("203.0.113.{}", state.next_id % 250),
                 "oidc_issuer" => format!("https://oidc.eks.memory.example/id/{id}"),
                 "endpoint" => format!("https://{id}.eks.memory.example"),
                 other => format!("memory:{other}:{id}"),
             };
-            attributes.insert((*computed).into(), Value::string(value));
+            attributes.insert(computed.name.into(), Value::string(value));
         }
         let resource = StoredResource {
             kind: kind.name(),

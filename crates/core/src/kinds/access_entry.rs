@@ -3,7 +3,7 @@
 //! the associated policies and their scopes change in place.
 
 use super::eks_cluster::EksCluster;
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 use sha2::{Digest, Sha256};
@@ -62,7 +62,44 @@ pub fn policies(attributes: &Attributes) -> BTreeMap<String, (String, Vec<String
         .unwrap_or_default()
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::replaces("cluster_name"),
+    Attribute::in_place("policies"),
+    Attribute::replaces("principal_arn"),
+    Attribute::replaces("type"),
+];
+
 impl Kind for AccessEntry {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 0,
+            each: 1,
+            each_of: Some("eks_cluster"),
+            how: "ListAccessEntries a cluster + Describe an entry",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "eks:AssociateAccessPolicy",
+            "eks:CreateAccessEntry",
+            "eks:DeleteAccessEntry",
+            "eks:DescribeAccessEntry",
+            "eks:DisassociateAccessPolicy",
+            "eks:ListAccessEntries",
+            "eks:ListAssociatedAccessPolicies",
+            "eks:TagResource",
+            "eks:UntagResource",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "eks"
     }
@@ -78,17 +115,6 @@ impl Kind for AccessEntry {
 
     fn id_prefix(&self) -> &'static str {
         "access-entry"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "cluster_name" | "principal_arn" | "type" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
@@ -109,7 +135,10 @@ impl Kind for AccessEntry {
                     })
                     .collect();
                 DesiredResource::new(self.name(), address.clone())
-                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with(
+                        "cluster_name",
+                        Value::reference(&EksCluster::address(), "name"),
+                    )
                     .with("principal_arn", Value::string(entry.principal_arn.clone()))
                     .with("type", Value::string("STANDARD"))
                     .with("policies", Value::Map(policies))

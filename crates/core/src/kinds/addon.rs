@@ -12,7 +12,7 @@ use super::eks_cluster::EksCluster;
 use super::fargate_profile::FargateProfile;
 use super::iam_role::IamRole;
 use super::node_group::NodeGroup;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -41,7 +41,51 @@ pub fn version_key(version: &str) -> Vec<u64> {
         .collect()
 }
 
+/// `latest` is resolved at creation; whatever runs since satisfies it.
+fn latest_or_equal(live: &Value, desired: &Value) -> bool {
+    desired.as_str() == Some(LATEST) || live == desired
+}
+
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("addon_name"),
+    Attribute::in_place("addon_version").compared(Compare::Custom(latest_or_equal)),
+    Attribute::computed("arn"),
+    Attribute::replaces("cluster_name"),
+    Attribute::in_place("service_account_role_arn"),
+    Attribute::tags(),
+];
+
 impl Kind for Addon {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 0,
+            each: 1,
+            each_of: Some("eks_cluster"),
+            how: "ListAddons a cluster + Describe an add-on",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "eks:CreateAddon",
+            "eks:DeleteAddon",
+            "eks:DescribeAddon",
+            "eks:DescribeAddonVersions",
+            "eks:DescribeCluster",
+            "eks:DescribeUpdate",
+            "eks:ListAddons",
+            "eks:TagResource",
+            "eks:UntagResource",
+            "eks:UpdateAddon",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "eks"
     }
@@ -57,22 +101,6 @@ impl Kind for Addon {
 
     fn id_prefix(&self) -> &'static str {
         "addon"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "cluster_name" | "addon_name" => Change::Replace,
-            _ => Change::InPlace,
-        }
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        // `latest` is resolved at creation; whatever runs since satisfies it.
-        (attribute == "addon_version" && desired.as_str() == Some(LATEST)) || live == desired
     }
 
     fn timings(&self) -> Timings {
@@ -126,7 +154,10 @@ impl Kind for Addon {
                     tags.insert(RESOLVED_FOR_TAG.into(), kubernetes.clone());
                 }
                 let mut resource = DesiredResource::new(self.name(), address.clone())
-                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with(
+                        "cluster_name",
+                        Value::reference(&EksCluster::address(), "name"),
+                    )
                     .with("addon_name", Value::string(addon.name.clone()))
                     .with("addon_version", Value::string(addon.version.clone()))
                     .with("service_account_role_arn", role)

@@ -3,7 +3,7 @@
 //! record (the DNS record kind writes it when the zone is in the stack);
 //! waiting for ISSUED is `certificate_validation`'s job.
 
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{CertificateSource, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -16,7 +16,42 @@ impl Certificate {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::replaces("domain"),
+    Attribute::tags(),
+    Attribute::computed("validation_record_name"),
+    Attribute::computed("validation_record_value"),
+];
+
 impl Kind for Certificate {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 2,
+            each_of: None,
+            how: "ListCertificates + (tags + describe) a certificate",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "acm:AddTagsToCertificate",
+            "acm:DeleteCertificate",
+            "acm:DescribeCertificate",
+            "acm:ListCertificates",
+            "acm:ListTagsForCertificate",
+            "acm:RemoveTagsFromCertificate",
+            "acm:RequestCertificate",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "acm"
     }
@@ -31,17 +66,6 @@ impl Kind for Certificate {
 
     fn id_prefix(&self) -> &'static str {
         "arn:aws:acm"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn", "validation_record_name", "validation_record_value"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "domain" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn timings(&self) -> Timings {

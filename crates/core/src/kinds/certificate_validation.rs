@@ -6,7 +6,7 @@
 use super::certificate::Certificate;
 use super::dns_record::DnsRecord;
 use super::tags::mark;
-use super::{Kind, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
 use crate::lower::{CertificateSource, StackModel};
 use crate::model::{Address, Attributes, DesiredResource, Value};
 use std::time::Duration;
@@ -26,7 +26,31 @@ pub fn records_in_stack(attributes: &Attributes) -> bool {
         .unwrap_or(false)
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::in_place("certificate_arn"),
+    // Where the record lives does not change an issued certificate.
+    Attribute::in_place("records_in_stack").compared(Compare::Ignored),
+    Attribute::tags(),
+];
+
 impl Kind for CertificateValidation {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(0, "the certificate's reads, shared")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "acm:DescribeCertificate",
+            "acm:ListCertificates",
+            "acm:ListTagsForCertificate",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "acm"
     }
@@ -77,10 +101,5 @@ impl Kind for CertificateValidation {
                 resource
             })
             .collect()
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        // Where the record lives does not change an issued certificate.
-        attribute == "records_in_stack" || live == desired
     }
 }

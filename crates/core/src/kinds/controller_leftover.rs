@@ -9,8 +9,8 @@
 //! not delete while they stand. Their network interfaces go with them; the
 //! subnet and VPC deletes wait for that through their dependency retries.
 
-use super::Kind;
 use super::tags::mark;
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::StackModel;
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::BTreeMap;
@@ -60,7 +60,30 @@ pub fn leftover(
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[Attribute::tags(), Attribute::in_place("what")];
+
 impl Kind for ControllerLeftover {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(0, "observed only when destroying")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:DeleteSecurityGroup",
+            "ec2:DescribeSecurityGroups",
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:DeleteTargetGroup",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetGroups",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "elasticloadbalancing"
     }

@@ -9,7 +9,7 @@ use super::certificate::Certificate;
 use super::hosted_zone::{HostedZone, plain_name};
 use super::load_balancer::LoadBalancer;
 use super::tags::mark;
-use super::{Change, Kind};
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::{CertificateSource, LoadBalancerModel, StackModel};
 use crate::model::{Address, DesiredResource, Value};
 
@@ -72,7 +72,66 @@ pub fn wire_value(record_type: &str, value: &str) -> String {
     }
 }
 
+/// Names compared as `plain_name` writes them: lower case, no final dot.
+fn same_dns_name(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (Value::String(l), Value::String(d)) => plain_name(l) == plain_name(d),
+        _ => live == desired,
+    }
+}
+
+/// Record values as a set of plain names (TXT quotes dropped).
+fn same_dns_values(live: &Value, desired: &Value) -> bool {
+    let (Value::List(l), Value::List(d)) = (live, desired) else {
+        return live == desired;
+    };
+    let plain = |items: &[Value]| -> Vec<String> {
+        let mut items: Vec<String> = items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| plain_name(v.trim_matches('"')))
+            .collect();
+        items.sort();
+        items
+    };
+    plain(l) == plain(d)
+}
+
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::in_place("alias_dns_name").compared(Compare::Custom(same_dns_name)),
+    Attribute::in_place("alias_zone_id"),
+    Attribute::replaces("name").compared(Compare::Custom(same_dns_name)),
+    Attribute::tags(),
+    Attribute::in_place("ttl"),
+    Attribute::replaces("type"),
+    Attribute::in_place("values").compared(Compare::Custom(same_dns_values)),
+    Attribute::replaces("zone_id"),
+];
+
 impl Kind for DnsRecord {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 0,
+            each: 0,
+            each_of: Some("hosted_zone"),
+            how: "ListResourceRecordSets a zone",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "route53:ChangeResourceRecordSets",
+            "route53:ListHostedZones",
+            "route53:ListResourceRecordSets",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "route53"
     }
@@ -91,34 +150,6 @@ impl Kind for DnsRecord {
 
     fn adopts_unmarked(&self) -> bool {
         false
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "type" | "zone_id" => Change::Replace,
-            _ => Change::InPlace,
-        }
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        match (attribute, live, desired) {
-            ("name" | "alias_dns_name", Value::String(l), Value::String(d)) => {
-                plain_name(l) == plain_name(d)
-            }
-            ("values", Value::List(l), Value::List(d)) => {
-                let plain = |items: &[Value]| -> Vec<String> {
-                    let mut items: Vec<String> = items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(|v| plain_name(v.trim_matches('"')))
-                        .collect();
-                    items.sort();
-                    items
-                };
-                plain(l) == plain(d)
-            }
-            _ => live == desired,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

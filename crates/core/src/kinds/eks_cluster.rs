@@ -6,7 +6,7 @@
 use super::iam_role::IamRole;
 use super::log_group::LogGroup;
 use super::subnet::Subnet;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::cloud::CloudError;
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
@@ -40,7 +40,59 @@ pub enum UpdateOf<'a> {
     Addon(&'a str),
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::computed("created_at"),
+    Attribute::computed("endpoint"),
+    Attribute::in_place("endpoint_private_access"),
+    Attribute::in_place("endpoint_public_access"),
+    Attribute::in_place("log_types"),
+    Attribute::replaces("name"),
+    Attribute::computed("oidc_issuer"),
+    Attribute::in_place("public_access_cidrs"),
+    Attribute::replaces("role_arn"),
+    Attribute::computed("security_group_id"),
+    Attribute::replaces("subnet_ids"),
+    Attribute::tags(),
+    Attribute::in_place("version"),
+];
+
 impl Kind for EksCluster {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 1,
+            each_of: None,
+            how: "ListClusters + DescribeCluster a cluster",
+        }
+    }
+
+    fn delete_refused_while(&self) -> &'static [&'static str] {
+        // DeleteCluster: "Cluster has nodegroups attached" (and Fargate
+        // profiles): ResourceInUseException until they are gone.
+        &["node_group", "fargate_profile"]
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "eks:CreateCluster",
+            "eks:DeleteCluster",
+            "eks:DescribeCluster",
+            "eks:DescribeUpdate",
+            "eks:ListClusters",
+            "eks:TagResource",
+            "eks:UntagResource",
+            "eks:UpdateClusterConfig",
+            "eks:UpdateClusterVersion",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "eks"
     }
@@ -59,23 +111,6 @@ impl Kind for EksCluster {
 
     fn id_prefix(&self) -> &'static str {
         "cluster"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &[
-            "arn",
-            "endpoint",
-            "oidc_issuer",
-            "security_group_id",
-            "created_at",
-        ]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "role_arn" | "subnet_ids" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn check_change(&self, attribute: &str, before: &Value, after: &Value) -> Result<(), String> {

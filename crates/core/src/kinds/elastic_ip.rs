@@ -1,7 +1,7 @@
 //! Elastic IPs for the NAT gateways. Addresses the user brings
 //! (`vpc.nat.elasticIPs`) are not resources of the stack and are never released.
 
-use super::Kind;
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
@@ -13,7 +13,28 @@ impl ElasticIp {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[Attribute::computed("public_ip"), Attribute::tags()];
+
 impl Kind for ElasticIp {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeAddresses")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:AllocateAddress",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+            "ec2:DescribeAddresses",
+            "ec2:ReleaseAddress",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -33,10 +54,6 @@ impl Kind for ElasticIp {
 
     fn id_prefix(&self) -> &'static str {
         "eipalloc"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["public_ip"]
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

@@ -6,7 +6,7 @@
 use super::eks_cluster::EksCluster;
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::collections::BTreeMap;
@@ -27,7 +27,43 @@ pub fn selector_value(namespace: &str, labels: &BTreeMap<String, String>) -> Val
     ]))
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::replaces("cluster_name"),
+    Attribute::replaces("name"),
+    Attribute::replaces("pod_execution_role_arn"),
+    Attribute::replaces("selectors"),
+    Attribute::replaces("subnet_ids"),
+    Attribute::tags(),
+];
+
 impl Kind for FargateProfile {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 0,
+            each: 1,
+            each_of: Some("eks_cluster"),
+            how: "ListFargateProfiles a cluster + Describe a profile",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "eks:CreateFargateProfile",
+            "eks:DeleteFargateProfile",
+            "eks:DescribeFargateProfile",
+            "eks:ListFargateProfiles",
+            "eks:TagResource",
+            "eks:UntagResource",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "eks"
     }
@@ -38,17 +74,6 @@ impl Kind for FargateProfile {
 
     fn id_prefix(&self) -> &'static str {
         "fargate-profile"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "tags" => Change::InPlace,
-            _ => Change::Replace,
-        }
     }
 
     fn one_at_a_time(&self) -> bool {
@@ -96,7 +121,10 @@ impl Kind for FargateProfile {
                 let address = Self::address(&profile.name);
                 let name = resource_name(&stack.stack, &address);
                 DesiredResource::new(self.name(), address.clone())
-                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with(
+                        "cluster_name",
+                        Value::reference(&EksCluster::address(), "name"),
+                    )
                     .with("name", Value::string(profile.name.clone()))
                     .with(
                         "pod_execution_role_arn",

@@ -4,7 +4,7 @@
 //! comment in the create call itself; the kind presents it as tags.
 
 use super::tags::mark;
-use super::{Change, Kind};
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::StackModel;
 use crate::model::{Address, DesiredResource, Value};
 
@@ -35,7 +35,39 @@ pub struct FoundZone {
     pub mark: Option<(String, Address)>,
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("name"),
+    Attribute::computed("name_servers"),
+    // The mark is the comment written at creation; an adopted zone keeps its
+    // own comment and tags.
+    Attribute::tags().compared(Compare::Ignored),
+];
+
 impl Kind for HostedZone {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 1,
+            each_of: None,
+            how: "ListHostedZones + GetHostedZone a zone",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "route53:CreateHostedZone",
+            "route53:DeleteHostedZone",
+            "route53:GetHostedZone",
+            "route53:ListHostedZones",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "route53"
     }
@@ -52,25 +84,8 @@ impl Kind for HostedZone {
         "Z"
     }
 
-    fn computed(&self) -> &'static [&'static str] {
-        &["name_servers"]
-    }
-
     fn looked_up_by(&self) -> Option<&'static str> {
         Some("name")
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" => Change::Replace,
-            _ => Change::InPlace,
-        }
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        // The mark is the comment written at creation; an adopted zone keeps its
-        // own comment and tags.
-        attribute == "tags" || live == desired
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

@@ -2,7 +2,7 @@
 //! roles come with their resources. Roles live under the path
 //! `/eksform/<stack>/`, so one list call finds a stack's roles.
 
-use super::{Change, Kind};
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::cloud::CloudError;
 use crate::lower::{StackModel, fit_name, partition, resource_name};
 use crate::model::{
@@ -266,7 +266,58 @@ impl IamRole {
     }
 }
 
+/// Inline policies by name, each compared as a policy document.
+fn same_policy_documents(live: &Value, desired: &Value) -> bool {
+    let documents = |v: &Value| -> Option<BTreeMap<String, serde_json::Value>> {
+        v.as_map()?
+            .iter()
+            .map(|(k, d)| Some((k.clone(), canonical_policy(d.as_str()?)?)))
+            .collect()
+    };
+    documents(live).is_some() && documents(live) == documents(desired)
+}
+
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::in_place("assume_role_policy").compared(Compare::PolicyDocument),
+    Attribute::in_place("inline_policies").compared(Compare::Custom(same_policy_documents)),
+    Attribute::in_place("irsa_trust"),
+    Attribute::in_place("managed_policy_arns"),
+    Attribute::replaces("name"),
+    Attribute::replaces("path"),
+    Attribute::tags(),
+];
+
 impl Kind for IamRole {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "GetAccountAuthorizationDetails")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "iam:AttachRolePolicy",
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:GetAccountAuthorizationDetails",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:ListRoleTags",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:UpdateAssumeRolePolicy",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "iam"
     }
@@ -291,36 +342,6 @@ impl Kind for IamRole {
         // Destroy order: the cluster (with its node groups, Fargate profiles and
         // add-ons) first, then the node, Fargate and service-account roles.
         &["eks_cluster"]
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "path" => Change::Replace,
-            _ => Change::InPlace,
-        }
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        match (attribute, live.as_str(), desired.as_str()) {
-            ("assume_role_policy", Some(live), Some(desired)) => {
-                canonical_policy(live).is_some()
-                    && canonical_policy(live) == canonical_policy(desired)
-            }
-            _ if attribute == "inline_policies" => {
-                let documents = |v: &Value| -> Option<BTreeMap<String, serde_json::Value>> {
-                    v.as_map()?
-                        .iter()
-                        .map(|(k, d)| Some((k.clone(), canonical_policy(d.as_str()?)?)))
-                        .collect()
-                };
-                documents(live).is_some() && documents(live) == documents(desired)
-            }
-            _ => live == desired,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

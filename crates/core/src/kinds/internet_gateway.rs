@@ -1,7 +1,7 @@
 //! The internet gateway and its attachment to the VPC.
 
-use super::Kind;
 use super::vpc::Vpc;
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
@@ -13,7 +13,30 @@ impl InternetGateway {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[Attribute::tags(), Attribute::in_place("vpc_id")];
+
 impl Kind for InternetGateway {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeInternetGateways")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:AttachInternetGateway",
+            "ec2:CreateInternetGateway",
+            "ec2:CreateTags",
+            "ec2:DeleteInternetGateway",
+            "ec2:DeleteTags",
+            "ec2:DescribeInternetGateways",
+            "ec2:DetachInternetGateway",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }

@@ -6,7 +6,7 @@
 use super::certificate_validation::CertificateValidation;
 use super::load_balancer::LoadBalancer;
 use super::target_group::TargetGroup;
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{CertificateSource, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 
@@ -28,7 +28,46 @@ pub fn int(attributes: &Attributes, name: &str) -> Option<i32> {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::in_place("action"),
+    Attribute::in_place("certificate_arn"),
+    Attribute::replaces("load_balancer_arn"),
+    Attribute::in_place("port"),
+    Attribute::in_place("protocol"),
+    Attribute::in_place("ssl_policy"),
+    Attribute::tags(),
+    Attribute::in_place("target_group_arn"),
+];
+
 impl Kind for Listener {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 1,
+            each: 0,
+            each_of: Some("load_balancer"),
+            how: "DescribeListeners a load balancer + DescribeTags",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:CreateListener",
+            "elasticloadbalancing:DeleteListener",
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:ModifyListener",
+            "elasticloadbalancing:RemoveTags",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "elasticloadbalancing"
     }
@@ -43,13 +82,6 @@ impl Kind for Listener {
 
     fn id_prefix(&self) -> &'static str {
         "arn:aws:elasticloadbalancing:listener"
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "load_balancer_arn" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

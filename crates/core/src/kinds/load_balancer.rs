@@ -4,7 +4,7 @@
 //! group and listener kinds share (tags, the stack's load balancers).
 
 use super::security_group::SecurityGroup;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{StackModel, fit_name, resource_name, subnet_values};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -29,7 +29,49 @@ pub fn idle_timeout(attributes: &Attributes) -> Option<String> {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::computed("canonical_hosted_zone_id"),
+    Attribute::computed("dns_name"),
+    Attribute::in_place("idle_timeout_seconds"),
+    Attribute::replaces("name"),
+    Attribute::replaces("scheme"),
+    Attribute::in_place("security_group_ids"),
+    Attribute::in_place("subnet_ids"),
+    Attribute::tags(),
+];
+
 impl Kind for LoadBalancer {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 1,
+            each: 1,
+            each_of: None,
+            how: "DescribeLoadBalancers + DescribeTags + attributes a load balancer",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:CreateLoadBalancer",
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:RemoveTags",
+            "elasticloadbalancing:SetSecurityGroups",
+            "elasticloadbalancing:SetSubnets",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "elasticloadbalancing"
     }
@@ -48,17 +90,6 @@ impl Kind for LoadBalancer {
 
     fn id_prefix(&self) -> &'static str {
         "arn:aws:elasticloadbalancing"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn", "dns_name", "canonical_hosted_zone_id"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "scheme" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn timings(&self) -> Timings {

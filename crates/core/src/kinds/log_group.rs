@@ -2,7 +2,7 @@
 //! cluster so that EKS never creates one with infinite retention. An existing
 //! group of that name without eksform's mark is adopted (the plan says so).
 
-use super::{Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -27,7 +27,42 @@ pub fn retention(attributes: &Attributes) -> Option<i64> {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::in_place("name"),
+    Attribute::in_place("retention_in_days"),
+    Attribute::tags(),
+];
+
 impl Kind for LogGroup {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 1,
+            each_of: None,
+            how: "DescribeLogGroups + tags a group",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "logs:CreateLogGroup",
+            "logs:DeleteLogGroup",
+            "logs:DeleteRetentionPolicy",
+            "logs:DescribeLogGroups",
+            "logs:ListTagsForResource",
+            "logs:PutRetentionPolicy",
+            "logs:TagResource",
+            "logs:UntagResource",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "logs"
     }
@@ -43,10 +78,6 @@ impl Kind for LogGroup {
 
     fn id_prefix(&self) -> &'static str {
         "log-group"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
     }
 
     fn looked_up_by(&self) -> Option<&'static str> {

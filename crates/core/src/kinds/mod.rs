@@ -102,6 +102,140 @@ pub enum Change {
     Replace,
 }
 
+/// How a live value is compared with the desired one.
+#[derive(Clone, Copy)]
+pub enum Compare {
+    /// Equal values only.
+    Exact,
+    /// Lists whose order and repeats mean nothing (EKS keeps taints as a set).
+    Set,
+    /// IAM policy documents (JSON, URL-encoded as IAM returns them): compared
+    /// as canonical JSON, so key order and spacing make no diff.
+    PolicyDocument,
+    /// Never a diff: the value is written at creation and whatever AWS holds
+    /// since satisfies it (an adopted zone keeps its own comment and tags).
+    Ignored,
+    /// A rule of the kind's own, named in its attribute table.
+    Custom(fn(live: &Value, desired: &Value) -> bool),
+}
+
+impl Compare {
+    pub fn satisfied(self, live: &Value, desired: &Value) -> bool {
+        match self {
+            Compare::Exact => live == desired,
+            Compare::Set => {
+                let set = |value: &Value| {
+                    let mut items = value.as_list().unwrap_or_default().to_vec();
+                    items.sort();
+                    items.dedup();
+                    items
+                };
+                set(live) == set(desired)
+            }
+            Compare::PolicyDocument => match (live.as_str(), desired.as_str()) {
+                (Some(live), Some(desired)) => {
+                    let live = iam_role::canonical_policy(live);
+                    live.is_some() && live == iam_role::canonical_policy(desired)
+                }
+                _ => live == desired,
+            },
+            Compare::Ignored => true,
+            Compare::Custom(rule) => rule(live, desired),
+        }
+    }
+}
+
+/// One attribute of a kind: the schema generic code reads to diff and plan.
+#[derive(Clone, Copy)]
+pub struct Attribute {
+    pub name: &'static str,
+    /// In place, or the resource is replaced.
+    pub change: Change,
+    /// AWS sets it (an ARN, an endpoint): never desired, never diffed.
+    pub computed: bool,
+    pub compare: Compare,
+    /// Its value is a secret: plans show it masked.
+    pub sensitive: bool,
+}
+
+impl Attribute {
+    /// An attribute an update call changes.
+    pub const fn in_place(name: &'static str) -> Self {
+        Self {
+            name,
+            change: Change::InPlace,
+            computed: false,
+            compare: Compare::Exact,
+            sensitive: false,
+        }
+    }
+
+    /// An attribute AWS cannot change: a new value replaces the resource.
+    pub const fn replaces(name: &'static str) -> Self {
+        Self {
+            change: Change::Replace,
+            ..Self::in_place(name)
+        }
+    }
+
+    /// An attribute AWS computes.
+    pub const fn computed(name: &'static str) -> Self {
+        Self {
+            computed: true,
+            ..Self::in_place(name)
+        }
+    }
+
+    /// The `tags` attribute, synced in place.
+    pub const fn tags() -> Self {
+        Self::in_place("tags")
+    }
+
+    pub const fn compared(self, compare: Compare) -> Self {
+        Self { compare, ..self }
+    }
+}
+
+/// The fewest calls observing a kind can make, given what its AWS API offers
+/// (a batch read where there is one, one read per resource where there is
+/// none): the floor the benchmark holds a no-change plan to.
+#[derive(Debug, Clone, Copy)]
+pub struct ObservationFloor {
+    /// Calls made whatever the stack holds (the list call).
+    pub always: usize,
+    /// Calls made once when the stack has any resource of the kind (a batch
+    /// tag read of what the list found).
+    pub if_any: usize,
+    /// Calls per resource of the kind (an attribute with no batch read).
+    pub each: usize,
+    /// Calls per resource of another kind (the node groups of each cluster).
+    pub each_of: Option<&'static str>,
+    /// The calls in words, for the benchmark's derivation.
+    pub how: &'static str,
+}
+
+impl ObservationFloor {
+    /// `always` calls, whatever the stack holds.
+    pub const fn list(always: usize, how: &'static str) -> Self {
+        Self {
+            always,
+            if_any: 0,
+            each: 0,
+            each_of: None,
+            how,
+        }
+    }
+
+    /// The calls for a stack, given how many resources of each kind it holds.
+    pub fn calls(&self, count: impl Fn(&str) -> usize, kind: &str) -> usize {
+        let own = count(kind);
+        self.always
+            + if own > 0 { self.if_any } else { 0 }
+            + self.each * own
+            + self.each_of.map_or(0, count)
+    }
+}
+
 /// Typical AWS durations for a kind: the memory cloud's pending times, the
 /// engine's poll interval and its bound on a wait.
 #[derive(Debug, Clone, Copy)]
@@ -137,9 +271,34 @@ pub trait Kind: Send + Sync + 'static {
     /// gets fewer.
     fn service(&self) -> &'static str;
 
-    /// How each attribute changes; attributes not listed change in place.
-    fn change_of(&self, _attribute: &str) -> Change {
-        Change::InPlace
+    /// The kind's attribute schema: every attribute its lowering writes and
+    /// its observation reads, how each changes and how it is compared. The
+    /// methods below that take an attribute read it; kinds do not override them.
+    fn attributes(&self) -> &'static [Attribute];
+
+    /// The IAM actions (`service:Action`) the kind's adapter calls, itself or
+    /// through its service's shared reads and tag sync: `eksform iam-policy`
+    /// grants their union (`iam_policy::called`), and a test checks each
+    /// adapter's source against its kind's list.
+    fn iam_actions(&self) -> &'static [&'static str];
+
+    /// The fewest calls its observation can make (the benchmark's floor).
+    fn observation_floor(&self) -> ObservationFloor;
+
+    /// The schema's entry for an attribute.
+    fn attribute(&self, name: &str) -> Option<&'static Attribute> {
+        self.attributes().iter().find(|a| a.name == name)
+    }
+
+    /// How a change to the attribute is made (not in the schema: in place).
+    fn change_of(&self, attribute: &str) -> Change {
+        self.attribute(attribute)
+            .map_or(Change::InPlace, |a| a.change)
+    }
+
+    /// Whether AWS computes the attribute.
+    fn is_computed(&self, attribute: &str) -> bool {
+        self.attribute(attribute).is_some_and(|a| a.computed)
     }
 
     /// The desired resources of this kind for a stack.
@@ -152,9 +311,11 @@ pub trait Kind: Send + Sync + 'static {
         false
     }
 
-    /// Whether the live value already gives what the desired value asks for.
-    fn satisfied(&self, _attribute: &str, live: &Value, desired: &Value) -> bool {
-        live == desired
+    /// Whether the live value already gives what the desired value asks for,
+    /// by the attribute's `Compare`.
+    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
+        self.attribute(attribute)
+            .map_or(live == desired, |a| a.compare.satisfied(live, desired))
     }
 
     fn timings(&self) -> Timings {
@@ -188,11 +349,6 @@ pub trait Kind: Send + Sync + 'static {
 
     /// Prefix of the ids AWS gives this kind (`vpc`, `subnet`, `eipalloc`).
     fn id_prefix(&self) -> &'static str;
-
-    /// Attributes AWS computes (an Elastic IP's `public_ip`).
-    fn computed(&self) -> &'static [&'static str] {
-        &[]
-    }
 
     /// Whether the resource already exists and eksform only manages some of it
     /// (the tags of a brought VPC's subnets): never created, never deleted.

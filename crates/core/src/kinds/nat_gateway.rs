@@ -6,7 +6,7 @@
 use super::elastic_ip::ElasticIp;
 use super::internet_gateway::InternetGateway;
 use super::subnet::Subnet;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -19,7 +19,33 @@ impl NatGateway {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("allocation_id"),
+    Attribute::computed("public_ip"),
+    Attribute::replaces("subnet_id"),
+    Attribute::tags(),
+];
+
 impl Kind for NatGateway {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeNatGateways")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:CreateNatGateway",
+            "ec2:CreateTags",
+            "ec2:DeleteNatGateway",
+            "ec2:DeleteTags",
+            "ec2:DescribeNatGateways",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -34,17 +60,6 @@ impl Kind for NatGateway {
 
     fn id_prefix(&self) -> &'static str {
         "nat"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["public_ip"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "subnet_id" | "allocation_id" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn timings(&self) -> Timings {

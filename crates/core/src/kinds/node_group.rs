@@ -9,7 +9,7 @@
 use super::eks_cluster::EksCluster;
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
-use super::{Change, Kind, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
 use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use sha2::{Digest, Sha256};
@@ -106,7 +106,67 @@ fn generated_name(group: &NodeGroupModel, placement: &[String]) -> String {
     )
 }
 
+/// No updateConfig in the spec: EKS's default (one node) stands.
+fn default_when_unset(live: &Value, desired: &Value) -> bool {
+    desired == &Value::Null || live == desired
+}
+
+/// The autoscaler owns the desired size within the bounds.
+fn within_bounds(live: &Value, desired: &Value) -> bool {
+    let (live_min, live_max, live_desired) = scaling(Some(live));
+    let (min, max, _) = scaling(Some(desired));
+    live_min == min && live_max == max && (min..=max).contains(&live_desired)
+}
+
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::replaces("capacity_type"),
+    Attribute::replaces("cluster_name"),
+    Attribute::replaces("disk_size"),
+    Attribute::replaces("instance_types"),
+    Attribute::in_place("labels"),
+    Attribute::in_place("max_unavailable").compared(Compare::Custom(default_when_unset)),
+    Attribute::in_place("max_unavailable_percentage").compared(Compare::Custom(default_when_unset)),
+    Attribute::replaces("node_role_arn"),
+    Attribute::replaces("nodegroup_name"),
+    Attribute::in_place("scaling").compared(Compare::Custom(within_bounds)),
+    Attribute::replaces("subnet_ids"),
+    Attribute::tags(),
+    Attribute::in_place("taints").compared(Compare::Set),
+    Attribute::in_place("version"),
+];
+
 impl Kind for NodeGroup {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 0,
+            each: 1,
+            each_of: Some("eks_cluster"),
+            how: "ListNodegroups a cluster + Describe a group",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "eks:CreateNodegroup",
+            "eks:DeleteNodegroup",
+            "eks:DescribeCluster",
+            "eks:DescribeNodegroup",
+            "eks:DescribeUpdate",
+            "eks:ListNodegroups",
+            "eks:TagResource",
+            "eks:UntagResource",
+            "eks:UpdateNodegroupConfig",
+            "eks:UpdateNodegroupVersion",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "eks"
     }
@@ -123,18 +183,6 @@ impl Kind for NodeGroup {
         "nodegroup"
     }
 
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "cluster_name" | "nodegroup_name" | "node_role_arn" | "subnet_ids"
-            | "capacity_type" | "instance_types" | "disk_size" => Change::Replace,
-            _ => Change::InPlace,
-        }
-    }
-
     fn create_before_destroy(&self) -> bool {
         true
     }
@@ -142,32 +190,6 @@ impl Kind for NodeGroup {
     fn delete_after(&self) -> &'static [&'static str] {
         // Add-ons go while their pods still have somewhere to run.
         &["addon"]
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        if attribute == "taints" {
-            // EKS keeps taints as a set: their order means nothing.
-            let set = |v: &Value| {
-                let mut items = v.as_list().unwrap_or_default().to_vec();
-                items.sort();
-                items.dedup();
-                items
-            };
-            return set(live) == set(desired);
-        }
-        if matches!(attribute, "max_unavailable" | "max_unavailable_percentage")
-            && desired == &Value::Null
-        {
-            // No updateConfig in the spec: EKS's default (one node) stands.
-            return true;
-        }
-        if attribute != "scaling" {
-            return live == desired;
-        }
-        // The autoscaler owns the desired size within the bounds.
-        let (live_min, live_max, live_desired) = scaling(Some(live));
-        let (min, max, _) = scaling(Some(desired));
-        live_min == min && live_max == max && (min..=max).contains(&live_desired)
     }
 
     fn timings(&self) -> Timings {
@@ -215,7 +237,10 @@ impl Kind for NodeGroup {
                 let mut tags = ownership_tags(&stack.stack, &address, &name, &stack.tags);
                 tags.extend(group.tags.clone());
                 let resource = DesiredResource::new(self.name(), address.clone())
-                    .with("cluster_name", Value::string(cluster.name.clone()))
+                    .with(
+                        "cluster_name",
+                        Value::reference(&EksCluster::address(), "name"),
+                    )
                     .with(
                         "nodegroup_name",
                         Value::string(generated_name(

@@ -2,7 +2,7 @@
 //! the cluster's issuer, with the client id `sts.amazonaws.com`.
 
 use super::eks_cluster::EksCluster;
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
@@ -14,7 +14,40 @@ impl OidcProvider {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::replaces("client_ids"),
+    Attribute::tags(),
+    Attribute::replaces("url"),
+];
+
 impl Kind for OidcProvider {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 1,
+            each_of: None,
+            how: "ListOpenIDConnectProviders + Get a provider",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "iam:CreateOpenIDConnectProvider",
+            "iam:DeleteOpenIDConnectProvider",
+            "iam:GetOpenIDConnectProvider",
+            "iam:ListOpenIDConnectProviders",
+            "iam:TagOpenIDConnectProvider",
+            "iam:UntagOpenIDConnectProvider",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "iam"
     }
@@ -43,17 +76,6 @@ impl Kind for OidcProvider {
     fn delete_after(&self) -> &'static [&'static str] {
         // Destroy order: the cluster first, then what it used.
         &["eks_cluster"]
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "url" | "client_ids" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

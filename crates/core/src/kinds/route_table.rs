@@ -7,7 +7,7 @@ use super::internet_gateway::InternetGateway;
 use super::nat_gateway::NatGateway;
 use super::subnet::Subnet;
 use super::vpc::Vpc;
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::collections::BTreeMap;
@@ -25,7 +25,38 @@ impl RouteTable {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::in_place("routes"),
+    Attribute::in_place("subnet_ids"),
+    Attribute::tags(),
+    Attribute::replaces("vpc_id"),
+];
+
 impl Kind for RouteTable {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeRouteTables")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:AssociateRouteTable",
+            "ec2:CreateRoute",
+            "ec2:CreateRouteTable",
+            "ec2:CreateTags",
+            "ec2:DeleteRoute",
+            "ec2:DeleteRouteTable",
+            "ec2:DeleteTags",
+            "ec2:DescribeRouteTables",
+            "ec2:DisassociateRouteTable",
+            "ec2:ReplaceRoute",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -40,13 +71,6 @@ impl Kind for RouteTable {
 
     fn id_prefix(&self) -> &'static str {
         "rtb"
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "vpc_id" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

@@ -2,7 +2,7 @@
 //! `ingressCIDRs`, everything out to the VPC (or anywhere, for a brought VPC
 //! whose CIDR eksform does not know). Rules change in place.
 
-use super::{Change, Kind, Timings};
+use super::{Attribute, Kind, ObservationFloor, Timings};
 use crate::lower::{Network, StackModel, resource_name, vpc_value};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
@@ -21,7 +21,39 @@ pub enum Direction {
     Egress,
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("description"),
+    Attribute::in_place("egress"),
+    Attribute::in_place("ingress"),
+    Attribute::replaces("name"),
+    Attribute::tags(),
+    Attribute::replaces("vpc_id"),
+];
+
 impl Kind for SecurityGroup {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeSecurityGroups")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteTags",
+            "ec2:DescribeSecurityGroups",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -36,13 +68,6 @@ impl Kind for SecurityGroup {
 
     fn id_prefix(&self) -> &'static str {
         "sg"
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "description" | "vpc_id" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn timings(&self) -> Timings {

@@ -2,7 +2,7 @@
 //! Kubernetes load balancing looks for.
 
 use super::vpc::Vpc;
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value, ownership_tags};
 
@@ -31,7 +31,35 @@ pub fn kubernetes_tags(tier: &str, cluster: Option<&str>) -> Vec<(String, String
     tags
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("availability_zone"),
+    Attribute::replaces("cidr_block"),
+    Attribute::in_place("map_public_ip_on_launch"),
+    Attribute::tags(),
+    Attribute::replaces("vpc_id"),
+];
+
 impl Kind for Subnet {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor::list(1, "DescribeSubnets")
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:CreateSubnet",
+            "ec2:CreateTags",
+            "ec2:DeleteSubnet",
+            "ec2:DeleteTags",
+            "ec2:DescribeSubnets",
+            "ec2:ModifySubnetAttribute",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -46,13 +74,6 @@ impl Kind for Subnet {
 
     fn id_prefix(&self) -> &'static str {
         "subnet"
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "vpc_id" | "cidr_block" | "availability_zone" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {

@@ -2,14 +2,46 @@
 //! only adds the tags EKS and the load balancer controller look for. It never
 //! removes a tag from them, and destroy leaves them as they are.
 
-use super::Kind;
 use super::subnet::kubernetes_tags;
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel};
 use crate::model::{Address, DesiredResource, Value};
 
 pub struct SubnetTags;
 
+/// Enough that every wanted tag is there; other tags are someone else's.
+fn has_every_wanted_tag(live: &Value, desired: &Value) -> bool {
+    match (live.as_map(), desired.as_map()) {
+        (Some(live), Some(desired)) => desired.iter().all(|(k, v)| live.get(k) == Some(v)),
+        _ => live == desired,
+    }
+}
+
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::in_place("id"),
+    Attribute::tags().compared(Compare::Custom(has_every_wanted_tag)),
+];
+
 impl Kind for SubnetTags {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 0,
+            if_any: 1,
+            each: 0,
+            each_of: None,
+            how: "DescribeSubnets of the brought subnets",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &["ec2:CreateTags", "ec2:DescribeSubnets"]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -28,16 +60,6 @@ impl Kind for SubnetTags {
 
     fn looked_up_by(&self) -> Option<&'static str> {
         Some("id")
-    }
-
-    fn satisfied(&self, attribute: &str, live: &Value, desired: &Value) -> bool {
-        match (attribute, live.as_map(), desired.as_map()) {
-            // Enough that every wanted tag is there; other tags are someone else's.
-            ("tags", Some(live), Some(desired)) => {
-                desired.iter().all(|(k, v)| live.get(k) == Some(v))
-            }
-            _ => live == desired,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {

@@ -3,7 +3,7 @@
 //! name (the names carry a hash of those fields), so the listener always has a
 //! group to forward to. The health check path changes in place.
 
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{StackModel, fit_name, resource_name, short_hash, vpc_value};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
@@ -17,7 +17,45 @@ impl TargetGroup {
 
 const PROTOCOL: &str = "HTTP";
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::computed("arn"),
+    Attribute::in_place("health_check_path"),
+    Attribute::replaces("name"),
+    Attribute::replaces("port"),
+    Attribute::replaces("protocol"),
+    Attribute::tags(),
+    Attribute::replaces("target_type"),
+    Attribute::replaces("vpc_id"),
+];
+
 impl Kind for TargetGroup {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 1,
+            each: 0,
+            each_of: None,
+            how: "DescribeTargetGroups + DescribeTags",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:CreateTargetGroup",
+            "elasticloadbalancing:DeleteTargetGroup",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:ModifyTargetGroup",
+            "elasticloadbalancing:RemoveTags",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "elasticloadbalancing"
     }
@@ -32,17 +70,6 @@ impl Kind for TargetGroup {
 
     fn id_prefix(&self) -> &'static str {
         "arn:aws:elasticloadbalancing:targetgroup"
-    }
-
-    fn computed(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "name" | "port" | "protocol" | "target_type" | "vpc_id" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn create_before_destroy(&self) -> bool {

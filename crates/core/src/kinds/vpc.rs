@@ -1,6 +1,6 @@
 //! The VPC: CIDR, DNS support and hostnames (both on, as EKS needs), tags.
 
-use super::{Change, Kind};
+use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
@@ -12,7 +12,41 @@ impl Vpc {
     }
 }
 
+/// How each attribute changes and is compared (see `Attribute`).
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::replaces("cidr_block"),
+    Attribute::in_place("enable_dns_hostnames"),
+    Attribute::in_place("enable_dns_support"),
+    Attribute::tags(),
+];
+
 impl Kind for Vpc {
+    fn attributes(&self) -> &'static [Attribute] {
+        ATTRIBUTES
+    }
+
+    fn observation_floor(&self) -> ObservationFloor {
+        ObservationFloor {
+            always: 1,
+            if_any: 0,
+            each: 2,
+            each_of: None,
+            how: "DescribeVpcs + 2 DNS attributes a VPC",
+        }
+    }
+
+    fn iam_actions(&self) -> &'static [&'static str] {
+        &[
+            "ec2:CreateTags",
+            "ec2:CreateVpc",
+            "ec2:DeleteTags",
+            "ec2:DeleteVpc",
+            "ec2:DescribeVpcAttribute",
+            "ec2:DescribeVpcs",
+            "ec2:ModifyVpcAttribute",
+        ]
+    }
+
     fn service(&self) -> &'static str {
         "ec2"
     }
@@ -27,13 +61,6 @@ impl Kind for Vpc {
 
     fn id_prefix(&self) -> &'static str {
         "vpc"
-    }
-
-    fn change_of(&self, attribute: &str) -> Change {
-        match attribute {
-            "cidr_block" => Change::Replace,
-            _ => Change::InPlace,
-        }
     }
 
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
