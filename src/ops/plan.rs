@@ -1,134 +1,24 @@
-//! Operations behind the commands: prepare a stack from its spec, guard the
-//! account, plan, apply, read outputs. The CLI is a thin layer over these.
+//! Planning: the account guard, the observation of the live account, the
+//! plan of one stack or of an estate (many stacks in reference order), and
+//! saving a plan for a later apply.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eksform_core::cloud::shared::SharedObservation;
 use eksform_core::cloud::{Cloud, CloudError, Regions, Scope};
 use eksform_core::diagnostics::Diagnostics;
-use eksform_core::execute::{self, Cancellation, EventSink, ExecuteOptions, Outcome};
-use eksform_core::kinds::{self, EksCluster};
+use eksform_core::estate;
+use eksform_core::execute;
+use eksform_core::kinds;
 use eksform_core::lower::{self, StackModel};
-use eksform_core::model::{DesiredResource, LiveResource, Value};
+use eksform_core::model::{DesiredResource, LiveResource};
 use eksform_core::observe;
-pub use eksform_core::outputs::Outputs;
-use eksform_core::outputs::{self, KnownOutputs, ReferenceError};
+use eksform_core::outputs::{KnownOutputs, Outputs};
 use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use eksform_core::retry::RetryPolicy;
-use eksform_core::spec::{self, LoadedSpec};
 
-#[derive(Debug, thiserror::Error)]
-pub enum OpsError {
-    #[error("the spec has errors")]
-    Spec(Diagnostics),
-    #[error("{0}")]
-    Cloud(#[from] CloudError),
-    #[error(
-        "refusing to touch AWS: the spec is for account {expected}, but the credentials are for account {actual}"
-    )]
-    AccountMismatch { expected: String, actual: String },
-    #[error("{0}")]
-    Plan(#[from] PlanError),
-    #[error("{0}")]
-    Refused(String),
-}
-
-/// A stack ready to plan: its spec, model and desired resources.
-#[derive(Debug, Clone)]
-pub struct Stack {
-    pub loaded: LoadedSpec,
-    pub model: StackModel,
-    pub desired: Vec<DesiredResource>,
-}
-
-impl Stack {
-    /// A read spec, lowered to its model and desired resources.
-    pub fn lowered(loaded: LoadedSpec) -> Self {
-        let model = lower::model(&loaded.spec);
-        let desired = lower::desired(&model);
-        Self {
-            loaded,
-            model,
-            desired,
-        }
-    }
-
-    pub fn scope(&self) -> Scope {
-        scope_for(&self.model.stack, &self.model.region, &self.desired)
-    }
-}
-
-pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scope {
-    Scope {
-        stack: stack.into(),
-        region: region.into(),
-        named: desired
-            .iter()
-            .filter_map(|d| {
-                let attribute = kinds::by_name(&d.kind)?.looked_up_by()?;
-                Some((
-                    d.address.clone(),
-                    d.attributes.get(attribute)?.as_str()?.to_string(),
-                ))
-            })
-            .collect(),
-        cluster: desired
-            .iter()
-            .find(|d| d.address == EksCluster::address())
-            .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
-        destroying: false,
-        // A VPC given by id shows as a plain `vpc_id`; a made one as a reference.
-        brought_vpc: desired.iter().find_map(|d| {
-            d.attributes
-                .get("vpc_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        }),
-        reads: Default::default(),
-    }
-}
-
-/// Reads, validates and lowers a spec. No AWS calls.
-pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
-    Ok(Stack::lowered(spec::load(path).map_err(OpsError::Spec)?))
-}
-
-/// Resolves the stack's cross-stack references from the other stacks' live
-/// outputs, then lowers it again with the values they stand for.
-pub async fn resolve_references(
-    stack: &mut Stack,
-    regions: &dyn Regions,
-    known: &KnownOutputs,
-    retry: RetryPolicy,
-) -> Result<(), OpsError> {
-    let Some(cluster) = stack.model.cluster.as_mut() else {
-        return Ok(());
-    };
-    if cluster.public_access_references.is_empty() {
-        return Ok(());
-    }
-    let cidrs = outputs::resolve_cidrs(
-        &cluster.public_access_references,
-        "cluster.publicAccessCIDRs",
-        &stack.model.region,
-        regions,
-        known,
-        &stack.loaded.file,
-        retry,
-    )
-    .await
-    .map_err(|e| match e {
-        ReferenceError::Unresolved(diagnostics) => OpsError::Spec(diagnostics),
-        ReferenceError::Cloud(e) => OpsError::Cloud(e),
-    })?;
-    cluster.public_access_cidrs.extend(cidrs);
-    cluster.public_access_cidrs.sort();
-    cluster.public_access_cidrs.dedup();
-    cluster.public_access_references.clear();
-    stack.desired = lower::desired(&stack.model);
-    Ok(())
-}
+use super::{OpsError, Stack, prepare, resolve_references, scope_for};
 
 /// The account guard: first call of every command that touches AWS.
 pub async fn guard_account(
@@ -155,6 +45,17 @@ pub enum Goal {
     Apply,
     /// Nothing of the stack left.
     Destroy,
+}
+
+impl Goal {
+    /// The command that pursues it, as the lock, the history and the
+    /// messages name it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Goal::Apply => "apply",
+            Goal::Destroy => "destroy",
+        }
+    }
 }
 
 /// Observes the live account and plans the way to `desired` (or to nothing).
@@ -302,6 +203,46 @@ pub async fn plan_estate(
     Ok(plans)
 }
 
+/// Plans the stacks of `files` (see `stack_files`) as `plan_estate` does,
+/// each with its file. Every file is read and checked before anything is
+/// sent to AWS, and the problems of all of them come back at once.
+/// `planned` hears of each stack as its planning begins.
+pub async fn plan_files(
+    files: &[PathBuf],
+    regions: &dyn Regions,
+    retry: RetryPolicy,
+    planned: impl FnMut(&Stack),
+) -> Result<Vec<(PathBuf, Plan)>, OpsError> {
+    let mut stacks = Vec::new();
+    let mut problems = Diagnostics::new();
+    for file in files {
+        match prepare(file) {
+            Ok(stack) => stacks.push(stack),
+            Err(OpsError::Spec(diagnostics)) => problems.extend(diagnostics),
+            Err(other) => return Err(other),
+        }
+    }
+    if problems.has_errors() {
+        return Err(OpsError::Spec(problems));
+    }
+    let order = estate::order(&stacks.iter().map(|s| &s.model).collect::<Vec<_>>())
+        .map_err(OpsError::Refused)?;
+    Ok(plan_estate(&mut stacks, &order, regions, retry, planned)
+        .await?
+        .into_iter()
+        .map(|(i, plan)| (files[i].clone(), plan))
+        .collect())
+}
+
+/// Writes a plan for `apply PLANFILE` (see `recheck_saved_plan`).
+pub fn save_plan(path: &Path, plan: &Plan) -> Result<(), OpsError> {
+    let text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    std::fs::write(path, text).map_err(|source| OpsError::PlanNotSaved {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 async fn observe_for(
     cloud: Arc<dyn Cloud>,
     model: &StackModel,
@@ -343,97 +284,4 @@ fn plan_observed(
     // A plan apply could not order is an error now, before anything is made.
     execute::check_schedulable(&plan).map_err(PlanError::Cycle)?;
     Ok((plan, observed))
-}
-
-/// Checks a saved plan against the live account and returns the plan to
-/// execute: made anew from a fresh observation and the desired resources the
-/// file records, and refused unless it makes exactly the file's changes. The
-/// file's live resources and ids are never acted on: every delete targets what
-/// the fresh observation found carrying the stack's mark, so an edited plan
-/// file cannot delete anything foreign.
-pub async fn recheck_saved_plan(
-    cloud: Arc<dyn Cloud>,
-    saved: &Plan,
-    retry: RetryPolicy,
-) -> Result<Plan, OpsError> {
-    if saved.format_version != PLAN_FORMAT_VERSION {
-        return Err(OpsError::Refused(format!(
-            "the plan file has format {} (made by eksform {}); this eksform reads format {PLAN_FORMAT_VERSION}",
-            saved.format_version, saved.eksform_version
-        )));
-    }
-    let account = guard_account(cloud.as_ref(), Some(&saved.account), retry).await?;
-    let desired: Vec<DesiredResource> = saved
-        .resources
-        .iter()
-        // A release is the end of an adoption, not something the spec wants.
-        .filter(|r| r.action != plan::Action::Release)
-        .filter_map(|r| r.desired.clone())
-        .collect();
-    let scope = scope_for(&saved.stack, &saved.region, &desired);
-    let observed = observe::observe(cloud, &scope, retry).await?;
-    let stale = |details: Vec<String>| {
-        OpsError::Refused(format!(
-            "the live state of stack {} in account {account} changed since the plan was made: {}; make a new plan",
-            saved.stack,
-            details.join("; ")
-        ))
-    };
-    if plan::fingerprint(&observed) != saved.fingerprint {
-        let before: Vec<LiveResource> = saved
-            .resources
-            .iter()
-            .filter_map(|r| r.live.clone())
-            .collect();
-        let mut drift = plan::drift(&before, &observed);
-        if drift.is_empty() {
-            drift.push("the observed state differs".into());
-        }
-        return Err(stale(drift));
-    }
-    let fresh = Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        eksform_version: env!("CARGO_PKG_VERSION").into(),
-        stack: saved.stack.clone(),
-        region: saved.region.clone(),
-        account: account.clone(),
-        fingerprint: plan::fingerprint(&observed),
-        resources: plan::diff(&desired, &observed)?,
-    };
-    let differences = plan::differences(saved, &fresh);
-    if !differences.is_empty() {
-        return Err(OpsError::Refused(format!(
-            "the plan file does not match what its own spec makes of the live state (was it edited?): {}; make a new plan",
-            differences.join("; ")
-        )));
-    }
-    Ok(fresh)
-}
-
-pub async fn apply(
-    cloud: Arc<dyn Cloud>,
-    plan: &Plan,
-    options: ExecuteOptions,
-    sink: Arc<dyn EventSink>,
-    cancel: Cancellation,
-) -> Outcome {
-    let desired: Vec<DesiredResource> = plan
-        .resources
-        .iter()
-        .filter_map(|r| r.desired.clone())
-        .collect();
-    let scope = scope_for(&plan.stack, &plan.region, &desired);
-    execute::execute(plan, cloud, scope, options, sink, cancel).await
-}
-
-pub async fn outputs(
-    cloud: Arc<dyn Cloud>,
-    model: &StackModel,
-    desired: &[DesiredResource],
-    retry: RetryPolicy,
-) -> Result<Outputs, OpsError> {
-    guard_account(cloud.as_ref(), model.account.as_deref(), retry).await?;
-    let scope = scope_for(&model.stack, &model.region, desired);
-    let observed = observe::observe(cloud, &scope, retry).await?;
-    Ok(Outputs::from_observed(&observed, model.network.as_ref()))
 }

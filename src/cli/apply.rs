@@ -1,0 +1,237 @@
+//! `eksform apply`: a spec or a saved plan carried out (`ops::run_apply`),
+//! and the terminal it runs in, shared with `destroy`: the plan and the
+//! progress shown, the confirmation asked, Ctrl-C heard, the end told.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use eksform_core::execute::{Cancellation, EventSink};
+use eksform_core::plan::{Plan, ResourceChange};
+
+use super::{
+    CliError, ExitStatus, GlobalArgs, answered_yes, color, print_diagnostics, render_error,
+};
+use crate::ops::{
+    self, ApplyFrontEnd, ApplyOutcome, ApplyReport, ApplyRequest, ApplyTarget, Approval,
+    Confirmation, Goal, Interrupts,
+};
+use crate::render;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A spec file, or a plan file saved by `plan --out`.
+    pub file: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// With --auto-approve: also delete or replace clusters, VPCs, node
+    /// groups, hosted zones and load balancers when the plan says so.
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// At most this many AWS calls at once to each AWS service (fewer
+    /// while it throttles).
+    #[arg(long, default_value_t = 8)]
+    pub parallelism: usize,
+    /// Wait up to this many seconds for another apply of the stack to finish.
+    #[arg(long, default_value_t = 0)]
+    pub lock_timeout: u64,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, CliError> {
+    let approval = Approval {
+        auto_approve: args.auto_approve,
+        allow_destroy: args.allow_destroy,
+    };
+    run_goal(
+        global,
+        &args.file,
+        Goal::Apply,
+        approval,
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
+}
+
+/// An apply or a destroy of `file`, from reading it to telling how it ended.
+pub(super) async fn run_goal(
+    global: &GlobalArgs,
+    file: &Path,
+    goal: Goal,
+    approval: Approval,
+    parallelism: usize,
+    lock_timeout: u64,
+) -> Result<ExitStatus, CliError> {
+    let target = ApplyTarget::read(file, goal)?;
+    if let ApplyTarget::Spec(stack) = &target {
+        print_diagnostics(&stack.loaded.warnings);
+    }
+    let request = ApplyRequest {
+        target,
+        goal,
+        approval,
+        parallelism,
+        lock_wait: Duration::from_secs(lock_timeout),
+    };
+    let report = ops::run_apply(&global.aws_access(), request, &Terminal { file }).await;
+    Ok(render_report(goal, report))
+}
+
+/// How the run ended, then the lock's release when it failed.
+fn render_report(goal: Goal, report: ApplyReport) -> ExitStatus {
+    let status = match report.result {
+        Ok(outcome) => render_outcome(goal, &outcome),
+        Err(error) => {
+            render_error(&error.into());
+            ExitStatus::Failure
+        }
+    };
+    if let Some(failure) = report.release_failure {
+        eprintln!("warning: {failure}");
+    }
+    status
+}
+
+fn render_outcome(goal: Goal, outcome: &ApplyOutcome) -> ExitStatus {
+    let verb = match goal {
+        Goal::Apply => "Apply",
+        Goal::Destroy => "Destroy",
+    };
+    match outcome {
+        ApplyOutcome::NoChanges => ExitStatus::Success,
+        ApplyOutcome::Complete { operations } => {
+            println!("{verb} complete: {operations} operations done.");
+            ExitStatus::Success
+        }
+        ApplyOutcome::Incomplete(outcome) => {
+            eprintln!(
+                "{verb} incomplete: {} done, {} failed, {} skipped, {} not started{}. Run it again to finish; it resumes from the live state.",
+                outcome.completed.len(),
+                outcome.failed.len(),
+                outcome.skipped.len(),
+                outcome.not_started.len(),
+                if outcome.interrupted {
+                    " (interrupted)"
+                } else {
+                    ""
+                }
+            );
+            for (address, operation, error) in &outcome.failed {
+                eprintln!("  {operation} {address}: {error}");
+            }
+            ExitStatus::Failure
+        }
+        ApplyOutcome::InterruptedBeforeChanges => {
+            eprintln!("Interrupted before anything was changed.");
+            ExitStatus::Failure
+        }
+        ApplyOutcome::Declined => {
+            eprintln!("Cancelled; nothing was changed.");
+            ExitStatus::Failure
+        }
+        ApplyOutcome::Abandoned => {
+            eprintln!(
+                "Quit: the calls in flight were abandoned; the next {} finishes the job.",
+                goal.command()
+            );
+            ExitStatus::Quit
+        }
+    }
+}
+
+/// The terminal an apply or destroy of `file` runs in.
+struct Terminal<'a> {
+    file: &'a Path,
+}
+
+#[async_trait::async_trait]
+impl ApplyFrontEnd for Terminal<'_> {
+    fn waiting_for_lock(&self, report: &str) {
+        eprintln!("{report}");
+    }
+
+    fn not_locked(&self, account: &str, region: &str, goal: Goal) {
+        eprintln!(
+            "note: account {account} has no state bucket in {region}, so this {} is not locked against others and leaves no history; `eksform bootstrap {}` makes one",
+            goal.command(),
+            self.file.display()
+        );
+    }
+
+    fn listen_for_interrupts(&self) -> Interrupts {
+        let cancel = Cancellation::default();
+        let quit = Arc::new(tokio::sync::Notify::new());
+        let watcher = AbortOnDrop(watch_interrupts(cancel.clone(), quit.clone()));
+        Interrupts {
+            cancel,
+            quit: Box::pin(async move {
+                // Dropped with this future: no Ctrl-C is heard after the run.
+                let _watcher = watcher;
+                quit.notified().await;
+            }),
+        }
+    }
+
+    fn show_plan(&self, plan: &Plan) {
+        print!("{}", render::human::plan(plan, color()));
+    }
+
+    fn show_guarded(&self, changes: &[&ResourceChange]) {
+        eprintln!("This plan deletes or replaces:");
+        for change in changes {
+            eprintln!(
+                "  {} {} ({})",
+                change.action.symbol(),
+                change.address,
+                change.kind
+            );
+        }
+    }
+
+    async fn confirm(&self, _goal: Goal) -> Confirmation {
+        if !std::io::stdin().is_terminal() {
+            return Confirmation::CannotAsk;
+        }
+        if answered_yes("Do you want to perform these actions?").await {
+            Confirmation::Approved
+        } else {
+            Confirmation::Declined
+        }
+    }
+
+    fn progress(&self) -> Arc<dyn EventSink> {
+        Arc::new(render::progress::ProgressPrinter::stderr())
+    }
+}
+
+/// Ctrl-C: the first cancels (no new work starts), the second asks to quit now.
+fn watch_interrupts(
+    cancel: Cancellation,
+    quit: Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            // Cancelled before saying so: once the line is out, no new work
+            // starts (what the tests wait for).
+            cancel.cancel();
+            eprintln!(
+                "\nInterrupted: no new work starts; waiting for the calls in flight. Press Ctrl-C again to quit now."
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                quit.notify_one();
+            }
+        }
+    })
+}
+
+/// A task stopped when its handle goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,35 @@
+//! `eksform destroy`: everything that carries the stack's mark deleted,
+//! through the same run as `apply`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, ExitStatus, GlobalArgs, apply};
+use crate::ops::{Approval, Goal};
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// At most this many AWS calls at once to each AWS service (fewer
+    /// while it throttles).
+    #[arg(long, default_value_t = 8)]
+    pub parallelism: usize,
+    /// Wait up to this many seconds for another apply of the stack to finish.
+    #[arg(long, default_value_t = 0)]
+    pub lock_timeout: u64,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: DestroyArgs) -> Result<ExitStatus, CliError> {
+    apply::run_goal(
+        global,
+        &args.file,
+        Goal::Destroy,
+        Approval::destroy(args.auto_approve),
+        args.parallelism,
+        args.lock_timeout,
+    )
+    .await
+}

@@ -1,0 +1,102 @@
+//! `eksform plan`: the plans of one stack or several, as text or JSON,
+//! optionally saved for `apply`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use eksform_core::plan::Plan;
+use eksform_core::retry::RetryPolicy;
+
+use super::{CliError, ExitStatus, GlobalArgs, color, print_diagnostics};
+use crate::{ops, render};
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A spec file, or several, or directories of them: each stack is
+    /// planned after the stacks it refers to (`fromStack`).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Save the plan for `apply PLANFILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the plan as versioned JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
+    let files = ops::stack_files(&args.files)?;
+    if files.len() > 1 && args.out.is_some() {
+        return Err(CliError::OutNeedsOneStack);
+    }
+    let plans = ops::plan_files(
+        &files,
+        &global.aws_access(),
+        RetryPolicy::default(),
+        |stack| print_diagnostics(&stack.loaded.warnings),
+    )
+    .await?;
+    if args.json {
+        print_json(&plans);
+    } else {
+        print_human(&plans);
+    }
+    if let (Some(out), Some((_, plan))) = (&args.out, plans.first()) {
+        ops::save_plan(out, plan)?;
+        eprintln!(
+            "Saved the plan to {}. Apply it with: eksform apply {}",
+            out.display(),
+            out.display()
+        );
+    }
+    let changes = plans.iter().any(|(_, plan)| plan.summary().has_changes());
+    Ok(if args.detailed_exitcode && changes {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// One plan as an object; several as an array.
+fn print_json(plans: &[(PathBuf, Plan)]) {
+    let rendered: Vec<serde_json::Value> = plans
+        .iter()
+        .map(|(_, plan)| render::json::plan(plan))
+        .collect();
+    let value = if plans.len() > 1 {
+        serde_json::Value::Array(rendered)
+    } else {
+        rendered.into_iter().next().unwrap_or_default()
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+}
+
+/// Each plan, under its stack's name when there are several, then a summary.
+fn print_human(plans: &[(PathBuf, Plan)]) {
+    let many = plans.len() > 1;
+    for (file, plan) in plans {
+        if many {
+            println!("Stack {} ({}):", plan.stack, file.display());
+        }
+        print!("{}", render::human::plan(plan, color()));
+        if many {
+            println!();
+        }
+    }
+    if many {
+        println!("Summary:");
+        for (_, plan) in plans {
+            println!(
+                "  {}: {}",
+                plan.stack,
+                render::human::summary_line(&plan.summary())
+            );
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The operations behind the commands, and the policy they keep: which
+//! files are stacks and how one is read (`stack`), the account guard and
+//! planning (`plan`), the recheck of a saved plan (`saved_plan`), apply and
+//! destroy with their lock, history and approval rules (`apply`), outputs
+//! (`outputs`), the state bucket (`state_bucket`) and the connection to AWS
+//! (`connect`). They return typed results and errors (`OpsError`), ask and
+//! show through `ApplyFrontEnd`, and print nothing: the CLI renders.
+
+mod apply;
+mod connect;
+mod error;
+mod outputs;
+mod plan;
+mod saved_plan;
+mod stack;
+mod state_bucket;
+
+pub use apply::{
+    ApplyFrontEnd, ApplyOutcome, ApplyReport, ApplyRequest, ApplyTarget, Approval, Confirmation,
+    Interrupts, RecordedResult, ReleaseFailure, apply, run_apply,
+};
+pub use connect::AwsAccess;
+pub use eksform_core::outputs::Outputs;
+pub use error::OpsError;
+pub use outputs::{outputs, stack_outputs};
+pub use plan::{Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan};
+pub use saved_plan::{read_saved_plan, recheck_saved_plan};
+pub use stack::{Stack, prepare, resolve_references, scope_for, stack_files, validate};
+pub use state_bucket::{AccountState, HistoryEntry, Holder};
+
+/// The JSON Schema of the spec (for editors).
+pub use eksform_core::spec::json_schema as spec_schema;
+
+/// The least-privilege IAM policy eksform itself needs.
+pub use eksform_core::iam_policy::document as iam_policy;
