@@ -1,6 +1,7 @@
-//! Test support: a moto server of its own for each emulator test, and the
-//! `eksform` binary pointed at it.
-#![allow(dead_code)]
+//! The AWS emulator for tests of the `eksform` binary: a moto server of its
+//! own for each test, the binary pointed at it (the caller says where the
+//! binary is: cargo tells integration tests, not this crate), the SDK
+//! clients to check what it did, and the commands most tests run.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,17 +11,22 @@ use std::time::{Duration, Instant};
 
 use eksform_aws::AwsClients;
 
+use crate::waiting::NEVER;
+
 /// A running moto server on a free loopback port, stopped on drop.
 pub struct Emulator {
     child: Child,
     pub endpoint: String,
+    /// The `eksform` binary the commands run.
+    eksform: PathBuf,
 }
 
 fn moto_server() -> PathBuf {
     if let Some(path) = std::env::var_os("EKSFORM_MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+    // `scripts/emulator.sh install` puts it in the workspace's `.venv`.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
 }
 
 fn free_port() -> u16 {
@@ -47,7 +53,10 @@ fn answers(port: u16) -> bool {
 
 impl Emulator {
     /// Starts moto, or fails the test saying how to install it. Never skips.
-    pub fn start() -> Self {
+    /// `eksform` is the binary under test (`env!("CARGO_BIN_EXE_eksform")`
+    /// in the root package's integration tests).
+    pub fn start(eksform: impl Into<PathBuf>) -> Self {
+        let eksform = eksform.into();
         let server = moto_server();
         assert!(
             server.exists(),
@@ -68,6 +77,7 @@ impl Emulator {
             let mut emulator = Emulator {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
+                eksform: eksform.clone(),
             };
             // Generous: many tests start their own server at once, on a
             // machine that may be loaded; only a server that never answers
@@ -98,7 +108,7 @@ impl Emulator {
     /// The `eksform` binary as a process to spawn, talking to `endpoint` (this
     /// emulator, or a proxy in front of it).
     pub fn eksform_via(&self, endpoint: &str) -> std::process::Command {
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("eksform"));
+        let mut command = std::process::Command::new(&self.eksform);
         command
             .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -182,79 +192,4 @@ pub fn apply_allowing_destroy(emulator: &Emulator, spec: &Path) {
         .arg(spec)
         .assert()
         .success();
-}
-
-/// The longest a test waits for an event before calling it lost: a bound for
-/// a hung run, never a pace a run must keep.
-pub const NEVER: Duration = Duration::from_secs(300);
-
-/// Waits until `done` says so (an observed event: a count reached, a process
-/// gone), failing the test naming `what` only when it never happens.
-pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + NEVER;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: never happened");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// A child's standard error, read line by line as it comes.
-pub struct Lines {
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Lines {
-    /// Takes the child's piped standard error.
-    pub fn of(child: &mut Child) -> Self {
-        let stderr = child.stderr.take().expect("standard error piped");
-        let (send, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { return };
-                if send.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Self {
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line holding `text` and returns it; fails the test when
-    /// the stream ends (or nothing comes for `NEVER`) without one.
-    pub async fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + NEVER;
-        loop {
-            match self.lines.try_recv() {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "no line with {text:?}; so far:\n{}",
-                        self.seen.join("\n")
-                    );
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => panic!(
-                    "the stream ended with no line with {text:?}:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Everything the child wrote, once it has exited.
-    pub fn all(mut self) -> String {
-        self.seen.extend(self.lines.iter());
-        self.seen.join("\n")
-    }
 }
