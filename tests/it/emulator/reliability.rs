@@ -2,12 +2,14 @@
 //! lock in the state bucket, throttling injected by a proxy on loopback, and
 //! applies killed (SIGKILL) at random moments then finished by the next one.
 
-mod support;
-
 use std::time::Duration;
 
+use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
+use eksform_testkit::emulator::{Emulator, write_spec};
 use eksform_testkit::proxy::{self, Behaviour, Hold};
-use support::{Emulator, Lines, until, write_spec};
+use eksform_testkit::waiting::{Lines, until};
+
+use crate::EKSFORM;
 
 const REGION: &str = "us-east-1";
 
@@ -92,12 +94,7 @@ async fn is_locked(aws: &eksform_aws::AwsClients, stack: &str) -> bool {
 
 /// How many VPCs, subnets, internet gateways and Elastic IPs carry the stack's mark.
 async fn network_of(aws: &eksform_aws::AwsClients, stack: &str) -> (usize, usize, usize, usize) {
-    let mark = || {
-        aws_sdk_ec2::types::Filter::builder()
-            .name("tag:eksform:stack")
-            .values(stack)
-            .build()
-    };
+    let mark = || marked_by(stack);
     let (vpcs, subnets, gateways, addresses) = tokio::join!(
         aws.ec2.describe_vpcs().filters(mark()).send(),
         aws.ec2.describe_subnets().filters(mark()).send(),
@@ -115,12 +112,7 @@ async fn network_of(aws: &eksform_aws::AwsClients, stack: &str) -> (usize, usize
 async fn vpcs_of(aws: &eksform_aws::AwsClients, stack: &str) -> usize {
     aws.ec2
         .describe_vpcs()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:eksform:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(marked_by(stack))
         .send()
         .await
         .unwrap()
@@ -130,7 +122,7 @@ async fn vpcs_of(aws: &eksform_aws::AwsClients, stack: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "locked.yaml", &network_spec("locked"));
@@ -333,7 +325,7 @@ dns:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_third_of_calls_throttled_the_reference_stack_converges() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "ref.yaml", &reference_spec());
     let throttling = proxy::start(
@@ -384,7 +376,7 @@ async fn with_a_third_of_calls_throttled_the_reference_stack_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "ref.yaml", &reference_spec());
@@ -478,12 +470,12 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
         "{}",
         String::from_utf8_lossy(&destroyed.stderr)
     );
-    assert_eq!(vpcs_of(&aws, "ref").await, 0);
+    assert_nothing_marked(&aws, "ref").await;
 }
 
 #[test]
 fn credentials_never_reach_output_or_logs() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "quiet.yaml", &network_spec("quiet"));
     let secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
@@ -515,7 +507,7 @@ fn credentials_never_reach_output_or_logs() {
 /// the history says how it ended; the next apply finishes the job.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(&dir, "halted.yaml", &network_spec("halted"));
@@ -607,7 +599,7 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
 /// and finishes it. Exactly one of each, for every EC2 create of that kind.
 #[tokio::test(flavor = "multi_thread")]
 async fn creates_whose_answers_are_lost_are_found_not_duplicated() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     for (i, action) in [

@@ -4,14 +4,15 @@
 //! binary as a user would and checks with the AWS SDK that nothing foreign
 //! was touched.
 
-mod support;
-
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
 use eksform_aws::{Adapter, AwsClients};
-use support::{Emulator, apply, destroy, plan_exit_code, write_spec};
+use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
+use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, write_spec};
+
+use crate::EKSFORM;
 
 const REGION: &str = "us-east-1";
 
@@ -20,13 +21,6 @@ fn cluster_spec(stack: &str, region: &str, zones: &[&str], retention: u32) -> St
         "stack: {stack}\nregion: {region}\nvpc:\n  cidr: 10.30.0.0/16\n  availabilityZones: [{}]\n  nat:\n    gateway: Single\ncluster:\n  name: {stack}-eks\n  version: \"1.31\"\n  logging:\n    enableTypes: [api, audit]\n    logRetentionInDays: {retention}\niam:\n  withOIDC: true\n  serviceAccounts:\n    - metadata: {{ namespace: kube-system, name: external-dns }}\n      wellKnownPolicies: {{ externalDNS: true }}\nmanagedNodeGroups:\n  - name: general\n    instanceTypes: [m5.large]\n    minSize: 1\n    maxSize: 3\n    desiredCapacity: 1\n",
         zones.join(", ")
     )
-}
-
-fn stack_filter(stack: &str) -> Filter {
-    Filter::builder()
-        .name("tag:eksform:stack")
-        .values(stack)
-        .build()
 }
 
 fn ec2_tags(pairs: &[(&str, &str)], resource: ResourceType) -> TagSpecification {
@@ -147,7 +141,7 @@ fn stdout_of(output: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crowded_account_keeps_everything_that_is_not_the_stacks() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let cluster = "crowd-eks";
 
@@ -230,7 +224,7 @@ async fn a_crowded_account_keeps_everything_that_is_not_the_stacks() {
     let public: Vec<String> = aws
         .ec2
         .describe_subnets()
-        .filters(stack_filter("crowd"))
+        .filters(marked_by("crowd"))
         .send()
         .await
         .unwrap()
@@ -307,14 +301,7 @@ async fn a_crowded_account_keeps_everything_that_is_not_the_stacks() {
         tags.keys().all(|k| !k.starts_with("eksform:")),
         "released: no eksform mark left: {tags:?}"
     );
-    let ours = aws
-        .ec2
-        .describe_vpcs()
-        .filters(stack_filter("crowd"))
-        .send()
-        .await
-        .unwrap();
-    assert!(ours.vpcs().is_empty(), "the stack's own VPC is gone");
+    assert_nothing_marked(&aws, "crowd").await;
 }
 
 async fn roles_of(aws: &AwsClients, region: &str, stack: &str) -> Vec<(String, String)> {
@@ -367,7 +354,7 @@ async fn oidc_provider_arns(aws: &AwsClients) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_stack_name_in_two_regions_keeps_two_separate_sets_of_iam() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let east = emulator.clients("us-east-1").await;
     let west = emulator.clients("eu-west-1").await;
     let dir = tempfile::tempdir().unwrap();
@@ -447,7 +434,7 @@ fn network_spec(stack: &str, cidr: &str, team: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_saved_plan_deletes_nothing_foreign() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let mine = write_spec(
@@ -465,7 +452,7 @@ async fn a_tampered_saved_plan_deletes_nothing_foreign() {
     let their_vpc = aws
         .ec2
         .describe_vpcs()
-        .filters(stack_filter("theirs"))
+        .filters(marked_by("theirs"))
         .send()
         .await
         .unwrap()
@@ -549,7 +536,7 @@ async fn a_tampered_saved_plan_deletes_nothing_foreign() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unmarked_cluster_of_the_specs_name_is_a_plan_error_before_any_create() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     // Someone else's cluster (eksctl's, say) already has the name.
     aws.eks
@@ -594,7 +581,7 @@ async fn an_unmarked_cluster_of_the_specs_name_is_a_plan_error_before_any_create
     let vpcs = aws
         .ec2
         .describe_vpcs()
-        .filters(stack_filter("clash"))
+        .filters(marked_by("clash"))
         .send()
         .await
         .unwrap();
@@ -611,7 +598,7 @@ async fn an_unmarked_cluster_of_the_specs_name_is_a_plan_error_before_any_create
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_zone_added_to_a_stack_with_a_cluster_keeps_the_cluster_and_the_old_subnets() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(
@@ -623,7 +610,7 @@ async fn a_zone_added_to_a_stack_with_a_cluster_keeps_the_cluster_and_the_old_su
     let subnets = |aws: AwsClients| async move {
         aws.ec2
             .describe_subnets()
-            .filters(stack_filter("grow"))
+            .filters(marked_by("grow"))
             .send()
             .await
             .unwrap()
@@ -723,7 +710,7 @@ fn cluster_role_request(stack: &str) -> eksform_core::cloud::CreateRequest {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
     use eksform_core::kinds::IamRole;
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     // IAM's lists lag behind its creates (the emulator's do not): a retried
     // create can meet the role its lost first attempt made. Made here by the
@@ -786,7 +773,7 @@ async fn a_role_a_lost_attempt_made_is_finished_and_a_foreign_one_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_load_balancer_name_another_team_holds_is_a_plan_error() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let (_, subnets) = other_vpc(&aws, "10.98.0.0/16", ["us-east-1a", "us-east-1b"]).await;
     let theirs = load_balancer(&aws, "lbc-web", &subnets, &[("team", "payments")]).await;
@@ -814,7 +801,7 @@ async fn a_load_balancer_name_another_team_holds_is_a_plan_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reference_to_a_stack_in_another_region_still_resolves() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start(EKSFORM);
     let east = emulator.clients("us-east-1").await;
     let west = emulator.clients("eu-west-1").await;
     let dir = tempfile::tempdir().unwrap();
@@ -827,7 +814,7 @@ async fn a_reference_to_a_stack_in_another_region_still_resolves() {
     let nat: Vec<String> = west
         .ec2
         .describe_addresses()
-        .filters(stack_filter("ops"))
+        .filters(marked_by("ops"))
         .send()
         .await
         .unwrap()
