@@ -80,7 +80,7 @@ pub trait Adapter: Kind {
 }
 
 /// Every kind's adapter. A kind of `eksform_core::kinds::ALL` without one
-/// here fails the registry test (`tests/registry.rs`).
+/// here fails the registry test (`tests/it/registry.rs`).
 pub static ADAPTERS: &[&'static dyn Adapter] = &[
     &kinds::Vpc,
     &kinds::InternetGateway,

@@ -1,6 +1,7 @@
 //! `eksform iam-policy`: the least-privilege IAM policy eksform itself needs:
-//! exactly the actions its adapters call (`called`: each kind's `iam_actions`, checked against the
-//! source by `tests/iam_policy.rs`) plus the ones AWS checks without a call of
+//! exactly the actions its adapters call (`called`: each kind's
+//! `iam_actions`, checked against the source by `tests/it/iam_policy.rs` and
+//! `tests/it/registry.rs`) plus the ones AWS checks without a call of
 //! that name (`IMPLIED`), each granted by the statements of `GRANTS` on no
 //! more than eksform's own resources where AWS lets a policy say so:
 //!
@@ -146,7 +147,7 @@ pub const UNSCOPED: &[(&str, &str)] = &[
 ];
 
 /// The statements of the policy. Every action of `CALLED` and `IMPLIED` is in
-/// at least one; `tests/iam_policy.rs` checks that each call eksform makes is
+/// at least one; `tests/it/iam_policy.rs` checks that each call eksform makes is
 /// allowed and that nothing mutating is on `*` outside `UNSCOPED`.
 pub const GRANTS: &[Grant] = &[
     // Reads: observation lists what is there and keeps what carries the mark,

@@ -1,5 +1,12 @@
 //! eksform's test kit, a dev-dependency only: the in-memory cloud (`memory`),
-//! the fault-injecting proxy (`proxy`), and what tests share.
+//! the fault-injecting proxy (`proxy`), the AWS emulator with the `eksform`
+//! binary pointed at it (`emulator`), waiting for observed events
+//! (`waiting`), and what tests share: checks of what a run left
+//! (`assertions`) and the crash sweep (`crash`).
 
+pub mod assertions;
+pub mod crash;
+pub mod emulator;
 pub mod memory;
 pub mod proxy;
+pub mod waiting;

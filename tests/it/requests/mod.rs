@@ -1,0 +1,6 @@
+//! The requests the adapters send for calls the emulator answers wrongly or
+//! not at all, with the SDK client mocked by aws-smithy-mocks to answer as
+//! AWS does.
+
+mod acm;
+mod eks;

@@ -1,0 +1,9 @@
+//! The spec and what is read from it without AWS: validation, `extends`, the
+//! published schema, plans rendered from specs (snapshots), and the
+//! documentation kept in step with the schema.
+
+mod docs;
+mod extends;
+mod plans;
+mod schema;
+mod validation;
