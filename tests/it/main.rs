@@ -9,6 +9,7 @@ mod engine;
 mod iam_policy;
 mod registry;
 mod requests;
+mod shipping;
 mod spec;
 
 /// The binary under test, built by cargo for this test target: tests that run
