@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use eksform_core::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::{self, Kind, tags};
-use eksform_core::model::{Attributes, DesiredResource, LiveResource, STACK_TAG};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource};
 
 /// A kind's AWS calls, kept thin: build requests and map responses. The
 /// kind's rules (`Kind`) live in `eksform-core`; this is the other half.
@@ -58,25 +58,33 @@ pub trait Adapter: Kind {
         Ok(None)
     }
     /// The resource's current state, `None` once it is gone. Default: the
-    /// kind's observation, kept to the resource's id.
+    /// kind's observation of the resource's stack, kept to its id.
     async fn read(
         &self,
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let scope = Scope {
-            stack: tags::tags_of(&live.attributes)
-                .get(STACK_TAG)
-                .cloned()
-                .unwrap_or_default(),
+            stack: tags::stack_of(&live.attributes),
             ..Scope::default()
         };
-        Ok(self
-            .observe(aws, &scope)
-            .await?
-            .into_iter()
-            .find(|r| r.id == live.id))
+        observed_by_id(self, aws, &scope, &live.id).await
     }
+}
+
+/// The resource of that id in the kind's observation of `scope`: how reads
+/// find one resource through a list call.
+pub async fn observed_by_id<A: Adapter + ?Sized>(
+    adapter: &A,
+    aws: &AwsClients,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<LiveResource>, CloudError> {
+    Ok(adapter
+        .observe(aws, scope)
+        .await?
+        .into_iter()
+        .find(|resource| resource.id == id))
 }
 
 /// Every kind's adapter. A kind of `eksform_core::kinds::ALL` without one

@@ -186,22 +186,36 @@ async fn try_apply(cloud: &Arc<MemoryCloud>, plan: &Plan) -> Result<(), String> 
     }
 }
 
-/// Plans `desired`, checks the plan, applies it and checks that the next plan
-/// finds nothing to do.
+/// What a plan does, in words: `address Action` for each change.
+fn actions_of(planned: &Plan) -> Vec<String> {
+    planned
+        .resources
+        .iter()
+        .filter(|r| r.action != Action::NoOp)
+        .map(|r| format!("{} {:?}", r.address, r.action))
+        .collect()
+}
+
+/// What a plan of `desired` would still do: nothing, once it is applied.
+async fn work_left(
+    cloud: &Arc<MemoryCloud>,
+    fixture: &Fixture,
+    desired: &[DesiredResource],
+) -> Vec<String> {
+    let again = plan(cloud, &fixture.model, desired, ops::Goal::Apply)
+        .await
+        .expect("plan");
+    actions_of(&again)
+}
+
+/// Plans and applies `desired`, and checks that the next plan finds nothing
+/// to do.
 async fn converge(cloud: &Arc<MemoryCloud>, fixture: &Fixture, desired: &[DesiredResource]) {
     let planned = plan(cloud, &fixture.model, desired, ops::Goal::Apply)
         .await
         .expect("plan");
     apply(cloud, &planned).await;
-    let again = plan(cloud, &fixture.model, desired, ops::Goal::Apply)
-        .await
-        .expect("plan");
-    let left: Vec<String> = again
-        .resources
-        .iter()
-        .filter(|r| r.action != Action::NoOp)
-        .map(|r| format!("{} {:?}", r.address, r.action))
-        .collect();
+    let left = work_left(cloud, fixture, desired).await;
     assert!(left.is_empty(), "a second plan finds work: {left:?}");
 }
 
@@ -391,27 +405,14 @@ async fn run(fixture: &Fixture, failures: &mut Vec<String>) -> BTreeMap<&'static
                 _ => entry.satisfied += 1,
             }
             if let Err(failure) = try_apply(&cloud, &planned).await {
-                let actions: Vec<String> = planned
-                    .resources
-                    .iter()
-                    .filter(|r| r.action != Action::NoOp)
-                    .map(|r| format!("{} {:?}", r.address, r.action))
-                    .collect();
+                let actions = actions_of(&planned);
                 failures.push(format!(
                     "{} `{name}` -> {new:?}: {failure} (plan: {actions:?})",
                     resource.address
                 ));
                 return covered;
             }
-            let again = plan(&cloud, &fixture.model, &desired, ops::Goal::Apply)
-                .await
-                .expect("plan");
-            let left: Vec<String> = again
-                .resources
-                .iter()
-                .filter(|r| r.action != Action::NoOp)
-                .map(|r| format!("{} {:?}", r.address, r.action))
-                .collect();
+            let left = work_left(&cloud, fixture, &desired).await;
             if !left.is_empty() {
                 failures.push(format!(
                     "after {} `{name}` changed, a second plan finds work: {left:?}",
@@ -604,12 +605,10 @@ async fn a_crash_after_any_call_of_any_kind_is_finished_by_the_next_run() {
                 crash.at,
                 crash.of
             );
-            let again = plan(cloud, &fixture.model, &fixture.desired, ops::Goal::Apply)
-                .await
-                .expect("plan");
+            let left = work_left(cloud, &fixture, &fixture.desired).await;
             assert!(
-                !again.summary().has_changes(),
-                "crash at call {} of {}: a second plan finds work",
+                left.is_empty(),
+                "crash at call {} of {}: a second plan finds work: {left:?}",
                 crash.at,
                 crash.of
             );

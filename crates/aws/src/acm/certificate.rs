@@ -1,12 +1,11 @@
-//! ACM certificates that `loadBalancers[].certificate.domain` requests,
+//! AWS calls for ACM certificates that `loadBalancers[].certificate.domain` requests,
 //! validated by DNS. The create returns once ACM has named the validation
 //! record (the DNS record kind writes it when the zone is in the stack);
 //! waiting for ISSUED is `certificate_validation`'s job.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,13 +1,12 @@
-//! Waiting for a requested certificate to be ISSUED, as a resource of its own
+//! AWS calls for waiting for a requested certificate to be ISSUED, as a resource of its own
 //! (as Terraform's `aws_acm_certificate_validation`): the certificate, then its
 //! validation record, then this wait, then the HTTPS listener. Nothing is made
 //! in AWS; it exists once the certificate is issued.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::acm::certificate::stack_certificates;
-use crate::{AwsClients, error};
+use crate::{Adapter, AwsClients, error};
 use aws_sdk_acm::types::CertificateStatus;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

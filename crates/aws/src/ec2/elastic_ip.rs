@@ -1,11 +1,10 @@
-//! Elastic IPs for the NAT gateways. Addresses the user brings
+//! AWS calls for Elastic IPs for the NAT gateways. Addresses the user brings
 //! (`vpc.nat.elasticIPs`) are not resources of the stack and are never released.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

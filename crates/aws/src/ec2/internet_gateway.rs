@@ -1,10 +1,9 @@
-//! The internet gateway and its attachment to the VPC.
+//! AWS calls for the internet gateway and its attachment to the VPC.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

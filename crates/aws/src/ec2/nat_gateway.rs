@@ -1,13 +1,12 @@
-//! NAT gateways: none, one (in the first zone) or one per zone, each in its
+//! AWS calls for NAT gateways: none, one (in the first zone) or one per zone, each in its
 //! zone's public subnet with an Elastic IP. Creating and deleting take minutes;
 //! the engine waits for `available` and for `deleted` (before the address is
 //! released and the internet gateway detached).
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,13 +1,12 @@
-//! Route tables: one public table (default route to the internet gateway) and
+//! AWS calls for route tables: one public table (default route to the internet gateway) and
 //! one private table per zone (default route to that zone's NAT gateway, or the
 //! single one, or none). Routes and subnet associations are attributes of the
 //! table, changed in place, so switching NAT modes never touches subnets.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,12 +1,11 @@
-//! The security group of a load balancer: HTTP and HTTPS in from
+//! AWS calls for the security group of a load balancer: HTTP and HTTPS in from
 //! `ingressCIDRs`, everything out to the VPC (or anywhere, for a brought VPC
 //! whose CIDR eksform does not know). Rules change in place.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

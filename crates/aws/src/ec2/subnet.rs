@@ -1,11 +1,10 @@
-//! Subnets: one public and one private per availability zone, with the tags
+//! AWS calls for subnets: one public and one private per availability zone, with the tags
 //! Kubernetes load balancing looks for.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

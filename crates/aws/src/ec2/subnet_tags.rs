@@ -1,12 +1,11 @@
-//! The subnets of a brought VPC (`vpc.id`): eksform creates nothing there and
+//! AWS calls for the subnets of a brought VPC (`vpc.id`): eksform creates nothing there and
 //! only adds the tags EKS and the load balancer controller look for. It never
 //! removes a tag from them, and destroy leaves them as they are.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, to_sdk};
-use crate::{AwsClients, error};
+use crate::{Adapter, AwsClients, error, observed_by_id};
 use aws_sdk_ec2::types::Tag;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -89,7 +88,7 @@ impl Adapter for SubnetTags {
             named: [(live.address.clone(), live.id.clone())].into(),
             ..Scope::default()
         };
-        Ok(self.observe(aws, &scope).await?.into_iter().next())
+        observed_by_id(self, aws, &scope, &live.id).await
     }
 }
 

@@ -1,10 +1,9 @@
-//! The VPC: CIDR, DNS support and hostnames (both on, as EKS needs), tags.
+//! AWS calls for the VPC: CIDR, DNS support and hostnames (both on, as EKS needs), tags.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

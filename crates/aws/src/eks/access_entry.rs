@@ -1,12 +1,11 @@
-//! Cluster access entries and the access policies associated with them. The
+//! AWS calls for cluster access entries and the access policies associated with them. The
 //! principal and the entry's type cannot change (a change replaces the entry);
 //! the associated policies and their scopes change in place.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::eks::eks_cluster::{cluster_parts, sync_eks_tags};
-use crate::{AwsClients, deleted, error, none_if_not_found};
+use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,4 +1,4 @@
-//! EKS add-ons. `version: latest` is resolved for the cluster's Kubernetes
+//! AWS calls for EKS add-ons. `version: latest` is resolved for the cluster's Kubernetes
 //! version when the add-on is created (DescribeAddonVersions), and any live
 //! version satisfies it afterwards, until the cluster's version changes: the
 //! add-on carries the Kubernetes version it was resolved for (the tag
@@ -10,9 +10,8 @@
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::eks::eks_cluster::{await_update, cluster_parts, sync_eks_tags};
-use crate::{AwsClients, deleted, error, none_if_not_found};
+use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,12 +1,11 @@
-//! The EKS control plane. Endpoint access, public access CIDRs and log types
+//! AWS calls for the EKS control plane. Endpoint access, public access CIDRs and log types
 //! change in place (one UpdateClusterConfig at a time, each awaited); the name,
 //! role and subnets cannot change, so changing them replaces the cluster.
 //! Version upgrades are refused at plan time until staged upgrades land.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_eks::types::{
     ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };

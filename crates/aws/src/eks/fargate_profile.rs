@@ -1,13 +1,12 @@
-//! Fargate profiles: the pod execution role, the private subnets, selectors
+//! AWS calls for Fargate profiles: the pod execution role, the private subnets, selectors
 //! with labels. AWS changes nothing of a profile in place, so any change
 //! replaces it; and AWS allows one profile operation at a time per cluster, so
 //! the executor runs them one after another.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::eks::eks_cluster::{cluster_parts, sync_eks_tags};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

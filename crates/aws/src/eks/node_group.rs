@@ -1,4 +1,4 @@
-//! Managed node groups. Labels, taints, scaling and the update config change in
+//! AWS calls for Managed node groups. Labels, taints, scaling and the update config change in
 //! place. Instance types, capacity type, disk size and subnets cannot: such a
 //! change replaces the group create-before-destroy, under a new generated name
 //! (the spec name plus a hash of those fields), so capacity never drops and
@@ -8,9 +8,8 @@
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::eks::eks_cluster::{await_update, cluster_parts, sync_eks_tags};
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use aws_sdk_eks::types::{
     CapacityTypes, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint,
     TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,

@@ -1,4 +1,4 @@
-//! What Kubernetes controllers made in the stack's VPC and left behind: load
+//! AWS calls for What Kubernetes controllers made in the stack's VPC and left behind: load
 //! balancers, target groups and security groups of the AWS Load Balancer
 //! Controller (tagged exactly `elbv2.k8s.aws/cluster=<cluster>`) or of the
 //! cloud provider (`kubernetes.io/cluster/<cluster>=owned`), and only those in
@@ -11,10 +11,9 @@
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::ec2::from_sdk;
 use crate::elbv2::load_balancer::{elb_tags, region_load_balancers_with_tags};
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_ec2::types::Filter;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::controller_leftover::{ControllerLeftover, controller_tag, leftover};

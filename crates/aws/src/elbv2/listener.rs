@@ -1,16 +1,15 @@
-//! The listeners of a load balancer: port 80 answers 301 to HTTPS when
+//! AWS calls for the listeners of a load balancer: port 80 answers 301 to HTTPS when
 //! `httpsRedirect` (else forwards), port 443 terminates TLS with the
 //! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
 //! Everything but the load balancer changes in place.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::elbv2::load_balancer::may_be_the_stacks;
 use crate::elbv2::load_balancer::{
     elb_tags, region_load_balancers, stack_load_balancers, sync_elb_tags, to_elb_tags,
 };
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
     RedirectActionStatusCodeEnum,

@@ -1,12 +1,11 @@
-//! Application load balancers of `loadBalancers`: in the public subnets when
+//! AWS calls for Application load balancers of `loadBalancers`: in the public subnets when
 //! internet-facing, the private ones when internal, behind their own security
 //! group, with the idle timeout attribute. Also the ELBv2 helpers the target
 //! group and listener kinds share (tags, the stack's load balancers).
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag,
 };

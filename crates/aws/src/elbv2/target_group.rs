@@ -1,13 +1,12 @@
-//! Target groups of a load balancer. Port, protocol and target type cannot
+//! AWS calls for Target groups of a load balancer. Port, protocol and target type cannot
 //! change in place: the group is replaced create-before-destroy under a new
 //! name (the names carry a hash of those fields), so the listener always has a
 //! group to forward to. The health check path changes in place.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::elbv2::load_balancer::{elb_tags, sync_elb_tags, to_elb_tags};
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

@@ -1,11 +1,10 @@
-//! IAM roles eksform needs: today the cluster role; node, Fargate and IRSA
+//! AWS calls for IAM roles eksform needs: today the cluster role; node, Fargate and IRSA
 //! roles come with their resources. Roles live under the path
 //! `/eksform/<stack>/`, so one list call finds a stack's roles.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
 use aws_sdk_iam::types::EntityType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;

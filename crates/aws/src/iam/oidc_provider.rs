@@ -1,10 +1,9 @@
-//! The cluster's IAM OIDC provider (for IAM roles for service accounts), from
+//! AWS calls for the cluster's IAM OIDC provider (for IAM roles for service accounts), from
 //! the cluster's issuer, with the client id `sts.amazonaws.com`.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;

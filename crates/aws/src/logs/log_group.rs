@@ -1,11 +1,10 @@
-//! The control-plane log group `/aws/eks/<cluster>/cluster`, made before the
+//! AWS calls for the control-plane log group `/aws/eks/<cluster>/cluster`, made before the
 //! cluster so that EKS never creates one with infinite retention. An existing
 //! group of that name without eksform's mark is adopted (the plan says so).
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, deleted, error};
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::log_group::{LogGroup, retention, taggable_arn};

@@ -1,4 +1,4 @@
-//! Records of `dns.records` in the stack's hosted zone, and the validation
+//! AWS calls for Records of `dns.records` in the stack's hosted zone, and the validation
 //! records of certificates eksform requests there. Route53 records take no
 //! tags: each managed record has a companion TXT record
 //! (`_eksform-<type>.<name>`) that names the owning stack and address, written
@@ -7,9 +7,8 @@
 
 use async_trait::async_trait;
 
-use crate::Adapter;
 use crate::route53::hosted_zone::stack_zones;
-use crate::{AwsClients, error};
+use crate::{Adapter, AwsClients, error};
 use aws_sdk_route53::types::{
     AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecord,
     ResourceRecordSet, RrType,

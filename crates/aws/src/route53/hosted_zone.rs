@@ -1,12 +1,11 @@
-//! The public hosted zone of `dns.zone`: created when no zone of that name
+//! AWS calls for the public hosted zone of `dns.zone`: created when no zone of that name
 //! exists, adopted (used, never changed or deleted) when one does. Route53
 //! zones take tags only after creation, so eksform's mark goes into the zone's
 //! comment in the create call itself; the kind presents it as tags.
 
 use async_trait::async_trait;
 
-use crate::Adapter;
-use crate::{AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, error, not_found_is_done, observed_by_id};
 use aws_sdk_route53::types::HostedZoneConfig;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -186,10 +185,6 @@ impl Adapter for HostedZone {
             .into(),
             ..Scope::default()
         };
-        Ok(self
-            .observe(aws, &scope)
-            .await?
-            .into_iter()
-            .find(|z| z.id == live.id))
+        observed_by_id(self, aws, &scope, &live.id).await
     }
 }
