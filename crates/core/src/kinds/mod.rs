@@ -154,8 +154,6 @@ pub struct Attribute {
     /// AWS sets it (an ARN, an endpoint): never desired, never diffed.
     pub computed: bool,
     pub compare: Compare,
-    /// Its value is a secret: plans show it masked.
-    pub sensitive: bool,
 }
 
 impl Attribute {
@@ -166,7 +164,6 @@ impl Attribute {
             change: Change::InPlace,
             computed: false,
             compare: Compare::Exact,
-            sensitive: false,
         }
     }
 
