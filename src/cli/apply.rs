@@ -27,8 +27,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// With --auto-approve: also delete or replace clusters, VPCs, node
-    /// groups, hosted zones and load balancers when the plan says so.
+    /// With --auto-approve: also run the deletes and replacements the plan
+    /// marks as guarded (VPCs, Elastic IPs, clusters, node groups, add-ons,
+    /// access entries, OIDC providers, log groups, hosted zones, load
+    /// balancers).
     #[arg(long)]
     pub allow_destroy: bool,
     /// At most this many AWS calls at once to each AWS service (fewer

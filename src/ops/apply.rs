@@ -49,8 +49,7 @@ pub struct Approval {
     /// Carry out the plan without asking.
     pub auto_approve: bool,
     /// With `auto_approve`: also the guarded changes (deletes and
-    /// replacements of clusters, VPCs, node groups, hosted zones, load
-    /// balancers).
+    /// replacements of the kinds that say `Kind::guarded`).
     pub allow_destroy: bool,
 }
 
