@@ -22,7 +22,8 @@ use crate::render;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A spec file, or a plan file saved by `plan --out`.
+    /// A spec file, a directory of them (every stack, referenced stacks
+    /// first), or a plan file saved by `plan --out`.
     pub file: PathBuf,
     /// Do not ask for confirmation.
     #[arg(long)]
@@ -47,6 +48,9 @@ pub(super) async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStat
         auto_approve: args.auto_approve,
         allow_destroy: args.allow_destroy,
     };
+    if args.file.is_dir() {
+        return apply_estate(global, &args, approval).await;
+    }
     run_goal(
         global,
         &args.file,
@@ -56,6 +60,53 @@ pub(super) async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStat
         args.lock_timeout,
     )
     .await
+}
+
+/// `apply DIR`: every stack of the directory, referenced stacks first, each
+/// planned, approved and applied in turn with its own lock, so that a stack
+/// that refers to another's outputs is planned after that stack is applied
+/// and sees its real values. Stops at the first stack that does not finish.
+async fn apply_estate(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    approval: Approval,
+) -> Result<ExitStatus, CliError> {
+    // Every file is read and checked before any stack is applied.
+    let estate = ops::Estate::read(std::slice::from_ref(&args.file))?;
+    let files = estate.ordered_files();
+    for (done, file) in files.iter().enumerate() {
+        println!(
+            "== Stack {} of {}: {}",
+            done + 1,
+            files.len(),
+            file.display()
+        );
+        let status = run_goal(
+            global,
+            file,
+            Goal::Apply,
+            approval,
+            args.parallelism,
+            args.lock_timeout,
+        )
+        .await?;
+        if status != ExitStatus::Success {
+            let rest: Vec<String> = files[done + 1..]
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            if !rest.is_empty() {
+                eprintln!(
+                    "Stopped at {}: not applied: {}.",
+                    file.display(),
+                    rest.join(", ")
+                );
+            }
+            return Ok(status);
+        }
+        println!();
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// An apply or a destroy of `file`, from reading it to telling how it ended.

@@ -126,6 +126,19 @@ pub enum CliError {
     OutNeedsOneStack,
     #[error("refusing to break the lock without confirmation: pass --yes")]
     UnlockNeedsConfirmation,
+    #[error(
+        "refusing to destroy {}: {} refer{} to its outputs and {} live; destroying it would leave {} using what is gone (an endpoint admitting released NAT addresses). Destroy {} first, or remove the reference and apply, or pass --force",
+        file.display(),
+        referrers.iter().map(|r| format!("stack {} ({}, {})", r.stack, r.file.display(), r.region)).collect::<Vec<_>>().join(", "),
+        if referrers.len() == 1 { "s" } else { "" },
+        if referrers.len() == 1 { "is" } else { "are" },
+        if referrers.len() == 1 { "it" } else { "them" },
+        if referrers.len() == 1 { "it" } else { "them" },
+    )]
+    ReferredTo {
+        file: std::path::PathBuf,
+        referrers: Vec<crate::ops::Referrer>,
+    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -203,6 +216,14 @@ fn render_error(error: &CliError) {
             let count = diagnostics.errors().count();
             eprintln!(
                 "error: {count} problem{} in the spec; nothing was sent to AWS",
+                if count == 1 { "" } else { "s" }
+            );
+        }
+        CliError::Ops(OpsError::Live(diagnostics)) => {
+            print_diagnostics(diagnostics);
+            let count = diagnostics.errors().count();
+            eprintln!(
+                "error: {count} problem{} between the spec and the live account; nothing was changed in AWS",
                 if count == 1 { "" } else { "s" }
             );
         }

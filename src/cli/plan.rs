@@ -60,20 +60,12 @@ pub(super) async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatu
     })
 }
 
-/// One plan as an object; several as an array.
+/// One document with a list of stacks, for one file as for many.
 fn print_json(plans: &[(PathBuf, Plan)]) {
-    let rendered: Vec<serde_json::Value> = plans
-        .iter()
-        .map(|(_, plan)| render::json::plan(plan))
-        .collect();
-    let value = if plans.len() > 1 {
-        serde_json::Value::Array(rendered)
-    } else {
-        rendered.into_iter().next().unwrap_or_default()
-    };
+    let plans: Vec<&Plan> = plans.iter().map(|(_, plan)| plan).collect();
     println!(
         "{}",
-        serde_json::to_string_pretty(&value).unwrap_or_default()
+        serde_json::to_string_pretty(&render::json::plan_document(&plans)).unwrap_or_default()
     );
 }
 

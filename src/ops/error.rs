@@ -11,8 +11,13 @@ use super::Goal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
+    /// Problems in the files themselves, found before any AWS call.
     #[error("the spec has errors")]
     Spec(Diagnostics),
+    /// Problems of the spec against the live account (a reference to a stack
+    /// with nothing live), found by reading AWS before anything is changed.
+    #[error("the spec does not fit the live account")]
+    Live(Diagnostics),
     #[error("{0}")]
     Cloud(#[from] CloudError),
     #[error(

@@ -1,5 +1,6 @@
 //! The operations behind the commands, and the policy they keep: which
-//! files are stacks and how one is read (`stack`), the account guard and
+//! files are stacks and how one is read (`stack`), the stacks of a
+//! directory together (`estate`), the account guard and
 //! planning (`plan`), the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
 //! (`outputs`), the state bucket (`state_bucket`) and the connection to AWS
@@ -9,6 +10,7 @@
 mod apply;
 mod connect;
 mod error;
+mod estate;
 mod outputs;
 mod plan;
 mod saved_plan;
@@ -22,6 +24,7 @@ pub use apply::{
 pub use connect::AwsAccess;
 pub use eksform_core::outputs::Outputs;
 pub use error::OpsError;
+pub use estate::{Estate, Referrer, Referrers, live_referrers};
 pub use outputs::{outputs, stack_outputs};
 pub use plan::{Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan};
 pub use saved_plan::{read_saved_plan, recheck_saved_plan};

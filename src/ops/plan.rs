@@ -7,18 +7,16 @@ use std::sync::Arc;
 
 use eksform_core::cloud::shared::SharedObservation;
 use eksform_core::cloud::{Cloud, CloudError, Regions, Scope};
-use eksform_core::diagnostics::Diagnostics;
-use eksform_core::estate;
 use eksform_core::execute;
 use eksform_core::kinds;
 use eksform_core::lower::{self, StackModel};
 use eksform_core::model::{DesiredResource, LiveResource};
 use eksform_core::observe;
-use eksform_core::outputs::{KnownOutputs, Outputs};
+use eksform_core::outputs::{KnownOutputs, KnownStack};
 use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use eksform_core::retry::RetryPolicy;
 
-use super::{OpsError, Stack, prepare, resolve_references, scope_for};
+use super::{Estate, OpsError, Stack, resolve_references, scope_for};
 
 /// The account guard: first call of every command that touches AWS.
 pub async fn guard_account(
@@ -192,11 +190,11 @@ pub async fn plan_estate(
         let cloud = connections.cloud(&region).await;
         let (plan, observed) =
             plan_stack(cloud, &connections, &known, stack, Goal::Apply, retry).await?;
-        // Stacks planned later that refer to this one read its outputs from here.
+        // Stacks planned later that refer to this one read its outputs from
+        // here: those its plan changes are known only after its apply.
         known.insert(
             (stack.model.stack.clone(), region),
-            (!observed.is_empty())
-                .then(|| Outputs::from_observed(&observed, stack.model.network.as_ref())),
+            KnownStack::planned(&observed, stack.model.network.as_ref(), &plan),
         );
         plans.push((i, plan));
     }
@@ -213,25 +211,14 @@ pub async fn plan_files(
     retry: RetryPolicy,
     planned: impl FnMut(&Stack),
 ) -> Result<Vec<(PathBuf, Plan)>, OpsError> {
-    let mut stacks = Vec::new();
-    let mut problems = Diagnostics::new();
-    for file in files {
-        match prepare(file) {
-            Ok(stack) => stacks.push(stack),
-            Err(OpsError::Spec(diagnostics)) => problems.extend(diagnostics),
-            Err(other) => return Err(other),
-        }
-    }
-    if problems.has_errors() {
-        return Err(OpsError::Spec(problems));
-    }
-    let order = estate::order(&stacks.iter().map(|s| &s.model).collect::<Vec<_>>())
-        .map_err(OpsError::Refused)?;
-    Ok(plan_estate(&mut stacks, &order, regions, retry, planned)
-        .await?
-        .into_iter()
-        .map(|(i, plan)| (files[i].clone(), plan))
-        .collect())
+    let mut estate = Estate::read(files)?;
+    Ok(
+        plan_estate(&mut estate.stacks, &estate.order, regions, retry, planned)
+            .await?
+            .into_iter()
+            .map(|(i, plan)| (estate.files[i].clone(), plan))
+            .collect(),
+    )
 }
 
 /// Writes a plan for `apply PLANFILE` (see `recheck_saved_plan`).

@@ -93,7 +93,8 @@ pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
 }
 
 /// Resolves the stack's cross-stack references from the other stacks' live
-/// outputs, then lowers it again with the values they stand for.
+/// outputs (or, for a stack planned in the same run that changes them, as
+/// known after apply), then lowers it again with the values they stand for.
 pub async fn resolve_references(
     stack: &mut Stack,
     regions: &dyn Regions,
@@ -106,7 +107,7 @@ pub async fn resolve_references(
     if cluster.public_access_references.is_empty() {
         return Ok(());
     }
-    let cidrs = outputs::resolve_cidrs(
+    let resolved = outputs::resolve_cidrs(
         &cluster.public_access_references,
         "cluster.publicAccessCIDRs",
         &stack.model.region,
@@ -117,10 +118,11 @@ pub async fn resolve_references(
     )
     .await
     .map_err(|e| match e {
-        ReferenceError::Unresolved(diagnostics) => OpsError::Spec(diagnostics),
+        ReferenceError::Unresolved(diagnostics) => OpsError::Live(diagnostics),
         ReferenceError::Cloud(e) => OpsError::Cloud(e),
     })?;
-    cluster.public_access_cidrs.extend(cidrs);
+    cluster.public_access_cidrs.extend(resolved.cidrs);
+    cluster.public_access_after_apply = resolved.after_apply;
     cluster.public_access_cidrs.sort();
     cluster.public_access_cidrs.dedup();
     cluster.public_access_references.clear();

@@ -22,6 +22,22 @@ pub fn value(value: &Value) -> Json {
     }
 }
 
+/// Bumped when the shape of the `plan --json` document changes
+/// incompatibly (2: one document with a list of stacks, whatever was given).
+pub const PLAN_DOCUMENT_VERSION: u32 = 2;
+
+/// What `plan --json` prints: one document, the same shape for one stack or
+/// many, with the plans in the order they were made (referenced stacks first).
+pub fn plan_document(plans: &[&Plan]) -> Json {
+    let has_changes = plans.iter().any(|p| p.summary().has_changes());
+    sorted_json(json!({
+        "format_version": PLAN_DOCUMENT_VERSION,
+        "has_changes": has_changes,
+        "stacks": plans.iter().map(|p| plan_unsorted(p)).collect::<Vec<_>>(),
+    }))
+}
+
+/// One stack's plan.
 pub fn plan(plan: &Plan) -> Json {
     sorted_json(plan_unsorted(plan))
 }

@@ -107,6 +107,28 @@ pub fn order(stacks: &[&StackModel]) -> Result<Vec<usize>, String> {
     Ok(ordered)
 }
 
+/// The stacks among `others` that refer to `target` (a `fromStack` naming it,
+/// in its region): destroying `target` would leave what they made from its
+/// outputs (an endpoint admitting its NAT addresses) pointing at nothing.
+pub fn referring(target: &StackModel, others: &[&StackModel]) -> Vec<usize> {
+    others
+        .iter()
+        .enumerate()
+        .filter(|(_, other)| {
+            other.stack != target.stack
+                && other
+                    .cluster
+                    .iter()
+                    .flat_map(|c| &c.public_access_references)
+                    .any(|r| {
+                        r.from_stack == target.stack
+                            && r.region.as_deref().unwrap_or(&other.region) == target.region
+                    })
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +144,21 @@ mod tests {
         );
         let loaded = crate::spec::parse(SourceFile::new(format!("{stack}.yaml"), text)).unwrap();
         crate::lower::model(&loaded.spec)
+    }
+
+    #[test]
+    fn the_stacks_referring_to_one_are_found_in_its_region_only() {
+        let (ops, prd, dev, tools) = (
+            model("ops", &[]),
+            model("prd", &["ops", "dev"]),
+            model("dev", &["tools"]),
+            model("tools", &["ops"]),
+        );
+        assert_eq!(referring(&ops, &[&ops, &prd, &dev, &tools]), vec![1, 3]);
+        assert!(referring(&prd, &[&ops, &prd, &dev, &tools]).is_empty());
+        let mut elsewhere = model("ops", &[]);
+        elsewhere.region = "eu-west-1".into();
+        assert!(referring(&elsewhere, &[&prd, &tools]).is_empty());
     }
 
     #[test]

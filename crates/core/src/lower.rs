@@ -86,6 +86,9 @@ pub struct ClusterModel {
     /// `fromStack` entries of `publicAccessCIDRs`, added to `public_access_cidrs`
     /// at plan time (`ops::resolve_references`).
     pub public_access_references: Vec<spec::Located<spec::StackReference>>,
+    /// (stack, output) of the references whose values only that stack's
+    /// apply will tell: it is planned in the same run and changes them.
+    pub public_access_after_apply: Vec<(String, String)>,
     /// Control-plane log types; `*` expanded.
     pub log_types: Vec<String>,
     pub log_retention_in_days: Option<u32>,
@@ -343,6 +346,7 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         endpoint_private_access: endpoints.and_then(|e| e.private_access).unwrap_or(true),
         public_access_cidrs,
         public_access_references,
+        public_access_after_apply: Vec::new(),
         log_types,
         log_retention_in_days: logging
             .and_then(|l| l.log_retention_in_days.as_ref())

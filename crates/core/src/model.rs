@@ -33,7 +33,23 @@ impl Address {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What stands for another stack's output in a desired value known only
+    /// after that stack's apply (`fromStack.<stack>`, the attribute being the
+    /// output). No resource of this stack is at it, so nothing waits for it.
+    pub fn other_stack(stack: &str) -> Self {
+        Address::new(&[OTHER_STACK, stack])
+    }
+
+    pub fn is_other_stack(&self) -> bool {
+        self.0
+            .strip_prefix(OTHER_STACK)
+            .is_some_and(|rest| rest.starts_with('.'))
+    }
 }
+
+/// The first part of `Address::other_stack`.
+const OTHER_STACK: &str = "fromStack";
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -218,6 +234,8 @@ impl DesiredResource {
             .values()
             .flat_map(|v| v.references())
             .map(|r| r.address.clone())
+            // Another stack's apply tells it; this plan cannot wait for it.
+            .filter(|address| !address.is_other_stack())
             .chain(self.depends_on.iter().cloned())
             .collect();
         deps.sort();

@@ -2,7 +2,7 @@
 //! mark, and the cross-stack references (`{ fromStack, output }`) that read
 //! another stack's outputs at plan time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -11,8 +11,9 @@ use crate::cloud::{Cloud, CloudError, Regions, Scope};
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::kinds::{EksCluster, HostedZone, OidcProvider, Vpc};
 use crate::lower::{Network, normalize_cidr};
-use crate::model::{LiveResource, Value};
+use crate::model::{Address, LiveResource, Value};
 use crate::observe;
+use crate::plan::{Action, Plan};
 use crate::retry::RetryPolicy;
 use crate::spec::{Located, StackReference};
 
@@ -141,6 +142,28 @@ impl Outputs {
         outputs
     }
 
+    /// The outputs a plan changes: those read from a resource it creates,
+    /// replaces or deletes (see `sources`).
+    pub fn changed_by(plan: &Plan) -> BTreeSet<String> {
+        let changing: Vec<&Address> = plan
+            .resources
+            .iter()
+            .filter(|r| matches!(r.action, Action::Create | Action::Replace | Action::Delete))
+            .map(|r| &r.address)
+            .collect();
+        OUTPUT_NAMES
+            .iter()
+            .filter(|output| {
+                sources(output).iter().any(|source| {
+                    changing
+                        .iter()
+                        .any(|address| is_at_or_under(address, source))
+                })
+            })
+            .map(|output| output.to_string())
+            .collect()
+    }
+
     pub fn as_map(&self) -> BTreeMap<String, serde_json::Value> {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
@@ -163,6 +186,58 @@ impl Outputs {
             _ => None,
         }
     }
+}
+
+/// Every output's name, as specs and `eksform outputs` spell it.
+const OUTPUT_NAMES: &[&str] = &[
+    "vpcId",
+    "publicSubnetIds",
+    "privateSubnetIds",
+    "natPublicIPs",
+    "clusterName",
+    "clusterEndpoint",
+    "clusterSecurityGroupId",
+    "oidcIssuer",
+    "oidcProviderARN",
+    "serviceAccountRoleARNs",
+    "loadBalancerDNSNames",
+    "targetGroupARNs",
+    "hostedZoneId",
+    "nameServers",
+];
+
+/// The addresses (or address prefixes) an output is read from in
+/// `Outputs::from_observed`.
+fn sources(output: &str) -> Vec<Address> {
+    let prefix = |parts: &[&str]| vec![Address::new(parts)];
+    match output {
+        "vpcId" => vec![Vpc::address()],
+        "publicSubnetIds" => prefix(&["subnet", "public"]),
+        "privateSubnetIds" => prefix(&["subnet", "private"]),
+        // A new Elastic IP is a new address, whichever gateway holds it.
+        "natPublicIPs" => vec![
+            Address::new(&["nat_gateway"]),
+            Address::new(&["elastic_ip"]),
+        ],
+        "clusterName" | "clusterEndpoint" | "clusterSecurityGroupId" | "oidcIssuer" => {
+            vec![EksCluster::address()]
+        }
+        "oidcProviderARN" => vec![OidcProvider::address()],
+        "serviceAccountRoleARNs" => prefix(&["iam_role", "irsa"]),
+        "loadBalancerDNSNames" => prefix(&["load_balancer"]),
+        "targetGroupARNs" => prefix(&["target_group"]),
+        "hostedZoneId" | "nameServers" => vec![HostedZone::address()],
+        _ => vec![],
+    }
+}
+
+/// Whether `address` is `source` or lies under it (`subnet.public.a` under `subnet.public`).
+fn is_at_or_under(address: &Address, source: &Address) -> bool {
+    address.as_str() == source.as_str()
+        || address
+            .as_str()
+            .strip_prefix(source.as_str())
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The outputs of another stack, found by its mark alone (no spec needed);
@@ -190,14 +265,51 @@ pub enum ReferenceError {
     Cloud(CloudError),
 }
 
-/// Outputs of stacks already observed in this run, by (stack, region): the
+/// What a run knows of a stack it has already planned: the outputs of its
+/// live resources (`None` when nothing of it is live yet), and the outputs
+/// its plan changes, which are known only after that plan is applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KnownStack {
+    pub live: Option<Outputs>,
+    pub after_apply: BTreeSet<String>,
+}
+
+impl KnownStack {
+    /// A stack as observed, with nothing of it about to change.
+    pub fn live(outputs: Option<Outputs>) -> Self {
+        Self {
+            live: outputs,
+            after_apply: BTreeSet::new(),
+        }
+    }
+
+    /// A stack planned in this run: what is live now, and what its plan changes.
+    pub fn planned(observed: &[LiveResource], network: Option<&Network>, plan: &Plan) -> Self {
+        Self {
+            live: (!observed.is_empty()).then(|| Outputs::from_observed(observed, network)),
+            after_apply: Outputs::changed_by(plan),
+        }
+    }
+}
+
+/// Stacks already observed or planned in this run, by (stack, region): the
 /// stacks of one `plan` command share their observation with the stacks that
 /// refer to them.
-pub type KnownOutputs = BTreeMap<(String, String), Option<Outputs>>;
+pub type KnownOutputs = BTreeMap<(String, String), KnownStack>;
+
+/// What `resolve_cidrs` found: the CIDRs the references stand for now, and
+/// the references whose values only another stack's apply will tell.
+#[derive(Debug, Default)]
+pub struct ResolvedCidrs {
+    pub cidrs: Vec<String>,
+    /// (stack, output) of each reference known only after apply.
+    pub after_apply: Vec<(String, String)>,
+}
 
 /// Resolves `fromStack` references into the CIDRs they stand for (a bare IP is
-/// a /32). Each other stack is observed once, in its own region, unless its
-/// outputs are known already.
+/// a /32). Each other stack is observed once, in its own region, unless this
+/// run knows it already; an output that a stack planned in this run changes
+/// is known only after apply.
 pub async fn resolve_cidrs(
     references: &[Located<StackReference>],
     field: &str,
@@ -206,9 +318,9 @@ pub async fn resolve_cidrs(
     known: &KnownOutputs,
     file: &SourceFile,
     retry: RetryPolicy,
-) -> Result<Vec<String>, ReferenceError> {
+) -> Result<ResolvedCidrs, ReferenceError> {
     let mut seen = known.clone();
-    let mut cidrs = Vec::new();
+    let mut resolved = ResolvedCidrs::default();
     let mut problems = Diagnostics::new();
     for reference in references {
         let region = reference
@@ -221,20 +333,27 @@ pub async fn resolve_cidrs(
             let outputs = of_stack(cloud, &reference.from_stack, &region, retry)
                 .await
                 .map_err(ReferenceError::Cloud)?;
-            seen.insert(key.clone(), outputs);
+            seen.insert(key.clone(), KnownStack::live(outputs));
         }
         let problem = |message: String, help: &str| {
             Diagnostic::error(format!("{field}: {message}"))
                 .at(file, reference.span)
                 .with_help(help)
         };
-        match &seen[&key] {
+        let stack = &seen[&key];
+        if stack.after_apply.contains(&reference.output) {
+            resolved
+                .after_apply
+                .push((reference.from_stack.clone(), reference.output.clone()));
+            continue;
+        }
+        match &stack.live {
             None => problems.push(problem(
                 format!(
                     "stack `{}` (output `{}`) has no live resources in region {region} of this account",
                     reference.from_stack, reference.output
                 ),
-                "apply that stack first, or check `fromStack` and `region`",
+                "apply that stack first (or plan both together: `eksform plan DIR`), or check `fromStack` and `region`",
             )),
             Some(outputs) => match outputs.values(&reference.output) {
                 None => problems.push(problem(
@@ -244,12 +363,100 @@ pub async fn resolve_cidrs(
                     ),
                     "for natPublicIPs, the other stack needs a NAT gateway",
                 )),
-                Some(values) => cidrs.extend(values.iter().map(|v| normalize_cidr(v))),
+                Some(values) => resolved
+                    .cidrs
+                    .extend(values.iter().map(|v| normalize_cidr(v))),
             },
         }
     }
     if problems.has_errors() {
         return Err(ReferenceError::Unresolved(problems));
     }
-    Ok(cidrs)
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ResourceChange;
+
+    #[test]
+    fn every_output_is_listed_with_the_resources_it_is_read_from() {
+        // A struct literal without `..`: a new output does not compile here
+        // until it is given a value, and then fails until it is listed.
+        let one = || vec!["x".to_string()];
+        let map = || BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let outputs = Outputs {
+            vpc_id: Some("x".into()),
+            public_subnet_ids: one(),
+            private_subnet_ids: one(),
+            nat_public_ips: one(),
+            cluster_name: Some("x".into()),
+            cluster_endpoint: Some("x".into()),
+            cluster_security_group_id: Some("x".into()),
+            oidc_issuer: Some("x".into()),
+            oidc_provider_arn: Some("x".into()),
+            service_account_role_arns: map(),
+            load_balancer_dns_names: map(),
+            target_group_arns: map(),
+            hosted_zone_id: Some("x".into()),
+            name_servers: one(),
+        };
+        let names: BTreeSet<String> = outputs.as_map().into_keys().collect();
+        let listed: BTreeSet<String> = OUTPUT_NAMES.iter().map(|n| n.to_string()).collect();
+        assert_eq!(names, listed);
+        for name in OUTPUT_NAMES {
+            assert!(!sources(name).is_empty(), "{name} is read from nothing");
+        }
+    }
+
+    fn plan_of(changes: &[(&str, Action)]) -> Plan {
+        Plan {
+            format_version: crate::plan::PLAN_FORMAT_VERSION,
+            eksform_version: "test".into(),
+            stack: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            fingerprint: String::new(),
+            resources: changes
+                .iter()
+                .map(|(address, action)| ResourceChange {
+                    address: crate::model::Address(address.to_string()),
+                    kind: address.split('.').next().unwrap_or_default().into(),
+                    action: *action,
+                    reason: None,
+                    warnings: vec![],
+                    changes: vec![],
+                    desired: None,
+                    live: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_plan_changes_the_outputs_of_what_it_creates_replaces_or_deletes_only() {
+        let plan = plan_of(&[
+            ("elastic_ip.nat.us-east-1a", Action::Create),
+            ("eks_cluster.main", Action::Update),
+            ("subnet.publicity.a", Action::Create),
+            ("load_balancer.web", Action::NoOp),
+        ]);
+        assert_eq!(
+            Outputs::changed_by(&plan),
+            BTreeSet::from(["natPublicIPs".to_string()])
+        );
+        let replaced = plan_of(&[("eks_cluster.main", Action::Replace)]);
+        assert_eq!(
+            Outputs::changed_by(&replaced),
+            [
+                "clusterEndpoint",
+                "clusterName",
+                "clusterSecurityGroupId",
+                "oidcIssuer"
+            ]
+            .map(String::from)
+            .into()
+        );
+    }
 }

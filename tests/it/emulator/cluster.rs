@@ -153,7 +153,8 @@ async fn cluster_control_plane_lifecycle() {
         .arg(&spec)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     assert_eq!(plan["summary"]["update"], 2, "{plan}");
     assert_eq!(plan["summary"]["replace"], 0);
     assert_eq!(plan["summary"]["create"], 0);
@@ -492,7 +493,8 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
         .arg(&spec)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     assert_eq!(
         (
             plan["summary"]["update"].as_u64(),

@@ -315,7 +315,8 @@ async fn an_alb_with_https_certificate_and_dns_in_an_adopted_zone() {
         .arg(&changed)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     let actions: Vec<&str> = plan["resource_changes"]
         .as_array()
         .unwrap()

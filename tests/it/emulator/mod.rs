@@ -7,6 +7,7 @@
 
 mod cluster;
 mod edge;
+mod estate;
 mod guards;
 mod network;
 mod reliability;

@@ -256,7 +256,8 @@ async fn network_lifecycle_through_every_nat_mode() {
         .arg(&spec)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     for change in plan["resource_changes"].as_array().unwrap() {
         if matches!(
             change["kind"].as_str(),

@@ -259,7 +259,8 @@ async fn fargate_profiles_lifecycle() {
         .arg(&spec)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     assert_eq!(plan["summary"]["replace"], 1, "{plan}");
     apply(&emulator, &spec);
     let profile = aws
@@ -441,7 +442,8 @@ async fn service_account_roles_trust_exactly_their_service_account() {
         .arg(&spec)
         .output()
         .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = &document["stacks"][0];
     assert_eq!(
         (
             plan["summary"]["update"].as_u64(),

@@ -16,7 +16,7 @@ use super::runs::{ACCOUNT, apply, plan_file, run_file, spec_text};
 #[tokio::test(start_paused = true)]
 async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
     use eksform_core::cloud::OneCloud;
-    use eksform_core::outputs::{KnownOutputs, Outputs};
+    use eksform_core::outputs::{KnownOutputs, KnownStack, Outputs};
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     let ops_text = spec_text("Single").replace("stack: eng", "stack: ops");
     assert!(apply(&cloud, &ops_text).await.succeeded());
@@ -43,10 +43,10 @@ async fn a_referenced_stack_planned_in_the_same_run_is_not_observed_again() {
     let mut known = KnownOutputs::new();
     known.insert(
         ("ops".into(), "us-east-1".into()),
-        Some(Outputs::from_observed(
+        KnownStack::live(Some(Outputs::from_observed(
             &observed,
             ops_stack.model.network.as_ref(),
-        )),
+        ))),
     );
     let before = cloud.calls();
     let mut shared = stack(&prd_text);

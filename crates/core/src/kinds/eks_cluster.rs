@@ -179,29 +179,45 @@ impl Kind for EksCluster {
         let list = |items: &[String]| {
             Value::List(items.iter().map(|s| Value::string(s.clone())).collect())
         };
-        let mut resource = DesiredResource::new(self.name(), address.clone())
-            .with("name", Value::string(cluster.name.clone()))
-            .with(
-                "role_arn",
-                Value::reference(&IamRole::address("cluster"), "arn"),
-            )
-            .with("subnet_ids", Value::List(subnets))
-            .with(
-                "endpoint_public_access",
-                Value::Bool(cluster.endpoint_public_access),
-            )
-            .with(
-                "endpoint_private_access",
-                Value::Bool(cluster.endpoint_private_access),
-            )
-            .with("public_access_cidrs", list(&cluster.public_access_cidrs))
-            .with("log_types", list(&cluster.log_types))
-            .with(
-                "tags",
-                Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
-            )
-            // The log group first, so that EKS never makes one with infinite retention.
-            .after(&LogGroup::address());
+        let mut resource =
+            DesiredResource::new(self.name(), address.clone())
+                .with("name", Value::string(cluster.name.clone()))
+                .with(
+                    "role_arn",
+                    Value::reference(&IamRole::address("cluster"), "arn"),
+                )
+                .with("subnet_ids", Value::List(subnets))
+                .with(
+                    "endpoint_public_access",
+                    Value::Bool(cluster.endpoint_public_access),
+                )
+                .with(
+                    "endpoint_private_access",
+                    Value::Bool(cluster.endpoint_private_access),
+                )
+                .with(
+                    "public_access_cidrs",
+                    Value::List(
+                        cluster
+                            .public_access_cidrs
+                            .iter()
+                            .map(|cidr| Value::string(cidr.clone()))
+                            // What a stack planned in the same run changes: known after its apply.
+                            .chain(cluster.public_access_after_apply.iter().map(
+                                |(stack, output)| {
+                                    Value::reference(&Address::other_stack(stack), output)
+                                },
+                            ))
+                            .collect(),
+                    ),
+                )
+                .with("log_types", list(&cluster.log_types))
+                .with(
+                    "tags",
+                    Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+                )
+                // The log group first, so that EKS never makes one with infinite retention.
+                .after(&LogGroup::address());
         if let Some(version) = &cluster.version {
             resource = resource.with("version", Value::string(version.clone()));
         }

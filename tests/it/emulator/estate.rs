@@ -1,0 +1,172 @@
+//! An estate in one command, on the emulator through the binary: `plan DIR`
+//! on a fresh account (a reference to a stack planned in the same run is
+//! known after apply), `apply DIR` in reference order, stopping at the first
+//! stack that fails, and `destroy` refused while a live stack refers to the
+//! one being destroyed.
+//!
+//! The stacks are `stacks/`'s shape (a base, a dev-stg cluster whose NAT
+//! address prd's endpoint admits) without add-ons, as the emulator has no EKS
+//! add-on API, and with an OIDC provider for one cluster only, as the
+//! emulator gives every cluster of a region the same issuer URL.
+
+use std::path::{Path, PathBuf};
+
+use eksform_aws::AwsClients;
+use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
+use eksform_testkit::emulator::{Emulator, plan_exit_code, write_spec};
+
+use crate::EKSFORM;
+
+const REGION: &str = "us-east-1";
+
+/// A directory holding a base and two stacks, prd admitting dev-stg's NAT.
+fn estate() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(
+        &dir,
+        "base.yaml",
+        &format!("region: {REGION}\ntags:\n  team: platform\ncluster:\n  version: \"1.31\"\n"),
+    );
+    let dev = write_spec(
+        &dir,
+        "dev-stg.yaml",
+        "extends: base.yaml\nstack: dev-stg\nvpc:\n  cidr: 10.10.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Single\ncluster:\n  name: dev-stg\niam:\n  withOIDC: true\nmanagedNodeGroups:\n  - name: spot-general\n    spot: true\n    instanceTypes: [m5.large, m5a.large]\n    minSize: 1\n    maxSize: 3\n    desiredCapacity: 1\n",
+    );
+    let prd = write_spec(
+        &dir,
+        "prd.yaml",
+        "extends: base.yaml\nstack: prd\nvpc:\n  cidr: 10.20.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Single\ncluster:\n  name: prd\n  publicAccessCIDRs:\n    - { fromStack: dev-stg, output: natPublicIPs }\n",
+    );
+    (dir, dev, prd)
+}
+
+fn run(emulator: &Emulator, args: &[&str], path: &Path) -> (i32, String, String) {
+    let output = emulator.eksform().args(args).arg(path).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn nat_addresses(aws: &AwsClients, stack: &str) -> Vec<String> {
+    aws.ec2
+        .describe_addresses()
+        .filters(marked_by(stack))
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+        .iter()
+        .filter_map(|a| a.public_ip().map(|ip| format!("{ip}/32")))
+        .collect()
+}
+
+async fn public_access_cidrs(aws: &AwsClients, cluster: &str) -> Vec<String> {
+    aws.eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .and_then(|c| c.resources_vpc_config())
+        .map(|v| v.public_access_cidrs().to_vec())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_estate_is_planned_and_applied_in_one_command_and_its_referenced_stack_kept() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let (dir, dev, prd) = estate();
+
+    // A fresh account: both stacks planned, prd's endpoint admitting what
+    // dev-stg's apply will make.
+    let (code, plan, stderr) = run(&emulator, &["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(code, 2, "{plan}{stderr}");
+    let (dev_at, prd_at) = (
+        plan.find("Stack dev-stg").expect("dev-stg planned"),
+        plan.find("Stack prd").expect("prd planned"),
+    );
+    assert!(dev_at < prd_at, "the referenced stack comes first: {plan}");
+    assert!(
+        plan.contains("known after apply: fromStack.dev-stg.natPublicIPs"),
+        "{plan}"
+    );
+    assert!(!stderr.contains("nothing was sent"), "{stderr}");
+    let (code, json, stderr) = run(&emulator, &["plan", "--json"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let stacks: Vec<&str> = document["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stack"].as_str().unwrap())
+        .collect();
+    assert_eq!(stacks, ["dev-stg", "prd"]);
+    assert_eq!(document["has_changes"], true);
+    assert!(
+        nat_addresses(&aws, "dev-stg").await.is_empty(),
+        "plan made nothing"
+    );
+
+    // One apply: dev-stg, then prd planned against dev-stg's real NAT address.
+    let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, 0, "{out}{stderr}");
+    let first = out.find("Stack 1 of 2").unwrap();
+    assert!(out[first..].starts_with(&format!("Stack 1 of 2: {}", dev.display())));
+    assert!(out.contains(&format!("Stack 2 of 2: {}", prd.display())));
+    let nat = nat_addresses(&aws, "dev-stg").await;
+    assert_eq!(nat.len(), 1);
+    assert_eq!(public_access_cidrs(&aws, "prd").await, nat);
+    assert_eq!(plan_exit_code(&emulator, dir.path()), 0, "re-plan is clean");
+
+    // dev-stg is what prd's endpoint admits: not destroyed while prd lives.
+    let (code, _, stderr) = run(&emulator, &["destroy", "--auto-approve"], &dev);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("stack prd") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(nat_addresses(&aws, "dev-stg").await, nat, "nothing deleted");
+    assert_eq!(plan_exit_code(&emulator, &dev), 0);
+
+    // --force is the way past it; then prd, which nothing refers to.
+    let (code, _, stderr) = run(&emulator, &["destroy", "--auto-approve", "--force"], &dev);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&emulator, &["destroy", "--auto-approve"], &prd);
+    assert_eq!(code, 0, "{stderr}");
+    assert_nothing_marked(&aws, "dev-stg").await;
+    assert_nothing_marked(&aws, "prd").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_of_an_estate_stops_at_the_first_stack_that_fails() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    // Another team's cluster holds dev-stg's name: dev-stg's plan fails.
+    aws.eks
+        .create_cluster()
+        .name("dev-stg")
+        .role_arn("arn:aws:iam::123456789012:role/someone-else")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-00000001")
+                .subnet_ids("subnet-00000002")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (dir, _, prd) = estate();
+    let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, 1, "{out}{stderr}");
+    assert!(
+        stderr.contains(&format!("not applied: {}", prd.display())),
+        "{stderr}"
+    );
+    assert!(!out.contains("Stack 2 of 2"), "{out}");
+    assert_nothing_marked(&aws, "dev-stg").await;
+    assert_nothing_marked(&aws, "prd").await;
+}
