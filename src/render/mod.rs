@@ -1,6 +1,7 @@
 //! Renderers: plans as text for people and as versioned JSON for machines, and
 //! apply progress. They format; the CLI decides where the text goes.
 
+pub mod diff;
 pub mod human;
 pub mod json;
 pub mod progress;

@@ -854,6 +854,7 @@ mod tests {
             action: Action::Delete,
             reason: None,
             warnings: Vec::new(),
+            notes: Vec::new(),
             changes: Vec::new(),
             desired: None,
             live: Some(live),

@@ -521,6 +521,7 @@ mod tests {
             action,
             reason: None,
             warnings: Vec::new(),
+            notes: Vec::new(),
             changes: Vec::new(),
             desired,
             live,

@@ -46,6 +46,35 @@ impl Action {
 /// resource is released (its mark removed), never deleted.
 pub const ADOPTED_TAG: &str = "eksform:adopted";
 
+/// A word the plan puts beside a value: why apply sets what it sets, or what
+/// eksform leaves to others (the cluster autoscaler owns a node group's size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// The key of a map value the note is about (`desired_size` of a node
+    /// group's `scaling`); none: the whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
+    pub text: String,
+}
+
+impl Note {
+    /// A note on the whole value.
+    pub fn on_value(text: impl Into<String>) -> Self {
+        Self {
+            element: None,
+            text: text.into(),
+        }
+    }
+
+    /// A note on one key of a map value.
+    pub fn on_element(element: &str, text: impl Into<String>) -> Self {
+        Self {
+            element: Some(element.to_string()),
+            text: text.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeChange {
     pub name: String,
@@ -55,6 +84,9 @@ pub struct AttributeChange {
     pub after: Option<Value>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// Why `after` is not the spec's value as written (`Kind::planned`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +101,11 @@ pub struct ResourceChange {
     /// log retention cut deletes older events).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What apply does or leaves alone that no attribute change shows (the
+    /// spec's desiredCapacity, which only a create uses; a resource still
+    /// being created, which apply waits for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub changes: Vec<AttributeChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<DesiredResource>,
@@ -314,6 +351,7 @@ pub fn diff(
                 action: Action::Create,
                 reason: None,
                 warnings: Vec::new(),
+                notes: Vec::new(),
                 changes: resource
                     .attributes
                     .iter()
@@ -322,6 +360,7 @@ pub fn diff(
                         before: None,
                         after: Some(resolve(value, &known)),
                         forces_replacement: false,
+                        notes: Vec::new(),
                     })
                     .collect(),
                 desired: Some(resource.clone()),
@@ -336,31 +375,20 @@ pub fn diff(
         } else {
             resource.clone()
         };
-        let mut attribute_changes = Vec::new();
-        let mut warnings = Vec::new();
-        for (name, value) in &resource.attributes {
-            let after = resolve(value, &known);
-            let before = live.attributes.get(name).cloned();
-            let same = !contains_unknown(&after)
-                && before
-                    .as_ref()
-                    .is_some_and(|b| kind.satisfied(name, &normalized(b), &normalized(&after)));
-            if !same {
-                if let (Some(before), false) = (&before, contains_unknown(&after)) {
-                    kind.check_change(name, before, &after)
-                        .map_err(|reason| PlanError::Refused(resource.address.clone(), reason))?;
-                }
-                if let Some(before) = &before {
-                    warnings.extend(kind.warn_change(name, before, &after));
-                }
-                attribute_changes.push(AttributeChange {
-                    name: name.clone(),
-                    forces_replacement: kind.change_of(name) == kinds::Change::Replace,
-                    before,
-                    after: Some(after),
-                });
-            }
+        // A failed resource, or one being deleted, is made again from the spec
+        // as written; so is a replacement. Otherwise apply updates it in place,
+        // and the kind says what it then sets (`Kind::planned`).
+        let failing = matches!(live.status, Status::Deleting | Status::Failed);
+        let mut compared = compare_attributes(kind, resource, &live, &known, !failing)?;
+        if !failing && compared.changes.iter().any(|c| c.forces_replacement) {
+            compared = compare_attributes(kind, resource, &live, &known, false)?;
         }
+        let Compared {
+            changes: attribute_changes,
+            mut warnings,
+            mut notes,
+            planned,
+        } = compared;
         let mut reason = None;
         if !is_marked(&live) && !kind.is_brought() && !kind.adopts_unmarked() {
             return Err(PlanError::Refused(
@@ -419,6 +447,15 @@ pub fn diff(
         if let (Some(health), Status::Ready) = (&health, live.status) {
             warnings.push(format!("AWS reports it {health}"));
         }
+        if action == Action::NoOp && live.status == Status::Pending {
+            notes.push("AWS is still making it ready: apply waits for it".into());
+        }
+        // Apply sends what the plan shows: the planned values replace the
+        // spec's in what an update is given (never in what a create is given).
+        let mut resource = resource.clone();
+        if action != Action::Replace {
+            resource.attributes.extend(planned);
+        }
         if matches!(action, Action::NoOp | Action::Update | Action::Adopt) {
             // What refers to it sees the values the update gives it: a value
             // known only after apply stays unknown for the referrer too (a
@@ -444,8 +481,9 @@ pub fn diff(
             action,
             reason,
             warnings,
+            notes,
             changes: attribute_changes,
-            desired: Some(resource.clone()),
+            desired: Some(resource),
             live: Some(live),
         });
     }
@@ -471,6 +509,77 @@ pub fn diff(
     // Creates and updates in dependency order, then deletes.
     ordered_changes.extend(changes);
     Ok(ordered_changes)
+}
+
+/// How a resource that stays compares with the spec.
+struct Compared {
+    changes: Vec<AttributeChange>,
+    warnings: Vec<String>,
+    /// Notes of attributes that do not change (the resource's notes).
+    notes: Vec<String>,
+    /// The values `Kind::planned` gave, which apply sends instead of the spec's.
+    planned: Vec<(String, Value)>,
+}
+
+/// The attribute changes of a resource that stays, by its kind's schema;
+/// with `in_place`, as an update makes them (`Kind::planned`).
+fn compare_attributes(
+    kind: &dyn kinds::Kind,
+    resource: &DesiredResource,
+    live: &LiveResource,
+    known: &BTreeMap<Address, LiveResource>,
+    in_place: bool,
+) -> Result<Compared, PlanError> {
+    let mut compared = Compared {
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+        planned: Vec::new(),
+    };
+    for (name, value) in &resource.attributes {
+        let wanted = resolve(value, known);
+        let before = live.attributes.get(name).cloned();
+        let planned = match &before {
+            Some(_) if in_place && !contains_unknown(&wanted) => {
+                kind.planned(name, &live.attributes, &wanted, &resource.attributes)
+            }
+            _ => None,
+        };
+        let (after, same, note) = match planned {
+            Some(planned) => {
+                compared.planned.push((name.clone(), planned.value.clone()));
+                (planned.value, !planned.changes, planned.note)
+            }
+            None => {
+                let same = !contains_unknown(&wanted)
+                    && before.as_ref().is_some_and(|b| {
+                        kind.satisfied(name, &normalized(b), &normalized(&wanted))
+                    });
+                (wanted, same, None)
+            }
+        };
+        if same {
+            compared.notes.extend(note.map(|n| n.text));
+            continue;
+        }
+        if let (Some(before), false) = (&before, contains_unknown(&after)) {
+            kind.check_change(name, before, &after)
+                .map_err(|reason| PlanError::Refused(resource.address.clone(), reason))?;
+        }
+        if let Some(before) = &before {
+            compared
+                .warnings
+                .extend(kind.warn_change(name, before, &after));
+        }
+        compared.changes.push(AttributeChange {
+            name: name.clone(),
+            forces_replacement: kind.change_of(name) == kinds::Change::Replace,
+            before,
+            after: Some(after),
+            notes: note.into_iter().collect(),
+        });
+    }
+    Ok(compared)
 }
 
 /// Whether a live resource carries eksform's mark: only such are ever deleted.
@@ -530,11 +639,13 @@ fn release_change(live: &LiveResource) -> ResourceChange {
             "adopted, not made by eksform: its mark is removed and it is left in place".into(),
         ),
         warnings: Vec::new(),
+        notes: Vec::new(),
         changes: vec![AttributeChange {
             name: "tags".into(),
             before,
             after,
             forces_replacement: false,
+            notes: Vec::new(),
         }],
         desired: Some(DesiredResource {
             kind: live.kind.clone(),
@@ -553,10 +664,71 @@ fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange 
         action: Action::Delete,
         reason,
         warnings: Vec::new(),
+        notes: Vec::new(),
         changes: Vec::new(),
         desired: None,
         live: Some(live.clone()),
     }
+}
+
+/// A Kubernetes upgrade in a plan, in the order apply makes it: the control
+/// plane one minor version per step (`eks_cluster::upgrade_steps`), then the
+/// node groups (each after the control plane), then the add-ons (those that
+/// run pods on nodes after the node groups; the node-level daemons only after
+/// the control plane, so alongside the node groups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    pub cluster: Address,
+    pub from: String,
+    pub to: String,
+    /// The versions the control plane passes through, `to` last.
+    pub control_plane: Vec<String>,
+    pub node_groups: Vec<Address>,
+    pub addons_with_node_groups: Vec<Address>,
+    pub addons_after_node_groups: Vec<Address>,
+}
+
+/// The upgrade a plan makes, if its cluster's version changes in place.
+pub fn upgrade(resources: &[ResourceChange]) -> Option<Upgrade> {
+    let in_place = |r: &ResourceChange| matches!(r.action, Action::Update | Action::Adopt);
+    let changes = |r: &ResourceChange, attribute: &str| {
+        in_place(r) && r.changes.iter().any(|c| c.name == attribute)
+    };
+    let cluster = resources
+        .iter()
+        .find(|r| r.kind == "eks_cluster" && changes(r, "version"))?;
+    let version = cluster.changes.iter().find(|c| c.name == "version")?;
+    let from = version.before.as_ref()?.as_str()?.to_string();
+    let to = version.after.as_ref()?.as_str()?.to_string();
+    let control_plane = kinds::eks_cluster::upgrade_steps(&from, &to);
+    if control_plane.is_empty() {
+        return None;
+    }
+    let node_groups: Vec<Address> = resources
+        .iter()
+        .filter(|r| r.kind == "node_group" && changes(r, "version"))
+        .map(|r| r.address.clone())
+        .collect();
+    let (after, with): (Vec<&ResourceChange>, Vec<&ResourceChange>) = resources
+        .iter()
+        .filter(|r| r.kind == "addon" && changes(r, "addon_version"))
+        .partition(|r| {
+            r.desired.as_ref().is_some_and(|d| {
+                d.depends_on.iter().any(|a| {
+                    a.as_str().starts_with("node_group.")
+                        || a.as_str().starts_with("fargate_profile.")
+                })
+            })
+        });
+    Some(Upgrade {
+        cluster: cluster.address.clone(),
+        from,
+        to,
+        control_plane,
+        node_groups,
+        addons_with_node_groups: with.into_iter().map(|r| r.address.clone()).collect(),
+        addons_after_node_groups: after.into_iter().map(|r| r.address.clone()).collect(),
+    })
 }
 
 /// How two plans of the same stack differ in what they would do: per

@@ -560,3 +560,84 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     assert!(logs.log_groups().is_empty(), "log group gone");
     assert_nothing_marked(&aws, "all").await;
 }
+
+/// The size a node group runs (here set as the cluster autoscaler would) and
+/// the plan: new bounds above it show the clamped size and why, and apply
+/// sets exactly that size.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_group_below_new_bounds_is_planned_and_set_to_the_clamped_size() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec_text = |min: u32, max: u32, desired: u32| {
+        format!(
+            "stack: sized\nregion: {REGION}\nvpc:\n  cidr: 10.96.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: sized-eks\n  version: \"1.31\"\nmanagedNodeGroups:\n  - name: general\n    minSize: {min}\n    maxSize: {max}\n    desiredCapacity: {desired}\n"
+        )
+    };
+    let spec = write_spec(&dir, "sized.yaml", &spec_text(2, 8, 2));
+    apply(&emulator, &spec);
+    let group_name = aws
+        .eks
+        .list_nodegroups()
+        .cluster_name("sized-eks")
+        .send()
+        .await
+        .unwrap()
+        .nodegroups()[0]
+        .clone();
+    let scaling = || async {
+        let group = aws
+            .eks
+            .describe_nodegroup()
+            .cluster_name("sized-eks")
+            .nodegroup_name(&group_name)
+            .send()
+            .await
+            .unwrap();
+        let config = group.nodegroup().unwrap().scaling_config().unwrap().clone();
+        (config.desired_size(), config.min_size(), config.max_size())
+    };
+    // The cluster autoscaler scales the group to 3.
+    aws.eks
+        .update_nodegroup_config()
+        .cluster_name("sized-eks")
+        .nodegroup_name(&group_name)
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .desired_size(3)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scaling().await, (Some(3), Some(2), Some(8)), "live 3/2/8");
+
+    let spec = write_spec(&dir, "sized.yaml", &spec_text(4, 12, 5));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--no-color"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains(
+            "desired_size = 3 -> 4  # clamped into [4, 12]; the cluster autoscaler owns the desired size"
+        ),
+        "the plan shows the size apply sets, and why:\n{text}"
+    );
+    assert!(
+        !text.contains("-> 5"),
+        "not the spec's desiredCapacity:\n{text}"
+    );
+    apply(&emulator, &spec);
+    assert_eq!(
+        scaling().await,
+        (Some(4), Some(4), Some(12)),
+        "apply sets 4"
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
+}

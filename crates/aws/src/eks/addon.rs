@@ -15,7 +15,7 @@ use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::addon::{Addon, LATEST, RESOLVED_FOR_TAG, version_key};
+use eksform_core::kinds::addon::{Addon, LATEST, moves_to_latest_for, version_key};
 use eksform_core::kinds::eks_cluster::UpdateOf;
 use eksform_core::kinds::tags::{live, required, stack_of, tags_from, tags_of};
 use eksform_core::model::{Attributes, LiveResource, Status, Value};
@@ -200,14 +200,11 @@ impl Adapter for Addon {
     ) -> Result<(), CloudError> {
         let cluster = required(&live.attributes, "cluster_name")?;
         let live_version = live.attributes.get("addon_version").and_then(Value::as_str);
-        let resolved_for = |a: &Attributes| tags_of(a).get(RESOLVED_FOR_TAG).cloned();
         // `latest` resolved for another Kubernetes version (the cluster was
-        // upgraded): the newest version for the cluster's version now.
+        // upgraded): the newest version for the cluster's version now, as
+        // the plan shows.
         let wanted = match desired.get("addon_version").and_then(Value::as_str) {
-            Some(LATEST)
-                if resolved_for(desired).is_some()
-                    && resolved_for(desired) != resolved_for(&live.attributes) =>
-            {
+            Some(LATEST) if moves_to_latest_for(&live.attributes, desired).is_some() => {
                 Some(latest_version(aws, &live.id, cluster).await?)
             }
             Some(LATEST) | None => None,

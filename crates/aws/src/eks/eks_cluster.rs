@@ -12,7 +12,7 @@ use aws_sdk_eks::types::{
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::eks_cluster::{
-    ALL_LOG_TYPES, EksCluster, UpdateOf, flag, minor_of, name_clash, sorted,
+    ALL_LOG_TYPES, EksCluster, UpdateOf, flag, name_clash, sorted, upgrade_steps,
 };
 use eksform_core::kinds::tags::{changed, live, required, tag_changes, tags_from, tags_of};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, string_list};
@@ -299,21 +299,16 @@ impl Adapter for EksCluster {
         // An upgrade goes one minor version per step (AWS allows no more), each
         // awaited; node groups and add-ons follow in their own updates.
         if let (Some(from), Some(to)) = (
-            before
-                .get("version")
-                .and_then(Value::as_str)
-                .and_then(minor_of),
-            desired
-                .get("version")
-                .and_then(Value::as_str)
-                .and_then(minor_of),
+            before.get("version").and_then(Value::as_str),
+            desired.get("version").and_then(Value::as_str),
         ) {
-            for step in from + 1..=to {
+            // The steps the plan shows (`eks_cluster::upgrade_steps`).
+            for step in upgrade_steps(from, to) {
                 let out = aws
                     .eks
                     .update_cluster_version()
                     .name(name)
-                    .version(format!("1.{step}"))
+                    .version(step)
                     .send()
                     .await
                     .map_err(|e| error("UpdateClusterVersion", e))?;

@@ -364,13 +364,14 @@ impl Adapter for NodeGroup {
                 wanted,
             )
         {
-            let (min, max, _) = scaling(Some(wanted));
-            let (_, _, live_desired) = scaling(before.get("scaling"));
+            // The plan's value (`node_group::scaling_to_apply`): the
+            // autoscaler's size kept within the bounds or clamped into them.
+            let (min, max, size) = scaling(Some(wanted));
             request = request.scaling_config(
                 NodegroupScalingConfig::builder()
                     .min_size(min as i32)
                     .max_size(max as i32)
-                    .desired_size(live_desired.clamp(min, max) as i32)
+                    .desired_size(size as i32)
                     .build(),
             );
             changes = true;

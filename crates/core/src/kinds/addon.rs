@@ -12,9 +12,9 @@ use super::eks_cluster::EksCluster;
 use super::fargate_profile::FargateProfile;
 use super::iam_role::IamRole;
 use super::node_group::NodeGroup;
-use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Planned, Timings};
 use crate::lower::{StackModel, resource_name};
-use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 use std::time::Duration;
 
 pub struct Addon;
@@ -46,6 +46,18 @@ fn latest_or_equal(live: &Value, desired: &Value) -> bool {
     desired.as_str() == Some(LATEST) || live == desired
 }
 
+/// The Kubernetes version whose newest add-on version an update moves a
+/// `latest` add-on to: the cluster's version, when the live add-on was
+/// resolved for another (the cluster was upgraded). The plan shows the move
+/// and the adapter makes it by this rule.
+pub fn moves_to_latest_for(live: &Attributes, desired: &Attributes) -> Option<String> {
+    let resolved_for = |a: &Attributes| super::tags::tags_of(a).get(RESOLVED_FOR_TAG).cloned();
+    let wanted = resolved_for(desired)?;
+    (desired.get("addon_version").and_then(Value::as_str) == Some(LATEST)
+        && resolved_for(live).as_ref() != Some(&wanted))
+    .then_some(wanted)
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::replaces("addon_name"),
@@ -59,6 +71,26 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for Addon {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        if attribute != "addon_version" {
+            return None;
+        }
+        let kubernetes = moves_to_latest_for(live, desired_attributes)?;
+        Some(Planned {
+            value: desired.clone(),
+            changes: true,
+            note: Some(crate::plan::Note::on_value(format!(
+                "the newest version for Kubernetes {kubernetes}, looked up when apply runs"
+            ))),
+        })
     }
 
     fn observation_floor(&self) -> ObservationFloor {

@@ -1,12 +1,14 @@
 //! The EKS control plane. Endpoint access, public access CIDRs and log types
 //! change in place (one UpdateClusterConfig at a time, each awaited); the name,
 //! role and subnets cannot change, so changing them replaces the cluster.
-//! Version upgrades are refused at plan time until staged upgrades land.
+//! A version upgrade goes one minor version per step, each awaited
+//! (`upgrade_steps`, which the plan shows and the adapter follows); node
+//! groups and add-ons follow in their own updates. Downgrades are refused.
 
 use super::iam_role::IamRole;
 use super::log_group::LogGroup;
 use super::subnet::Subnet;
-use super::{Attribute, Kind, ObservationFloor, Timings};
+use super::{Attribute, Kind, ObservationFloor, Planned, Timings};
 use crate::cloud::CloudError;
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
@@ -40,6 +42,23 @@ pub enum UpdateOf<'a> {
     Addon(&'a str),
 }
 
+/// The versions an upgrade from `from` to `to` passes through, one minor
+/// version per step (EKS allows no more), each a separate awaited update:
+/// `1.31`, `1.32` from `1.30` to `1.32`. Empty when it is no upgrade.
+pub fn upgrade_steps(from: &str, to: &str) -> Vec<String> {
+    let major = |v: &str| v.split_once('.').map(|(major, _)| major.to_string());
+    match (minor_of(from), minor_of(to), major(from), major(to)) {
+        (Some(from_minor), Some(to_minor), Some(from_major), Some(to_major))
+            if from_major == to_major =>
+        {
+            (from_minor + 1..=to_minor)
+                .map(|step| format!("{from_major}.{step}"))
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
@@ -61,6 +80,29 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for EksCluster {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        if attribute != "version" {
+            return None;
+        }
+        let from = live.get("version")?.as_str()?;
+        let steps = upgrade_steps(from, desired.as_str()?);
+        // One step says nothing the change itself does not.
+        (steps.len() > 1).then(|| Planned {
+            value: desired.clone(),
+            changes: true,
+            note: Some(crate::plan::Note::on_value(format!(
+                "one minor version at a time, each awaited: {from} -> {}",
+                steps.join(" -> ")
+            ))),
+        })
     }
 
     fn observation_floor(&self) -> ObservationFloor {
@@ -259,7 +301,6 @@ pub fn health_text<'a>(
     })
 }
 
-/// The minor version of a Kubernetes version: 31 of "1.31".
 /// The minor number of a Kubernetes version: 31 of `1.31`.
 pub fn minor_of(version: &str) -> Option<u32> {
     version
@@ -270,4 +311,31 @@ pub fn minor_of(version: &str) -> Option<u32> {
 pub fn sorted(mut items: Vec<String>) -> Vec<String> {
     items.sort();
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upgrade_goes_one_minor_version_per_step() {
+        assert_eq!(upgrade_steps("1.30", "1.32"), ["1.31", "1.32"]);
+        assert_eq!(upgrade_steps("1.31", "1.32"), ["1.32"]);
+        assert!(upgrade_steps("1.32", "1.32").is_empty());
+        assert!(upgrade_steps("1.32", "1.30").is_empty());
+        assert!(upgrade_steps("1.x", "1.32").is_empty());
+        let live = Attributes::from([("version".to_string(), Value::string("1.30"))]);
+        let planned = EksCluster
+            .planned("version", &live, &Value::string("1.32"), &Attributes::new())
+            .expect("two steps are shown");
+        assert!(
+            planned.note.unwrap().text.ends_with("1.30 -> 1.31 -> 1.32"),
+            "each step"
+        );
+        assert!(
+            EksCluster
+                .planned("version", &live, &Value::string("1.31"), &Attributes::new())
+                .is_none()
+        );
+    }
 }

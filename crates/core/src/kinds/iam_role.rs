@@ -266,22 +266,11 @@ impl IamRole {
     }
 }
 
-/// Inline policies by name, each compared as a policy document.
-fn same_policy_documents(live: &Value, desired: &Value) -> bool {
-    let documents = |v: &Value| -> Option<BTreeMap<String, serde_json::Value>> {
-        v.as_map()?
-            .iter()
-            .map(|(k, d)| Some((k.clone(), canonical_policy(d.as_str()?)?)))
-            .collect()
-    };
-    documents(live).is_some() && documents(live) == documents(desired)
-}
-
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
     Attribute::in_place("assume_role_policy").compared(Compare::PolicyDocument),
-    Attribute::in_place("inline_policies").compared(Compare::Custom(same_policy_documents)),
+    Attribute::in_place("inline_policies").compared(Compare::PolicyDocuments),
     Attribute::in_place("irsa_trust"),
     Attribute::in_place("managed_policy_arns"),
     Attribute::replaces("name"),

@@ -33,7 +33,8 @@ pub mod well_known;
 use std::time::Duration;
 
 use crate::lower::StackModel;
-use crate::model::{DesiredResource, LiveResource, Value};
+use crate::model::{Attributes, DesiredResource, LiveResource, Value};
+use crate::plan::Note;
 
 pub use access_entry::AccessEntry;
 pub use addon::Addon;
@@ -112,6 +113,9 @@ pub enum Compare {
     /// IAM policy documents (JSON, URL-encoded as IAM returns them): compared
     /// as canonical JSON, so key order and spacing make no diff.
     PolicyDocument,
+    /// A map of named policy documents (a role's inline policies), each
+    /// compared as `PolicyDocument`.
+    PolicyDocuments,
     /// Never a diff: the value is written at creation and whatever AWS holds
     /// since satisfies it (an adopted zone keeps its own comment and tags).
     Ignored,
@@ -139,10 +143,35 @@ impl Compare {
                 }
                 _ => live == desired,
             },
+            Compare::PolicyDocuments => {
+                let documents = |v: &Value| -> Option<
+                    std::collections::BTreeMap<String, serde_json::Value>,
+                > {
+                    v.as_map()?
+                        .iter()
+                        .map(|(k, d)| Some((k.clone(), iam_role::canonical_policy(d.as_str()?)?)))
+                        .collect()
+                };
+                documents(live).is_some() && documents(live) == documents(desired)
+            }
             Compare::Ignored => true,
             Compare::Custom(rule) => rule(live, desired),
         }
     }
+}
+
+/// What apply sets for an attribute of a live resource when that is not
+/// simply the desired value (`Kind::planned`): the plan shows this value and
+/// apply sends it, so the plan says exactly what apply does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The value apply sends: the plan's `after`.
+    pub value: Value,
+    /// Whether apply changes the attribute at all.
+    pub changes: bool,
+    /// Why the value is not the spec's, shown beside it (or on the resource
+    /// when the attribute does not change).
+    pub note: Option<Note>,
 }
 
 /// One attribute of a kind: the schema generic code reads to diff and plan.
@@ -398,6 +427,23 @@ pub trait Kind: Send + Sync + 'static {
     /// ExternalDNS or a person, so one in the way is a plan error.
     fn adopts_unmarked(&self) -> bool {
         true
+    }
+
+    /// What apply sets for `attribute` of a live resource, when that is not
+    /// the desired value as written or its comparison alone does not say
+    /// whether apply changes it: a node group's desired size (the autoscaler
+    /// owns it), an add-on's `latest` after an upgrade, a control plane's
+    /// upgrade in steps. `desired` is resolved; `desired_attributes` are the
+    /// resource's as lowered. None: the desired value, by the `Compare` rule.
+    /// The adapter sends the plan's value, so the rule lives here only.
+    fn planned(
+        &self,
+        _attribute: &str,
+        _live: &Attributes,
+        _desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        None
     }
 
     /// Refuses a change AWS cannot make, or eksform cannot make yet, with the reason.

@@ -9,9 +9,10 @@
 use super::eks_cluster::EksCluster;
 use super::iam_role::IamRole;
 use super::subnet::Subnet;
-use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Planned, Timings};
 use crate::lower::{Network, NodeGroupModel, StackModel, resource_name};
-use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
+use crate::plan::Note;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -118,6 +119,38 @@ fn within_bounds(live: &Value, desired: &Value) -> bool {
     live_min == min && live_max == max && (min..=max).contains(&live_desired)
 }
 
+/// The scaling an update sets: the spec's bounds, and the size the group
+/// runs (the cluster autoscaler's) kept when it is within them, clamped into
+/// them otherwise. The spec's desiredCapacity only sizes a new group. The plan
+/// shows this value and the adapter sends it.
+pub fn scaling_to_apply(live: &Value, desired: &Value) -> Planned {
+    let (min, max, wanted) = scaling(Some(desired));
+    let (_, _, running) = scaling(Some(live));
+    // Not `clamp`: the spec check keeps min <= max, but this never panics.
+    let size = running.max(min).min(max);
+    let value = scaling_value(min, max, size);
+    let note = if size != running {
+        Some(Note::on_element(
+            "desired_size",
+            format!("clamped into [{min}, {max}]; the cluster autoscaler owns the desired size"),
+        ))
+    } else if wanted != running {
+        Some(Note::on_element(
+            "desired_size",
+            format!(
+                "desiredCapacity ({wanted}) is used only at creation; the cluster autoscaler owns the desired size now: it stays {running}, within [{min}, {max}]"
+            ),
+        ))
+    } else {
+        None
+    };
+    Planned {
+        changes: live != &value,
+        value,
+        note,
+    }
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
@@ -140,6 +173,19 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for NodeGroup {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        match attribute {
+            "scaling" => Some(scaling_to_apply(live.get("scaling")?, desired)),
+            _ => None,
+        }
     }
 
     fn observation_floor(&self) -> ObservationFloor {
@@ -346,6 +392,36 @@ mod tests {
             name(&group_of("us-east-1a, us-east-1b, us-east-1c", "")),
             "the subnets change: the group is replaced create-before-destroy, under a new name"
         );
+    }
+
+    #[test]
+    fn an_update_keeps_the_autoscalers_size_within_the_bounds_and_clamps_it_into_them() {
+        let live = scaling_value(2, 8, 3);
+        // 5/4/12: 3 is below the new minimum, so 4.
+        let raised = scaling_to_apply(&live, &scaling_value(4, 12, 5));
+        assert_eq!(raised.value, scaling_value(4, 12, 4));
+        assert!(raised.changes);
+        let note = raised.note.expect("says why");
+        assert_eq!(note.element.as_deref(), Some("desired_size"));
+        assert!(note.text.contains("clamped into [4, 12]"), "{}", note.text);
+        // 2/1/12 is no scale-down: 3 is within [1, 12] and stays.
+        let widened = scaling_to_apply(&live, &scaling_value(1, 12, 2));
+        assert_eq!(widened.value, scaling_value(1, 12, 3));
+        assert!(widened.note.unwrap().text.contains("stays 3"));
+        // Only desiredCapacity differs: nothing to change, and a note says why.
+        let same_bounds = scaling_to_apply(&live, &scaling_value(2, 8, 5));
+        assert!(!same_bounds.changes);
+        assert_eq!(same_bounds.value, live);
+        assert!(
+            same_bounds
+                .note
+                .unwrap()
+                .text
+                .contains("used only at creation")
+        );
+        // Above a lowered maximum: the maximum.
+        let lowered = scaling_to_apply(&scaling_value(1, 10, 9), &scaling_value(1, 6, 2));
+        assert_eq!(lowered.value, scaling_value(1, 6, 6));
     }
 
     #[test]
