@@ -206,6 +206,14 @@ fn render_error(error: &CliError) {
                 if count == 1 { "" } else { "s" }
             );
         }
+        CliError::Ops(OpsError::Preflight(diagnostics)) => {
+            print_diagnostics(diagnostics);
+            let count = diagnostics.errors().count();
+            eprintln!(
+                "error: {count} problem{} found before anything was created; nothing was changed in AWS",
+                if count == 1 { "" } else { "s" }
+            );
+        }
         other => eprintln!("error: {other}"),
     }
 }

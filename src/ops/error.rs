@@ -13,6 +13,10 @@ use super::Goal;
 pub enum OpsError {
     #[error("the spec has errors")]
     Spec(Diagnostics),
+    /// The plan's preflight found what would fail in AWS (read-only calls
+    /// were made; nothing was changed).
+    #[error("the plan's preflight checks failed")]
+    Preflight(Diagnostics),
     #[error("{0}")]
     Cloud(#[from] CloudError),
     #[error(

@@ -1,6 +1,7 @@
 //! The operations behind the commands, and the policy they keep: which
 //! files are stacks and how one is read (`stack`), the account guard and
-//! planning (`plan`), the recheck of a saved plan (`saved_plan`), apply and
+//! planning (`plan`) with its checks of the account before anything is
+//! created (`preflight`), the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
 //! (`outputs`), the state bucket (`state_bucket`) and the connection to AWS
 //! (`connect`). They return typed results and errors (`OpsError`), ask and
@@ -11,6 +12,7 @@ mod connect;
 mod error;
 mod outputs;
 mod plan;
+mod preflight;
 mod saved_plan;
 mod stack;
 mod state_bucket;

@@ -9,6 +9,7 @@ mod cluster;
 mod edge;
 mod guards;
 mod network;
+mod preflight;
 mod reliability;
 mod shared_account;
 mod workloads;
