@@ -182,7 +182,12 @@ async fn instance_types(
 ) -> Result<InstanceTypeFacts, CloudError> {
     let mut offered: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let asked = if zones.is_empty() {
-        offerings(aws, LocationType::Region, vec![filter("instance-type", types)]).await?
+        offerings(
+            aws,
+            LocationType::Region,
+            vec![filter("instance-type", types)],
+        )
+        .await?
     } else {
         offerings(
             aws,

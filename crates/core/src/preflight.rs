@@ -280,10 +280,7 @@ pub fn questions(spec: &Spec, plan: &Plan) -> Questions {
         .resources
         .iter()
         .any(|r| r.kind == "subnet" && makes(r));
-    let cluster_changes = spec
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.version.is_some())
+    let cluster_changes = spec.cluster.as_ref().is_some_and(|c| c.version.is_some())
         && plan
             .resources
             .iter()
@@ -404,7 +401,11 @@ fn check_zones(c: &mut Checker, spec: &Spec, plan: &Plan, facts: &Facts) {
         };
         // Zone names differ by one letter: list them rather than guess.
         let offered = available.iter().cloned().collect::<Vec<_>>().join(", ");
-        c.error(Some(span), message, format!("{} offers {offered}", plan.region));
+        c.error(
+            Some(span),
+            message,
+            format!("{} offers {offered}", plan.region),
+        );
     }
 }
 

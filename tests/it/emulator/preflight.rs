@@ -45,7 +45,7 @@ loadBalancers:
 /// `line:column: text` the plan reports for `MISTAKES`.
 const EXPECTED: &[&str] = &[
     "5:35: availability zone `us-east-1z` does not exist in us-east-1",
-    "6:3: iam_role.cluster: an IAM role named `crowd-us-east-1-iam-role-cluster` already exists",
+    "7:3: iam_role.cluster: an IAM role named `crowd-us-east-1-iam-role-cluster` already exists",
     "7:9: eks_cluster.main: an EKS cluster named `crowd-eks` already exists",
     "10:21: cluster.accessEntries: principal `arn:aws:iam::123456789012:role/no-such-admins` does not exist",
     "17:26: iam.serviceAccounts: managed policy `arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccesss` does not exist",
@@ -99,7 +99,10 @@ async fn crowd_the_account(aws: &AwsClients) {
         .unwrap();
     let vpc = vpc.vpc().and_then(|v| v.vpc_id()).unwrap();
     let mut subnets = Vec::new();
-    for (zone, cidr) in [("us-east-1a", "10.90.0.0/24"), ("us-east-1b", "10.90.1.0/24")] {
+    for (zone, cidr) in [
+        ("us-east-1a", "10.90.0.0/24"),
+        ("us-east-1b", "10.90.1.0/24"),
+    ] {
         let subnet = aws
             .ec2
             .create_subnet()
@@ -109,7 +112,13 @@ async fn crowd_the_account(aws: &AwsClients) {
             .send()
             .await
             .unwrap();
-        subnets.push(subnet.subnet().and_then(|s| s.subnet_id()).unwrap().to_string());
+        subnets.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap()
+                .to_string(),
+        );
     }
     aws.elb
         .create_load_balancer()
@@ -133,7 +142,11 @@ async fn assert_nothing_created(aws: &AwsClients) {
         .unwrap();
     assert!(roles.roles().is_empty(), "no role was created");
     let clusters = aws.eks.list_clusters().send().await.unwrap();
-    assert_eq!(clusters.clusters(), ["crowd-eks"], "only the foreign cluster");
+    assert_eq!(
+        clusters.clusters(),
+        ["crowd-eks"],
+        "only the foreign cluster"
+    );
     let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
     assert_eq!(balancers.load_balancers().len(), 1, "only the foreign one");
 }
@@ -148,7 +161,12 @@ async fn each_mistake_the_account_reveals_is_a_plan_error_at_its_line_and_nothin
     let path = spec.display().to_string();
 
     for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-        let output = emulator.eksform().args(command).arg(&spec).output().unwrap();
+        let output = emulator
+            .eksform()
+            .args(command)
+            .arg(&spec)
+            .output()
+            .unwrap();
         let stderr = flat(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
         for expected in EXPECTED {
@@ -163,7 +181,10 @@ async fn each_mistake_the_account_reveals_is_a_plan_error_at_its_line_and_nothin
             "{command:?} hints at the near misses: {stderr}"
         );
         assert!(
-            stderr.contains(&format!("{} problems found before anything was created", EXPECTED.len())),
+            stderr.contains(&format!(
+                "{} problems found before anything was created",
+                EXPECTED.len()
+            )),
             "{command:?}: {stderr}"
         );
     }

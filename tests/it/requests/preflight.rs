@@ -45,10 +45,10 @@ async fn the_versions_eks_offers_are_read_page_by_page_with_their_support_status
     let recorded = seen.clone();
     let versions = mock!(Client::describe_cluster_versions)
         .match_requests(move |request| {
-            recorded
-                .lock()
-                .unwrap()
-                .push((request.next_token().map(str::to_string), request.cluster_versions().len()));
+            recorded.lock().unwrap().push((
+                request.next_token().map(str::to_string),
+                request.cluster_versions().len(),
+            ));
             true
         })
         .sequence()
@@ -88,7 +88,10 @@ async fn the_versions_eks_offers_are_read_page_by_page_with_their_support_status
         *seen.lock().unwrap(),
         [(None, 0), (Some("page-2".to_string()), 0)]
     );
-    assert!(facts.zones.is_none() && facts.instance_types.is_none(), "only what was asked");
+    assert!(
+        facts.zones.is_none() && facts.instance_types.is_none(),
+        "only what was asked"
+    );
 }
 
 #[tokio::test]

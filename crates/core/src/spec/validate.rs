@@ -979,7 +979,11 @@ fn validate_iam(v: &mut Validator, spec: &Spec) {
         keys.iter().map(|(k, s)| (k.as_str(), *s)),
     );
     let partition = crate::lower::partition(&spec.region);
-    for arn in iam.service_accounts.iter().flat_map(|sa| &sa.attach_policy_arns) {
+    for arn in iam
+        .service_accounts
+        .iter()
+        .flat_map(|sa| &sa.attach_policy_arns)
+    {
         if !is_managed_policy_arn(arn) {
             let name = arn.rsplit(['/', ':']).next().unwrap_or_default();
             v.error(
