@@ -15,7 +15,7 @@ pub enum OpsError {
     #[error("the spec has errors")]
     Spec(Diagnostics),
     /// Problems of the spec against the live account (a reference to a stack
-    /// with nothing live), found by reading AWS before anything is changed.
+    /// with nothing live, a preflight check: `ops::preflight`), found by reading AWS before anything is changed.
     #[error("the spec does not fit the live account")]
     Live(Diagnostics),
     #[error("{0}")]

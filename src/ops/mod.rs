@@ -1,7 +1,8 @@
 //! The operations behind the commands, and the policy they keep: which
 //! files are stacks and how one is read (`stack`), the stacks of a
-//! directory together (`estate`), the account guard and
-//! planning (`plan`), the recheck of a saved plan (`saved_plan`), apply and
+//! directory together (`estate`), the account guard and planning (`plan`)
+//! with its checks of the account before anything is created (`preflight`),
+//! the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
 //! (`outputs`), the state bucket (`state_bucket`) and the connection to AWS
 //! (`connect`). They return typed results and errors (`OpsError`), ask and
@@ -13,6 +14,7 @@ mod error;
 mod estate;
 mod outputs;
 mod plan;
+mod preflight;
 mod saved_plan;
 mod stack;
 mod state_bucket;

@@ -10,7 +10,7 @@ use eksform_core::cloud::{Cloud, CloudError, Regions, Scope};
 use eksform_core::execute;
 use eksform_core::kinds;
 use eksform_core::lower::{self, StackModel};
-use eksform_core::model::{DesiredResource, LiveResource};
+use eksform_core::model::{Address, DesiredResource, LiveResource};
 use eksform_core::observe;
 use eksform_core::outputs::{KnownOutputs, KnownStack};
 use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
@@ -93,18 +93,38 @@ pub async fn plan_stack(
     };
     resolved?;
     let (plan, observed) = plan_observed(account, &stack.model, &stack.desired, goal, observed?)?;
-    refuse_taken_names(cloud, &plan, retry).await?;
+    let plan = super::preflight::preflight(cloud, &stack.loaded, plan, retry).await?;
     Ok((plan, observed))
 }
 
 /// A plan error for every resource the plan creates whose name something
 /// else in the account already holds (an unmarked cluster of the spec's name):
-/// found before anything is created, not half-way through apply.
+/// found before anything is created, not half-way through apply. (A plan of a
+/// spec file says so at the spec's lines: see `preflight`.)
 async fn refuse_taken_names(
     cloud: Arc<dyn Cloud>,
     plan: &Plan,
     retry: RetryPolicy,
 ) -> Result<(), OpsError> {
+    let taken = taken_names(cloud, plan, retry).await?;
+    // Every clash at once, the first by its address and the rest in its words.
+    let mut taken = taken.into_iter();
+    match taken.next() {
+        Some((address, what)) => {
+            let rest: Vec<String> = taken.map(|(a, w)| format!("; {a}: {w}")).collect();
+            Err(plan::PlanError::Refused(address, format!("{what}{}", rest.concat())).into())
+        }
+        None => Ok(()),
+    }
+}
+
+/// For each resource the plan creates, what already holds its name without
+/// the stack's mark (`Cloud::name_taken`), in words.
+pub(super) async fn taken_names(
+    cloud: Arc<dyn Cloud>,
+    plan: &Plan,
+    retry: RetryPolicy,
+) -> Result<Vec<(Address, String)>, CloudError> {
     // A replacement's new resource takes its old one's name or, made first, a
     // generated new one: only creates can meet a stranger's name.
     let creates = plan
@@ -122,20 +142,11 @@ async fn refuse_taken_names(
             Ok::<_, CloudError>(taken.map(|t| (change.address.clone(), t)))
         })
     });
-    let taken: Vec<_> = futures_util::future::try_join_all(checks)
+    Ok(futures_util::future::try_join_all(checks)
         .await?
         .into_iter()
         .flatten()
-        .collect();
-    // Every clash at once, the first by its address and the rest in its words.
-    let mut taken = taken.into_iter();
-    match taken.next() {
-        Some((address, what)) => {
-            let rest: Vec<String> = taken.map(|(a, w)| format!("; {a}: {w}")).collect();
-            Err(plan::PlanError::Refused(address, format!("{what}{}", rest.concat())).into())
-        }
-        None => Ok(()),
-    }
+        .collect())
 }
 
 /// Connections for an estate's plans: one per region, whose observation the

@@ -339,6 +339,12 @@ fn eksform_calls() -> Vec<Call> {
                 .with("ec2:CreateAction", action.trim_start_matches("ec2:")),
         );
     }
+    // Preflight: any managed policy the spec attaches, any principal an
+    // access entry names, whoever made them.
+    calls.push(Call::new("iam:GetPolicy").at("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"));
+    calls.push(Call::new("iam:GetPolicy").at(format!("arn:aws:iam::{ACCOUNT}:policy/apps-read")));
+    calls.push(Call::new("iam:GetRole").at(role("platform-admins")));
+    calls.push(Call::new("iam:GetUser").at(format!("arn:aws:iam::{ACCOUNT}:user/alice")));
     // A security group in a brought VPC.
     calls.push(
         Call::new("ec2:CreateSecurityGroup")

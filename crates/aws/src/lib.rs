@@ -2,7 +2,8 @@
 //! `CloudError`, and `AwsCloud`, the real `Cloud`. Each kind's calls live in
 //! its adapter (`Adapter`), one module per AWS service (`ec2`, `eks`, `iam`,
 //! `logs`, `route53`, `acm`, `elbv2`) holding what that service's adapters
-//! share; `lock` is the state bucket in S3.
+//! share; `lock` is the state bucket in S3; `preflight` the read-only facts a
+//! plan checks before anything is created.
 
 pub mod acm;
 pub mod ec2;
@@ -11,6 +12,7 @@ pub mod elbv2;
 pub mod iam;
 pub mod lock;
 pub mod logs;
+pub mod preflight;
 pub mod route53;
 
 use async_trait::async_trait;
@@ -390,6 +392,13 @@ impl Cloud for AwsCloud {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         adapter(kind)?.read(&self.clients, live).await
+    }
+
+    async fn preflight_facts(
+        &self,
+        questions: &eksform_core::preflight::Questions,
+    ) -> Result<eksform_core::preflight::Facts, CloudError> {
+        preflight::facts(&self.clients, questions).await
     }
 }
 

@@ -22,9 +22,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The calls eksform makes beyond its kinds' adapters: the account guard,
-/// and the state bucket (`eksform bootstrap`, the apply lock, the history).
+/// the plan's preflight reads (`preflight`), and the state bucket (`eksform
+/// bootstrap`, the apply lock, the history).
 pub const ENGINE_CALLS: &[&str] = &[
     "sts:GetCallerIdentity",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "eks:DescribeClusterVersions",
+    "iam:GetPolicy",
+    "iam:GetRole",
+    "iam:GetUser",
     "s3:CreateBucket",
     "s3:DeleteObject",
     "s3:GetObject",
@@ -159,6 +171,9 @@ pub const GRANTS: &[Grant] = &[
             "acm:ListCertificates",
             "acm:ListTagsForCertificate",
             "ec2:DescribeAddresses",
+            "ec2:DescribeAvailabilityZones",
+            "ec2:DescribeInstanceTypeOfferings",
+            "ec2:DescribeInstanceTypes",
             "ec2:DescribeInternetGateways",
             "ec2:DescribeNatGateways",
             "ec2:DescribeRouteTables",
@@ -170,6 +185,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:DescribeAddon",
             "eks:DescribeAddonVersions",
             "eks:DescribeCluster",
+            "eks:DescribeClusterVersions",
             "eks:DescribeFargateProfile",
             "eks:DescribeNodegroup",
             "eks:DescribeUpdate",
@@ -186,6 +202,11 @@ pub const GRANTS: &[Grant] = &[
             "elasticloadbalancing:DescribeTargetGroups",
             "iam:GetAccountAuthorizationDetails",
             "iam:GetOpenIDConnectProvider",
+            // Preflight: the managed policies the spec attaches and the
+            // access entries' principals exist (any role or user, any policy).
+            "iam:GetPolicy",
+            "iam:GetRole",
+            "iam:GetUser",
             "iam:ListOpenIDConnectProviders",
             "logs:DescribeLogGroups",
             "logs:ListTagsForResource",
@@ -231,7 +252,6 @@ pub const GRANTS: &[Grant] = &[
             "iam:DeleteRole",
             "iam:DeleteRolePolicy",
             "iam:DetachRolePolicy",
-            "iam:GetRole",
             "iam:GetRolePolicy",
             "iam:ListAttachedRolePolicies",
             "iam:ListRolePolicies",

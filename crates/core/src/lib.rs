@@ -18,6 +18,7 @@ pub mod model;
 pub mod observe;
 pub mod outputs;
 pub mod plan;
+pub mod preflight;
 pub mod retry;
 pub mod spec;
 pub mod suggest;

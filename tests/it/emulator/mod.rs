@@ -10,6 +10,7 @@ mod edge;
 mod estate;
 mod guards;
 mod network;
+mod preflight;
 mod reliability;
 mod shared_account;
 mod workloads;

@@ -1,6 +1,7 @@
-//! The requests the adapters send for calls the emulator answers wrongly or
+//! The requests the adapters (and preflight) send for calls the emulator answers wrongly or
 //! not at all, with the SDK client mocked by aws-smithy-mocks to answer as
 //! AWS does.
 
 mod acm;
 mod eks;
+mod preflight;

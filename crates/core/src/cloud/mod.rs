@@ -166,4 +166,13 @@ pub trait Cloud: Send + Sync {
         kind: &'static dyn Kind,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError>;
+    /// What the account says to a plan's preflight questions (read-only
+    /// calls; see `preflight`). Default: nothing known, so no check is made:
+    /// a cloud that models none of these facts checks nothing.
+    async fn preflight_facts(
+        &self,
+        _questions: &crate::preflight::Questions,
+    ) -> Result<crate::preflight::Facts, CloudError> {
+        Ok(crate::preflight::Facts::default())
+    }
 }

@@ -195,6 +195,13 @@ impl Cloud for SharedObservation {
     ) -> Result<Option<LiveResource>, CloudError> {
         self.inner.read(kind, live).await
     }
+
+    async fn preflight_facts(
+        &self,
+        questions: &crate::preflight::Questions,
+    ) -> Result<crate::preflight::Facts, CloudError> {
+        self.inner.preflight_facts(questions).await
+    }
 }
 
 #[cfg(test)]

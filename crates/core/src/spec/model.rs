@@ -203,7 +203,7 @@ pub struct AccessEntry {
 pub struct AccessPolicy {
     #[serde(rename = "policyARN")]
     pub policy_arn: Located<String>,
-    pub access_scope: AccessScope,
+    pub access_scope: Located<AccessScope>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

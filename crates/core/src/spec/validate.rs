@@ -728,6 +728,111 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
             .iter()
             .map(|e| (e.principal_arn.as_str(), e.principal_arn.span)),
     );
+    validate_access_entries(v, spec, cluster);
+}
+
+/// Access entries name IAM principals and EKS access policies by ARN; a bare
+/// name is the usual slip, and EKS only refuses it half-way through apply.
+fn validate_access_entries(v: &mut Validator, spec: &Spec, cluster: &Cluster) {
+    let partition = crate::lower::partition(&spec.region);
+    let account = spec
+        .account
+        .as_ref()
+        .map_or("<account>", |a| a.value.as_str());
+    for entry in &cluster.access_entries {
+        let principal = &entry.principal_arn;
+        if !is_principal_arn(principal) {
+            let name = principal.rsplit(['/', ':']).next().unwrap_or_default();
+            v.error(
+                principal.span,
+                format!(
+                    "cluster.accessEntries: principalARN `{}` is not the ARN of an IAM role or user",
+                    principal.value
+                ),
+                format!(
+                    "write the role's ARN, `arn:{partition}:iam::{account}:role/{name}` (or `...:user/{name}` for a user)"
+                ),
+            );
+        }
+        for policy in &entry.access_policies {
+            let arn = &policy.policy_arn;
+            if !is_access_policy_arn(arn) {
+                let name = arn.rsplit(['/', ':']).next().unwrap_or_default();
+                v.error(
+                    arn.span,
+                    format!(
+                        "cluster.accessEntries: policyARN `{}` is not the ARN of an EKS access policy",
+                        arn.value
+                    ),
+                    format!("write `arn:{partition}:eks::aws:cluster-access-policy/{name}`"),
+                );
+            }
+            let scope = &policy.access_scope;
+            if scope.scope_type == AccessScopeType::Namespace && scope.namespaces.is_empty() {
+                v.error(
+                    scope.span,
+                    "cluster.accessEntries: an access scope of type `namespace` lists no namespaces",
+                    "add `namespaces: [...]`, or use `type: cluster` for the whole cluster",
+                );
+            }
+        }
+    }
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/...` or `...:user/...`.
+fn is_principal_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(5, ':');
+    let (Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let name = resource
+        .strip_prefix("role/")
+        .or_else(|| resource.strip_prefix("user/"));
+    partition.starts_with("aws")
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && name.is_some_and(|n| !n.is_empty() && !n.ends_with('/'))
+}
+
+/// `arn:<partition>:eks::aws:cluster-access-policy/<name>`.
+fn is_access_policy_arn(arn: &str) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(':'))
+        .filter(|(partition, _)| partition.starts_with("aws"))
+        .and_then(|(_, rest)| rest.strip_prefix("eks::aws:cluster-access-policy/"))
+        .is_some_and(|name| !name.is_empty() && !name.contains(['/', ':']))
+}
+
+/// `arn:<partition>:iam::aws:policy/...` (AWS managed) or
+/// `arn:<partition>:iam::<12 digits>:policy/...` (the account's own).
+pub(crate) fn is_managed_policy_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(5, ':');
+    let (Some(partition), Some("iam"), Some(""), Some(owner), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    partition.starts_with("aws")
+        && (owner == "aws" || (owner.len() == 12 && owner.chars().all(|c| c.is_ascii_digit())))
+        && resource
+            .strip_prefix("policy/")
+            .is_some_and(|n| !n.is_empty() && !n.ends_with('/'))
 }
 
 fn service_account_keys(spec: &Spec) -> Vec<String> {
@@ -873,6 +978,26 @@ fn validate_iam(v: &mut Validator, spec: &Spec) {
         "service account",
         keys.iter().map(|(k, s)| (k.as_str(), *s)),
     );
+    let partition = crate::lower::partition(&spec.region);
+    for arn in iam
+        .service_accounts
+        .iter()
+        .flat_map(|sa| &sa.attach_policy_arns)
+    {
+        if !is_managed_policy_arn(arn) {
+            let name = arn.rsplit(['/', ':']).next().unwrap_or_default();
+            v.error(
+                arn.span,
+                format!(
+                    "iam.serviceAccounts: attachPolicyARNs entry `{}` is not the ARN of a managed policy",
+                    arn.value
+                ),
+                format!(
+                    "an AWS managed policy is `arn:{partition}:iam::aws:policy/{name}`, one of the account's `arn:{partition}:iam::<account>:policy/{name}`"
+                ),
+            );
+        }
+    }
 }
 
 fn validate_edge(v: &mut Validator, spec: &Spec) {
