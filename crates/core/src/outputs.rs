@@ -426,6 +426,7 @@ mod tests {
                     action: *action,
                     reason: None,
                     warnings: vec![],
+                    notes: vec![],
                     changes: vec![],
                     desired: None,
                     live: None,
