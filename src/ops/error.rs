@@ -98,3 +98,39 @@ impl From<LockError> for OpsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksform_core::cloud::ErrorClass;
+
+    #[test]
+    fn credentials_aws_refuses_are_told_as_such_and_other_errors_pass_through() {
+        let expired = CloudError::new(
+            ErrorClass::Rejected,
+            Some("ExpiredToken"),
+            "GetCallerIdentity: The security token included in the request is expired",
+        );
+        let rendered = OpsError::from(expired).to_string();
+        assert!(
+            rendered.starts_with("AWS refused the credentials (ExpiredToken: ")
+                && rendered.contains("--profile"),
+            "{rendered}"
+        );
+        let missing = CloudError::new(
+            ErrorClass::Rejected,
+            Some(eksform_aws::credentials::NO_CREDENTIALS),
+            "no AWS credentials: none was found",
+        );
+        assert_eq!(
+            OpsError::from(missing).to_string(),
+            "no AWS credentials: none was found"
+        );
+        let other = CloudError::new(
+            ErrorClass::Rejected,
+            Some("VpcLimitExceeded"),
+            "CreateVpc: too many",
+        );
+        assert!(matches!(OpsError::from(other), OpsError::Cloud(_)));
+    }
+}

@@ -208,9 +208,7 @@ mod tests {
         let other = Outer(CredentialsError::provider_error("expired"));
         assert_eq!(
             missing_in(&other).as_deref(),
-            Some(
-                "no usable AWS credentials: dispatch failure: an error occurred while loading credentials: expired"
-            )
+            Some("no usable AWS credentials: an error occurred while loading credentials: expired")
         );
     }
 }

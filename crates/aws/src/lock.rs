@@ -1180,7 +1180,8 @@ mod tests {
                 && first.contains("ci@runner-7")
                 && first.contains("pid 42")
                 && first.contains("`apply`")
-                && first.contains("held for ")
+                && first.contains("held since ")
+                && first.contains(" (for ")
                 && first.contains("waited 0s, giving up in 1m 40s"),
             "{first}"
         );
