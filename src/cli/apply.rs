@@ -129,7 +129,7 @@ pub(super) async fn run_goal(
         parallelism,
         lock_wait: Duration::from_secs(lock_timeout),
     };
-    let report = ops::run_apply(&global.aws_access(), request, &Terminal { file }).await;
+    let report = ops::run_apply(&global.aws_access(), request, &Terminal { file, goal }).await;
     Ok(render_report(goal, report))
 }
 
@@ -182,7 +182,7 @@ fn render_outcome(goal: Goal, outcome: &ApplyOutcome) -> ExitStatus {
             ExitStatus::Failure
         }
         ApplyOutcome::Declined => {
-            eprintln!("Cancelled; nothing was changed.");
+            eprintln!("{verb} cancelled.");
             ExitStatus::Failure
         }
         ApplyOutcome::Abandoned => {
@@ -198,6 +198,7 @@ fn render_outcome(goal: Goal, outcome: &ApplyOutcome) -> ExitStatus {
 /// The terminal an apply or destroy of `file` runs in.
 struct Terminal<'a> {
     file: &'a Path,
+    goal: Goal,
 }
 
 #[async_trait::async_trait]
@@ -229,7 +230,11 @@ impl ApplyFrontEnd for Terminal<'_> {
     }
 
     fn show_plan(&self, plan: &Plan) {
-        print!("{}", render::human::plan(plan, color()));
+        let shown = match self.goal {
+            Goal::Apply => render::human::plan(plan, color()),
+            Goal::Destroy => render::human::destroy_plan(plan, color()),
+        };
+        print!("{shown}");
     }
 
     fn show_guarded(&self, changes: &[&ResourceChange]) {
@@ -244,11 +249,15 @@ impl ApplyFrontEnd for Terminal<'_> {
         }
     }
 
-    async fn confirm(&self, _goal: Goal) -> Confirmation {
+    async fn confirm(&self, goal: Goal) -> Confirmation {
         if !std::io::stdin().is_terminal() {
             return Confirmation::CannotAsk;
         }
-        if answered_yes("Do you want to perform these actions?").await {
+        let question = match goal {
+            Goal::Apply => "Do you want to perform these actions?",
+            Goal::Destroy => "Do you really want to destroy every resource of this stack?",
+        };
+        if answered_yes(question).await {
             Confirmation::Approved
         } else {
             Confirmation::Declined

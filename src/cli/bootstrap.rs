@@ -9,6 +9,7 @@ use crate::ops::{self, AccountState};
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
+    /// A spec file: its account and region get the bucket.
     pub file: PathBuf,
 }
 

@@ -10,7 +10,9 @@ use crate::ops::{self, Approval, Goal};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    /// The spec file of the stack to destroy.
     pub file: PathBuf,
+    /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
     /// At most this many AWS calls at once to each AWS service (fewer

@@ -7,10 +7,13 @@ use clap::Args;
 use super::{CliError, ExitStatus, GlobalArgs};
 use crate::ops::{self, AccountState};
 use crate::render;
+use eksform_aws::when;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// The spec file of the stack.
     pub file: PathBuf,
+    /// Print the records as JSON on stdout (times in seconds since the Unix epoch).
     #[arg(long)]
     pub json: bool,
 }
@@ -34,10 +37,11 @@ pub(super) async fn run(global: &GlobalArgs, args: HistoryArgs) -> Result<ExitSt
     if entries.is_empty() {
         println!("No applies of stack {} are recorded.", stack.model.stack);
     }
+    let now = when::now();
     for entry in &entries {
         println!(
             "{}  {:<8} {:<11} {}  by {} on {}",
-            entry.finished,
+            when::local_with_age(entry.finished, now),
             entry.who.command,
             entry.result,
             render::human::summary_line(&entry.summary),

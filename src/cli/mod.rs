@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::ops::{AwsAccess, OpsError};
-use eksform_core::diagnostics::{Diagnostics, RenderedDiagnostic};
+use eksform_aws::Warnings;
+use eksform_core::diagnostics::{Diagnostic, Diagnostics, RenderedDiagnostic};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,10 +54,11 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     fn aws_access(&self) -> AwsAccess {
-        AwsAccess {
-            profile: self.profile.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-        }
+        AwsAccess::new(
+            self.profile.clone(),
+            self.endpoint_url.clone(),
+            Warnings::to(print_warning),
+        )
     }
 }
 
@@ -169,8 +171,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // Without -v nothing is logged: what a user must see is a diagnostic or
+    // a line of progress, never a log line.
     let level = match verbose {
-        0 => "warn",
+        0 => "off",
         1 => "info,aws_config=warn",
         _ => "debug",
     };
@@ -205,6 +209,21 @@ fn print_diagnostics(diagnostics: &Diagnostics) {
             text = diagnostic.to_string();
         }
         let _ = writeln!(stderr, "{text}");
+    }
+}
+
+/// A warning from the AWS side, shown as the spec's are; once per run, as
+/// a wait or an observation repeated says the same again.
+fn print_warning(message: String) {
+    static SAID: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = SAID
+        .lock()
+        .map_or(true, |mut said| said.insert(message.clone()));
+    if first {
+        let mut warning = Diagnostics::new();
+        warning.push(Diagnostic::warning(message));
+        print_diagnostics(&warning);
     }
 }
 

@@ -9,7 +9,9 @@ use crate::ops;
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
+    /// The spec file of the stack.
     pub file: PathBuf,
+    /// Print the outputs as a JSON object on stdout.
     #[arg(long)]
     pub json: bool,
 }

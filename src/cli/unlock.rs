@@ -9,7 +9,9 @@ use crate::ops::AccountState;
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
+    /// The stack's name (`stack:` in its spec).
     pub stack: String,
+    /// The stack's region, whose state bucket holds the lock.
     #[arg(long)]
     pub region: String,
     /// Do not ask for confirmation.

@@ -1,10 +1,18 @@
-//! How the operations reach AWS: the profile and endpoint of the run, and a
-//! connection per region asked for.
+//! How the operations reach AWS: the profile and endpoint of the run, its
+//! credentials (resolved once, up front, for every region), and a connection
+//! per region asked for.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use eksform_aws::{AwsClients, AwsCloud, Connection};
+use eksform_aws::credentials::{Credentials, Missing};
+use eksform_aws::{AwsClients, AwsCloud, Connection, Warnings};
 use eksform_core::cloud::{Cloud, Regions};
+
+/// How long the credential chain is given before the run says it has none.
+/// Long enough for SSO or an assumed role over a slow network; the chain's
+/// instance metadata lookup, the slow part off EC2, gives up much sooner.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How this run reaches AWS; the region comes from each stack.
 #[derive(Debug, Clone, Default)]
@@ -13,16 +21,46 @@ pub struct AwsAccess {
     pub profile: Option<String>,
     /// An endpoint that takes every call (a local emulator).
     pub endpoint_url: Option<String>,
+    /// Where the AWS side's warnings go.
+    pub warnings: Warnings,
+    /// The run's credentials, resolved by the first connection (shared by clones).
+    credentials: Arc<tokio::sync::OnceCell<Credentials>>,
 }
 
 impl AwsAccess {
+    pub fn new(profile: Option<String>, endpoint_url: Option<String>, warnings: Warnings) -> Self {
+        Self {
+            profile,
+            endpoint_url,
+            warnings,
+            credentials: Arc::default(),
+        }
+    }
+
     pub async fn clients(&self, region: &str) -> AwsClients {
         let connection = Connection {
             region: region.into(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
         };
-        AwsClients::connect(&connection).await
+        let credentials = self
+            .credentials
+            .get_or_init(|| async {
+                match Credentials::resolve(&connection, CREDENTIALS_TIMEOUT).await {
+                    Ok(credentials) => credentials,
+                    // Every call then fails at once with these words (see
+                    // `eksform_aws::credentials`), the first being the
+                    // account guard's: the run stops there.
+                    Err(missing) => {
+                        Credentials::unavailable(no_credentials(self.profile.as_deref(), &missing))
+                    }
+                }
+            })
+            .await;
+        AwsClients {
+            warnings: self.warnings.clone(),
+            ..AwsClients::connect(&connection, credentials).await
+        }
     }
 
     pub async fn connect(&self, region: &str) -> Arc<dyn Cloud> {
@@ -30,6 +68,21 @@ impl AwsAccess {
             clients: self.clients(region).await,
         })
     }
+}
+
+/// What a run without credentials says: where the SDK's chain looked, in its
+/// order, and how to choose a profile.
+fn no_credentials(profile: Option<&str>, missing: &Missing) -> String {
+    let profile = profile.unwrap_or("default");
+    let missing = missing.to_string();
+    let missing = missing.trim_end_matches('.');
+    format!(
+        "no AWS credentials: {missing}. Looked in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), \
+         the shared config and credentials files (~/.aws/config, ~/.aws/credentials) for profile `{profile}` \
+         (keys, SSO, an assumed role, credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), \
+         and the container and instance metadata. Sign in (e.g. `aws sso login --profile {profile}`), \
+         or choose a profile with --profile or AWS_PROFILE"
+    )
 }
 
 /// A new connection for each region asked for.
@@ -65,6 +118,28 @@ impl Regions for FromHomeRegion<'_> {
             self.home.clone()
         } else {
             self.access.connect(region).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_credentials_names_every_source_of_the_chain_and_the_profile() {
+        let line = no_credentials(Some("prod"), &Missing::NotFound);
+        assert!(!line.contains('\n'), "{line}");
+        for source in [
+            "AWS_ACCESS_KEY_ID",
+            "~/.aws/credentials",
+            "profile `prod`",
+            "SSO",
+            "web identity",
+            "instance metadata",
+            "--profile",
+        ] {
+            assert!(line.contains(source), "{source} missing from: {line}");
         }
     }
 }

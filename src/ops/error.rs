@@ -19,7 +19,15 @@ pub enum OpsError {
     #[error("the spec does not fit the live account")]
     Live(Diagnostics),
     #[error("{0}")]
-    Cloud(#[from] CloudError),
+    Cloud(CloudError),
+    /// The run has no credentials: where they were looked for (see `connect`).
+    #[error("{0}")]
+    NoCredentials(String),
+    /// AWS refused the credentials (expired, revoked, mistyped).
+    #[error(
+        "AWS refused the credentials ({code}: {message}); renew them (for SSO: `aws sso login`) or choose others with --profile or AWS_PROFILE"
+    )]
+    CredentialsRefused { code: String, message: String },
     #[error(
         "refusing to touch AWS: the spec is for account {expected}, but the credentials are for account {actual}"
     )]
@@ -43,6 +51,14 @@ pub enum OpsError {
     /// (boxed: it names the holder, and every result carries this type).
     #[error("{0}")]
     Lock(Box<LockError>),
+    /// `outputs` of a stack that has nothing live.
+    #[error("stack {stack} has no live resources in {region}; run `eksform apply` first")]
+    NothingLive { stack: String, region: String },
+    /// `history` of an account and region without a state bucket.
+    #[error(
+        "account {account} has no state bucket in {region}, so no apply is recorded there; `eksform bootstrap FILE` makes one, and applies from then on are locked and recorded"
+    )]
+    NoStateBucket { account: String, region: String },
     #[error(
         "refusing to delete or replace these with --auto-approve alone; add --allow-destroy if that is intended"
     )]
@@ -54,8 +70,72 @@ pub enum OpsError {
     NoOneToConfirm { goal: Goal },
 }
 
+/// The codes AWS answers credentials it does not take with.
+const REFUSED_CREDENTIALS: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "InvalidToken",
+];
+
+impl From<CloudError> for OpsError {
+    fn from(error: CloudError) -> Self {
+        match error.code.as_deref() {
+            Some(eksform_aws::credentials::NO_CREDENTIALS) => Self::NoCredentials(error.message),
+            Some(code) if REFUSED_CREDENTIALS.contains(&code) => Self::CredentialsRefused {
+                code: code.into(),
+                message: error.message,
+            },
+            _ => Self::Cloud(error),
+        }
+    }
+}
+
 impl From<LockError> for OpsError {
     fn from(error: LockError) -> Self {
-        Self::Lock(Box::new(error))
+        match error {
+            LockError::Cloud(error) => error.into(),
+            other => Self::Lock(Box::new(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksform_core::cloud::ErrorClass;
+
+    #[test]
+    fn credentials_aws_refuses_are_told_as_such_and_other_errors_pass_through() {
+        let expired = CloudError::new(
+            ErrorClass::Rejected,
+            Some("ExpiredToken"),
+            "GetCallerIdentity: The security token included in the request is expired",
+        );
+        let rendered = OpsError::from(expired).to_string();
+        assert!(
+            rendered.starts_with("AWS refused the credentials (ExpiredToken: ")
+                && rendered.contains("--profile"),
+            "{rendered}"
+        );
+        let missing = CloudError::new(
+            ErrorClass::Rejected,
+            Some(eksform_aws::credentials::NO_CREDENTIALS),
+            "no AWS credentials: none was found",
+        );
+        assert_eq!(
+            OpsError::from(missing).to_string(),
+            "no AWS credentials: none was found"
+        );
+        let other = CloudError::new(
+            ErrorClass::Rejected,
+            Some("VpcLimitExceeded"),
+            "CreateVpc: too many",
+        );
+        assert!(matches!(OpsError::from(other), OpsError::Cloud(_)));
     }
 }

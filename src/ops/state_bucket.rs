@@ -29,6 +29,7 @@ pub(super) async fn caller_in_account(
 /// The state bucket of the caller's account in a region.
 pub struct AccountState {
     bucket: StateBucket,
+    account: String,
 }
 
 impl AccountState {
@@ -43,6 +44,7 @@ impl AccountState {
         let (account, _) = caller_in_account(&clients, expected).await?;
         Ok(Self {
             bucket: StateBucket::new(clients, &account, region),
+            account,
         })
     }
 
@@ -67,6 +69,12 @@ impl AccountState {
 
     /// The recorded applies and destroys of `stack`.
     pub async fn history(&self, stack: &str) -> Result<Vec<HistoryEntry>, OpsError> {
-        Ok(self.bucket.history(stack).await?)
+        match self.bucket.history(stack).await {
+            Err(e) if e.code.as_deref() == Some("NoSuchBucket") => Err(OpsError::NoStateBucket {
+                account: self.account.clone(),
+                region: self.bucket.region.clone(),
+            }),
+            history => Ok(history?),
+        }
     }
 }

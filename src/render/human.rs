@@ -195,7 +195,12 @@ fn attribute_lines(out: &mut String, kind: &str, change: &AttributeChange, width
     let _ = writeln!(out, "      {name} = {one}{trailer}");
 }
 
-fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
+/// What the plan says of a guarded delete or replacement: apply's rule
+/// (docs/ownership.md), or destroy's, which deletes them when asked.
+const GUARDED_IN_APPLY: &str = "# DESTRUCTIVE: apply --auto-approve needs --allow-destroy for this";
+const GUARDED_IN_DESTROY: &str = "# DESTRUCTIVE: a guarded resource; this destroy deletes it";
+
+fn resource_block(out: &mut String, resource: &ResourceChange, color: bool, guarded: &str) {
     let id = resource
         .live
         .as_ref()
@@ -218,10 +223,7 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool) {
     );
     let _ = writeln!(out, "{}", paint(resource.action, &header, color));
     if resource.is_guarded() {
-        let _ = writeln!(
-            out,
-            "      # DESTRUCTIVE: apply --auto-approve needs --allow-destroy for this"
-        );
+        let _ = writeln!(out, "      {guarded}");
     }
     if let Some(reason) = &resource.reason {
         let _ = writeln!(out, "      # {reason}");
@@ -331,6 +333,15 @@ fn upgrade_section(out: &mut String, upgrade: &Upgrade) {
 
 /// The whole plan: one block per change, then the summary line.
 pub fn plan(plan: &Plan, color: bool) -> String {
+    render_plan(plan, color, GUARDED_IN_APPLY)
+}
+
+/// A destroy's plan, as `plan` shows it, in destroy's words.
+pub fn destroy_plan(plan: &Plan, color: bool) -> String {
+    render_plan(plan, color, GUARDED_IN_DESTROY)
+}
+
+fn render_plan(plan: &Plan, color: bool, guarded: &str) -> String {
     let mut out = String::new();
     let summary = plan.summary();
     let _ = writeln!(
@@ -364,7 +375,7 @@ pub fn plan(plan: &Plan, color: bool) -> String {
     if plan.resources.iter().any(|r| shown(&r)) {
         out.push('\n');
         for resource in plan.resources.iter().filter(shown) {
-            resource_block(&mut out, resource, color);
+            resource_block(&mut out, resource, color, guarded);
             out.push('\n');
         }
     }

@@ -6,6 +6,7 @@
 //! plan checks before anything is created.
 
 pub mod acm;
+pub mod credentials;
 pub mod ec2;
 pub mod eks;
 pub mod elbv2;
@@ -14,12 +15,15 @@ pub mod lock;
 pub mod logs;
 pub mod preflight;
 pub mod route53;
+pub mod when;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::time::Duration;
+
+use credentials::Credentials;
 
 use eksform_core::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::{self, Kind, tags};
@@ -159,6 +163,38 @@ where
     }
 }
 
+/// What the AWS side tells the user that is neither progress nor an error
+/// (a certificate waiting for a record outside the stack, an endpoint that
+/// lacks an API, a dead holder's lock taken over): the CLI shows each as a
+/// warning, like the spec's. Without a listener (tests, the benchmark) they
+/// go to the debug log only.
+#[derive(Clone, Default)]
+pub struct Warnings(Option<std::sync::Arc<dyn Fn(String) + Send + Sync>>);
+
+impl Warnings {
+    pub fn to(listener: impl Fn(String) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(listener)))
+    }
+
+    pub fn warn(&self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.0 {
+            Some(listener) => listener(message),
+            None => tracing::debug!("warning: {message}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Warnings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Warnings(listened to)"
+        } else {
+            "Warnings(none)"
+        })
+    }
+}
+
 /// The SDK clients eksform uses, all for the stack's region.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -171,6 +207,8 @@ pub struct AwsClients {
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
     pub s3: aws_sdk_s3::Client,
+    /// Where the adapters' warnings go.
+    pub warnings: Warnings,
 }
 
 impl AwsClients {
@@ -191,6 +229,7 @@ impl AwsClients {
                     .force_path_style(config.endpoint_url().is_some())
                     .build(),
             ),
+            warnings: Warnings::default(),
         }
     }
 }
@@ -204,8 +243,10 @@ pub struct Connection {
 }
 
 impl AwsClients {
-    pub async fn connect(connection: &Connection) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    /// Clients for the connection, all with `credentials` (see
+    /// `credentials::Credentials::resolve`).
+    pub async fn connect(connection: &Connection, credentials: &Credentials) -> Self {
+        let loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(connection.region.clone()))
             // Each call is retried a few times on throttling and 5xx by the SDK
             // (backoff with jitter), so that an operation made of several calls
@@ -223,6 +264,7 @@ impl AwsClients {
                     .operation_attempt_timeout(Duration::from_secs(60))
                     .build(),
             );
+        let mut loader = credentials.configure(loader);
         if let Some(profile) = &connection.profile {
             loader = loader.profile_name(profile);
         }
@@ -253,13 +295,19 @@ pub fn error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    // A call without credentials: what the run said about them, as it is.
+    if let Some(missing) = credentials::missing_in(&err) {
+        return CloudError {
+            class: ErrorClass::Rejected,
+            code: Some(credentials::NO_CREDENTIALS.into()),
+            message: missing,
+        };
+    }
     let code = err.code().map(str::to_string);
-    let message = err.message().map(str::to_string).unwrap_or_else(|| {
-        format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(&err)
-        )
-    });
+    let message = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| credentials::one_line(&err));
     let class = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ErrorClass::Transient

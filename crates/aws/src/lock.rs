@@ -5,7 +5,7 @@
 //! (`history/<stack>/<time>.json`). eksform keeps no state in it: the live
 //! account stays the state.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -82,7 +82,11 @@ impl Holder {
 
     pub fn describe(&self) -> String {
         let held = match self.held_for(now()) {
-            Some(age) => format!("held for {}", human(age)),
+            Some(age) => format!(
+                "held since {} (for {})",
+                crate::when::local(self.since),
+                human(age)
+            ),
             None => "held for an unknown time".into(),
         };
         format!(
@@ -213,11 +217,17 @@ pub fn liveness(holder: &Holder, here: &Machine, process: impl Fn(u32) -> Proces
 pub struct WaitReports {
     every: Duration,
     last: Option<(Holder, std::time::Instant)>,
+    /// When the first report was asked for: the wait's start.
+    since: Option<std::time::Instant>,
 }
 
 impl WaitReports {
     pub fn every(every: Duration) -> Self {
-        Self { every, last: None }
+        Self {
+            every,
+            last: None,
+            since: None,
+        }
     }
 
     /// The line to print now about waiting for `stack`'s lock, held by
@@ -229,6 +239,7 @@ impl WaitReports {
         left: Duration,
         at: std::time::Instant,
     ) -> Option<String> {
+        let waited = at.duration_since(*self.since.get_or_insert(at));
         let due = match &self.last {
             None => true,
             Some((said, when)) => said != holder || at.duration_since(*when) >= self.every,
@@ -238,8 +249,9 @@ impl WaitReports {
         }
         self.last = Some((holder.clone(), at));
         Some(format!(
-            "Waiting for the lock of stack {stack}: held by {}; giving up in {}.",
+            "Waiting for the lock of stack {stack}: held by {}; waited {}, giving up in {}.",
             holder.describe(),
+            human(waited),
             human(left)
         ))
     }
@@ -252,11 +264,7 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::when::now;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -593,6 +601,8 @@ trait LockStore {
         key: &str,
     ) -> Result<Option<(Vec<u8>, Option<String>)>, CloudError>;
     async fn delete_version(&self, key: &str, version: Option<String>) -> Result<(), CloudError>;
+    /// Tells the user something worth a warning.
+    fn warn(&self, message: String);
 }
 
 impl LockStore for StateBucket {
@@ -633,6 +643,10 @@ impl LockStore for StateBucket {
 
     async fn delete_version(&self, key: &str, version: Option<String>) -> Result<(), CloudError> {
         StateBucket::delete_version(self, key, version).await
+    }
+
+    fn warn(&self, message: String) {
+        self.aws.warnings.warn(message);
     }
 }
 
@@ -680,11 +694,11 @@ async fn acquire(
         vanished = 0;
         if takeovers < TAKEOVERS && (rules.liveness)(&current) == Liveness::Dead {
             takeovers += 1;
-            tracing::warn!(
+            store.warn(format!(
                 "taking over the lock of stack {}: its holder ({}) is gone",
                 rules.stack,
                 current.describe()
-            );
+            ));
             // Only the version that was read: a run that took the lock
             // over meanwhile keeps it, and this one tries again.
             store.delete_version(&key, version).await?;
@@ -839,6 +853,7 @@ mod tests {
         puts: AtomicU32,
         reads: AtomicU32,
         deletes: AtomicU32,
+        warned: Mutex<Vec<String>>,
     }
 
     impl Fake {
@@ -889,6 +904,10 @@ mod tests {
                 *object = None;
             }
             Ok(())
+        }
+
+        fn warn(&self, message: String) {
+            self.warned.lock().unwrap().push(message);
         }
     }
 
@@ -973,6 +992,11 @@ mod tests {
         let (outcome, _) = acquire_with(&store, Duration::ZERO, Liveness::Dead).await;
         assert!(outcome.is_ok(), "{outcome:?}");
         assert_eq!(store.deletes.load(Ordering::SeqCst), 1);
+        let warned = store.warned.lock().unwrap().clone();
+        assert!(
+            matches!(&warned[..], [w] if w.contains("taking over") && w.contains("pid 42")),
+            "the takeover is told: {warned:?}"
+        );
         let written = store.object.lock().unwrap().clone().unwrap();
         assert_eq!(serde_json::from_slice::<Holder>(&written.0).unwrap(), me());
 
@@ -1156,8 +1180,9 @@ mod tests {
                 && first.contains("ci@runner-7")
                 && first.contains("pid 42")
                 && first.contains("`apply`")
-                && first.contains("held for ")
-                && first.contains("giving up in 1m 40s"),
+                && first.contains("held since ")
+                && first.contains(" (for ")
+                && first.contains("waited 0s, giving up in 1m 40s"),
             "{first}"
         );
         let later = |s| start + Duration::from_secs(s);
@@ -1176,11 +1201,10 @@ mod tests {
                 .report("web", &someone(43), left, later(40))
                 .is_none()
         );
-        assert!(
-            reports
-                .report("web", &someone(43), left, later(41))
-                .is_some()
-        );
+        let again = reports
+            .report("web", &someone(43), left, later(41))
+            .unwrap();
+        assert!(again.contains("waited 41s"), "{again}");
     }
 
     #[test]

@@ -597,14 +597,16 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
             .find(needle)
             .unwrap_or_else(|| panic!("`{needle}` in:\n{progress}"))
     };
-    let balancer_gone = at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: deleted");
+    let balancer_gone =
+        at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: Destruction complete");
     assert!(
-        at("eks_cluster.main: deleted")
-            < at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: deleting")
+        at("eks_cluster.main: Destruction complete")
+            < at("controller_leftover.load_balancer.k8s-default-web-1a2b3c: Destroying...")
     );
-    assert!(balancer_gone < at("subnet.public.us-east-1a: deleting"));
+    assert!(balancer_gone < at("subnet.public.us-east-1a: Destroying..."));
     assert!(
-        balancer_gone < at("controller_leftover.target_group.k8s-default-web-4d5e6f: deleting"),
+        balancer_gone
+            < at("controller_leftover.target_group.k8s-default-web-4d5e6f: Destroying..."),
         "the load balancer (and its listener) goes before the target group it forwards to"
     );
     assert!(

@@ -239,7 +239,9 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
         told.contains("held by ci@runner-7")
             && told.contains("pid 4242")
             && told.contains("running `apply`")
-            && told.contains("held for ")
+            && told.contains("held since ")
+            && told.contains(" (for ")
+            && told.contains("waited ")
             && told.contains("giving up in "),
         "{told}"
     );

@@ -51,7 +51,8 @@ async fn status(
                 )
             });
             if let Some(waiting_for) = &waiting_for {
-                tracing::warn!("certificate {arn} waits for {waiting_for}");
+                aws.warnings
+                    .warn(format!("certificate {arn} waits for {waiting_for}"));
             }
             Ok(Some((Status::Pending, waiting_for)))
         }

@@ -147,6 +147,7 @@ impl Adapter for AccessEntry {
             return Ok(vec![]);
         };
         let principals = cluster_parts(
+            aws,
             "ListAccessEntries",
             aws.eks
                 .list_access_entries()

@@ -128,6 +128,7 @@ impl Adapter for Addon {
             return Ok(vec![]);
         };
         let names = cluster_parts(
+            aws,
             "ListAddons",
             aws.eks
                 .list_addons()

@@ -425,6 +425,7 @@ impl Adapter for EksCluster {
 /// the endpoint lacks the API (the emulator answers such calls without an
 /// error code; a create there then fails loudly).
 pub(crate) fn cluster_parts<E>(
+    aws: &AwsClients,
     operation: &str,
     result: Result<
         Vec<String>,
@@ -439,7 +440,9 @@ where
         Err(e) => {
             let e = error(operation, e);
             if e.code.is_none() {
-                tracing::warn!("this endpoint does not answer {operation}; nothing of it observed");
+                aws.warnings.warn(format!(
+                    "this endpoint does not answer {operation}; nothing of it was observed"
+                ));
                 Ok(Vec::new())
             } else if e.class == ErrorClass::NotFound {
                 Ok(Vec::new())

@@ -78,6 +78,7 @@ impl Adapter for FargateProfile {
             return Ok(vec![]);
         };
         let names = cluster_parts(
+            aws,
             "ListFargateProfiles",
             aws.eks
                 .list_fargate_profiles()

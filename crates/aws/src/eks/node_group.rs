@@ -158,6 +158,7 @@ impl Adapter for NodeGroup {
             return Ok(vec![]);
         };
         let names = cluster_parts(
+            aws,
             "ListNodegroups",
             aws.eks
                 .list_nodegroups()
