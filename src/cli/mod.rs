@@ -227,25 +227,27 @@ fn print_warning(message: String) {
     }
 }
 
+/// Every problem found, then one line counting them and saying what was
+/// (not) done.
+fn print_problems(diagnostics: &Diagnostics, found: &str) {
+    print_diagnostics(diagnostics);
+    let count = diagnostics.errors().count();
+    eprintln!(
+        "error: {count} problem{} {found}",
+        if count == 1 { "" } else { "s" }
+    );
+}
+
 /// An error on stderr: the spec's problems with miette, anything else in a line.
 fn render_error(error: &CliError) {
     match error {
         CliError::Ops(OpsError::Spec(diagnostics)) => {
-            print_diagnostics(diagnostics);
-            let count = diagnostics.errors().count();
-            eprintln!(
-                "error: {count} problem{} in the spec; nothing was sent to AWS",
-                if count == 1 { "" } else { "s" }
-            );
+            print_problems(diagnostics, "in the spec; nothing was sent to AWS");
         }
-        CliError::Ops(OpsError::Live(diagnostics)) => {
-            print_diagnostics(diagnostics);
-            let count = diagnostics.errors().count();
-            eprintln!(
-                "error: {count} problem{} between the spec and the live account; nothing was changed in AWS",
-                if count == 1 { "" } else { "s" }
-            );
-        }
+        CliError::Ops(OpsError::Live(diagnostics)) => print_problems(
+            diagnostics,
+            "between the spec and the live account; nothing was changed in AWS",
+        ),
         other => eprintln!("error: {other}"),
     }
 }
