@@ -124,8 +124,6 @@ impl From<ExitStatus> for ExitCode {
 pub enum CliError {
     #[error(transparent)]
     Ops(#[from] OpsError),
-    #[error("--out saves the plan of one stack; give one spec file")]
-    OutNeedsOneStack,
     #[error("refusing to break the lock without confirmation: pass --yes")]
     UnlockNeedsConfirmation,
     #[error(

@@ -16,7 +16,9 @@ pub struct PlanArgs {
     /// planned after the stacks it refers to (`fromStack`).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Save the plan for `apply PLANFILE`.
+    /// Save the plan for `apply PLANFILE`. With a directory of specs or
+    /// several files, a directory: one `<position>-<stack>.plan` per stack
+    /// with changes, numbered in the order to apply them.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print the plan as versioned JSON on stdout.
@@ -29,9 +31,7 @@ pub struct PlanArgs {
 
 pub(super) async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
     let files = ops::stack_files(&args.files)?;
-    if files.len() > 1 && args.out.is_some() {
-        return Err(CliError::OutNeedsOneStack);
-    }
+    let estate = files.len() > 1 || args.files.iter().any(|file| file.is_dir());
     let plans = ops::plan_files(
         &files,
         &global.aws_access(),
@@ -44,13 +44,30 @@ pub(super) async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatu
     } else {
         print_human(&plans);
     }
-    if let (Some(out), Some((_, plan))) = (&args.out, plans.first()) {
-        ops::save_plan(out, plan)?;
-        eprintln!(
-            "Saved the plan to {}. Apply it with: eksform apply {}",
-            out.display(),
-            out.display()
-        );
+    match (&args.out, plans.as_slice()) {
+        (Some(out), plans) if estate => {
+            let saved = ops::save_plans(out, plans)?;
+            if saved.is_empty() {
+                eprintln!("No stack has changes: {} holds no plan.", out.display());
+            } else {
+                eprintln!(
+                    "Saved {} plan{} to {}. Apply them in order with: for plan in {}/*.plan; do eksform apply \"$plan\"; done",
+                    saved.len(),
+                    if saved.len() == 1 { "" } else { "s" },
+                    out.display(),
+                    out.display()
+                );
+            }
+        }
+        (Some(out), [(_, plan)]) => {
+            ops::save_plan(out, plan)?;
+            eprintln!(
+                "Saved the plan to {}. Apply it with: eksform apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+        _ => {}
     }
     let changes = plans.iter().any(|(_, plan)| plan.summary().has_changes());
     Ok(if args.detailed_exitcode && changes {

@@ -47,6 +47,12 @@ pub enum OpsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} already holds plan files ({}); remove them or save to an empty directory, so that an earlier plan is never applied by mistake",
+        path.display(),
+        files.join(", ")
+    )]
+    PlanDirectoryInUse { path: PathBuf, files: Vec<String> },
     /// The stack's lock is held by another run, or could not be taken
     /// (boxed: it names the holder, and every result carries this type).
     #[error("{0}")]

@@ -28,7 +28,9 @@ pub use eksform_core::outputs::Outputs;
 pub use error::OpsError;
 pub use estate::{Estate, Referrer, Referrers, live_referrers};
 pub use outputs::{outputs, stack_outputs};
-pub use plan::{Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan};
+pub use plan::{
+    Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan, save_plans,
+};
 pub use saved_plan::{read_saved_plan, recheck_saved_plan};
 pub use stack::{Stack, prepare, resolve_references, scope_for, stack_files, validate};
 pub use state_bucket::{AccountState, HistoryEntry, Holder};

@@ -241,6 +241,43 @@ pub fn save_plan(path: &Path, plan: &Plan) -> Result<(), OpsError> {
     })
 }
 
+/// Writes the plans of an estate into `dir` for `apply PLANFILE`, one file
+/// per stack with changes, named `<position>-<stack>.plan` so that a sorted
+/// listing applies each stack after the stacks it refers to (the order of
+/// `plans`). A stack without changes gets no file: there is nothing to apply.
+/// Refuses a directory that already holds plan files, so that a plan left
+/// from an earlier run is never applied by mistake.
+pub fn save_plans(dir: &Path, plans: &[(PathBuf, Plan)]) -> Result<Vec<PathBuf>, OpsError> {
+    let not_saved = |source| OpsError::PlanNotSaved {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(not_saved)?;
+    let earlier: Vec<String> = std::fs::read_dir(dir)
+        .map_err(not_saved)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .filter(|name| name.ends_with(".plan"))
+        .collect();
+    if !earlier.is_empty() {
+        return Err(OpsError::PlanDirectoryInUse {
+            path: dir.to_path_buf(),
+            files: earlier,
+        });
+    }
+    let width = plans.len().to_string().len().max(2);
+    let mut saved = Vec::new();
+    for (position, (_, plan)) in plans.iter().enumerate() {
+        if !plan.summary().has_changes() {
+            continue;
+        }
+        let path = dir.join(format!("{:0width$}-{}.plan", position + 1, plan.stack));
+        save_plan(&path, plan)?;
+        saved.push(path);
+    }
+    Ok(saved)
+}
+
 async fn observe_for(
     cloud: Arc<dyn Cloud>,
     model: &StackModel,
