@@ -44,7 +44,8 @@ pub fn plans(plans: &[(PathBuf, Plan)], cap: usize) -> String {
     document.render(&document.fit(cap))
 }
 
-/// Text outside `<details>` blocks, which is always shown.
+/// Free text (names, paths, warnings) made safe for HTML and for a table
+/// cell, on one line.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -95,7 +96,7 @@ enum Shown {
     Whole,
     /// The first lines only, then a line saying how many are left out.
     FirstLines(usize),
-    Left,
+    Omitted,
 }
 
 impl Details {
@@ -134,9 +135,16 @@ impl Details {
         )
     }
 
+    /// The length of the whole block as `render` writes it.
+    fn whole_len(&self) -> usize {
+        self.opening().len()
+            + self.lines.iter().map(|l| l.len() + 1).sum::<usize>()
+            + self.closing().len()
+    }
+
     fn render(&self, shown: Shown, out: &mut String) {
         let count = match shown {
-            Shown::Left => return,
+            Shown::Omitted => return,
             Shown::Whole => self.lines.len(),
             Shown::FirstLines(count) => count.min(self.lines.len()),
         };
@@ -228,14 +236,7 @@ impl Document {
                 _ => 0,
             })
             .sum();
-        let whole: Vec<usize> = blocks
-            .iter()
-            .map(|b| {
-                b.opening().len()
-                    + b.lines.iter().map(|l| l.len() + 1).sum::<usize>()
-                    + b.closing().len()
-            })
-            .collect();
+        let whole: Vec<usize> = blocks.iter().map(|b| b.whole_len()).collect();
         if fixed + whole.iter().sum::<usize>() <= cap {
             return vec![Shown::Whole; blocks.len()];
         }
@@ -248,7 +249,7 @@ impl Document {
         let note = |stack: usize, left: usize| left_out_note(names[stack], left).len();
         let mut notes: usize = (0..names.len()).map(|s| note(s, left[s])).sum();
         let mut length = fixed + notes;
-        let mut shown = vec![Shown::Left; blocks.len()];
+        let mut shown = vec![Shown::Omitted; blocks.len()];
         let mut kept = 0;
         for (index, block) in blocks.iter().enumerate() {
             let stack = block.stack;
@@ -302,7 +303,7 @@ impl Document {
                     let left = blocks
                         .iter()
                         .zip(shown)
-                        .filter(|(block, shown)| block.stack == *stack && **shown == Shown::Left)
+                        .filter(|(block, shown)| block.stack == *stack && **shown == Shown::Omitted)
                         .count();
                     out.push_str(&left_out_note(name, left));
                 }
@@ -671,6 +672,27 @@ mod tests {
             text.trim_end()
                 .ends_with("**Plan: 1 to create, 0 to update, 0 to replace, 0 to delete.**")
         );
+    }
+
+    #[test]
+    fn the_lengths_the_cut_adds_up_are_the_rendered_ones() {
+        let document = Document::of(&big());
+        for block in document.blocks() {
+            let mut rendered = String::new();
+            block.render(Shown::Whole, &mut rendered);
+            assert_eq!(block.whole_len(), rendered.len());
+        }
+        let every = vec![Shown::Whole; document.blocks().len()];
+        let fixed: usize = document
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(text) => text.len(),
+                _ => 0,
+            })
+            .sum();
+        let blocks: usize = document.blocks().iter().map(|b| b.whole_len()).sum();
+        assert_eq!(document.render(&every).len(), fixed + blocks);
     }
 
     #[test]
