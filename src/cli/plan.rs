@@ -1,5 +1,5 @@
-//! `eksform plan`: the plans of one stack or several, as text or JSON,
-//! optionally saved for `apply`.
+//! `eksform plan`: the plans of one stack or several, as text, JSON or
+//! Markdown for a pull-request comment, optionally saved for `apply`.
 
 use std::path::PathBuf;
 
@@ -24,6 +24,12 @@ pub struct PlanArgs {
     /// Print the plan as versioned JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Print the plan as Markdown for a pull-request comment on stdout: a
+    /// hidden marker line naming the estate, a summary table, destructive
+    /// changes first, each change in a collapsible block, kept within
+    /// GitHub's 65,536-character comment limit.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -41,6 +47,11 @@ pub(super) async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatu
     .await?;
     if args.json {
         print_json(&plans);
+    } else if args.markdown {
+        print!(
+            "{}",
+            render::markdown::plans(&plans, render::markdown::GITHUB_COMMENT_LIMIT)
+        );
     } else {
         print_human(&plans);
     }

@@ -200,13 +200,9 @@ fn attribute_lines(out: &mut String, kind: &str, change: &AttributeChange, width
 const GUARDED_IN_APPLY: &str = "# DESTRUCTIVE: apply --auto-approve needs --allow-destroy for this";
 const GUARDED_IN_DESTROY: &str = "# DESTRUCTIVE: a guarded resource; this destroy deletes it";
 
-fn resource_block(out: &mut String, resource: &ResourceChange, color: bool, guarded: &str) {
-    let id = resource
-        .live
-        .as_ref()
-        .map(|l| format!(", {}", l.id))
-        .unwrap_or_default();
-    let verb = match resource.action {
+/// What a change does to its resource, in the plan's words.
+pub fn verb(action: Action) -> &'static str {
+    match action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
         Action::Replace => "must be replaced",
@@ -214,12 +210,56 @@ fn resource_block(out: &mut String, resource: &ResourceChange, color: bool, guar
         Action::Adopt => "will be adopted",
         Action::Release => "will be released (kept, no longer managed)",
         Action::NoOp => "is up to date",
-    };
+    }
+}
+
+/// One resource's block of the plan as `plan` prints it (apply's words for
+/// guarded changes): its header line, notes and attribute diffs. The
+/// terminal plan and the Markdown plan (`render::markdown`) both show this.
+pub fn resource_change(resource: &ResourceChange, color: bool) -> String {
+    let mut out = String::new();
+    resource_block(&mut out, resource, color, GUARDED_IN_APPLY);
+    out
+}
+
+/// Whether a plan shows this resource: every change, and an unchanged
+/// resource only when there is something to say (an adopted hosted zone).
+pub fn shown(resource: &ResourceChange) -> bool {
+    resource.action != Action::NoOp
+        || resource.reason.is_some()
+        || !resource.warnings.is_empty()
+        || !resource.notes.is_empty()
+}
+
+/// What a plan without changes says instead of a list of changes.
+pub fn no_changes(plan: &Plan) -> &'static str {
+    if plan.resources.iter().any(|r| !r.notes.is_empty()) {
+        "No changes. Apply would change nothing; the notes below say where the live resources differ from the spec and why."
+    } else {
+        "No changes. The live resources match the spec."
+    }
+}
+
+/// The order of the plan's Kubernetes upgrade, when it has one.
+pub fn upgrade_order(plan: &Plan) -> Option<String> {
+    let upgrade = eksform_core::plan::upgrade(&plan.resources)?;
+    let mut out = String::new();
+    upgrade_section(&mut out, &upgrade);
+    Some(out.trim_start_matches('\n').to_string())
+}
+
+fn resource_block(out: &mut String, resource: &ResourceChange, color: bool, guarded: &str) {
+    let id = resource
+        .live
+        .as_ref()
+        .map(|l| format!(", {}", l.id))
+        .unwrap_or_default();
     let header = format!(
-        "{:>3} {} ({}{id}) {verb}",
+        "{:>3} {} ({}{id}) {}",
         resource.action.symbol(),
         resource.address,
-        resource.kind
+        resource.kind,
+        verb(resource.action)
     );
     let _ = writeln!(out, "{}", paint(resource.action, &header, color));
     if resource.is_guarded() {
@@ -349,32 +389,15 @@ fn render_plan(plan: &Plan, color: bool, guarded: &str) -> String {
         "Stack {} in {} (account {})",
         plan.stack, plan.region, plan.account
     );
-    // Unchanged resources are shown only when there is something to say (an
-    // adopted hosted zone).
-    let shown = |r: &&ResourceChange| {
-        r.action != Action::NoOp
-            || r.reason.is_some()
-            || !r.warnings.is_empty()
-            || !r.notes.is_empty()
-    };
     if !summary.has_changes() {
-        let noted = plan.resources.iter().any(|r| !r.notes.is_empty());
-        let _ = writeln!(
-            out,
-            "\nNo changes. {}",
-            if noted {
-                "Apply would change nothing; the notes below say where the live resources differ from the spec and why."
-            } else {
-                "The live resources match the spec."
-            }
-        );
+        let _ = writeln!(out, "\n{}", no_changes(plan));
     }
     if let Some(upgrade) = eksform_core::plan::upgrade(&plan.resources) {
         upgrade_section(&mut out, &upgrade);
     }
-    if plan.resources.iter().any(|r| shown(&r)) {
+    if plan.resources.iter().any(shown) {
         out.push('\n');
-        for resource in plan.resources.iter().filter(shown) {
+        for resource in plan.resources.iter().filter(|r| shown(r)) {
             resource_block(&mut out, resource, color, guarded);
             out.push('\n');
         }

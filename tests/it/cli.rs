@@ -1,7 +1,8 @@
 //! The command line's edges, as a user meets them: every argument has help,
 //! a closed pipe ends the output quietly, no credentials is one line at
 //! once, a declined prompt fails, commands that find nothing say what to
-//! run. The binary runs against the emulator where AWS is needed.
+//! run, a Markdown plan and its saved plan come from one run. The binary
+//! runs against the emulator where AWS is needed.
 
 use std::io::Write;
 use std::path::Path;
@@ -114,6 +115,84 @@ fn a_plan_into_a_closed_pipe_ends_quietly() {
     plan.arg("plan").arg(&spec);
     let output = with_stdout_closed(plan);
     assert_ended_quietly(&output, "plan");
+}
+
+#[test]
+fn markdown_and_json_together_are_a_usage_error() {
+    let output = Command::new(EKSFORM)
+        .args([
+            "plan",
+            "--markdown",
+            "--json",
+            "examples/minimal-network.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--markdown") && stderr.contains("cannot be used with"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+/// A CI step's run: `plan --markdown --out P --detailed-exitcode` prints the
+/// comment on stdout and saves the plan; after the apply, the same files
+/// give the same marker line, so the step finds its comment again.
+#[test]
+fn a_markdown_plan_is_printed_and_its_plan_saved_in_one_run() {
+    let emulator = Emulator::start(EKSFORM);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("net.plan.json");
+    let spec = "examples/minimal-network.yaml";
+    let output = emulator
+        .eksform()
+        .args(["plan", spec, "--markdown", "--detailed-exitcode", "--out"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "changes: {stdout}{stderr}");
+    let plan = eksform_core::plan::Plan::from_json(&std::fs::read_to_string(&saved).unwrap())
+        .expect("the plan is saved");
+    let creates = plan.summary().create;
+    assert!(creates > 5, "a network to create: {creates}");
+    let marker = stdout.lines().next().unwrap_or_default();
+    assert!(marker.starts_with("<!-- eksform-plan estate="), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "| <code>net</code> | <code>{spec}</code> | {creates} | 0 | 0 | 0 | 0 |"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("<details><summary><code>+ vpc.main</code> (vpc) will be created"));
+    assert!(
+        !stdout.contains("Saved the plan"),
+        "stdout is the comment only"
+    );
+    assert!(stderr.contains("Saved the plan to"), "{stderr}");
+
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&saved)
+        .assert()
+        .success();
+    let again = emulator
+        .eksform()
+        .args(["plan", "--markdown", spec])
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.lines().next(), Some(marker), "the same marker");
+    assert!(
+        again.contains(&format!(
+            "| <code>net</code> | <code>{spec}</code> | no changes |"
+        )),
+        "{again}"
+    );
 }
 
 /// `eksform` with no credentials anywhere: no AWS variables, an empty home

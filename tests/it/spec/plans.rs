@@ -33,6 +33,28 @@ async fn plan(cloud: &Arc<MemoryCloud>, path: &Path) -> Plan {
     .0
 }
 
+/// The plan of a case: `live.yaml` (if any) applied on a fresh in-memory
+/// cloud, then `spec.yaml` planned against it.
+pub(super) async fn plan_of_case(case: &Path) -> Plan {
+    let name = case.file_name().unwrap().to_string_lossy().to_string();
+    let cloud = Arc::new(MemoryCloud::new("123456789012"));
+    let live = case.join("live.yaml");
+    if live.exists() {
+        let before = plan(&cloud, &live).await;
+        let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+        let outcome = ops::apply(
+            dyn_cloud,
+            &before,
+            ExecuteOptions::default(),
+            Arc::new(NoEvents),
+            Cancellation::default(),
+        )
+        .await;
+        assert!(outcome.succeeded(), "{name}: live.yaml applies");
+    }
+    plan(&cloud, &case.join("spec.yaml")).await
+}
+
 #[tokio::test(start_paused = true)]
 async fn plans_of_every_case_match_their_snapshots() {
     let mut cases: Vec<_> = std::fs::read_dir("tests/plans")
@@ -45,22 +67,7 @@ async fn plans_of_every_case_match_their_snapshots() {
     assert!(cases.len() >= 5, "the plan cases are found");
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
-        let cloud = Arc::new(MemoryCloud::new("123456789012"));
-        let live = case.join("live.yaml");
-        if live.exists() {
-            let before = plan(&cloud, &live).await;
-            let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
-            let outcome = ops::apply(
-                dyn_cloud,
-                &before,
-                ExecuteOptions::default(),
-                Arc::new(NoEvents),
-                Cancellation::default(),
-            )
-            .await;
-            assert!(outcome.succeeded(), "{name}: live.yaml applies");
-        }
-        let plan = plan(&cloud, &case.join("spec.yaml")).await;
+        let plan = plan_of_case(&case).await;
         insta::assert_snapshot!(format!("{name}-human"), render::human::plan(&plan, false));
         insta::assert_json_snapshot!(format!("{name}-json"), render::json::plan(&plan), {
             ".eksform_version" => "[version]"
