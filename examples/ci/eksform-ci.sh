@@ -76,9 +76,11 @@ job_apply() {
     return 0
   fi
   # Numbered in reference order: a stack applies after those it refers to.
+  # --auto-approve: the review of the plan was the approval; a guarded change
+  # (delete, replacement) still stops without --allow-destroy.
   for plan in "${plans[@]}"; do
     echo "== eksform apply $plan"
-    "$EKSFORM" apply --no-color "$plan"
+    "$EKSFORM" apply --auto-approve --no-color "$plan"
   done
 }
 

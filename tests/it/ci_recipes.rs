@@ -168,7 +168,7 @@ fn every_recipe_parses_and_every_eksform_command_it_runs_exists_with_its_flags()
         "plan --markdown",
         "plan --out",
         "plan --detailed-exitcode",
-        "apply --no-color",
+        "apply --auto-approve",
     ] {
         assert!(
             checked.contains(needed),
