@@ -75,7 +75,8 @@ pub enum Command {
     /// Delete everything that carries the stack's mark.
     Destroy(destroy::DestroyArgs),
     /// Make the account's state bucket for the spec's region: apply locks and
-    /// history (versioned, encrypted, public access blocked).
+    /// history (versioned, encrypted, public access blocked); with
+    /// --github-repo, also the stack's deploy roles for GitHub Actions.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Break the apply lock of a stack (one left by a killed run elsewhere).
     Unlock(unlock::UnlockArgs),
@@ -85,8 +86,9 @@ pub enum Command {
     Outputs(outputs::OutputsArgs),
     /// Print the JSON Schema of the spec (for editors).
     Schema,
-    /// Print the least-privilege IAM policy eksform itself needs.
-    IamPolicy,
+    /// Print the least-privilege IAM policy eksform itself needs (--read-only:
+    /// the one of plan, outputs, history and validate).
+    IamPolicy(iam_policy::IamPolicyArgs),
 }
 
 /// The exit codes of eksform.
@@ -157,7 +159,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::History(args) => history::run(global, args).await,
         Command::Outputs(args) => outputs::run(global, args).await,
         Command::Schema => schema::run(),
-        Command::IamPolicy => iam_policy::run(),
+        Command::IamPolicy(args) => iam_policy::run(args),
     };
     match result {
         Ok(status) => status.into(),

@@ -36,6 +36,9 @@ pub enum OpsError {
     Plan(#[from] PlanError),
     #[error("{0}")]
     Refused(String),
+    /// A `--github-*` argument of `bootstrap` that no GitHub token carries.
+    #[error(transparent)]
+    GithubInput(#[from] eksform_core::deploy_roles::GithubInputError),
     #[error("cannot read the stack files: {0}")]
     StackFiles(std::io::Error),
     #[error("no stack files (*.yaml) in what was given")]

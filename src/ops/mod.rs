@@ -4,12 +4,13 @@
 //! with its checks of the account before anything is created (`preflight`),
 //! the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
-//! (`outputs`), the state bucket (`state_bucket`) and the connection to AWS
-//! (`connect`). They return typed results and errors (`OpsError`), ask and
+//! (`outputs`), the state bucket (`state_bucket`), the CI deploy roles
+//! (`deploy_roles`) and the connection to AWS (`connect`). They return typed results and errors (`OpsError`), ask and
 //! show through `ApplyFrontEnd`, and print nothing: the CLI renders.
 
 mod apply;
 mod connect;
+mod deploy_roles;
 mod error;
 mod estate;
 mod outputs;
@@ -24,6 +25,9 @@ pub use apply::{
     Interrupts, RecordedResult, ReleaseFailure, apply, run_apply,
 };
 pub use connect::AwsAccess;
+pub use deploy_roles::{
+    DeployRoles, DeployRolesReport, ProviderOutcome, RoleReport, survey as survey_deploy_roles,
+};
 pub use eksform_core::outputs::Outputs;
 pub use error::OpsError;
 pub use estate::{Estate, Referrer, Referrers, live_referrers};
@@ -38,5 +42,8 @@ pub use state_bucket::{AccountState, HistoryEntry, Holder};
 /// The JSON Schema of the spec (for editors).
 pub use eksform_core::spec::json_schema as spec_schema;
 
-/// The least-privilege IAM policy eksform itself needs.
-pub use eksform_core::iam_policy::document as iam_policy;
+/// The least-privilege IAM policy eksform itself needs, and the one of the
+/// commands that only read.
+pub use eksform_core::iam_policy::{
+    document as iam_policy, read_only_document as read_only_iam_policy,
+};

@@ -52,6 +52,16 @@ impl AccountState {
         &self.bucket.name
     }
 
+    /// The account the credentials are for (after the guard).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The connection to the bucket's region.
+    pub(super) fn clients(&self) -> &AwsClients {
+        &self.bucket.aws
+    }
+
     /// Makes the bucket (versioned, encrypted, public access blocked).
     pub async fn bootstrap(&self) -> Result<(), OpsError> {
         Ok(self.bucket.bootstrap().await?)

@@ -664,12 +664,97 @@ pub const GRANTS: &[Grant] = &[
     },
 ];
 
+/// Whether an action only reads (IAM's Read and List access levels): its
+/// name starts with Describe, Get, List or Head. Every action eksform calls
+/// is named that way or is a write.
+pub fn is_read(action: &str) -> bool {
+    let name = action.rsplit(':').next().unwrap_or(action);
+    ["Describe", "Get", "List", "Head"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
 /// The policy document, as `eksform iam-policy` prints it.
 pub fn document() -> serde_json::Value {
-    let statements: Vec<serde_json::Value> = GRANTS
+    document_of(GRANTS.iter().map(|grant| (grant, grant.actions.to_vec())))
+}
+
+/// `eksform iam-policy --read-only`: what `plan`, `outputs`, `history` and
+/// `validate` need, which only read. It is `document` cut to its reads
+/// (`is_read`), each on the resources and under the conditions its statement
+/// gives it there: the reads of observation and preflight on `*`, the state
+/// bucket's list and its objects' reads (history, the lock's holder), the
+/// reads of eksform's roles (a taken name's check). No plan-time lock exists,
+/// so nothing in the bucket is written.
+pub fn read_only_document() -> serde_json::Value {
+    document_of(GRANTS.iter().filter_map(|grant| {
+        let reads: Vec<&str> = grant
+            .actions
+            .iter()
+            .copied()
+            .filter(|a| is_read(a))
+            .collect();
+        (!reads.is_empty()).then_some((grant, reads))
+    }))
+}
+
+/// The calls `eksform bootstrap --github-repo` makes for the CI deploy roles
+/// (`deploy_roles`), which neither policy grants beyond what it grants
+/// already: making roles that CI assumes is an administrator's step, and a
+/// role allowed to make them could give itself anything.
+pub const DEPLOY_ROLE_CALLS: &[&str] = &[
+    "iam:AttachRolePolicy",
+    "iam:CreateOpenIDConnectProvider",
+    "iam:CreatePolicy",
+    "iam:CreateRole",
+    "iam:DeletePolicy",
+    "iam:DetachRolePolicy",
+    "iam:GetOpenIDConnectProvider",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRoleTags",
+    "iam:UpdateAssumeRolePolicy",
+];
+
+/// The most characters IAM takes in one customer managed policy (white space
+/// not counted).
+pub const MANAGED_POLICY_LIMIT: usize = 6_144;
+
+/// A policy document cut into documents of at most `limit` characters (as
+/// compact JSON, which has no white space outside strings), statement by
+/// statement in order: what a role gets as several managed policies. A single
+/// statement over the limit cannot be cut and is an error naming it.
+pub fn split(document: &serde_json::Value, limit: usize) -> Result<Vec<serde_json::Value>, String> {
+    let version = document["Version"].clone();
+    let wrap = |statements: &[serde_json::Value]| serde_json::json!({ "Version": version, "Statement": statements });
+    let size = |statements: &[serde_json::Value]| wrap(statements).to_string().len();
+    let mut parts: Vec<Vec<serde_json::Value>> = Vec::new();
+    for statement in document["Statement"].as_array().into_iter().flatten() {
+        if size(std::slice::from_ref(statement)) > limit {
+            return Err(format!(
+                "statement {} alone is over {limit} characters",
+                statement["Sid"]
+            ));
+        }
+        match parts.last_mut() {
+            Some(part)
+                if size(&[part.as_slice(), std::slice::from_ref(statement)].concat()) <= limit =>
+            {
+                part.push(statement.clone())
+            }
+            _ => parts.push(vec![statement.clone()]),
+        }
+    }
+    Ok(parts
         .iter()
-        .map(|grant| {
-            let mut actions: Vec<&str> = grant.actions.to_vec();
+        .map(|part| crate::model::sorted_json(wrap(part)))
+        .collect())
+}
+
+/// The document of some of `GRANTS`' statements, each with the given actions.
+fn document_of<'a>(grants: impl Iterator<Item = (&'a Grant, Vec<&'a str>)>) -> serde_json::Value {
+    let statements: Vec<serde_json::Value> = grants
+        .map(|(grant, mut actions)| {
             actions.sort_unstable();
             let mut statement = serde_json::json!({
                 "Sid": grant.sid,
@@ -698,4 +783,80 @@ pub fn document() -> serde_json::Value {
         "Version": "2012-10-17",
         "Statement": statements,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(document: &serde_json::Value) -> Vec<String> {
+        document["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["Action"].as_array().unwrap().clone())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_read_only_policy_is_every_read_of_the_full_one_and_nothing_else() {
+        let full = actions(&document());
+        let read_only = actions(&read_only_document());
+        assert!(read_only.iter().all(|a| is_read(a)), "{read_only:?}");
+        let mut reads: Vec<String> = full.into_iter().filter(|a| is_read(a)).collect();
+        let mut granted = read_only.clone();
+        reads.sort();
+        reads.dedup();
+        granted.sort();
+        granted.dedup();
+        assert_eq!(granted, reads);
+        assert!(read_only.contains(&"s3:GetObject".to_string()));
+        assert!(
+            !read_only
+                .iter()
+                .any(|a| a == "s3:PutObject" || a == "s3:DeleteObject")
+        );
+    }
+
+    #[test]
+    fn a_read_keeps_the_resources_and_conditions_of_its_statement() {
+        let read_only = read_only_document();
+        let full = document();
+        for statement in read_only["Statement"].as_array().unwrap() {
+            let source = full["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == statement["Sid"])
+                .unwrap();
+            assert_eq!(statement["Resource"], source["Resource"]);
+            assert_eq!(statement.get("Condition"), source.get("Condition"));
+        }
+    }
+
+    #[test]
+    fn a_policy_splits_by_statement_within_the_limit() {
+        let full = document();
+        let parts = split(&full, MANAGED_POLICY_LIMIT).unwrap();
+        assert!(
+            parts.len() > 1,
+            "the full policy is over one managed policy"
+        );
+        for part in &parts {
+            assert!(part.to_string().len() <= MANAGED_POLICY_LIMIT);
+        }
+        let rejoined: Vec<serde_json::Value> = parts
+            .iter()
+            .flat_map(|p| p["Statement"].as_array().unwrap().clone())
+            .collect();
+        assert_eq!(serde_json::Value::Array(rejoined), full["Statement"]);
+        assert_eq!(
+            split(&read_only_document(), MANAGED_POLICY_LIMIT)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(split(&full, 100).unwrap_err().contains("alone is over 100"));
+    }
 }

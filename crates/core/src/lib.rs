@@ -7,6 +7,7 @@
 
 pub mod cancel;
 pub mod cloud;
+pub mod deploy_roles;
 pub mod diagnostics;
 pub mod estate;
 pub mod execute;

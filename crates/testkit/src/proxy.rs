@@ -113,6 +113,14 @@ impl Proxy {
         actions
     }
 
+    /// Every call passed on, in the order they ended.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.spans
+            .lock()
+            .map(|s| s.iter().map(|span| span.call.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// How many calls of each action were passed on.
     pub fn calls_by_action(&self) -> std::collections::BTreeMap<String, usize> {
         let mut counts = std::collections::BTreeMap::new();
@@ -129,6 +137,32 @@ struct Span {
     started: std::time::Instant,
     ended: std::time::Instant,
     action: String,
+    call: Recorded,
+}
+
+/// A call as the proxy saw it: enough to name the IAM action it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The signing name of its credential scope (`ec2`, `eks`, `s3`, ...).
+    pub service: String,
+    /// As `calls_by_action` names it (REST calls: method and path).
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    /// The query string, without `?` (empty when none).
+    pub query: String,
+}
+
+/// The service a request is signed for: `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+fn service_of(parts: &hyper::http::request::Parts) -> String {
+    parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The API action of a request: its `X-Amz-Target` (JSON protocols), its
@@ -215,6 +249,13 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                         }
                         counted.fetch_add(1, Ordering::Relaxed);
                         let action = action_of(&parts, &body);
+                        let call = Recorded {
+                            service: service_of(&parts),
+                            action: action.clone(),
+                            method: parts.method.to_string(),
+                            path: parts.uri.path().to_string(),
+                            query: parts.uri.query().unwrap_or_default().to_string(),
+                        };
                         let held_here = match behaviour.hold {
                             Some(Hold::Action(held)) => held == action,
                             Some(Hold::FromCall(from)) => n >= from,
@@ -261,6 +302,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                                         started,
                                         ended: std::time::Instant::now(),
                                         action,
+                                        call,
                                     });
                                 }
                                 Ok(Response::from_parts(parts, Full::new(body)))

@@ -6,6 +6,7 @@
 //! network spec and a cluster spec.
 
 mod cluster;
+mod deploy_roles;
 mod edge;
 mod estate;
 mod guards;

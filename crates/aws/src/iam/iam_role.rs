@@ -55,7 +55,7 @@ async fn sync_inline(
 }
 
 /// The role of that name, if any.
-async fn get_role(
+pub(crate) async fn get_role(
     aws: &AwsClients,
     name: &str,
 ) -> Result<Option<aws_sdk_iam::types::Role>, CloudError> {

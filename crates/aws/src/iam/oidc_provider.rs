@@ -67,7 +67,9 @@ async fn describe(
     }))
 }
 
-fn iam_tags(tags: std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+pub(crate) fn iam_tags(
+    tags: std::collections::BTreeMap<String, String>,
+) -> Vec<aws_sdk_iam::types::Tag> {
     tags.into_iter()
         .filter_map(|(k, v)| {
             aws_sdk_iam::types::Tag::builder()
