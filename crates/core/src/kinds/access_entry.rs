@@ -69,6 +69,7 @@ const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("policies"),
     Attribute::replaces("principal_arn"),
     Attribute::replaces("type"),
+    Attribute::tags(),
 ];
 
 impl Kind for AccessEntry {
