@@ -8,9 +8,11 @@ mod bootstrap;
 mod destroy;
 mod history;
 mod iam_policy;
+mod kubeconfig;
 mod outputs;
 mod plan;
 mod schema;
+mod token;
 mod unlock;
 mod validate;
 
@@ -84,6 +86,12 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Print the stack's outputs, read from live resources.
     Outputs(outputs::OutputsArgs),
+    /// Add the stack's live cluster to a kubeconfig (eksform token as its
+    /// credential) and make it the current context.
+    Kubeconfig(kubeconfig::KubeconfigArgs),
+    /// Print an ExecCredential with a token for an EKS cluster (kubectl's
+    /// credential plugin; no AWS call unless --role-arn).
+    Token(token::TokenArgs),
     /// Print the JSON Schema of the spec (for editors).
     Schema,
     /// Print the least-privilege IAM policy eksform itself needs (--read-only:
@@ -158,6 +166,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unlock(args) => unlock::run(global, args).await,
         Command::History(args) => history::run(global, args).await,
         Command::Outputs(args) => outputs::run(global, args).await,
+        Command::Kubeconfig(args) => kubeconfig::run(global, args).await,
+        Command::Token(args) => token::run(global, args).await,
         Command::Schema => schema::run(),
         Command::IamPolicy(args) => iam_policy::run(args),
     };

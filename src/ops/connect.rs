@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eksform_aws::credentials::{Credentials, Missing};
+use eksform_aws::credentials::{Credentials, Keys, Missing};
 use eksform_aws::{AwsClients, AwsCloud, Connection, Warnings};
 use eksform_core::cloud::{Cloud, Regions};
+
+use super::OpsError;
 
 /// How long the credential chain is given before the run says it has none.
 /// Long enough for SSO or an assumed role over a slow network; the chain's
@@ -38,15 +40,37 @@ impl AwsAccess {
     }
 
     pub async fn clients(&self, region: &str) -> AwsClients {
-        let connection = Connection {
+        let connection = self.connection(region);
+        let credentials = self.credentials(&connection).await;
+        AwsClients {
+            warnings: self.warnings.clone(),
+            ..AwsClients::connect(&connection, credentials).await
+        }
+    }
+
+    /// The run's keys themselves, for what is signed without a call (an EKS
+    /// token); `OpsError::NoCredentials` when the chain has none.
+    pub async fn keys(&self, region: &str) -> Result<Keys, OpsError> {
+        let connection = self.connection(region);
+        self.credentials(&connection)
+            .await
+            .current()
+            .await
+            .map_err(OpsError::NoCredentials)
+    }
+
+    fn connection(&self, region: &str) -> Connection {
+        Connection {
             region: region.into(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
-        };
-        let credentials = self
-            .credentials
+        }
+    }
+
+    async fn credentials(&self, connection: &Connection) -> &Credentials {
+        self.credentials
             .get_or_init(|| async {
-                match Credentials::resolve(&connection, CREDENTIALS_TIMEOUT).await {
+                match Credentials::resolve(connection, CREDENTIALS_TIMEOUT).await {
                     Ok(credentials) => credentials,
                     // Every call then fails at once with these words (see
                     // `eksform_aws::credentials`), the first being the
@@ -56,11 +80,7 @@ impl AwsAccess {
                     }
                 }
             })
-            .await;
-        AwsClients {
-            warnings: self.warnings.clone(),
-            ..AwsClients::connect(&connection, credentials).await
-        }
+            .await
     }
 
     pub async fn connect(&self, region: &str) -> Arc<dyn Cloud> {

@@ -77,6 +77,22 @@ pub enum OpsError {
         goal.command()
     )]
     NoOneToConfirm { goal: Goal },
+    /// `token` given what cannot be signed (a region that is not one).
+    #[error("{0}")]
+    Token(#[from] eksform_aws::eks_token::TokenError),
+    /// `kubeconfig` of a stack whose cluster is not live.
+    #[error(
+        "stack {stack} has no live EKS cluster in {region}; a kubeconfig needs its name, endpoint, certificate authority and ARN (apply a spec with a cluster first)"
+    )]
+    NoLiveCluster { stack: String, region: String },
+    /// `kubeconfig` would overwrite a file that is not a kubeconfig.
+    #[error("refusing to write {}: it is not a kubeconfig ({reason}); give another file with --kubeconfig", path.display())]
+    NotAKubeconfig { path: PathBuf, reason: String },
+    #[error("cannot write the kubeconfig {}: {reason}", path.display())]
+    KubeconfigNotWritten { path: PathBuf, reason: String },
+    /// `kubeconfig` without --kubeconfig, $KUBECONFIG or a home directory.
+    #[error("no kubeconfig to write: give --kubeconfig PATH (neither KUBECONFIG nor HOME is set)")]
+    NoKubeconfigPath,
 }
 
 /// The codes AWS answers credentials it does not take with.

@@ -4,21 +4,24 @@
 //! with its checks of the account before anything is created (`preflight`),
 //! the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
-//! (`outputs`), the state bucket (`state_bucket`), the CI deploy roles
-//! (`deploy_roles`) and the connection to AWS (`connect`). They return typed results and errors (`OpsError`), ask and
-//! show through `ApplyFrontEnd`, and print nothing: the CLI renders.
+//! (`outputs`), cluster access (`kubeconfig`, `token`), the state bucket
+//! (`state_bucket`), the CI deploy roles (`deploy_roles`) and the connection
+//! to AWS (`connect`). They return typed results and errors (`OpsError`), ask
+//! and show through `ApplyFrontEnd`, and print nothing: the CLI renders.
 
 mod apply;
 mod connect;
 mod deploy_roles;
 mod error;
 mod estate;
+mod kubeconfig;
 mod outputs;
 mod plan;
 mod preflight;
 mod saved_plan;
 mod stack;
 mod state_bucket;
+mod token;
 
 pub use apply::{
     ApplyFrontEnd, ApplyOutcome, ApplyReport, ApplyRequest, ApplyTarget, Approval, Confirmation,
@@ -31,6 +34,7 @@ pub use deploy_roles::{
 pub use eksform_core::outputs::Outputs;
 pub use error::OpsError;
 pub use estate::{Estate, Referrer, Referrers, live_referrers};
+pub use kubeconfig::{KubeconfigWritten, LiveCluster, default_kubeconfig_path, write_kubeconfig};
 pub use outputs::{outputs, stack_outputs};
 pub use plan::{
     Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan, save_plans,
@@ -38,6 +42,7 @@ pub use plan::{
 pub use saved_plan::{read_saved_plan, recheck_saved_plan};
 pub use stack::{Stack, prepare, resolve_references, scope_for, stack_files, validate};
 pub use state_bucket::{AccountState, HistoryEntry, Holder};
+pub use token::token;
 
 /// The JSON Schema of the spec (for editors).
 pub use eksform_core::spec::json_schema as spec_schema;

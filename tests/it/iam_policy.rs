@@ -62,6 +62,12 @@ fn pascal(snake: &str) -> String {
         .collect()
 }
 
+/// Calls in `crates/aws/src` that eksform makes with a user's credentials
+/// for that user, never under the policy it prints: `eksform token
+/// --role-arn` assumes the user's own role (`credentials::assume_role`),
+/// which that role's trust policy and the user's permissions decide.
+const NOT_UNDER_THE_POLICY: &[&str] = &["sts:assumerole"];
+
 /// `service:Action` (lower case, as IAM compares them) for every call.
 fn calls_in_source() -> BTreeSet<String> {
     let mut texts = Vec::new();
@@ -98,6 +104,7 @@ fn calls_in(texts: Vec<String>) -> BTreeSet<String> {
             }
         }
     }
+    calls.retain(|call| !NOT_UNDER_THE_POLICY.contains(&call.as_str()));
     calls
 }
 

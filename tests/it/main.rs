@@ -4,6 +4,7 @@
 //! Test data lives beside this directory: `tests/specs`, `tests/extends`,
 //! `tests/plans`; tests run from the package root.
 
+mod access;
 mod ci_recipes;
 mod cli;
 mod emulator;

@@ -20,6 +20,9 @@ use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 
 use crate::Connection;
 
+/// Keys themselves (access key, secret, session token), as the SDK holds them.
+pub use aws_credential_types::Credentials as Keys;
+
 /// The error code of a call made without credentials.
 pub const NO_CREDENTIALS: &str = "NoCredentials";
 
@@ -101,11 +104,47 @@ impl Credentials {
         }
     }
 
+    /// The keys themselves, for what signs without the SDK (an EKS token):
+    /// the caller's words when there are none, as every call would say them.
+    pub async fn current(&self) -> Result<Keys, String> {
+        self.provider.provide_credentials().await.map_err(|e| {
+            missing_in(&e).unwrap_or_else(|| format!("no usable AWS credentials: {}", one_line(&e)))
+        })
+    }
+
     pub(crate) fn configure(&self, loader: ConfigLoader) -> ConfigLoader {
         loader
             .credentials_provider(self.provider.clone())
             .identity_cache(self.cache.clone())
     }
+}
+
+/// The keys of `role_arn` assumed through `sts` (STS AssumeRole) under the
+/// session name `session`.
+pub async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    session: &str,
+) -> Result<Keys, eksform_core::cloud::CloudError> {
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .map_err(|e| crate::error("AssumeRole", e))?;
+    let keys = out.credentials().ok_or_else(|| {
+        eksform_core::cloud::CloudError::rejected(format!(
+            "AssumeRole of {role_arn} returned no credentials"
+        ))
+    })?;
+    Ok(Keys::new(
+        keys.access_key_id(),
+        keys.secret_access_key(),
+        Some(keys.session_token().to_string()),
+        std::time::SystemTime::try_from(*keys.expiration()).ok(),
+        "AssumeRole",
+    ))
 }
 
 /// The credentials resolved up front, then the chain once they expire: the

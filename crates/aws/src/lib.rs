@@ -3,12 +3,14 @@
 //! its adapter (`Adapter`), one module per AWS service (`ec2`, `eks`, `iam`,
 //! `logs`, `route53`, `acm`, `elbv2`) holding what that service's adapters
 //! share; `lock` is the state bucket in S3; `preflight` the read-only facts a
-//! plan checks before anything is created.
+//! plan checks before anything is created; `eks_token` the token an EKS API
+//! server takes, signed here without a call.
 
 pub mod acm;
 pub mod credentials;
 pub mod ec2;
 pub mod eks;
+pub mod eks_token;
 pub mod elbv2;
 pub mod iam;
 pub mod lock;

@@ -32,6 +32,12 @@ pub struct Outputs {
     pub cluster_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_security_group_id: Option<String>,
+    /// The cluster's ARN (kubeconfig names its cluster and user entries by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_arn: Option<String>,
+    /// The cluster's certificate authority, base64 as EKS gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_authority_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_issuer: Option<String>,
     #[serde(rename = "oidcProviderARN", skip_serializing_if = "Option::is_none")]
@@ -94,6 +100,11 @@ impl Outputs {
             cluster_name: attribute(&EksCluster::address(), "name"),
             cluster_endpoint: attribute(&EksCluster::address(), "endpoint"),
             cluster_security_group_id: attribute(&EksCluster::address(), "security_group_id"),
+            cluster_arn: attribute(&EksCluster::address(), "arn"),
+            certificate_authority_data: attribute(
+                &EksCluster::address(),
+                "certificate_authority_data",
+            ),
             oidc_issuer: attribute(&EksCluster::address(), "oidc_issuer"),
             oidc_provider_arn: attribute(&OidcProvider::address(), "arn"),
             service_account_role_arns: with_prefix("iam_role.irsa.")
@@ -197,6 +208,8 @@ const OUTPUT_NAMES: &[&str] = &[
     "clusterName",
     "clusterEndpoint",
     "clusterSecurityGroupId",
+    "clusterArn",
+    "certificateAuthorityData",
     "oidcIssuer",
     "oidcProviderARN",
     "serviceAccountRoleARNs",
@@ -219,9 +232,12 @@ fn sources(output: &str) -> Vec<Address> {
             Address::new(&["nat_gateway"]),
             Address::new(&["elastic_ip"]),
         ],
-        "clusterName" | "clusterEndpoint" | "clusterSecurityGroupId" | "oidcIssuer" => {
-            vec![EksCluster::address()]
-        }
+        "clusterName"
+        | "clusterEndpoint"
+        | "clusterSecurityGroupId"
+        | "clusterArn"
+        | "certificateAuthorityData"
+        | "oidcIssuer" => vec![EksCluster::address()],
         "oidcProviderARN" => vec![OidcProvider::address()],
         "serviceAccountRoleARNs" => prefix(&["iam_role", "irsa"]),
         "loadBalancerDNSNames" => prefix(&["load_balancer"]),
@@ -394,6 +410,8 @@ mod tests {
             cluster_name: Some("x".into()),
             cluster_endpoint: Some("x".into()),
             cluster_security_group_id: Some("x".into()),
+            cluster_arn: Some("x".into()),
+            certificate_authority_data: Some("x".into()),
             oidc_issuer: Some("x".into()),
             oidc_provider_arn: Some("x".into()),
             service_account_role_arns: map(),
@@ -451,6 +469,8 @@ mod tests {
         assert_eq!(
             Outputs::changed_by(&replaced),
             [
+                "certificateAuthorityData",
+                "clusterArn",
                 "clusterEndpoint",
                 "clusterName",
                 "clusterSecurityGroupId",

@@ -5,6 +5,7 @@
 //! What the tests of several areas share is here: the region, its zones, a
 //! network spec and a cluster spec.
 
+mod access;
 mod cluster;
 mod deploy_roles;
 mod edge;

@@ -99,6 +99,15 @@ fn to_live(
         ),
     );
     put(
+        "certificate_authority_data",
+        Value::string(
+            cluster
+                .certificate_authority()
+                .and_then(|ca| ca.data())
+                .unwrap_or_default(),
+        ),
+    );
+    put(
         "created_at",
         Value::string(
             cluster

@@ -62,6 +62,7 @@ pub fn upgrade_steps(from: &str, to: &str) -> Vec<String> {
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
+    Attribute::computed("certificate_authority_data"),
     Attribute::computed("created_at"),
     Attribute::computed("endpoint"),
     Attribute::in_place("endpoint_private_access"),
