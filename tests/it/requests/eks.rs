@@ -342,6 +342,146 @@ async fn access_policies_change_in_place_by_association() {
     assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
 }
 
+/// CreateAccessEntry refused because an entry for the principal exists: what
+/// EKS answers when the spec lists the principal that created the cluster
+/// (EKS gives it an admin entry of its own).
+fn entry_in_use() -> aws_sdk_eks::operation::create_access_entry::CreateAccessEntryError {
+    aws_sdk_eks::operation::create_access_entry::CreateAccessEntryError::ResourceInUseException(
+        aws_sdk_eks::types::error::ResourceInUseException::builder()
+            .message("The specified access entry resource is already in use on this cluster.")
+            .meta(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ResourceInUseException")
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn existing_entry(
+    tags: &[(&str, &str)],
+) -> aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryOutput {
+    let entry = aws_sdk_eks::types::AccessEntry::builder()
+        .cluster_name("prd")
+        .principal_arn(ADMINS)
+        .r#type("STANDARD")
+        .access_entry_arn("arn:aws:eks:us-east-1:123456789012:access-entry/prd/role/123456789012/platform-admins/ab")
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+        .build();
+    aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryOutput::builder()
+        .access_entry(entry)
+        .build()
+}
+
+fn admin_on_the_cluster()
+-> aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput {
+    aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput::builder()
+        .associated_access_policies(
+            aws_sdk_eks::types::AssociatedAccessPolicy::builder()
+                .policy_arn(ADMIN_POLICY)
+                .access_scope(
+                    AccessScope::builder()
+                        .r#type(aws_sdk_eks::types::AccessScopeType::Cluster)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+use aws_sdk_eks::types::AccessScope;
+
+#[tokio::test]
+async fn the_cluster_creators_own_entry_becomes_the_specs_entry_with_its_mark_and_policies() {
+    // The spec lists the principal that created the cluster: EKS already gave
+    // it an unmarked admin entry. The create takes that entry over: the
+    // stack's mark, the spec's policies (view in a namespace), admin gone.
+    let create = mock!(Client::create_access_entry).then_error(entry_in_use);
+    let describe = mock!(Client::describe_access_entry).then_output(|| existing_entry(&[]));
+    let list = mock!(Client::list_associated_access_policies).then_output(admin_on_the_cluster);
+    let tag = mock!(Client::tag_resource)
+        .match_requests(|r| {
+            r.resource_arn()
+                .is_some_and(|arn| arn.contains(":access-entry/prd/"))
+                && r.tags()
+                    .is_some_and(|t| t.get("eksform:stack").map(String::as_str) == Some("prd"))
+        })
+        .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
+    let associate = mock!(Client::associate_access_policy)
+        .match_requests(|r| r.policy_arn() == Some(VIEW_POLICY))
+        .then_output(|| AssociateAccessPolicyOutput::builder().build());
+    let disassociate = mock!(Client::disassociate_access_policy)
+        .match_requests(|r| r.policy_arn() == Some(ADMIN_POLICY))
+        .then_output(|| DisassociateAccessPolicyOutput::builder().build());
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create, &describe, &list, &tag, &associate, &disassociate]
+    );
+    let request = CreateRequest {
+        stack: "prd".into(),
+        address: AccessEntry::address(ADMINS),
+        attributes: entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps"]))]),
+        token: "eksform-test".into(),
+    };
+    let created = AccessEntry
+        .create(&clients(eks), &request)
+        .await
+        .expect("the creator's entry is the spec's");
+    assert_eq!(created.address, AccessEntry::address(ADMINS));
+    assert_eq!(
+        (
+            tag.num_calls(),
+            associate.num_calls(),
+            disassociate.num_calls()
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn an_entry_another_stack_marked_is_never_taken_over() {
+    let create = mock!(Client::create_access_entry).then_error(entry_in_use);
+    let describe = mock!(Client::describe_access_entry)
+        .then_output(|| existing_entry(&[("eksform:stack", "other"), ("eksform:address", "x")]));
+    let list = mock!(Client::list_associated_access_policies).then_output(admin_on_the_cluster);
+    let tag = mock!(Client::tag_resource)
+        .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
+    let associate = mock!(Client::associate_access_policy)
+        .then_output(|| AssociateAccessPolicyOutput::builder().build());
+    let disassociate = mock!(Client::disassociate_access_policy)
+        .then_output(|| DisassociateAccessPolicyOutput::builder().build());
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create, &describe, &list, &tag, &associate, &disassociate]
+    );
+    let request = CreateRequest {
+        stack: "prd".into(),
+        address: AccessEntry::address(ADMINS),
+        attributes: entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps"]))]),
+        token: "eksform-test".into(),
+    };
+    let refused = AccessEntry
+        .create(&clients(eks), &request)
+        .await
+        .expect_err("another stack's entry is not this stack's");
+    assert_eq!(refused.code.as_deref(), Some("ResourceInUseException"));
+    assert_eq!(
+        (
+            tag.num_calls(),
+            associate.num_calls(),
+            disassociate.num_calls()
+        ),
+        (0, 0, 0),
+        "nothing of the other stack's entry changed"
+    );
+}
+
 // Add-ons: missing from the emulator too.
 
 use aws_sdk_eks::operation::create_addon::CreateAddonOutput;

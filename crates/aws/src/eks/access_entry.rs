@@ -16,13 +16,18 @@ use eksform_core::model::{
 };
 use std::collections::{BTreeMap, HashMap};
 
-async fn describe(
-    kind: &AccessEntry,
+/// An access entry as AWS holds it, whoever made it: its tags and its
+/// attributes in the kind's terms.
+struct EntryRead {
+    tags: BTreeMap<String, String>,
+    attributes: Attributes,
+}
+
+async fn read(
     aws: &AwsClients,
-    stack: &str,
     cluster: &str,
     principal: &str,
-) -> Result<Option<LiveResource>, CloudError> {
+) -> Result<Option<EntryRead>, CloudError> {
     let out = match aws
         .eks
         .describe_access_entry()
@@ -41,12 +46,6 @@ async fn describe(
         .tags()
         .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-        return Ok(None);
-    }
-    let Some(address) = tags.get(ADDRESS_TAG).cloned() else {
-        return Ok(None);
-    };
     let associated = aws
         .eks
         .list_associated_access_policies()
@@ -85,6 +84,26 @@ async fn describe(
         Value::string(entry.access_entry_arn().unwrap_or_default()),
     );
     attributes.insert("tags".into(), Value::string_map(&tags));
+    Ok(Some(EntryRead { tags, attributes }))
+}
+
+/// The stack's entry for `principal`, if it carries the stack's mark.
+async fn describe(
+    kind: &AccessEntry,
+    aws: &AwsClients,
+    stack: &str,
+    cluster: &str,
+    principal: &str,
+) -> Result<Option<LiveResource>, CloudError> {
+    let Some(EntryRead { tags, attributes }) = read(aws, cluster, principal).await? else {
+        return Ok(None);
+    };
+    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
+        return Ok(None);
+    }
+    let Some(address) = tags.get(ADDRESS_TAG).cloned() else {
+        return Ok(None);
+    };
     Ok(Some(LiveResource {
         address: Address(address),
         kind: kind.name().into(),
@@ -92,6 +111,51 @@ async fn describe(
         attributes,
         status: Status::Ready,
     }))
+}
+
+/// The entry EKS made on the stack's own cluster for the principal that
+/// created it (`bootstrapClusterCreatorAdminPermissions`, on by default)
+/// when the spec lists that principal too: EKS allows one entry per
+/// principal, so the spec's entry is this one. It gets the stack's mark and
+/// exactly the spec's policies, as a create would have made it. An entry
+/// another stack marked is never taken.
+async fn take_over_unmarked(
+    aws: &AwsClients,
+    request: &CreateRequest,
+    cluster: &str,
+    principal: &str,
+    in_use: CloudError,
+) -> Result<LiveResource, CloudError> {
+    let Some(existing) = read(aws, cluster, principal).await? else {
+        return Err(in_use);
+    };
+    let attributes = &request.attributes;
+    let marked_by = existing.tags.get(STACK_TAG);
+    let same_type = existing.attributes.get("type") == attributes.get("type");
+    if marked_by.is_some_and(|stack| stack != &request.stack) || !same_type {
+        return Err(in_use);
+    }
+    let live = LiveResource {
+        address: request.address.clone(),
+        kind: AccessEntry.name().into(),
+        id: principal.to_string(),
+        attributes: existing.attributes.clone(),
+        status: Status::Ready,
+    };
+    sync_eks_tags(aws, &live, attributes).await?;
+    sync_policies(
+        aws,
+        cluster,
+        principal,
+        &policies(&existing.attributes),
+        &policies(attributes),
+    )
+    .await?;
+    let mut created = request.created(AccessEntry.name(), principal.to_string(), Status::Ready);
+    if let Some(arn) = existing.attributes.get("arn") {
+        created.attributes.insert("arn".into(), arn.clone());
+    }
+    Ok(created)
 }
 
 /// Associates and disassociates access policies so that exactly `wanted` apply.
@@ -189,7 +253,14 @@ impl Adapter for AccessEntry {
             .client_request_token(&request.token)
             .send()
             .await
-            .map_err(|e| error("CreateAccessEntry", e))?;
+            .map_err(|e| error("CreateAccessEntry", e));
+        let out = match out {
+            Ok(out) => out,
+            Err(in_use) if in_use.code.as_deref() == Some("ResourceInUseException") => {
+                return take_over_unmarked(aws, request, cluster, principal, in_use).await;
+            }
+            Err(other) => return Err(other),
+        };
         sync_policies(
             aws,
             cluster,
