@@ -208,6 +208,10 @@ pub const GRANTS: &[Grant] = &[
             "iam:GetRole",
             "iam:GetUser",
             "iam:ListOpenIDConnectProviders",
+            // A role's tags tell eksform's from another tool's: read on any
+            // role, so that a name another tool holds is reported as such
+            // rather than as access denied.
+            "iam:ListRoleTags",
             "logs:DescribeLogGroups",
             "logs:ListTagsForResource",
             "route53:GetHostedZone",
@@ -255,7 +259,6 @@ pub const GRANTS: &[Grant] = &[
             "iam:GetRolePolicy",
             "iam:ListAttachedRolePolicies",
             "iam:ListRolePolicies",
-            "iam:ListRoleTags",
             "iam:PutRolePolicy",
             "iam:TagRole",
             "iam:UntagRole",
