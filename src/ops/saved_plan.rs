@@ -28,6 +28,49 @@ pub fn read_saved_plan(file: &Path) -> Option<Result<Plan, OpsError>> {
     )
 }
 
+/// A plan made while another stack's outputs it uses were known only after
+/// that stack's apply (an estate planned before its first apply, a NAT
+/// address about to change) cannot be applied as saved: the values it needs
+/// exist only now. Refused before anything is read or changed, naming the
+/// stacks, so that an apply never stops half-way at the first resource
+/// that needs one.
+fn refuse_values_of_other_stacks(saved: &Plan) -> Result<(), OpsError> {
+    let mut stacks: Vec<String> = saved
+        .resources
+        .iter()
+        .filter_map(|r| r.desired.as_ref())
+        .flat_map(|desired| desired.attributes.values())
+        .flat_map(|value| {
+            value
+                .references()
+                .into_iter()
+                .filter(|reference| reference.address.is_other_stack())
+                .map(|reference| {
+                    let address = reference.address.to_string();
+                    address
+                        .strip_prefix("fromStack.")
+                        .unwrap_or(&address)
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    stacks.sort();
+    stacks.dedup();
+    if stacks.is_empty() {
+        return Ok(());
+    }
+    let many = stacks.len() > 1;
+    Err(OpsError::Refused(format!(
+        "the plan of stack {} uses outputs of stack{} {} that were known only after {} apply; nothing was changed. Once {} applied, make a new plan of this stack (eksform plan FILE --out PLANFILE) and apply that",
+        saved.stack,
+        if many { "s" } else { "" },
+        stacks.join(", "),
+        if many { "their" } else { "its" },
+        if many { "they are" } else { "it is" },
+    )))
+}
+
 /// Checks a saved plan against the live account and returns the plan to
 /// execute: made anew from a fresh observation and the desired resources the
 /// file records, and refused unless it makes exactly the file's changes. The
@@ -45,6 +88,7 @@ pub async fn recheck_saved_plan(
             saved.format_version, saved.eksform_version
         )));
     }
+    refuse_values_of_other_stacks(saved)?;
     let account = guard_account(cloud.as_ref(), Some(&saved.account), retry).await?;
     let desired: Vec<DesiredResource> = saved
         .resources

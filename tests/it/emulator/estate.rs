@@ -170,3 +170,44 @@ async fn apply_of_an_estate_stops_at_the_first_stack_that_fails() {
     assert_nothing_marked(&aws, "dev-stg").await;
     assert_nothing_marked(&aws, "prd").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_needing_outputs_known_only_after_another_stacks_apply_is_refused_untouched() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let (dir, _dev, prd) = estate();
+    let plans = dir.path().join("plans");
+    let (code, _, stderr) = run(
+        &emulator,
+        &["plan", "--out", plans.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let dev_plan = plans.join("01-dev-stg.plan");
+    let prd_plan = plans.join("02-prd.plan");
+    assert!(dev_plan.exists() && prd_plan.exists(), "{stderr}");
+
+    let (code, _, stderr) = run(&emulator, &["apply", "--auto-approve"], &dev_plan);
+    assert_eq!(code, 0, "dev-stg's saved plan applies:\n{stderr}");
+    // prd's plan was made while dev-stg's NAT address was known only after
+    // its apply: refused before anything of prd is made.
+    let (code, _, stderr) = run(&emulator, &["apply", "--auto-approve"], &prd_plan);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("uses outputs of stack dev-stg") && stderr.contains("make a new plan"),
+        "{stderr}"
+    );
+    assert_nothing_marked(&aws, "prd").await;
+
+    // A new plan of prd knows the address, and applies.
+    let fresh = dir.path().join("prd.plan");
+    let (code, _, stderr) = run(&emulator, &["plan", "--out", fresh.to_str().unwrap()], &prd);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&emulator, &["apply", "--auto-approve"], &fresh);
+    assert_eq!(code, 0, "{stderr}");
+    let mut admitted = public_access_cidrs(&aws, "prd").await;
+    admitted.sort();
+    let mut nat = nat_addresses(&aws, "dev-stg").await;
+    nat.sort();
+    assert_eq!(admitted, nat, "prd's endpoint admits dev-stg's NAT address");
+}
