@@ -44,14 +44,8 @@ fn refuse_values_of_other_stacks(saved: &Plan) -> Result<(), OpsError> {
             value
                 .references()
                 .into_iter()
-                .filter(|reference| reference.address.is_other_stack())
-                .map(|reference| {
-                    let address = reference.address.to_string();
-                    address
-                        .strip_prefix("fromStack.")
-                        .unwrap_or(&address)
-                        .to_string()
-                })
+                .filter_map(|reference| reference.address.other_stack_name())
+                .map(str::to_string)
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -42,9 +42,12 @@ impl Address {
     }
 
     pub fn is_other_stack(&self) -> bool {
-        self.0
-            .strip_prefix(OTHER_STACK)
-            .is_some_and(|rest| rest.starts_with('.'))
+        self.other_stack_name().is_some()
+    }
+
+    /// The stack an `Address::other_stack` names.
+    pub fn other_stack_name(&self) -> Option<&str> {
+        self.0.strip_prefix(OTHER_STACK)?.strip_prefix('.')
     }
 }
 
