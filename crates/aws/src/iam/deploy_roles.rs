@@ -10,7 +10,7 @@ use eksform_core::cloud::CloudError;
 use eksform_core::deploy_roles::{GITHUB_AUDIENCE, GITHUB_ISSUER, ManagedPolicy, PATH};
 use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 
-use super::iam_role::get_role;
+use super::iam_role::{attached_policies, get_role};
 use super::oidc_provider::iam_tags;
 use crate::{AwsClients, error, none_if_not_found};
 
@@ -142,18 +142,8 @@ pub struct Attached {
 /// The managed policies under the deploy path attached to the role (the
 /// ones a user attached from elsewhere are not listed, so never touched).
 pub async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<Attached>, CloudError> {
-    let policies = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .path_prefix(PATH)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListAttachedRolePolicies", e))?;
-    Ok(policies
+    Ok(attached_policies(aws, role, Some(PATH))
+        .await?
         .iter()
         .filter_map(|p| {
             Some(Attached {

@@ -79,20 +79,30 @@ fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
 }
 
 async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<String>, CloudError> {
-    let policies = aws
-        .iam
+    Ok(attached_policies(aws, role, None)
+        .await?
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+/// The managed policies attached to `role`, every page; only those under
+/// `path_prefix` when one is given.
+pub(crate) async fn attached_policies(
+    aws: &AwsClients,
+    role: &str,
+    path_prefix: Option<&str>,
+) -> Result<Vec<aws_sdk_iam::types::AttachedPolicy>, CloudError> {
+    aws.iam
         .list_attached_role_policies()
         .role_name(role)
+        .set_path_prefix(path_prefix.map(str::to_string))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| error("ListAttachedRolePolicies", e))?;
-    Ok(policies
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect())
+        .map_err(|e| error("ListAttachedRolePolicies", e))
 }
 
 /// Attaches and detaches managed policies so that exactly `wanted` are attached.
