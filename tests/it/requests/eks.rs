@@ -395,13 +395,18 @@ fn admin_on_the_cluster()
 
 use aws_sdk_eks::types::AccessScope;
 
-#[tokio::test]
-async fn the_cluster_creators_own_entry_becomes_the_specs_entry_with_its_mark_and_policies() {
-    // The spec lists the principal that created the cluster: EKS already gave
-    // it an unmarked admin entry. The create takes that entry over: the
-    // stack's mark, the spec's policies (view in a namespace), admin gone.
+/// A create of the spec's entry (view in a namespace) that AWS refuses as in
+/// use, the existing entry carrying `tags` and the admin policy: what the
+/// create returns, and how many TagResource, AssociateAccessPolicy and
+/// DisassociateAccessPolicy calls it made.
+async fn create_over_an_existing_entry(
+    tags: &'static [(&'static str, &'static str)],
+) -> (
+    Result<LiveResource, eksform_core::cloud::CloudError>,
+    (usize, usize, usize),
+) {
     let create = mock!(Client::create_access_entry).then_error(entry_in_use);
-    let describe = mock!(Client::describe_access_entry).then_output(|| existing_entry(&[]));
+    let describe = mock!(Client::describe_access_entry).then_output(|| existing_entry(tags));
     let list = mock!(Client::list_associated_access_policies).then_output(admin_on_the_cluster);
     let tag = mock!(Client::tag_resource)
         .match_requests(|r| {
@@ -428,55 +433,35 @@ async fn the_cluster_creators_own_entry_becomes_the_specs_entry_with_its_mark_an
         attributes: entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps"]))]),
         token: "eksform-test".into(),
     };
-    let created = AccessEntry
-        .create(&clients(eks), &request)
-        .await
-        .expect("the creator's entry is the spec's");
-    assert_eq!(created.address, AccessEntry::address(ADMINS));
-    assert_eq!(
-        (
-            tag.num_calls(),
-            associate.num_calls(),
-            disassociate.num_calls()
-        ),
-        (1, 1, 1)
+    let result = AccessEntry.create(&clients(eks), &request).await;
+    let calls = (
+        tag.num_calls(),
+        associate.num_calls(),
+        disassociate.num_calls(),
     );
+    (result, calls)
+}
+
+#[tokio::test]
+async fn the_cluster_creators_own_entry_becomes_the_specs_entry_with_its_mark_and_policies() {
+    // The spec lists the principal that created the cluster: EKS already gave
+    // it an unmarked admin entry. The create takes that entry over: the
+    // stack's mark, the spec's policies (view in a namespace), admin gone.
+    let (result, calls) = create_over_an_existing_entry(&[]).await;
+    let created = result.expect("the creator's entry is the spec's");
+    assert_eq!(created.address, AccessEntry::address(ADMINS));
+    assert_eq!(calls, (1, 1, 1));
 }
 
 #[tokio::test]
 async fn an_entry_another_stack_marked_is_never_taken_over() {
-    let create = mock!(Client::create_access_entry).then_error(entry_in_use);
-    let describe = mock!(Client::describe_access_entry)
-        .then_output(|| existing_entry(&[("eksform:stack", "other"), ("eksform:address", "x")]));
-    let list = mock!(Client::list_associated_access_policies).then_output(admin_on_the_cluster);
-    let tag = mock!(Client::tag_resource)
-        .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
-    let associate = mock!(Client::associate_access_policy)
-        .then_output(|| AssociateAccessPolicyOutput::builder().build());
-    let disassociate = mock!(Client::disassociate_access_policy)
-        .then_output(|| DisassociateAccessPolicyOutput::builder().build());
-    let eks = mock_client!(
-        aws_sdk_eks,
-        RuleMode::MatchAny,
-        [&create, &describe, &list, &tag, &associate, &disassociate]
-    );
-    let request = CreateRequest {
-        stack: "prd".into(),
-        address: AccessEntry::address(ADMINS),
-        attributes: entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps"]))]),
-        token: "eksform-test".into(),
-    };
-    let refused = AccessEntry
-        .create(&clients(eks), &request)
-        .await
-        .expect_err("another stack's entry is not this stack's");
+    let (result, calls) =
+        create_over_an_existing_entry(&[("eksform:stack", "other"), ("eksform:address", "x")])
+            .await;
+    let refused = result.expect_err("another stack's entry is not this stack's");
     assert_eq!(refused.code.as_deref(), Some("ResourceInUseException"));
     assert_eq!(
-        (
-            tag.num_calls(),
-            associate.num_calls(),
-            disassociate.num_calls()
-        ),
+        calls,
         (0, 0, 0),
         "nothing of the other stack's entry changed"
     );
