@@ -365,6 +365,24 @@ async fn the_ci_script_plans_saves_applies_the_saved_plans_and_finds_no_drift() 
         "both stacks' VPCs exist: {cidrs:?}"
     );
 
+    // A stack without changes gets no plan file: there is nothing to apply.
+    let unchanged = emulator
+        .eksform()
+        .current_dir(work.path())
+        .args(["plan", "stacks", "--out", "after"])
+        .output()
+        .expect("eksform runs");
+    assert_eq!(
+        unchanged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&unchanged.stderr)
+    );
+    let left = std::fs::read_dir(work.path().join("after"))
+        .expect("the directory is made")
+        .count();
+    assert_eq!(left, 0, "no plan file for stacks without changes");
+
     let drift = ci_job(&emulator, work.path(), "drift");
     assert_eq!(
         drift.status.code(),
