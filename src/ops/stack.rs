@@ -68,6 +68,11 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
                 .map(str::to_string)
         }),
         reads: Default::default(),
+        adopt: desired
+            .iter()
+            .filter(|d| d.adopt.is_some())
+            .cloned()
+            .collect(),
     }
 }
 

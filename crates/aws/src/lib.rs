@@ -65,6 +65,20 @@ pub trait Adapter: Kind {
     ) -> Result<Option<String>, CloudError> {
         Ok(None)
     }
+    /// The live resource `id` names, whatever its marks, for an `adopt:`
+    /// entry (see `Cloud::find_to_adopt`); its address is `desired.address`.
+    /// Default: the kind cannot be adopted.
+    async fn find_to_adopt(
+        &self,
+        _aws: &AwsClients,
+        _desired: &DesiredResource,
+        _id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        Err(CloudError::rejected(format!(
+            "eksform cannot adopt a {} yet: remove its adopt entry",
+            self.name()
+        )))
+    }
     /// The resource's current state, `None` once it is gone. Default: the
     /// kind's observation of the resource's stack, kept to its id.
     async fn read(
@@ -442,6 +456,17 @@ impl Cloud for AwsCloud {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         adapter(kind)?.read(&self.clients, live).await
+    }
+
+    async fn find_to_adopt(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        adapter(kind)?
+            .find_to_adopt(&self.clients, desired, id)
+            .await
     }
 
     async fn preflight_facts(

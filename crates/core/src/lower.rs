@@ -23,6 +23,8 @@ pub struct StackModel {
     pub cluster: Option<ClusterModel>,
     pub load_balancers: Vec<LoadBalancerModel>,
     pub dns: Option<DnsModel>,
+    /// `adopt:` entries: the id of the live resource to take over, by address.
+    pub adopt: BTreeMap<Address, String>,
 }
 
 /// An ALB of `loadBalancers`, with defaults applied.
@@ -484,6 +486,16 @@ pub fn model(spec: &Spec) -> StackModel {
         cluster: cluster_model(spec),
         load_balancers: load_balancers(spec),
         dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
+        adopt: spec
+            .adopt
+            .iter()
+            .map(|entry| {
+                (
+                    Address(entry.address.value.trim().to_string()),
+                    entry.id.value.trim().to_string(),
+                )
+            })
+            .collect(),
     }
 }
 
@@ -827,10 +839,11 @@ pub fn desired(model: &StackModel) -> Vec<DesiredResource> {
         .iter()
         .flat_map(|kind| {
             let mut resources = kind.lower(model);
-            if kind.is_global() {
-                for resource in &mut resources {
+            for resource in &mut resources {
+                if kind.is_global() {
                     mark_region(resource, &model.region);
                 }
+                resource.adopt = model.adopt.get(&resource.address).cloned();
             }
             resources
         })

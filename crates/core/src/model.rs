@@ -208,6 +208,11 @@ pub struct DesiredResource {
     /// internet gateway attached to its VPC).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Address>,
+    /// The id of the live resource an `adopt:` entry names for this address:
+    /// observation looks it up by that id, whatever its marks, and apply
+    /// takes it over instead of creating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<String>,
 }
 
 impl DesiredResource {
@@ -217,6 +222,7 @@ impl DesiredResource {
             kind: kind.into(),
             attributes: Attributes::new(),
             depends_on: Vec::new(),
+            adopt: None,
         }
     }
 

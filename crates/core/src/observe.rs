@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use crate::cloud::shared::Reads;
 use crate::cloud::{Cloud, CloudError, Scope};
 use crate::kinds;
-use crate::model::LiveResource;
+use crate::model::{ADDRESS_TAG, LiveResource, STACK_TAG, Value};
 use crate::retry::RetryPolicy;
 
 /// Every live resource of the stack, all kinds concurrently.
@@ -67,8 +67,100 @@ pub async fn observe(
                 || kinds::tags::in_region(r, &scope.region)
         })
         .collect();
-    Ok(kinds::ControllerLeftover::in_stack_vpc(
-        observed,
-        scope.brought_vpc.as_deref(),
-    ))
+    let mut observed =
+        kinds::ControllerLeftover::in_stack_vpc(observed, scope.brought_vpc.as_deref());
+    observed.extend(adopted(cloud, scope, &observed, retry).await?);
+    Ok(observed)
+}
+
+/// What a live resource found for an adoption carries to say so: the plan
+/// then adopts it, whatever its kind's rule for unmarked resources.
+pub const FOUND_BY_ADOPT: &str = "adopt entry";
+
+/// The live resources `adopt:` entries name that the stack's observation did
+/// not find at their address, looked up by id, concurrently. An entry whose
+/// address already holds the stack's resource is a no-op when the ids agree
+/// (the resource was adopted before) and an error when they do not; a
+/// resource another stack, or another address, already owns is never taken.
+async fn adopted(
+    cloud: Arc<dyn Cloud>,
+    scope: &Scope,
+    observed: &[LiveResource],
+    retry: RetryPolicy,
+) -> Result<Vec<LiveResource>, CloudError> {
+    let mut tasks = JoinSet::new();
+    for desired in &scope.adopt {
+        let Some(id) = desired.adopt.clone() else {
+            continue;
+        };
+        let Some(kind) = kinds::by_name(&desired.kind) else {
+            continue;
+        };
+        let at_address = observed.iter().find(|live| live.address == desired.address);
+        if at_address.is_some_and(|live| same_resource(live, &id)) {
+            continue;
+        }
+        let holder = at_address.map(|live| live.id.clone());
+        let cloud = cloud.clone();
+        let desired = desired.clone();
+        tasks.spawn(async move {
+            let found = retry
+                .run(
+                    |_| cloud.find_to_adopt(kind, &desired, &id),
+                    |error, attempt| tracing::info!(address = %desired.address, attempt, %error, "looking up again"),
+                )
+                .await;
+            (desired, id, holder, found)
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (desired, id, holder, result) = joined
+            .map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
+        let address = &desired.address;
+        let Some(mut live) = result? else {
+            return Err(CloudError::new(
+                crate::cloud::ErrorClass::Rejected,
+                None,
+                format!(
+                    "adopt: no {} `{id}` exists for {address} in this account and region: check the id, or remove the entry to let eksform create it",
+                    desired.kind
+                ),
+            ));
+        };
+        if let Some(holder) = holder
+            && holder != live.id
+        {
+            return Err(CloudError::rejected(format!(
+                "adopt: {address} already is {holder} in this stack, not `{id}`: remove the adopt entry, or destroy {holder} first"
+            )));
+        }
+        let tags = live.attributes.get("tags").and_then(Value::as_map);
+        let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
+        if let Some(owner) = tag(STACK_TAG) {
+            let owner_address = tag(ADDRESS_TAG).unwrap_or_default();
+            if owner != scope.stack || owner_address != address.as_str() {
+                return Err(CloudError::rejected(format!(
+                    "adopt: `{id}` for {address} is eksform's {owner_address} of stack {owner}: eksform never takes what another stack or address owns"
+                )));
+            }
+        }
+        live.address = address.clone();
+        live.attributes
+            .insert("found_by".into(), Value::string(FOUND_BY_ADOPT));
+        found.push(live);
+    }
+    found.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(found)
+}
+
+/// Whether `id`, as an adopt entry gives it, names this live resource: its
+/// id, its ARN, or a name its id or ARN ends with.
+fn same_resource(live: &LiveResource, id: &str) -> bool {
+    let arn = live.attributes.get("arn").and_then(Value::as_str);
+    live.id == id
+        || arn == Some(id)
+        || id.rsplit(['/', ':']).next() == Some(live.id.as_str())
+        || live.id.rsplit(['/', ':']).next() == Some(id)
+        || arn.is_some_and(|arn| arn.rsplit(['/', ':']).next() == Some(id))
 }

@@ -42,9 +42,16 @@ impl Action {
     }
 }
 
-/// The tag that says eksform adopted a resource rather than made it: such a
-/// resource is released (its mark removed), never deleted.
+/// The tag that says eksform adopted a resource rather than made it. Found
+/// by name (a log group, a hosted zone: value `true`), such a resource is
+/// released (its mark removed), never deleted. Taken over by an `adopt:`
+/// entry (value `ADOPTED_BY_ENTRY`), it is eksform's like any other, deleted
+/// by destroy under the usual guards; the tag keeps the names eksform did not
+/// choose (`Kind::adopted_identity`).
 pub const ADOPTED_TAG: &str = "eksform:adopted";
+
+/// `ADOPTED_TAG`'s value on what an `adopt:` entry took over.
+pub const ADOPTED_BY_ENTRY: &str = "entry";
 
 /// A word the plan puts beside a value: why apply sets what it sets, or what
 /// eksform leaves to others (the cluster autoscaler owns a node group's size).
@@ -116,8 +123,18 @@ pub struct ResourceChange {
 impl ResourceChange {
     /// Whether this change deletes or replaces something users rely on.
     pub fn is_guarded(&self) -> bool {
+        if self.action == Action::Adopt {
+            return self.adoption_changes_settings();
+        }
         matches!(self.action, Action::Delete | Action::Replace)
             && kinds::by_name(&self.kind).is_some_and(|k| k.guarded())
+    }
+
+    /// Whether taking the resource over changes more than its tags: a
+    /// setting of something people already run on. Apply with
+    /// `--auto-approve` then needs `--allow-destroy`, as for a delete.
+    pub fn adoption_changes_settings(&self) -> bool {
+        self.action == Action::Adopt && self.changes.iter().any(|c| c.name != "tags")
     }
 }
 
@@ -368,9 +385,16 @@ pub fn diff(
             });
             continue;
         };
-        // An adopted resource keeps the tag that says so; one being adopted gets it.
-        let adopting = !is_marked(&live) && !kind.is_brought() && kind.adopts_unmarked();
-        let resource = &if adopting || is_adopted(&live) {
+        // An adopted resource keeps the tag that says so; one being adopted
+        // gets it. An `adopt:` entry takes over even what its kind never
+        // adopts by name (a DNS record).
+        let by_entry = live.attributes.get("found_by").and_then(Value::as_str)
+            == Some(crate::observe::FOUND_BY_ADOPT);
+        let adopting =
+            !is_marked(&live) && !kind.is_brought() && (by_entry || kind.adopts_unmarked());
+        let resource = &if by_entry || adopted_by_entry(&live) || resource.adopt.is_some() {
+            taken_over(kind, resource, &live)
+        } else if adopting || is_adopted(&live) {
             with_adopted_tag(resource, &live)
         } else {
             resource.clone()
@@ -390,13 +414,17 @@ pub fn diff(
             planned,
         } = compared;
         let mut reason = None;
-        if !is_marked(&live) && !kind.is_brought() && !kind.adopts_unmarked() {
+        if !is_marked(&live) && !kind.is_brought() && !adopting {
             return Err(PlanError::Refused(
                 resource.address.clone(),
                 "an existing record of that name and type carries no eksform mark (it may belong to ExternalDNS or a person); eksform never changes it: remove it, or give the spec another name".into(),
             ));
         }
-        if adopting {
+        if adopting && by_entry {
+            reason = Some(
+                "taken over by its adopt entry: eksform's from now on, never recreated".into(),
+            );
+        } else if adopting {
             reason = Some(if attribute_changes.is_empty() {
                 "an existing resource eksform did not make: used as it is, never changed or deleted"
                     .into()
@@ -419,7 +447,7 @@ pub fn diff(
             ));
             Action::Replace
         } else if attribute_changes.iter().any(|c| c.forces_replacement) {
-            if adopting || is_adopted(&live) {
+            if adopting || is_adopted(&live) || adopted_by_entry(&live) {
                 let forced: Vec<String> = attribute_changes
                     .iter()
                     .filter(|c| c.forces_replacement)
@@ -437,7 +465,7 @@ pub fn diff(
                 ));
             }
             Action::Replace
-        } else if adopting && !attribute_changes.is_empty() {
+        } else if adopting && (by_entry || !attribute_changes.is_empty()) {
             Action::Adopt
         } else if !attribute_changes.is_empty() {
             Action::Update
@@ -590,12 +618,55 @@ fn is_marked(live: &LiveResource) -> bool {
         .is_some_and(|tags| tags.contains_key(crate::model::STACK_TAG))
 }
 
-/// Whether eksform adopted the resource (then it is released, never deleted).
+/// Whether eksform adopted the resource by name (then it is released, never
+/// deleted).
 fn is_adopted(live: &LiveResource) -> bool {
+    adopted_tag(live).is_some_and(|value| value != ADOPTED_BY_ENTRY)
+}
+
+/// Whether an `adopt:` entry took the resource over (it is then eksform's).
+fn adopted_by_entry(live: &LiveResource) -> bool {
+    adopted_tag(live) == Some(ADOPTED_BY_ENTRY)
+}
+
+fn adopted_tag(live: &LiveResource) -> Option<&str> {
     live.attributes
         .get("tags")
-        .and_then(Value::as_map)
-        .is_some_and(|tags| tags.contains_key(ADOPTED_TAG))
+        .and_then(Value::as_map)?
+        .get(ADOPTED_TAG)?
+        .as_str()
+}
+
+/// The desired resource as an `adopt:` entry takes the live one over: the
+/// names eksform would have chosen give way to the live ones
+/// (`Kind::adopted_identity`: a role's name and path), the live tags stay
+/// (its `Name` too: the console keeps showing what people know it by), and
+/// the tag that says it was taken over is added.
+fn taken_over(
+    kind: &dyn kinds::Kind,
+    resource: &DesiredResource,
+    live: &LiveResource,
+) -> DesiredResource {
+    let mut resource = resource.clone();
+    for attribute in kind.adopted_identity() {
+        if let Some(value) = live.attributes.get(*attribute) {
+            resource
+                .attributes
+                .insert((*attribute).into(), value.clone());
+        }
+    }
+    let theirs = live.attributes.get("tags").and_then(Value::as_map);
+    if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+        for (key, value) in theirs.into_iter().flatten() {
+            if key == "Name" {
+                tags.insert(key.clone(), value.clone());
+            } else if !key.starts_with("eksform:") {
+                tags.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        tags.insert(ADOPTED_TAG.into(), Value::string(ADOPTED_BY_ENTRY));
+    }
+    resource
 }
 
 /// The desired resource with the tag that marks it adopted, keeping the tags
@@ -652,6 +723,7 @@ fn release_change(live: &LiveResource) -> ResourceChange {
             address: live.address.clone(),
             attributes: released,
             depends_on: Vec::new(),
+            adopt: None,
         }),
         live: Some(live.clone()),
     }

@@ -1110,6 +1110,37 @@ impl Cloud for MemoryCloud {
         )
         .await
     }
+
+    async fn find_to_adopt(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &eksform_core::model::DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        // By id or name, whatever the marks, as the AWS adapters look it up.
+        self.call(
+            format!("find to adopt {}", kind.name()),
+            Some(&desired.address),
+            |state, now| {
+                Ok(state
+                    .resources
+                    .iter()
+                    .find(|r| {
+                        r.kind == kind.name()
+                            && self.sees(r)
+                            && (r.id == id || r.text("name") == Some(id))
+                    })
+                    .map(|r| LiveResource {
+                        address: desired.address.clone(),
+                        kind: kind.name().into(),
+                        id: r.id.clone(),
+                        attributes: r.attributes.clone(),
+                        status: r.status(now),
+                    }))
+            },
+        )
+        .await
+    }
 }
 
 /// The regions of one memory account: each region's cloud shares the

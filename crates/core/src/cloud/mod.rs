@@ -31,6 +31,10 @@ pub struct Scope {
     pub brought_vpc: Option<String>,
     /// Reads the kinds share while observing (off outside observation).
     pub reads: shared::Reads,
+    /// Resources `adopt:` entries name (`DesiredResource::adopt` set): looked
+    /// up by their id whatever their marks (`Cloud::find_to_adopt`) when the
+    /// stack's own observation did not find them at their address.
+    pub adopt: Vec<crate::model::DesiredResource>,
 }
 
 /// Connections to other regions of the same account, for references to stacks
@@ -166,6 +170,23 @@ pub trait Cloud: Send + Sync {
         kind: &'static dyn Kind,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError>;
+    /// The live resource `id` names, found whatever its marks, for an
+    /// `adopt:` entry: `desired` (its address, and what a lookup needs, such
+    /// as a node group's cluster) is the resource the spec declares there.
+    /// The result carries `desired.address`; `None` when AWS has no such
+    /// resource. Default: the kind cannot be adopted.
+    async fn find_to_adopt(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let _ = (desired, id);
+        Err(CloudError::rejected(format!(
+            "eksform cannot adopt a {} yet: remove its adopt entry",
+            kind.name()
+        )))
+    }
     /// What the account says to a plan's preflight questions (read-only
     /// calls; see `preflight`). Default: nothing known, so no check is made:
     /// a cloud that models none of these facts checks nothing.

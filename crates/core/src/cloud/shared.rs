@@ -167,6 +167,15 @@ impl Cloud for SharedObservation {
         self.inner.name_taken(kind, desired).await
     }
 
+    async fn find_to_adopt(
+        &self,
+        kind: &'static dyn Kind,
+        desired: &crate::model::DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        self.inner.find_to_adopt(kind, desired, id).await
+    }
+
     async fn create(
         &self,
         kind: &'static dyn Kind,

@@ -283,6 +283,10 @@ impl Kind for IamRole {
         ATTRIBUTES
     }
 
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &["name", "path"]
+    }
+
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor::list(1, "GetAccountAuthorizationDetails")
     }

@@ -47,6 +47,10 @@ impl Kind for LoadBalancer {
         ATTRIBUTES
     }
 
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor {
             always: 1,

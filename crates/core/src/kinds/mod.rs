@@ -429,6 +429,14 @@ pub trait Kind: Send + Sync + 'static {
         true
     }
 
+    /// Attributes eksform derives from the stack and address rather than the
+    /// spec (a role's name and path) that a resource taken over by an
+    /// `adopt:` entry keeps as they are: they name it, and AWS cannot change
+    /// them in place.
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What apply sets for `attribute` of a live resource, when that is not
     /// the desired value as written or its comparison alone does not say
     /// whether apply changes it: a node group's desired size (the autoscaler

@@ -175,6 +175,10 @@ impl Kind for NodeGroup {
         ATTRIBUTES
     }
 
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &["nodegroup_name"]
+    }
+
     fn planned(
         &self,
         attribute: &str,

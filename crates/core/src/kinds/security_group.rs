@@ -36,6 +36,10 @@ impl Kind for SecurityGroup {
         ATTRIBUTES
     }
 
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &["name", "description"]
+    }
+
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor::list(1, "DescribeSecurityGroups")
     }

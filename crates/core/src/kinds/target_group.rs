@@ -34,6 +34,10 @@ impl Kind for TargetGroup {
         ATTRIBUTES
     }
 
+    fn adopted_identity(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor {
             always: 1,

@@ -42,6 +42,23 @@ pub struct Spec {
     pub load_balancers: Option<Located<Vec<Located<LoadBalancer>>>>,
     #[serde(default)]
     pub dns: Option<Located<Dns>>,
+    /// Existing resources eksform takes over instead of creating: each
+    /// address (as plans print it) with the AWS id or name of the resource.
+    /// The plan shows them as `<= adopt`; apply marks them. Once applied the
+    /// entries are no-ops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt: Vec<Located<AdoptEntry>>,
+}
+
+/// One resource to take over: `{ address: eks_cluster.main, id: legacy }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdoptEntry {
+    /// The resource's address in eksform's plans (`vpc.main`, `subnet.private.eu-west-1a`).
+    pub address: Located<String>,
+    /// The live resource's id, ARN or name, as its AWS API names it
+    /// (`vpc-0abc...`, a role's name, a cluster's name, a zone's id).
+    pub id: Located<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

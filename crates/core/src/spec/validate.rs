@@ -183,7 +183,78 @@ pub fn validate(spec: &Spec, file: &SourceFile) -> Diagnostics {
     validate_compute(&mut v, spec);
     validate_iam(&mut v, spec);
     validate_edge(&mut v, spec);
+    validate_adopt(&mut v, spec);
     v.diagnostics
+}
+
+/// `adopt:` entries name resources of this spec, each once, and each live
+/// resource once. Checked against the lowered spec, so only when the rest of
+/// the spec is valid (lowering assumes it is).
+fn validate_adopt(v: &mut Validator, spec: &Spec) {
+    if spec.adopt.is_empty() {
+        return;
+    }
+    v.unique(
+        "adopt address",
+        spec.adopt
+            .iter()
+            .map(|entry| (entry.address.value.as_str(), entry.address.span)),
+    );
+    let kind_and_id: Vec<(String, Span)> = spec
+        .adopt
+        .iter()
+        .map(|entry| {
+            let kind = entry.address.value.split('.').next().unwrap_or_default();
+            (format!("{kind} {}", entry.id.value), entry.id.span)
+        })
+        .collect();
+    v.unique(
+        "adopted resource",
+        kind_and_id.iter().map(|(k, s)| (k.as_str(), *s)),
+    );
+    for entry in &spec.adopt {
+        if entry.id.value.trim().is_empty() {
+            v.error(
+                entry.id.span,
+                "adopt: the id is empty",
+                "give the live resource's id, ARN or name",
+            );
+        }
+    }
+    if v.diagnostics.has_errors() {
+        return;
+    }
+    let desired = crate::lower::desired(&crate::lower::model(spec));
+    let addresses: Vec<&str> = desired.iter().map(|d| d.address.as_str()).collect();
+    for entry in &spec.adopt {
+        let address = entry.address.value.as_str();
+        if addresses.contains(&address) {
+            continue;
+        }
+        let kind = address.split('.').next().unwrap_or_default();
+        let same_kind: Vec<&str> = addresses
+            .iter()
+            .copied()
+            .filter(|a| a.split('.').next() == Some(kind))
+            .collect();
+        let help = match did_you_mean(address, addresses.iter().copied()) {
+            Some(hint) => format!("did you mean `{hint}`? `eksform plan` prints every address"),
+            None if !same_kind.is_empty() => format!(
+                "this spec's {kind} addresses: {}",
+                same_kind
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "adopt only what the spec declares: add the resource to the spec first; `eksform plan` prints every address".into(),
+        };
+        v.error(
+            entry.address.span,
+            format!("adopt: this spec has no resource `{address}`"),
+            help,
+        );
+    }
 }
 
 pub fn is_valid_stack_name(name: &str) -> bool {
