@@ -159,3 +159,33 @@ async fn a_crash_after_any_call_of_an_adopting_apply_is_finished_by_the_next_app
         "the sweep crashed the apply at every call: {runs}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn taking_over_with_a_changed_setting_is_guarded_and_one_that_cannot_change_is_refused() {
+    let text = everything_text();
+    let (cloud, ids) = made_elsewhere(&text).await;
+
+    // A setting that changes in place: adopted with it, but guarded.
+    let longer = text.replace("logRetentionInDays: 30", "logRetentionInDays: 90");
+    assert_ne!(longer, text);
+    let planned = plan(&cloud, &with_adopt_entries(&longer, &ids), false).await;
+    let guarded: Vec<String> = planned
+        .guarded()
+        .iter()
+        .map(|r| r.address.to_string())
+        .collect();
+    assert_eq!(guarded, ["log_group.cluster"], "{planned:#?}");
+    let log_group = planned.guarded()[0];
+    assert_eq!(log_group.action, Action::Adopt);
+    assert!(log_group.warnings[0].contains("--allow-destroy"));
+
+    // A setting AWS cannot change: never a replacement, a plan error naming
+    // the value that keeps it.
+    let moved = text.replace("10.40.0.0/16", "10.50.0.0/16");
+    let error = try_plan(&cloud, &with_adopt_entries(&moved, &ids), false)
+        .await
+        .expect_err("a CIDR change of an adopted VPC is refused");
+    let message = error.to_string();
+    assert!(message.contains("vpc.main"), "{message}");
+    assert!(message.contains("set it to \"10.40.0.0/16\""), "{message}");
+}
