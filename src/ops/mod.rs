@@ -4,7 +4,7 @@
 //! with its checks of the account before anything is created (`preflight`),
 //! the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
-//! (`outputs`), cluster access (`kubeconfig`, `token`), the state bucket
+//! (`outputs`), taking over a cluster eksctl made (`import_eksctl`), cluster access (`kubeconfig`, `token`), the state bucket
 //! (`state_bucket`), the CI deploy roles (`deploy_roles`) and the connection
 //! to AWS (`connect`). They return typed results and errors (`OpsError`), ask
 //! and show through `ApplyFrontEnd`, and print nothing: the CLI renders.
@@ -14,6 +14,7 @@ mod connect;
 mod deploy_roles;
 mod error;
 mod estate;
+mod import_eksctl;
 mod kubeconfig;
 mod outputs;
 mod plan;
@@ -32,6 +33,9 @@ pub use deploy_roles::{
     DeployRoles, DeployRolesReport, ProviderOutcome, RoleReport, survey as survey_deploy_roles,
 };
 pub use eksform_core::outputs::Outputs;
+pub use import_eksctl::{
+    EksctlImport, StacksToRelease, import_eksctl, release_stacks, stacks_to_release,
+};
 pub use error::OpsError;
 pub use estate::{Estate, Referrer, Referrers, live_referrers};
 pub use kubeconfig::{KubeconfigWritten, LiveCluster, default_kubeconfig_path, write_kubeconfig};
