@@ -1,6 +1,8 @@
 //! Route tables: one public table (default route to the internet gateway) and
 //! one private table per zone (default route to that zone's NAT gateway, or the
-//! single one, or none). Routes and subnet associations are attributes of the
+//! single one, or none), or one private table shared by every zone
+//! (`vpc.nat.privateRouteTables: Shared`, as other tools lay out a VPC with one
+//! NAT gateway). Routes and subnet associations are attributes of the
 //! table, changed in place, so switching NAT modes never touches subnets.
 
 use super::internet_gateway::InternetGateway;
@@ -22,6 +24,10 @@ impl RouteTable {
     }
     pub fn private_address(zone: &str) -> Address {
         Address::new(&["route_table", "private", zone])
+    }
+    /// The one private table of `vpc.nat.privateRouteTables: Shared`.
+    pub fn shared_private_address() -> Address {
+        Address::new(&["route_table", "private"])
     }
 }
 
@@ -101,6 +107,22 @@ impl Kind for RouteTable {
                 Value::reference(&InternetGateway::address(), "id"),
             )]);
             out.push(table(Self::public_address(), routes, public_subnets));
+        }
+        if network.shared_private_route_table {
+            let mut routes = BTreeMap::new();
+            if let Some(nat_zone) = network.nat_zones().first() {
+                routes.insert(
+                    DEFAULT_ROUTE.to_string(),
+                    Value::reference(&NatGateway::address(&nat_zone.name), "id"),
+                );
+            }
+            let subnets = network
+                .zones
+                .iter()
+                .map(|zone| Value::reference(&Subnet::address("private", &zone.name), "id"))
+                .collect();
+            out.push(table(Self::shared_private_address(), routes, subnets));
+            return out;
         }
         for zone in &network.zones {
             let mut routes = BTreeMap::new();
