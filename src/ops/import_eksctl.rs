@@ -51,6 +51,8 @@ enum Mapping {
     /// Part of a resource eksform models as one (a route of a table, the
     /// gateway's attachment): nothing of its own to adopt.
     PartOf,
+    /// A row with no type.
+    NotAResource,
     /// Read by the EKS API instead (the cluster, managed node groups).
     ByEks,
     Unmapped(String),
@@ -170,6 +172,8 @@ fn map_stack_resource(stack: &EksctlStack, resource: &StackResource) -> Mapping 
             }
         }
         (_, "AWS::EKS::Cluster" | "AWS::EKS::Nodegroup") => Mapping::ByEks,
+        // A row with no type is no resource (the emulator lists what it skipped so).
+        (_, "") => Mapping::NotAResource,
         (EksctlStackRole::PodIdentityRole(_), "AWS::IAM::Role") => Mapping::Unmapped(
             "a pod identity association's role: eksform does not model pod identity associations".into(),
         ),
@@ -326,7 +330,7 @@ async fn read_estate(
                         }),
                     }
                 }
-                Mapping::PartOf | Mapping::ByEks => {}
+                Mapping::PartOf | Mapping::ByEks | Mapping::NotAResource => {}
                 Mapping::Unmapped(reason) => unmapped.push(Unmapped {
                     source,
                     resource_type: resource.resource_type.clone(),

@@ -1,0 +1,110 @@
+//! `eksform import eksctl`: writes the spec that adopts a cluster eksctl
+//! made (its CloudFormation stacks and the EKS API read through
+//! `ops::import_eksctl`), and with `--release-stacks`, once that spec is
+//! applied, lets CloudFormation go of the stacks without deleting anything
+//! they made. The release asks for `yes` as `apply` does, and without a
+//! terminal needs `--auto-approve`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, ExitStatus, GlobalArgs, answered_yes};
+use crate::ops::{self, OpsError};
+
+#[derive(Debug, Args)]
+pub struct EksctlArgs {
+    /// The cluster's name, as eksctl's stacks carry it (eksctl-NAME-cluster).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// The region of the cluster and its stacks.
+    #[arg(long, value_name = "REGION")]
+    pub region: String,
+    /// Where to write the spec (default: standard output). Not with --release-stacks.
+    #[arg(long, value_name = "SPEC", conflicts_with = "release_stacks")]
+    pub out: Option<PathBuf>,
+    /// After the imported spec is applied: set DeletionPolicy Retain on every
+    /// resource of eksctl's stacks and delete the stacks (nothing else is
+    /// deleted). Refused while a resource of the stacks is not yet adopted.
+    #[arg(long)]
+    pub release_stacks: bool,
+    /// Release the stacks without asking (needed without a terminal).
+    #[arg(long, requires = "release_stacks")]
+    pub auto_approve: bool,
+}
+
+pub async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, CliError> {
+    let clients = global.aws_access().clients(&args.region).await;
+    if args.release_stacks {
+        return release(&clients, &args).await;
+    }
+    let import = ops::import_eksctl(&clients, &args.cluster, &args.region).await?;
+    let spec = eksform_core::import::write_spec(&import.draft)
+        .map_err(|e| OpsError::Refused(format!("cannot write the spec: {e}")))?;
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &spec).map_err(|e| {
+                OpsError::Refused(format!("cannot write {}: {e}", path.display()))
+            })?;
+            eprintln!(
+                "Wrote {} with {} resources to adopt from {}.",
+                path.display(),
+                import.draft.resources.len(),
+                import.stacks.join(", ")
+            );
+        }
+        None => print!("{spec}"),
+    }
+    if !import.draft.unmapped.is_empty() {
+        eprintln!(
+            "\nNot mapped: eksform does not manage these; they stay with CloudFormation until `--release-stacks`, and with no tool after it:"
+        );
+        for unmapped in &import.draft.unmapped {
+            eprintln!(
+                "  {} ({}): {}",
+                unmapped.source, unmapped.resource_type, unmapped.reason
+            );
+        }
+    }
+    eprintln!(
+        "\nNext: `eksform plan` the spec (only `<= adopt`, nothing created, replaced or deleted), `eksform apply` it, then `eksform import eksctl --cluster {} --region {} --release-stacks`.",
+        args.cluster, args.region
+    );
+    Ok(ExitStatus::Success)
+}
+
+async fn release(
+    clients: &eksform_aws::AwsClients,
+    args: &EksctlArgs,
+) -> Result<ExitStatus, CliError> {
+    let release = ops::stacks_to_release(clients, &args.cluster, &args.region).await?;
+    eprintln!("These CloudFormation stacks will be deleted, every resource in them retained:");
+    for stack in &release.stacks {
+        eprintln!("  {stack}");
+    }
+    if !release.unmanaged.is_empty() {
+        eprintln!("What eksform does not model stays in AWS, managed by no tool afterwards:");
+        for unmapped in &release.unmanaged {
+            eprintln!("  {} ({})", unmapped.source, unmapped.resource_type);
+        }
+    }
+    if !args.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            return Err(OpsError::Refused(
+                "refusing to release the stacks without confirmation: there is no terminal to ask; pass --auto-approve".into(),
+            )
+            .into());
+        }
+        if !answered_yes("Release these stacks?").await {
+            eprintln!("Release cancelled.");
+            return Ok(ExitStatus::Failure);
+        }
+    }
+    ops::release_stacks(clients, &release, Default::default()).await?;
+    eprintln!(
+        "Released {} stacks; every resource they made is still in AWS.",
+        release.stacks.len()
+    );
+    Ok(ExitStatus::Success)
+}
