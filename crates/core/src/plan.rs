@@ -392,8 +392,11 @@ pub fn diff(
         // An adopted resource keeps the tag that says so; one being adopted
         // gets it. An `adopt:` entry takes over even what its kind never
         // adopts by name (a DNS record).
+        // Found by name without a mark (a log group, a hosted zone, a record
+        // in the way) where an entry names it: taken over by that entry.
         let by_entry = live.attributes.get("found_by").and_then(Value::as_str)
-            == Some(crate::observe::FOUND_BY_ADOPT);
+            == Some(crate::observe::FOUND_BY_ADOPT)
+            || (resource.adopt.is_some() && !is_marked(&live) && !kind.is_brought());
         let adopting =
             !is_marked(&live) && !kind.is_brought() && (by_entry || kind.adopts_unmarked());
         let resource = &if by_entry || adopted_by_entry(&live) || resource.adopt.is_some() {
