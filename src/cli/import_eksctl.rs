@@ -44,9 +44,8 @@ pub async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, Cl
         .map_err(|e| OpsError::Refused(format!("cannot write the spec: {e}")))?;
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &spec).map_err(|e| {
-                OpsError::Refused(format!("cannot write {}: {e}", path.display()))
-            })?;
+            std::fs::write(path, &spec)
+                .map_err(|e| OpsError::Refused(format!("cannot write {}: {e}", path.display())))?;
             eprintln!(
                 "Wrote {} with {} resources to adopt from {}.",
                 path.display(),

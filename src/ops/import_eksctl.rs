@@ -63,14 +63,23 @@ enum Mapping {
 enum Place {
     At(Address),
     /// `subnet.<tier>.<zone>`: the zone from the subnet itself.
-    Subnet { tier: &'static str, suffix: String },
+    Subnet {
+        tier: &'static str,
+        suffix: String,
+    },
     /// `route_table.private.<zone>` of the private subnet with this suffix.
-    PrivateTable { suffix: String },
+    PrivateTable {
+        suffix: String,
+    },
     /// `nat_gateway.<zone>`: from the suffix (one per zone), or, for the
     /// single one, from the subnet it lives in.
-    NatGateway { suffix: Option<String> },
+    NatGateway {
+        suffix: Option<String>,
+    },
     /// `elastic_ip.nat.<zone>`: the zone of the NAT gateway it serves.
-    NatAddress { suffix: Option<String> },
+    NatAddress {
+        suffix: Option<String>,
+    },
 }
 
 /// What eksform makes of one resource of one of eksctl's stacks. Pure.
@@ -217,7 +226,9 @@ async fn read(
     let mut desired = DesiredResource::new(kind, address);
     desired.adopt = Some(id.to_string());
     for (name, value) in attributes {
-        desired.attributes.insert((*name).to_string(), value.clone());
+        desired
+            .attributes
+            .insert((*name).to_string(), value.clone());
     }
     Ok(cloud.find_to_adopt(kind_named(kind), &desired, id).await?)
 }
@@ -356,6 +367,8 @@ async fn read_estate(
     })?;
     let cluster_stack = format!("eksctl-{cluster}-cluster");
     let oidc_issuer = text(&cluster_live, "oidc_issuer");
+    let logging =
+        !eksform_core::model::string_list(&cluster_live.attributes, "log_types").is_empty();
     let cluster_arn = text(&cluster_live, "arn");
     resources.push(imported(
         cluster_live,
@@ -377,6 +390,19 @@ async fn read_estate(
                 live,
                 address,
                 format!("eksctl-{cluster}-nodegroup-{name}/ManagedNodeGroup"),
+            ));
+        }
+    }
+    // EKS makes the log group of control-plane logging (its retention is eksctl's setting).
+    if logging {
+        let group = format!("/aws/eks/{cluster}/cluster");
+        if let Some(live) =
+            read(cloud, "log_group", kinds::LogGroup::address(), &group, &[]).await?
+        {
+            resources.push(imported(
+                live,
+                kinds::LogGroup::address(),
+                format!("log group {group} (made by EKS)"),
             ));
         }
     }
@@ -433,8 +459,9 @@ fn place_by_zone(
     let mut later = Vec::new();
     for (place, live, source) in pending {
         let address = match &place {
-            Place::Subnet { tier, .. } => text(&live, "availability_zone")
-                .map(|zone| kinds::Subnet::address(tier, &zone)),
+            Place::Subnet { tier, .. } => {
+                text(&live, "availability_zone").map(|zone| kinds::Subnet::address(tier, &zone))
+            }
             Place::PrivateTable { suffix } => zone_of_suffix
                 .get(suffix)
                 .map(|zone| kinds::RouteTable::private_address(zone)),
@@ -460,11 +487,10 @@ fn place_by_zone(
         let Place::NatAddress { suffix } = &place else {
             continue;
         };
-        let zone = zone_of_allocation.get(&live.id).cloned().or_else(|| {
-            suffix
-                .as_ref()
-                .and_then(|s| zone_of_suffix.get(s).cloned())
-        });
+        let zone = zone_of_allocation
+            .get(&live.id)
+            .cloned()
+            .or_else(|| suffix.as_ref().and_then(|s| zone_of_suffix.get(s).cloned()));
         let address = zone.map(|zone| kinds::ElasticIp::address(&zone));
         push_placed(&mut placed, unmapped, address, live, source);
     }
@@ -644,7 +670,10 @@ mod tests {
         );
         for (logical, t) in [
             ("VPCGatewayAttachment", "AWS::EC2::VPCGatewayAttachment"),
-            ("RouteTableAssociationPublicUSWEST2A", "AWS::EC2::SubnetRouteTableAssociation"),
+            (
+                "RouteTableAssociationPublicUSWEST2A",
+                "AWS::EC2::SubnetRouteTableAssociation",
+            ),
             ("PublicSubnetRoute", "AWS::EC2::Route"),
         ] {
             assert_eq!(map(logical, t), Mapping::PartOf, "{logical}");
@@ -675,7 +704,10 @@ mod tests {
             Mapping::ByEks
         );
         assert!(matches!(
-            map_stack_resource(&group, &resource("LaunchTemplate", "AWS::EC2::LaunchTemplate")),
+            map_stack_resource(
+                &group,
+                &resource("LaunchTemplate", "AWS::EC2::LaunchTemplate")
+            ),
             Mapping::Unmapped(_)
         ));
         let irsa = stack(

@@ -33,11 +33,11 @@ pub use deploy_roles::{
     DeployRoles, DeployRolesReport, ProviderOutcome, RoleReport, survey as survey_deploy_roles,
 };
 pub use eksform_core::outputs::Outputs;
+pub use error::OpsError;
+pub use estate::{Estate, Referrer, Referrers, live_referrers};
 pub use import_eksctl::{
     EksctlImport, StacksToRelease, import_eksctl, release_stacks, stacks_to_release,
 };
-pub use error::OpsError;
-pub use estate::{Estate, Referrer, Referrers, live_referrers};
 pub use kubeconfig::{KubeconfigWritten, LiveCluster, default_kubeconfig_path, write_kubeconfig};
 pub use outputs::{outputs, stack_outputs};
 pub use plan::{

@@ -126,10 +126,12 @@ async fn a_stack_is_updated_with_every_resource_retained_then_deleted() {
     assert_eq!(parameters[0].parameter_value(), None);
     let body: serde_json::Value = serde_json::from_str(request.template_body().unwrap()).unwrap();
     for name in ["VPC", "NATIP", "ServiceRole"] {
-        assert_eq!(body["Resources"][name]["DeletionPolicy"], "Retain", "{name}");
         assert_eq!(
-            body["Resources"][name]["UpdateReplacePolicy"],
-            "Retain",
+            body["Resources"][name]["DeletionPolicy"], "Retain",
+            "{name}"
+        );
+        assert_eq!(
+            body["Resources"][name]["UpdateReplacePolicy"], "Retain",
             "{name}"
         );
     }
@@ -144,8 +146,7 @@ async fn a_stack_is_updated_with_every_resource_retained_then_deleted() {
 async fn a_failed_update_deletes_nothing() {
     let template = mock!(Client::get_template)
         .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
-    let update =
-        mock!(Client::update_stack).then_output(|| UpdateStackOutput::builder().build());
+    let update = mock!(Client::update_stack).then_output(|| UpdateStackOutput::builder().build());
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
     let describe = mock!(Client::describe_stacks)
         .sequence()
@@ -202,8 +203,7 @@ async fn a_yaml_template_is_refused_before_any_change() {
             .template_body("Resources:\n  VPC:\n    Type: AWS::EC2::VPC\n")
             .build()
     });
-    let update =
-        mock!(Client::update_stack).then_output(|| UpdateStackOutput::builder().build());
+    let update = mock!(Client::update_stack).then_output(|| UpdateStackOutput::builder().build());
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
     let describe =
         mock!(Client::describe_stacks).then_output(|| stack(StackStatus::CreateComplete));
