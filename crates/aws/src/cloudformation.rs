@@ -168,11 +168,15 @@ async fn resources(cf: &Client, name: &str) -> Result<Vec<StackResource>, CloudE
             .send()
             .await
             .map_err(|e| error("ListStackResources", e))?;
-        found.extend(out.stack_resource_summaries().iter().map(|r| StackResource {
-            logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
-            resource_type: r.resource_type().unwrap_or_default().to_string(),
-            physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
-        }));
+        found.extend(
+            out.stack_resource_summaries()
+                .iter()
+                .map(|r| StackResource {
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: r.resource_type().unwrap_or_default().to_string(),
+                    physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+                }),
+        );
         next = out.next_token().map(str::to_string);
         if next.is_none() {
             break;
@@ -283,7 +287,9 @@ pub async fn release_stack(cf: &Client, name: &str, waits: StackWaits) -> Result
     match update {
         Ok(_) => wait_for(cf, name, Goal::Updated, waits).await?,
         // Already retained (a release run before): nothing to update.
-        Err(e) if e.message().is_some_and(|m| m.contains("No updates are to be performed")) => {}
+        Err(e)
+            if e.message()
+                .is_some_and(|m| m.contains("No updates are to be performed")) => {}
         Err(e) => return Err(error("UpdateStack", e)),
     }
     cf.delete_stack()
@@ -316,7 +322,12 @@ fn progress(goal: Goal, status: &str) -> Progress {
     }
 }
 
-async fn wait_for(cf: &Client, name: &str, goal: Goal, waits: StackWaits) -> Result<(), CloudError> {
+async fn wait_for(
+    cf: &Client,
+    name: &str,
+    goal: Goal,
+    waits: StackWaits,
+) -> Result<(), CloudError> {
     let started = tokio::time::Instant::now();
     loop {
         let status = match describe(cf, name).await? {
@@ -445,7 +456,10 @@ mod tests {
             progress(Goal::Updated, "UPDATE_ROLLBACK_COMPLETE"),
             Progress::Failed
         );
-        assert_eq!(progress(Goal::Deleted, "DELETE_IN_PROGRESS"), Progress::Waiting);
+        assert_eq!(
+            progress(Goal::Deleted, "DELETE_IN_PROGRESS"),
+            Progress::Waiting
+        );
         assert_eq!(progress(Goal::Deleted, "DELETE_FAILED"), Progress::Failed);
         assert_eq!(progress(Goal::Deleted, "DELETE_COMPLETE"), Progress::Done);
     }
