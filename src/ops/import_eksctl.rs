@@ -537,11 +537,7 @@ pub async fn stacks_to_release(
         .draft
         .resources
         .iter()
-        .filter(|r| {
-            eksform_core::model::string_map(&r.attributes, "tags")
-                .get(STACK_TAG)
-                .is_none()
-        })
+        .filter(|r| !eksform_core::model::string_map(&r.attributes, "tags").contains_key(STACK_TAG))
         .map(|r| format!("{} ({})", r.address, r.id))
         .collect();
     if !not_adopted.is_empty() {

@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn the_cluster_stack_sorts_last() {
-        let mut roles = vec![
+        let mut roles = [
             EksctlStackRole::Cluster,
             EksctlStackRole::NodeGroup("a".into()),
             EksctlStackRole::IamServiceAccount("b".into()),
