@@ -21,6 +21,9 @@ pub struct EksctlArgs {
     /// The region of the cluster and its stacks.
     #[arg(long, value_name = "REGION")]
     pub region: String,
+    /// The eksform stack name the spec gets (default: the cluster's name).
+    #[arg(long, value_name = "NAME", conflicts_with = "release_stacks")]
+    pub stack: Option<String>,
     /// Where to write the spec (default: standard output). Not with --release-stacks.
     #[arg(long, value_name = "SPEC", conflicts_with = "release_stacks")]
     pub out: Option<PathBuf>,
@@ -39,9 +42,20 @@ pub async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, Cl
     if args.release_stacks {
         return release(&clients, &args).await;
     }
-    let import = ops::import_eksctl(&clients, &args.cluster, &args.region).await?;
-    let spec = eksform_core::import::write_spec(&import.draft)
-        .map_err(|e| OpsError::Refused(format!("cannot write the spec: {e}")))?;
+    let mut import = ops::import_eksctl(&clients, &args.cluster, &args.region).await?;
+    if let Some(stack) = &args.stack {
+        import.draft.stack = stack.clone();
+    }
+    let spec = eksform_core::import::write_spec(&import.draft).map_err(|e| {
+        OpsError::Refused(format!(
+            "cannot write the spec: {e}{}",
+            if args.stack.is_none() {
+                " (give the stack's name with --stack)"
+            } else {
+                ""
+            }
+        ))
+    })?;
     match &args.out {
         Some(path) => {
             std::fs::write(path, &spec)

@@ -232,12 +232,14 @@ async fn physical_ids(aws: &AwsClients, stack: &str) -> BTreeMap<String, String>
 
 /// The estate as eksctl leaves it: the stacks, then what the emulator's
 /// CloudFormation cannot do, by the EC2 and EKS APIs.
-async fn make_eksctl_estate(aws: &AwsClients) -> BTreeMap<String, String> {
+async fn make_eksctl_estate(aws: &AwsClients, with_node_group: bool) -> BTreeMap<String, String> {
     create_stack(aws, CLUSTER_STACK, cluster_template()).await;
-    create_stack(aws, NODEGROUP_STACK, nodegroup_template()).await;
     let mut ids = physical_ids(aws, CLUSTER_STACK).await;
-    let node_role = physical_ids(aws, NODEGROUP_STACK).await["NodeInstanceRole"].clone();
-    ids.insert("NodeInstanceRole".into(), node_role);
+    if with_node_group {
+        create_stack(aws, NODEGROUP_STACK, nodegroup_template()).await;
+        let node_role = physical_ids(aws, NODEGROUP_STACK).await["NodeInstanceRole"].clone();
+        ids.insert("NodeInstanceRole".into(), node_role);
+    }
 
     let on = || AttributeBooleanValue::builder().value(true).build();
     for dns in [true, false] {
@@ -284,6 +286,9 @@ async fn make_eksctl_estate(aws: &AwsClients) -> BTreeMap<String, String> {
             ][..],
         ),
     ] {
+        if !ids.contains_key(role) {
+            continue;
+        }
         for policy in policies {
             aws.iam
                 .attach_role_policy()
@@ -346,6 +351,9 @@ async fn make_eksctl_estate(aws: &AwsClients) -> BTreeMap<String, String> {
         .send()
         .await
         .unwrap();
+    if !with_node_group {
+        return ids;
+    }
     // `privateNetworking: true`.
     aws.eks
         .create_nodegroup()
@@ -434,6 +442,9 @@ async fn live_identity(aws: &AwsClients, ids: &BTreeMap<String, String>) -> Vec<
     table_ids.sort();
     out.extend(table_ids);
     for role in ["ServiceRole", "NodeInstanceRole"] {
+        if !ids.contains_key(role) {
+            continue;
+        }
         let got = aws
             .iam
             .get_role()
@@ -456,18 +467,27 @@ async fn live_identity(aws: &AwsClients, ids: &BTreeMap<String, String>) -> Vec<
         cluster.arn().unwrap(),
         cluster.created_at()
     ));
-    let group = aws
+    let groups = aws
         .eks
-        .describe_nodegroup()
+        .list_nodegroups()
         .cluster_name(CLUSTER)
-        .nodegroup_name("ng-1")
         .send()
         .await
         .unwrap();
-    out.push(format!(
-        "node group {}",
-        group.nodegroup().unwrap().nodegroup_arn().unwrap()
-    ));
+    for name in groups.nodegroups() {
+        let group = aws
+            .eks
+            .describe_nodegroup()
+            .cluster_name(CLUSTER)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .unwrap();
+        out.push(format!(
+            "node group {}",
+            group.nodegroup().unwrap().nodegroup_arn().unwrap()
+        ));
+    }
     out
 }
 
@@ -527,7 +547,7 @@ async fn stack_exists(aws: &AwsClients, name: &str) -> bool {
 async fn an_eksctl_cluster_is_imported_and_adopted_with_nothing_recreated() {
     let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
-    let ids = make_eksctl_estate(&aws).await;
+    let ids = make_eksctl_estate(&aws, true).await;
     let before = live_identity(&aws, &ids).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("legacy.yaml");
@@ -742,6 +762,64 @@ async fn an_eksctl_cluster_is_imported_and_adopted_with_nothing_recreated() {
         Some(CLUSTER_STACK),
         "CloudFormation's own tags are kept"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_everything_is_adopted_the_release_asks_and_refuses_without_a_terminal() {
+    // A cluster without node groups: everything its stack holds that eksform
+    // models can be adopted on the emulator.
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let ids = make_eksctl_estate(&aws, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("legacy.yaml");
+    emulator
+        .eksform()
+        .args([
+            "import",
+            "eksctl",
+            "--cluster",
+            CLUSTER,
+            "--region",
+            REGION,
+            "--out",
+        ])
+        .arg(&spec)
+        .assert()
+        .success();
+    emulator
+        .eksform()
+        .args(["apply", "--auto-approve", "--allow-destroy"])
+        .arg(&spec)
+        .assert()
+        .success();
+    let before = live_identity(&aws, &ids).await;
+
+    // stdin is not a terminal here: no one to say yes.
+    let release = emulator
+        .eksform()
+        .args([
+            "import",
+            "eksctl",
+            "--cluster",
+            CLUSTER,
+            "--region",
+            REGION,
+            "--release-stacks",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&release.stderr);
+    assert_eq!(release.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("not yet adopted"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("  {CLUSTER_STACK}")),
+        "the stack is named: {stderr}"
+    );
+    assert!(stderr.contains("no terminal to ask"), "{stderr}");
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    assert!(stack_exists(&aws, CLUSTER_STACK).await);
+    assert_eq!(live_identity(&aws, &ids).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
