@@ -335,6 +335,33 @@ async fn make_eksctl_estate(aws: &AwsClients, with_node_group: bool) -> BTreeMap
         .send()
         .await
         .unwrap();
+    // eksctl's `iam.withOIDC`: the provider of the cluster's issuer, by the IAM API.
+    let issuer = aws
+        .eks
+        .describe_cluster()
+        .name(CLUSTER)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .and_then(|c| c.identity())
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .unwrap()
+        .to_string();
+    let provider = aws
+        .iam
+        .create_open_id_connect_provider()
+        .url(&issuer)
+        .client_id_list("sts.amazonaws.com")
+        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+        .send()
+        .await
+        .unwrap();
+    ids.insert(
+        "OIDCProvider".into(),
+        provider.open_id_connect_provider_arn().unwrap().to_string(),
+    );
     // What EKS makes when control-plane logging is on (eksctl's
     // `cloudWatch.clusterLogging`), with eksctl's `logRetentionInDays`.
     let group = format!("/aws/eks/{CLUSTER}/cluster");
@@ -648,6 +675,7 @@ async fn an_eksctl_cluster_is_imported_and_adopted_with_nothing_recreated() {
         format!("eks_cluster.main {CLUSTER}"),
         "node_group.ng-1 ng-1".to_string(),
         format!("log_group.cluster /aws/eks/{CLUSTER}/cluster"),
+        format!("oidc_provider.main {}", ids["OIDCProvider"]),
     ];
     for (zone, suffix) in ZONES {
         expected.push(format!(
