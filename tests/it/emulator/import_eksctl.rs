@@ -36,6 +36,7 @@ use crate::EKSFORM;
 const CLUSTER: &str = "legacy";
 const CLUSTER_STACK: &str = "eksctl-legacy-cluster";
 const NODEGROUP_STACK: &str = "eksctl-legacy-nodegroup-ng-1";
+const SERVICE_ACCOUNT_STACK: &str = "eksctl-legacy-addon-iamserviceaccount-kube-system-aws-node";
 const ZONES: [(&str, &str); 2] = [("us-east-1a", "USEAST1A"), ("us-east-1b", "USEAST1B")];
 
 fn tagged(name: &str) -> Value {
@@ -195,20 +196,61 @@ fn nodegroup_template() -> String {
 }
 
 async fn create_stack(aws: &AwsClients, name: &str, template: String) {
-    aws.cloudformation
+    create_stack_tagged(aws, name, template, &[]).await;
+}
+
+/// A stack with eksctl's cluster tag and `tags`.
+async fn create_stack_tagged(
+    aws: &AwsClients,
+    name: &str,
+    template: String,
+    tags: &[(&str, &str)],
+) {
+    let tag = |key: &str, value: &str| {
+        aws_sdk_cloudformation::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+    };
+    let mut call = aws
+        .cloudformation
         .create_stack()
         .stack_name(name)
         .template_body(template)
         .capabilities(Capability::CapabilityIam)
-        .tags(
-            aws_sdk_cloudformation::types::Tag::builder()
-                .key("alpha.eksctl.io/cluster-name")
-                .value(CLUSTER)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+        .tags(tag("alpha.eksctl.io/cluster-name", CLUSTER));
+    for (key, value) in tags {
+        call = call.tags(tag(key, value));
+    }
+    call.send().await.unwrap();
+}
+
+/// eksctl's stack of an IRSA role (`iam.serviceAccounts`): the role trusting
+/// the cluster's OIDC provider for one service account.
+fn service_account_template(provider_arn: &str, issuer: &str) -> String {
+    let host = issuer.trim_start_matches("https://");
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "IAM role for serviceaccount \"kube-system/aws-node\" [created and managed by eksctl]",
+        "Resources": {
+            "Role1": { "Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Action": ["sts:AssumeRoleWithWebIdentity"],
+                        "Principal": { "Federated": provider_arn },
+                        "Condition": { "StringEquals": {
+                            format!("{host}:aud"): "sts.amazonaws.com",
+                            format!("{host}:sub"): "system:serviceaccount:kube-system:aws-node"
+                        } }
+                    }]
+                },
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"] } }
+        },
+        "Outputs": { "Role1": { "Value": { "Fn::GetAtt": ["Role1", "Arn"] } } }
+    })
+    .to_string()
 }
 
 /// Logical id -> physical id of a stack's resources.
@@ -358,10 +400,27 @@ async fn make_eksctl_estate(aws: &AwsClients, with_node_group: bool) -> BTreeMap
         .send()
         .await
         .unwrap();
-    ids.insert(
-        "OIDCProvider".into(),
-        provider.open_id_connect_provider_arn().unwrap().to_string(),
-    );
+    let provider_arn = provider.open_id_connect_provider_arn().unwrap().to_string();
+    create_stack_tagged(
+        aws,
+        SERVICE_ACCOUNT_STACK,
+        service_account_template(&provider_arn, &issuer),
+        &[(
+            "alpha.eksctl.io/iamserviceaccount-name",
+            "kube-system/aws-node",
+        )],
+    )
+    .await;
+    let irsa_role = physical_ids(aws, SERVICE_ACCOUNT_STACK).await["Role1"].clone();
+    aws.iam
+        .attach_role_policy()
+        .role_name(&irsa_role)
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
+        .send()
+        .await
+        .unwrap();
+    ids.insert("IrsaRole".into(), irsa_role);
+    ids.insert("OIDCProvider".into(), provider_arn);
     // What EKS makes when control-plane logging is on (eksctl's
     // `cloudWatch.clusterLogging`), with eksctl's `logRetentionInDays`.
     let group = format!("/aws/eks/{CLUSTER}/cluster");
@@ -468,7 +527,7 @@ async fn live_identity(aws: &AwsClients, ids: &BTreeMap<String, String>) -> Vec<
         .collect();
     table_ids.sort();
     out.extend(table_ids);
-    for role in ["ServiceRole", "NodeInstanceRole"] {
+    for role in ["ServiceRole", "NodeInstanceRole", "IrsaRole"] {
         if !ids.contains_key(role) {
             continue;
         }
@@ -676,6 +735,7 @@ async fn an_eksctl_cluster_is_imported_and_adopted_with_nothing_recreated() {
         "node_group.ng-1 ng-1".to_string(),
         format!("log_group.cluster /aws/eks/{CLUSTER}/cluster"),
         format!("oidc_provider.main {}", ids["OIDCProvider"]),
+        format!("iam_role.irsa.kube-system.aws-node {}", ids["IrsaRole"]),
     ];
     for (zone, suffix) in ZONES {
         expected.push(format!(
