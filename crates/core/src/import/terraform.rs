@@ -836,6 +836,11 @@ impl<'a> Mapper<'a> {
             let Some(address) = place else {
                 let reason = if associated.is_empty() {
                     "no subnet of the stack uses it"
+                } else if associated
+                    .iter()
+                    .all(|s| !public.contains_key(*s) && !private.contains_key(*s))
+                {
+                    "the subnets it routes stay with Terraform"
                 } else if public_done && associated.iter().all(|s| public.contains_key(*s)) {
                     "a second public route table: eksform has one for every public subnet"
                 } else {
