@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::process::Command;
+
 use eksform_core::diagnostics::SourceFile;
 use eksform_core::import::{removed_tf, terraform, write_spec};
 use eksform_core::model::{LiveResource, Status, Value};
@@ -129,4 +131,125 @@ fn unknown_types_are_listed_never_dropped() {
     assert!(
         spec.contains("aws_sqs_queue.jobs (aws_sqs_queue): eksform does not model aws_sqs_queue")
     );
+}
+
+/// `eksform import terraform` run as a user runs it, in `dir`.
+fn import_command(dir: &Path, state: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(crate::EKSFORM)
+        .current_dir(dir)
+        .args(["import", "terraform", "--state"])
+        .arg(std::fs::canonicalize(state).unwrap_or_else(|_| state.to_path_buf()))
+        .args(["--stack", "prod"])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn import_terraform_writes_the_spec_and_removed_tf_and_never_overwrites_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = Path::new("tests/imports/terraform/eks-module/state.json");
+    let output = import_command(dir.path(), state, &["--out", "prod.yaml"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(output.stdout.is_empty(), "the spec goes to the file");
+
+    let spec = std::fs::read_to_string(dir.path().join("prod.yaml")).unwrap();
+    let expected = {
+        let text = std::fs::read_to_string(state).unwrap();
+        write_spec(&terraform::import(&text, "prod").unwrap().draft).unwrap()
+    };
+    assert_eq!(spec, expected);
+    let removed = std::fs::read_to_string(dir.path().join("removed.tf")).unwrap();
+    assert!(
+        removed.contains("removed {\n  from = module.vpc\n"),
+        "{removed}"
+    );
+    // What stays with Terraform is said, and how Terraform forgets the rest.
+    assert!(
+        stderr.contains("not imported: module.eks.time_sleep.this[0] (time_sleep)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("terraform state rm 'module.eks.aws_eks_cluster.this[0]'"),
+        "{stderr}"
+    );
+    // The written spec is one `eksform validate` accepts.
+    let validate = Command::new(crate::EKSFORM)
+        .current_dir(dir.path())
+        .args(["validate", "prod.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        validate.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+
+    // A second run refuses to overwrite what may have been edited since.
+    std::fs::write(dir.path().join("prod.yaml"), "# edited\n").unwrap();
+    let again = import_command(dir.path(), state, &["--out", "prod.yaml"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr)
+            .contains("refusing to overwrite prod.yaml and removed.tf")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("prod.yaml")).unwrap(),
+        "# edited\n"
+    );
+    let forced = import_command(dir.path(), state, &["--out", "prod.yaml", "--force"]);
+    assert_eq!(forced.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("prod.yaml")).unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn import_terraform_without_out_prints_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = import_command(
+        dir.path(),
+        Path::new("tests/imports/terraform/plain/state.json"),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("stack: prod\nregion: eu-west-1\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  - address: eks_cluster.main\n    id: legacy\n"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("removed.tf").exists());
+}
+
+#[test]
+fn import_terraform_refuses_bad_input_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "terraform output here\n").unwrap();
+    let cases: [(&Path, &str); 3] = [
+        (
+            Path::new("tests/imports/terraform-invalid/state-v3.json"),
+            "Terraform state format version 3 is not supported: eksform reads version 4",
+        ),
+        (
+            &dir.path().join("missing.json"),
+            "cannot read the state file",
+        ),
+        (&dir.path().join("notes.txt"), "not a Terraform state"),
+    ];
+    for (state, message) in cases {
+        let output = import_command(dir.path(), state, &["--out", "prod.yaml"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{message} in: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!dir.path().join("prod.yaml").exists(), "nothing is written");
+    }
 }
