@@ -1941,3 +1941,194 @@ enum IamRoleAddress {
     Fixed(&'static str),
     ServiceAccount(String, String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state(resources: Json) -> String {
+        json!({ "version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "x", "outputs": {}, "resources": resources })
+            .to_string()
+    }
+
+    fn resource(rtype: &str, name: &str, instances: Json) -> Json {
+        json!({ "mode": "managed", "type": rtype, "name": name, "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": instances })
+    }
+
+    fn fate_of<'a>(import: &'a TerraformImport, address: &str) -> &'a Fate {
+        &import
+            .instances
+            .iter()
+            .find(|i| i.address == address)
+            .unwrap_or_else(|| panic!("{address} is in the state"))
+            .fate
+    }
+
+    #[test]
+    fn refuses_other_versions_and_what_is_not_a_state() {
+        assert_eq!(
+            import(r#"{"version": 3, "modules": []}"#, "s"),
+            Err(StateError::UnsupportedVersion("3".into()))
+        );
+        assert!(matches!(import("{", "s"), Err(StateError::NotJson(_))));
+        assert!(matches!(import("[1]", "s"), Err(StateError::Malformed(_))));
+        assert!(matches!(
+            import(r#"{"resources": []}"#, "s"),
+            Err(StateError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn data_sources_are_skipped_and_unknown_types_listed() {
+        let text = state(json!([
+            { "mode": "data", "type": "aws_caller_identity", "name": "current", "instances": [{ "attributes": { "id": "1" } }] },
+            resource("aws_sqs_queue", "jobs", json!([{ "attributes": { "id": "q", "arn": "arn:aws:sqs:eu-west-1:1:jobs" } }])),
+        ]));
+        let imported = import(&text, "s").unwrap();
+        assert_eq!(imported.instances.len(), 1);
+        assert_eq!(imported.draft.unmapped.len(), 1);
+        assert_eq!(imported.draft.unmapped[0].source, "aws_sqs_queue.jobs");
+        assert_eq!(imported.draft.region, "eu-west-1");
+    }
+
+    #[test]
+    fn a_node_group_from_a_launch_template_stays_with_its_role() {
+        let subnets = json!(["subnet-a", "subnet-b"]);
+        let text = state(json!([
+            resource(
+                "aws_vpc",
+                "main",
+                json!([{ "attributes": { "id": "vpc-1", "cidr_block": "10.0.0.0/16" } }])
+            ),
+            resource(
+                "aws_subnet",
+                "private",
+                json!([
+                    { "index_key": 0, "attributes": { "id": "subnet-a", "vpc_id": "vpc-1", "cidr_block": "10.0.1.0/24", "availability_zone": "eu-west-1a" } },
+                    { "index_key": 1, "attributes": { "id": "subnet-b", "vpc_id": "vpc-1", "cidr_block": "10.0.2.0/24", "availability_zone": "eu-west-1b" } },
+                ])
+            ),
+            resource(
+                "aws_eks_cluster",
+                "main",
+                json!([{ "attributes": {
+                "id": "c", "name": "c", "arn": "arn:aws:eks:eu-west-1:1:cluster/c", "role_arn": "arn:aws:iam::1:role/cr",
+                "vpc_config": [{ "vpc_id": "vpc-1", "subnet_ids": subnets }] } }])
+            ),
+            resource(
+                "aws_iam_role",
+                "nodes",
+                json!([{ "attributes": { "id": "nr", "name": "nr", "arn": "arn:aws:iam::1:role/nr", "assume_role_policy": "{}" } }])
+            ),
+            resource(
+                "aws_eks_node_group",
+                "lt",
+                json!([{ "attributes": {
+                "cluster_name": "c", "node_group_name": "lt", "node_role_arn": "arn:aws:iam::1:role/nr", "subnet_ids": subnets,
+                "launch_template": [{ "id": "lt-1", "version": "1" }] } }])
+            ),
+            resource(
+                "aws_eks_node_group",
+                "plain",
+                json!([{ "attributes": {
+                "cluster_name": "c", "node_group_name": "plain", "node_role_arn": "arn:aws:iam::1:role/nr", "subnet_ids": ["subnet-a"],
+                "launch_template": [] } }])
+            ),
+        ]));
+        let imported = import(&text, "s").unwrap();
+        assert_eq!(
+            *fate_of(&imported, "aws_eks_cluster.main"),
+            Fate::Adopted(Address("eks_cluster.main".into()))
+        );
+        for group in [
+            "aws_eks_node_group.lt",
+            "aws_eks_node_group.plain",
+            "aws_iam_role.nodes",
+        ] {
+            assert!(
+                !fate_of(&imported, group).leaves_terraform(),
+                "{group} stays"
+            );
+        }
+        let reasons: Vec<&str> = imported
+            .draft
+            .unmapped
+            .iter()
+            .map(|u| u.reason.as_str())
+            .collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("launch template")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("not all the stack's private")),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn the_cluster_s_vpc_is_the_stack_s_and_private_tables_keep_their_layout() {
+        let vpc = |id: &str| json!({ "attributes": { "id": id, "cidr_block": "10.0.0.0/16" } });
+        let subnet = |id: &str, zone: &str| json!({ "index_key": 0, "attributes": { "id": id, "vpc_id": "vpc-2", "cidr_block": "10.0.1.0/24", "availability_zone": zone } });
+        let text = state(json!([
+            resource("aws_vpc", "other", json!([vpc("vpc-1")])),
+            resource("aws_vpc", "main", json!([vpc("vpc-2")])),
+            resource("aws_subnet", "a", json!([subnet("subnet-a", "eu-west-1a")])),
+            resource("aws_subnet", "b", json!([subnet("subnet-b", "eu-west-1b")])),
+            resource(
+                "aws_route_table",
+                "a",
+                json!([{ "attributes": { "id": "rtb-a", "vpc_id": "vpc-2", "route": [] } }])
+            ),
+            resource(
+                "aws_route_table",
+                "b",
+                json!([{ "attributes": { "id": "rtb-b", "vpc_id": "vpc-2", "route": [] } }])
+            ),
+            resource(
+                "aws_route_table_association",
+                "a",
+                json!([{ "attributes": { "id": "rtbassoc-a", "route_table_id": "rtb-a", "subnet_id": "subnet-a" } }])
+            ),
+            resource(
+                "aws_route_table_association",
+                "b",
+                json!([{ "attributes": { "id": "rtbassoc-b", "route_table_id": "rtb-b", "subnet_id": "subnet-b" } }])
+            ),
+            resource(
+                "aws_eks_cluster",
+                "main",
+                json!([{ "attributes": {
+                "id": "c", "name": "c", "vpc_config": [{ "vpc_id": "vpc-2", "subnet_ids": ["subnet-a", "subnet-b"] }] } }])
+            ),
+        ]));
+        let imported = import(&text, "s").unwrap();
+        assert_eq!(
+            *fate_of(&imported, "aws_vpc.main"),
+            Fate::Adopted(Address("vpc.main".into()))
+        );
+        assert!(!fate_of(&imported, "aws_vpc.other").leaves_terraform());
+        assert_eq!(
+            *fate_of(&imported, "aws_route_table.b"),
+            Fate::Adopted(Address("route_table.private.eu-west-1b".into()))
+        );
+        assert_eq!(
+            *fate_of(&imported, "aws_route_table_association.b"),
+            Fate::GoesWith(Address("route_table.private.eu-west-1b".into()))
+        );
+        let table = imported
+            .draft
+            .at(&Address("route_table.private.eu-west-1a".into()))
+            .unwrap();
+        assert_eq!(
+            table.attributes.get("associations"),
+            Some(&Value::Map(BTreeMap::from([(
+                "subnet-a".to_string(),
+                Value::string("rtbassoc-a")
+            )])))
+        );
+    }
+}
