@@ -110,13 +110,19 @@ pub fn removed_blocks(import: &TerraformImport) -> String {
             for instance in &stays {
                 out.push_str(&format!("#   stays: {}\n", instance.address));
             }
-            out.push_str("# Forget the adopted ones with:\n");
-            for instance in instances.iter().filter(|i| i.fate.leaves_terraform()) {
-                out.push_str(&format!("#   {}\n", state_rm(&instance.address)));
-            }
             out.push_str(
-                "# and keep the module only for what stays (or move those resources out of it).\n",
+                "# Such a module cannot stay in the configuration once its adopted resources\n\
+                 # are gone from the state (Terraform would create them again). So:\n\
+                 # 1. move what stays out of it: declare it at the root and `terraform state mv` it;\n\
+                 # 2. forget the adopted ones:\n",
             );
+            for instance in instances.iter().filter(|i| i.fate.leaves_terraform()) {
+                out.push_str(&format!("#      {}\n", state_rm(&instance.address)));
+            }
+            out.push_str(&format!(
+                "# 3. delete the `module \"{}\"` block.\n",
+                call.trim_start_matches("module.")
+            ));
         }
     }
     out
@@ -223,7 +229,7 @@ mod tests {
         ]));
         assert!(text.contains("removed {\n  from = module.vpc\n"), "{text}");
         assert!(!text.contains("from = module.eks"), "{text}");
-        assert!(text.contains("#   terraform state rm 'module.eks.aws_eks_cluster.this[0]'"));
+        assert!(text.contains("#      terraform state rm 'module.eks.aws_eks_cluster.this[0]'"));
         assert!(text.contains("#   stays: module.eks.module.kms.aws_kms_key.this[0]"));
     }
 
