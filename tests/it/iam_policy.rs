@@ -667,6 +667,7 @@ fn eksform_calls() -> Vec<Call> {
     for action in [
         "route53:ChangeResourceRecordSets",
         "route53:DeleteHostedZone",
+        "route53:UpdateHostedZoneComment",
     ] {
         calls.push(Call::new(action).at("arn:aws:route53:::hostedzone/Z0123"));
     }

@@ -29,7 +29,7 @@ use credentials::Credentials;
 
 use eksform_core::cloud::{Cloud, CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::{self, Kind, tags};
-use eksform_core::model::{Attributes, DesiredResource, LiveResource};
+use eksform_core::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 
 /// A kind's AWS calls, kept thin: build requests and map responses. The
 /// kind's rules (`Kind`) live in `eksform-core`; this is the other half.
@@ -74,10 +74,10 @@ pub trait Adapter: Kind {
         _desired: &DesiredResource,
         _id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        Err(CloudError::rejected(format!(
-            "eksform cannot adopt a {} yet: remove its adopt entry",
-            self.name()
-        )))
+        Err(not_adoptable(
+            self.name(),
+            "eksform has no lookup by id for this kind",
+        ))
     }
     /// The resource's current state, `None` once it is gone. Default: the
     /// kind's observation of the resource's stack, kept to its id.
@@ -92,6 +92,59 @@ pub trait Adapter: Kind {
         };
         observed_by_id(self, aws, &scope, &live.id).await
     }
+}
+
+/// Whom a resource AWS described is read for: the stack's observation
+/// (only what carries its mark, at the address the mark names) or an
+/// `adopt:` entry (whatever the marks, at the entry's address). An adapter
+/// turns what AWS answered into a live resource once, for both.
+#[derive(Debug, Clone, Copy)]
+pub enum Finding<'a> {
+    /// The stack's (or, with `tags::EVERY_STACK`, every stack's) resources.
+    Stack(&'a str),
+    /// The resource an adopt entry names, at the entry's address.
+    Adoption(&'a Address),
+}
+
+impl Finding<'_> {
+    /// The live resource, with its live tags as the `tags` attribute; `None`
+    /// for the stack's observation when it does not carry the stack's mark.
+    pub fn live(
+        self,
+        kind: &str,
+        id: &str,
+        tags: std::collections::BTreeMap<String, String>,
+        mut attributes: Attributes,
+        status: Status,
+    ) -> Option<LiveResource> {
+        match self {
+            Finding::Stack(stack) => tags::live(kind, stack, id, tags, attributes, status),
+            Finding::Adoption(address) => {
+                attributes.insert("tags".into(), Value::string_map(&tags));
+                Some(LiveResource {
+                    address: address.clone(),
+                    kind: kind.into(),
+                    id: id.into(),
+                    attributes,
+                    status,
+                })
+            }
+        }
+    }
+}
+
+/// The last part of an ARN or path (`arn:aws:iam::1:role/a/b` -> `b`): the
+/// name adopt entries may give instead of the ARN.
+pub fn last_part(id: &str) -> &str {
+    id.rsplit(['/', ':']).next().unwrap_or(id)
+}
+
+/// The error for an `adopt:` entry of a kind that is not a resource of its
+/// own in AWS, saying what to adopt instead.
+pub fn not_adoptable(kind: &str, instead: &str) -> CloudError {
+    CloudError::rejected(format!(
+        "adopt: a {kind} cannot be adopted: {instead}; remove its adopt entry"
+    ))
 }
 
 /// The resource of that id in the kind's observation of `scope`: how reads

@@ -655,6 +655,7 @@ pub const GRANTS: &[Grant] = &[
         actions: &[
             "route53:ChangeResourceRecordSets",
             "route53:DeleteHostedZone",
+            "route53:UpdateHostedZoneComment",
         ],
         resources: &["arn:*:route53:::hostedzone/*"],
         conditions: &[],

@@ -69,7 +69,15 @@ pub async fn observe(
         .collect();
     let mut observed =
         kinds::ControllerLeftover::in_stack_vpc(observed, scope.brought_vpc.as_deref());
-    observed.extend(adopted(cloud, scope, &observed, retry).await?);
+    let found = adopted(cloud, scope, &observed, retry).await?;
+    // Found by name too (a record in the way, a log group): the entry's
+    // finding stands for it, never a duplicate at its address.
+    observed.retain(|live| {
+        !found
+            .iter()
+            .any(|f| f.address == live.address && f.id == live.id)
+    });
+    observed.extend(found);
     Ok(observed)
 }
 
@@ -102,7 +110,7 @@ async fn adopted(
         }
         let holder = at_address.map(|live| live.id.clone());
         let cloud = cloud.clone();
-        let desired = desired.clone();
+        let desired = known_references(desired, observed, scope);
         tasks.spawn(async move {
             let found = retry
                 .run(
@@ -152,6 +160,38 @@ async fn adopted(
     }
     found.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(found)
+}
+
+/// The desired resource with the references a lookup may need resolved
+/// where their values are known before apply: to what the stack's
+/// observation found (its attributes), and to the stack's cluster's name (a
+/// node group's `cluster_name`), which the spec gives.
+fn known_references(
+    desired: &crate::model::DesiredResource,
+    observed: &[LiveResource],
+    scope: &Scope,
+) -> crate::model::DesiredResource {
+    let mut known: std::collections::BTreeMap<crate::model::Address, LiveResource> = observed
+        .iter()
+        .map(|live| (live.address.clone(), live.clone()))
+        .collect();
+    if let Some(cluster) = &scope.cluster {
+        let address = kinds::EksCluster::address();
+        known
+            .entry(address.clone())
+            .or_insert_with(|| LiveResource {
+                address,
+                kind: "eks_cluster".into(),
+                id: cluster.clone(),
+                attributes: [("name".to_string(), Value::string(cluster.clone()))].into(),
+                status: crate::model::Status::Ready,
+            });
+    }
+    let mut desired = desired.clone();
+    for value in desired.attributes.values_mut() {
+        *value = crate::plan::resolve(value, &known);
+    }
+    desired
 }
 
 /// Whether `id`, as an adopt entry gives it, names this live resource: its

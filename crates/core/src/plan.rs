@@ -130,11 +130,15 @@ impl ResourceChange {
             && kinds::by_name(&self.kind).is_some_and(|k| k.guarded())
     }
 
-    /// Whether taking the resource over changes more than its tags: a
-    /// setting of something people already run on. Apply with
-    /// `--auto-approve` then needs `--allow-destroy`, as for a delete.
+    /// Whether taking the resource over by its `adopt:` entry changes more
+    /// than its tags: a setting of something people already run on. Apply
+    /// with `--auto-approve` then needs `--allow-destroy`, as for a delete.
+    /// (A log group adopted by name gets its retention without this guard:
+    /// that is what the spec's retention is for.)
     pub fn adoption_changes_settings(&self) -> bool {
-        self.action == Action::Adopt && self.changes.iter().any(|c| c.name != "tags")
+        self.action == Action::Adopt
+            && self.desired.as_ref().is_some_and(|d| d.adopt.is_some())
+            && self.changes.iter().any(|c| c.name != "tags")
     }
 }
 
@@ -388,8 +392,11 @@ pub fn diff(
         // An adopted resource keeps the tag that says so; one being adopted
         // gets it. An `adopt:` entry takes over even what its kind never
         // adopts by name (a DNS record).
+        // Found by name without a mark (a log group, a hosted zone, a record
+        // in the way) where an entry names it: taken over by that entry.
         let by_entry = live.attributes.get("found_by").and_then(Value::as_str)
-            == Some(crate::observe::FOUND_BY_ADOPT);
+            == Some(crate::observe::FOUND_BY_ADOPT)
+            || (resource.adopt.is_some() && !is_marked(&live) && !kind.is_brought());
         let adopting =
             !is_marked(&live) && !kind.is_brought() && (by_entry || kind.adopts_unmarked());
         let resource = &if by_entry || adopted_by_entry(&live) || resource.adopt.is_some() {
@@ -472,6 +479,12 @@ pub fn diff(
         } else {
             Action::NoOp
         };
+        if action == Action::Adopt && by_entry && attribute_changes.iter().any(|c| c.name != "tags")
+        {
+            warnings.push(
+                "taking it over changes its settings, not only its tags: `apply --auto-approve` needs `--allow-destroy`".into(),
+            );
+        }
         if let (Some(health), Status::Ready) = (&health, live.status) {
             warnings.push(format!("AWS reports it {health}"));
         }

@@ -6,6 +6,7 @@
 //! network spec and a cluster spec.
 
 mod access;
+mod adopt;
 mod cluster;
 mod deploy_roles;
 mod edge;

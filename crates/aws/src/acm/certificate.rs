@@ -5,14 +5,14 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::certificate::Certificate;
 use eksform_core::kinds::hosted_zone::plain_name;
-use eksform_core::kinds::tags::{live, required, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{required, tags_of};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::BTreeMap;
 
 async fn describe(aws: &AwsClients, arn: &str) -> Result<Option<Described>, CloudError> {
@@ -41,6 +41,34 @@ async fn describe(aws: &AwsClients, arn: &str) -> Result<Option<Described>, Clou
         record,
         tags: BTreeMap::new(),
     }))
+}
+
+/// A certificate's tags; `None` when it does not exist.
+async fn certificate_tags(
+    aws: &AwsClients,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, CloudError> {
+    let tags = match aws
+        .acm
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+    {
+        Ok(tags) => tags,
+        Err(e) => return crate::none_if_not_found(error("ListTagsForCertificate", e)),
+    };
+    Ok(Some(
+        tags.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    ))
 }
 
 /// The certificates of the region that carry the stack's mark: ACM has no tag
@@ -88,30 +116,10 @@ async fn marked_certificates(aws: &AwsClients) -> Result<Vec<Described>, CloudEr
         .iter()
         .filter_map(|summary| summary.certificate_arn())
         .map(|arn| async move {
-            let tags = match aws
-                .acm
-                .list_tags_for_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await
-            {
-                Ok(tags) => tags,
-                Err(e) => {
-                    // Deleted between the list and now.
-                    not_found_is_done(error("ListTagsForCertificate", e))?;
-                    return Ok(None);
-                }
+            let Some(tags) = certificate_tags(aws, arn).await? else {
+                // Deleted between the list and now.
+                return Ok(None);
             };
-            let tags: BTreeMap<String, String> = tags
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
             if !tags.contains_key(eksform_core::model::STACK_TAG) {
                 return Ok(None);
             }
@@ -137,7 +145,7 @@ impl Adapter for Certificate {
         Ok(stack_certificates(aws, scope)
             .await?
             .into_iter()
-            .filter_map(|d| to_live(self.name(), &scope.stack, d))
+            .filter_map(|d| to_live(self.name(), Finding::Stack(&scope.stack), d))
             .collect())
     }
 
@@ -214,6 +222,20 @@ impl Adapter for Certificate {
         Ok(())
     }
 
+    /// By ARN.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let (described, tags) = tokio::try_join!(describe(aws, id), certificate_tags(aws, id))?;
+        Ok(described.zip(tags).and_then(|(mut described, tags)| {
+            described.tags = tags;
+            to_live(self.name(), Finding::Adoption(&desired.address), described)
+        }))
+    }
+
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
         match aws
             .acm
@@ -235,7 +257,7 @@ impl Adapter for Certificate {
         let stack = eksform_core::kinds::tags::stack_of(&live.attributes);
         Ok(describe(aws, &live.id).await?.and_then(|mut d| {
             d.tags = tags_of(&live.attributes);
-            to_live(self.name(), &stack, d)
+            to_live(self.name(), Finding::Stack(&stack), d)
         }))
     }
 }
@@ -251,7 +273,7 @@ pub struct Described {
     pub tags: BTreeMap<String, String>,
 }
 
-pub fn to_live(kind: &str, stack: &str, described: Described) -> Option<LiveResource> {
+pub fn to_live(kind: &str, finding: Finding, described: Described) -> Option<LiveResource> {
     let mut values = Attributes::new();
     values.insert("domain".into(), Value::string(described.domain));
     values.insert("arn".into(), Value::string(described.arn.clone()));
@@ -274,5 +296,5 @@ pub fn to_live(kind: &str, stack: &str, described: Described) -> Option<LiveReso
     } else {
         Status::Pending
     };
-    live(kind, stack, &described.arn, described.tags, values, status)
+    finding.live(kind, &described.arn, described.tags, values, status)
 }

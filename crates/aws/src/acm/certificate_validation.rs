@@ -12,7 +12,7 @@ use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::certificate_validation::{CertificateValidation, records_in_stack};
 use eksform_core::kinds::tags::{mark, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value, WAITING_FOR};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, WAITING_FOR};
 
 /// The state of the certificate behind `arn`: ready when issued, pending while
 /// ACM validates (with what it waits for, when the record is not the
@@ -65,6 +65,18 @@ async fn status(
 
 #[async_trait]
 impl Adapter for CertificateValidation {
+    async fn find_to_adopt(
+        &self,
+        _aws: &AwsClients,
+        _desired: &DesiredResource,
+        _id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        Err(crate::not_adoptable(
+            self.name(),
+            "it is a wait for the certificate to be issued, not a resource; adopt the certificate (and its validation record) instead",
+        ))
+    }
+
     async fn observe(
         &self,
         aws: &AwsClients,

@@ -4,13 +4,31 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::elastic_ip::ElasticIp;
-use eksform_core::kinds::tags::live;
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+fn to_live(
+    kind: &ElasticIp,
+    finding: Finding,
+    eip: &aws_sdk_ec2::types::Address,
+) -> Option<LiveResource> {
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "public_ip".into(),
+        Value::string(eip.public_ip().unwrap_or_default()),
+    );
+    finding.live(
+        kind.name(),
+        eip.allocation_id().unwrap_or_default(),
+        from_sdk(eip.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
 
 #[async_trait]
 impl Adapter for ElasticIp {
@@ -29,23 +47,30 @@ impl Adapter for ElasticIp {
         Ok(out
             .addresses()
             .iter()
-            .filter_map(|eip| {
-                let mut attributes = Attributes::new();
-                attributes.insert(
-                    "public_ip".into(),
-                    Value::string(eip.public_ip().unwrap_or_default()),
-                );
-                let id = eip.allocation_id().unwrap_or_default();
-                live(
-                    self.name(),
-                    &scope.stack,
-                    id,
-                    from_sdk(eip.tags()),
-                    attributes,
-                    Status::Ready,
-                )
-            })
+            .filter_map(|eip| to_live(self, Finding::Stack(&scope.stack), eip))
             .collect())
+    }
+
+    /// By allocation id (`eipalloc-...`) or by the public address itself.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let request = aws.ec2.describe_addresses();
+        let request = if id.starts_with("eipalloc-") {
+            request.allocation_ids(id)
+        } else {
+            request.public_ips(id)
+        };
+        match request.send().await {
+            Ok(out) => Ok(out
+                .addresses()
+                .iter()
+                .find_map(|eip| to_live(self, Finding::Adoption(&desired.address), eip))),
+            Err(e) => none_if_not_found(error("DescribeAddresses", e)),
+        }
     }
 
     async fn create(

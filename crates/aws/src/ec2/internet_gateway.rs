@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::internet_gateway::InternetGateway;
-use eksform_core::kinds::tags::{changed, live, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{changed, required};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
 async fn attach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudError> {
     aws.ec2
@@ -44,6 +44,23 @@ async fn detach(aws: &AwsClients, id: &str, vpc_id: &str) -> Result<(), CloudErr
     }
 }
 
+fn to_live(
+    kind: &InternetGateway,
+    finding: Finding,
+    gateway: &aws_sdk_ec2::types::InternetGateway,
+) -> Option<LiveResource> {
+    let mut attributes = Attributes::new();
+    let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
+    attributes.insert("vpc_id".into(), vpc.map_or(Value::Null, Value::string));
+    finding.live(
+        kind.name(),
+        gateway.internet_gateway_id().unwrap_or_default(),
+        from_sdk(gateway.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
+
 #[async_trait]
 impl Adapter for InternetGateway {
     async fn observe(
@@ -63,21 +80,29 @@ impl Adapter for InternetGateway {
             .map_err(|e| error("DescribeInternetGateways", e))?;
         Ok(gateways
             .iter()
-            .filter_map(|gateway| {
-                let mut attributes = Attributes::new();
-                let vpc = gateway.attachments().iter().find_map(|a| a.vpc_id());
-                attributes.insert("vpc_id".into(), vpc.map_or(Value::Null, Value::string));
-                let id = gateway.internet_gateway_id().unwrap_or_default();
-                live(
-                    self.name(),
-                    &scope.stack,
-                    id,
-                    from_sdk(gateway.tags()),
-                    attributes,
-                    Status::Ready,
-                )
-            })
+            .filter_map(|gateway| to_live(self, Finding::Stack(&scope.stack), gateway))
             .collect())
+    }
+
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .internet_gateways()
+                .iter()
+                .find_map(|gateway| to_live(self, Finding::Adoption(&desired.address), gateway))),
+            Err(e) => none_if_not_found(error("DescribeInternetGateways", e)),
+        }
     }
 
     async fn create(

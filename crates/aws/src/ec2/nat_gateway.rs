@@ -6,17 +6,17 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::nat_gateway::NatGateway;
-use eksform_core::kinds::tags::{live, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::required;
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
 fn to_live(
     kind: &NatGateway,
-    stack: &str,
+    finding: Finding,
     gateway: &aws_sdk_ec2::types::NatGateway,
 ) -> Option<LiveResource> {
     let status = match gateway.state()? {
@@ -41,9 +41,8 @@ fn to_live(
         Value::string(address.and_then(|a| a.public_ip()).unwrap_or_default()),
     );
     let id = gateway.nat_gateway_id().unwrap_or_default();
-    live(
+    finding.live(
         kind.name(),
-        stack,
         id,
         from_sdk(gateway.tags()),
         attributes,
@@ -71,7 +70,7 @@ impl Adapter for NatGateway {
         // Some endpoints ignore the tag filter: `to_live` checks the mark again.
         Ok(gateways
             .iter()
-            .filter_map(|g| to_live(self, &scope.stack, g))
+            .filter_map(|g| to_live(self, Finding::Stack(&scope.stack), g))
             .collect())
     }
 
@@ -125,6 +124,28 @@ impl Adapter for NatGateway {
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
     }
 
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws
+            .ec2
+            .describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+        {
+            // A deleted gateway stays listed for a while: `to_live` drops it.
+            Ok(out) => Ok(out
+                .nat_gateways()
+                .iter()
+                .find_map(|g| to_live(self, Finding::Adoption(&desired.address), g))),
+            Err(e) => none_if_not_found(error("DescribeNatGateways", e)),
+        }
+    }
+
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
         if live.status == Status::Deleting {
             return Ok(());
@@ -160,6 +181,6 @@ impl Adapter for NatGateway {
         Ok(out
             .nat_gateways()
             .iter()
-            .find_map(|g| to_live(self, &stack, g)))
+            .find_map(|g| to_live(self, Finding::Stack(&stack), g)))
     }
 }

@@ -6,13 +6,15 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::route_table::RouteTable;
-use eksform_core::kinds::tags::{live, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value, string_list, string_map};
+use eksform_core::kinds::tags::required;
+use eksform_core::model::{
+    Attributes, DesiredResource, LiveResource, Status, Value, string_list, string_map,
+};
 use std::collections::BTreeMap;
 
 /// Creates or replaces a route to a target; the target's id says what it is.
@@ -119,6 +121,62 @@ async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudEr
     )
 }
 
+/// A table with its routes (the VPC's own `local` route left out) and its
+/// subnet associations.
+fn to_live(
+    kind: &RouteTable,
+    finding: Finding,
+    table: &aws_sdk_ec2::types::RouteTable,
+) -> Option<LiveResource> {
+    let routes: BTreeMap<String, Value> = table
+        .routes()
+        .iter()
+        .filter_map(|route| {
+            let target = route.nat_gateway_id().or(route.gateway_id())?;
+            // The VPC's own `local` route is not ours to manage.
+            if target == "local" {
+                return None;
+            }
+            Some((
+                route.destination_cidr_block()?.to_string(),
+                Value::string(target),
+            ))
+        })
+        .collect();
+    let mut associations = BTreeMap::new();
+    for association in table.associations() {
+        if let (Some(subnet), Some(id)) = (
+            association.subnet_id(),
+            association.route_table_association_id(),
+        ) {
+            associations.insert(subnet.to_string(), Value::string(id));
+        }
+    }
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "vpc_id".into(),
+        Value::string(table.vpc_id().unwrap_or_default()),
+    );
+    attributes.insert("routes".into(), Value::Map(routes));
+    attributes.insert(
+        "subnet_ids".into(),
+        Value::List(
+            associations
+                .keys()
+                .map(|s| Value::string(s.clone()))
+                .collect(),
+        ),
+    );
+    attributes.insert("associations".into(), Value::Map(associations));
+    finding.live(
+        kind.name(),
+        table.route_table_id().unwrap_or_default(),
+        from_sdk(table.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
+
 #[async_trait]
 impl Adapter for RouteTable {
     async fn observe(
@@ -138,58 +196,29 @@ impl Adapter for RouteTable {
             .map_err(|e| error("DescribeRouteTables", e))?;
         Ok(tables
             .iter()
-            .filter_map(|table| {
-                let routes: BTreeMap<String, Value> = table
-                    .routes()
-                    .iter()
-                    .filter_map(|route| {
-                        let target = route.nat_gateway_id().or(route.gateway_id())?;
-                        // The VPC's own `local` route is not ours to manage.
-                        if target == "local" {
-                            return None;
-                        }
-                        Some((
-                            route.destination_cidr_block()?.to_string(),
-                            Value::string(target),
-                        ))
-                    })
-                    .collect();
-                let mut associations = BTreeMap::new();
-                for association in table.associations() {
-                    if let (Some(subnet), Some(id)) = (
-                        association.subnet_id(),
-                        association.route_table_association_id(),
-                    ) {
-                        associations.insert(subnet.to_string(), Value::string(id));
-                    }
-                }
-                let mut attributes = Attributes::new();
-                attributes.insert(
-                    "vpc_id".into(),
-                    Value::string(table.vpc_id().unwrap_or_default()),
-                );
-                attributes.insert("routes".into(), Value::Map(routes));
-                attributes.insert(
-                    "subnet_ids".into(),
-                    Value::List(
-                        associations
-                            .keys()
-                            .map(|s| Value::string(s.clone()))
-                            .collect(),
-                    ),
-                );
-                attributes.insert("associations".into(), Value::Map(associations));
-                let id = table.route_table_id().unwrap_or_default();
-                live(
-                    self.name(),
-                    &scope.stack,
-                    id,
-                    from_sdk(table.tags()),
-                    attributes,
-                    Status::Ready,
-                )
-            })
+            .filter_map(|table| to_live(self, Finding::Stack(&scope.stack), table))
             .collect())
+    }
+
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws
+            .ec2
+            .describe_route_tables()
+            .route_table_ids(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .route_tables()
+                .iter()
+                .find_map(|table| to_live(self, Finding::Adoption(&desired.address), table))),
+            Err(e) => none_if_not_found(error("DescribeRouteTables", e)),
+        }
     }
 
     async fn create(

@@ -5,13 +5,13 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::security_group::{Direction, SecurityGroup};
-use eksform_core::kinds::tags::{live, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value, string_list};
+use eksform_core::kinds::tags::required;
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, string_list};
 use std::collections::BTreeSet;
 
 /// Authorizes or revokes rules one permission per call: the emulator's
@@ -95,6 +95,44 @@ async fn sync_rules(
     change_rules(aws, group, direction, false, &extra).await
 }
 
+fn to_live(
+    kind: &SecurityGroup,
+    finding: Finding,
+    group: &aws_sdk_ec2::types::SecurityGroup,
+) -> Option<LiveResource> {
+    let rules = |permissions: &[IpPermission]| -> Vec<String> {
+        permissions.iter().flat_map(rule_text).collect()
+    };
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "name".into(),
+        Value::string(group.group_name().unwrap_or_default()),
+    );
+    attributes.insert(
+        "description".into(),
+        Value::string(group.description().unwrap_or_default()),
+    );
+    attributes.insert(
+        "vpc_id".into(),
+        Value::string(group.vpc_id().unwrap_or_default()),
+    );
+    attributes.insert(
+        "ingress".into(),
+        Value::string_set(&rules(group.ip_permissions())),
+    );
+    attributes.insert(
+        "egress".into(),
+        Value::string_set(&rules(group.ip_permissions_egress())),
+    );
+    finding.live(
+        kind.name(),
+        group.group_id().unwrap_or_default(),
+        from_sdk(group.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
+
 #[async_trait]
 impl Adapter for SecurityGroup {
     async fn observe(
@@ -114,41 +152,29 @@ impl Adapter for SecurityGroup {
             .map_err(|e| error("DescribeSecurityGroups", e))?;
         Ok(groups
             .iter()
-            .filter_map(|group| {
-                let rules = |permissions: &[IpPermission]| -> Vec<String> {
-                    permissions.iter().flat_map(rule_text).collect()
-                };
-                let mut attributes = Attributes::new();
-                attributes.insert(
-                    "name".into(),
-                    Value::string(group.group_name().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "description".into(),
-                    Value::string(group.description().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "vpc_id".into(),
-                    Value::string(group.vpc_id().unwrap_or_default()),
-                );
-                attributes.insert(
-                    "ingress".into(),
-                    Value::string_set(&rules(group.ip_permissions())),
-                );
-                attributes.insert(
-                    "egress".into(),
-                    Value::string_set(&rules(group.ip_permissions_egress())),
-                );
-                live(
-                    self.name(),
-                    &scope.stack,
-                    group.group_id().unwrap_or_default(),
-                    from_sdk(group.tags()),
-                    attributes,
-                    Status::Ready,
-                )
-            })
+            .filter_map(|group| to_live(self, Finding::Stack(&scope.stack), group))
             .collect())
+    }
+
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws
+            .ec2
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .security_groups()
+                .iter()
+                .find_map(|group| to_live(self, Finding::Adoption(&desired.address), group))),
+            Err(e) => none_if_not_found(error("DescribeSecurityGroups", e)),
+        }
     }
 
     async fn create(

@@ -4,13 +4,44 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::subnet::Subnet;
-use eksform_core::kinds::tags::{changed, live, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{changed, required};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+fn to_live(
+    kind: &Subnet,
+    finding: Finding,
+    subnet: &aws_sdk_ec2::types::Subnet,
+) -> Option<LiveResource> {
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "vpc_id".into(),
+        Value::string(subnet.vpc_id().unwrap_or_default()),
+    );
+    attributes.insert(
+        "cidr_block".into(),
+        Value::string(subnet.cidr_block().unwrap_or_default()),
+    );
+    attributes.insert(
+        "availability_zone".into(),
+        Value::string(subnet.availability_zone().unwrap_or_default()),
+    );
+    attributes.insert(
+        "map_public_ip_on_launch".into(),
+        Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+    );
+    finding.live(
+        kind.name(),
+        subnet.subnet_id().unwrap_or_default(),
+        from_sdk(subnet.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
 
 #[async_trait]
 impl Adapter for Subnet {
@@ -19,7 +50,6 @@ impl Adapter for Subnet {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let mut found = Vec::new();
         let subnets = aws
             .ec2
             .describe_subnets()
@@ -30,35 +60,25 @@ impl Adapter for Subnet {
             .try_collect()
             .await
             .map_err(|e| error("DescribeSubnets", e))?;
-        for subnet in &subnets {
-            let mut attributes = Attributes::new();
-            attributes.insert(
-                "vpc_id".into(),
-                Value::string(subnet.vpc_id().unwrap_or_default()),
-            );
-            attributes.insert(
-                "cidr_block".into(),
-                Value::string(subnet.cidr_block().unwrap_or_default()),
-            );
-            attributes.insert(
-                "availability_zone".into(),
-                Value::string(subnet.availability_zone().unwrap_or_default()),
-            );
-            attributes.insert(
-                "map_public_ip_on_launch".into(),
-                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
-            );
-            let id = subnet.subnet_id().unwrap_or_default();
-            found.extend(live(
-                self.name(),
-                &scope.stack,
-                id,
-                from_sdk(subnet.tags()),
-                attributes,
-                Status::Ready,
-            ));
+        Ok(subnets
+            .iter()
+            .filter_map(|subnet| to_live(self, Finding::Stack(&scope.stack), subnet))
+            .collect())
+    }
+
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws.ec2.describe_subnets().subnet_ids(id).send().await {
+            Ok(out) => Ok(out
+                .subnets()
+                .iter()
+                .find_map(|subnet| to_live(self, Finding::Adoption(&desired.address), subnet))),
+            Err(e) => none_if_not_found(error("DescribeSubnets", e)),
         }
-        Ok(found)
     }
 
     async fn create(

@@ -11,10 +11,22 @@ use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::subnet_tags::SubnetTags;
 use eksform_core::kinds::tags::tags_of;
-use eksform_core::model::{Address, Attributes, LiveResource, Status, Value};
+use eksform_core::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 
 #[async_trait]
 impl Adapter for SubnetTags {
+    async fn find_to_adopt(
+        &self,
+        _aws: &AwsClients,
+        _desired: &DesiredResource,
+        _id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        Err(crate::not_adoptable(
+            self.name(),
+            "it is the Kubernetes tags eksform adds to a brought subnet, which stays the user's: nothing to take over",
+        ))
+    }
+
     async fn observe(
         &self,
         aws: &AwsClients,

@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::tags::{changed, live, required};
+use eksform_core::kinds::tags::{changed, required};
 use eksform_core::kinds::vpc::Vpc;
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
 async fn set_dns(
     aws: &AwsClients,
@@ -59,6 +59,43 @@ async fn dns_attribute(
     Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }
 
+/// A VPC as AWS describes it, without its DNS attributes (`with_dns`).
+fn to_live(kind: &Vpc, finding: Finding, vpc: &aws_sdk_ec2::types::Vpc) -> Option<LiveResource> {
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "cidr_block".into(),
+        Value::string(vpc.cidr_block().unwrap_or_default()),
+    );
+    finding.live(
+        kind.name(),
+        vpc.vpc_id().unwrap_or_default(),
+        from_sdk(vpc.tags()),
+        attributes,
+        Status::Ready,
+    )
+}
+
+/// The DNS attributes of each VPC: they have no batch read, so one call
+/// each, per VPC (a stack has one), all at once.
+async fn with_dns(aws: &AwsClients, found: &mut [LiveResource]) -> Result<(), CloudError> {
+    let read = found.iter().map(|resource| async move {
+        tokio::try_join!(
+            dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport),
+            dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames)
+        )
+    });
+    let read = futures_util::future::try_join_all(read).await?;
+    for (resource, (support, hostnames)) in found.iter_mut().zip(read) {
+        resource
+            .attributes
+            .insert("enable_dns_support".into(), Value::Bool(support));
+        resource
+            .attributes
+            .insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Adapter for Vpc {
     async fn observe(
@@ -90,42 +127,11 @@ impl Adapter for Vpc {
         } else {
             std::sync::Arc::new(list(scope.stack.clone()).await?)
         };
-        let mut found = Vec::new();
-        for vpc in vpcs.iter() {
-            let id = vpc.vpc_id().unwrap_or_default();
-            let mut attributes = Attributes::new();
-            attributes.insert(
-                "cidr_block".into(),
-                Value::string(vpc.cidr_block().unwrap_or_default()),
-            );
-            if let Some(resource) = live(
-                self.name(),
-                &scope.stack,
-                id,
-                from_sdk(vpc.tags()),
-                attributes,
-                Status::Ready,
-            ) {
-                found.push(resource);
-            }
-        }
-        // DNS attributes have no batch read: one call each, per VPC (a stack
-        // has one), all at once.
-        let read = found.iter().map(|resource| async move {
-            tokio::try_join!(
-                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsSupport),
-                dns_attribute(aws, &resource.id, VpcAttributeName::EnableDnsHostnames)
-            )
-        });
-        let read = futures_util::future::try_join_all(read).await?;
-        for (resource, (support, hostnames)) in found.iter_mut().zip(read) {
-            resource
-                .attributes
-                .insert("enable_dns_support".into(), Value::Bool(support));
-            resource
-                .attributes
-                .insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
-        }
+        let mut found: Vec<LiveResource> = vpcs
+            .iter()
+            .filter_map(|vpc| to_live(self, Finding::Stack(&scope.stack), vpc))
+            .collect();
+        with_dns(aws, &mut found).await?;
         Ok(found)
     }
 
@@ -183,6 +189,25 @@ impl Adapter for Vpc {
         )
         .await?;
         sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+    }
+
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let described = match aws.ec2.describe_vpcs().vpc_ids(id).send().await {
+            Ok(out) => out,
+            Err(e) => return none_if_not_found(error("DescribeVpcs", e)),
+        };
+        let mut found: Vec<LiveResource> = described
+            .vpcs()
+            .iter()
+            .filter_map(|vpc| to_live(self, Finding::Adoption(&desired.address), vpc))
+            .collect();
+        with_dns(aws, &mut found).await?;
+        Ok(found.pop())
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {

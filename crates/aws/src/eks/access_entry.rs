@@ -5,15 +5,13 @@
 use async_trait::async_trait;
 
 use crate::eks::eks_cluster::{cluster_parts, sync_eks_tags};
-use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::access_entry::{AccessEntry, policies, policy_value};
 use eksform_core::kinds::tags::{required, stack_of, tags_of};
-use eksform_core::model::{
-    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value,
-};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value};
 use std::collections::{BTreeMap, HashMap};
 
 /// An access entry as AWS holds it, whoever made it: its tags and its
@@ -87,30 +85,19 @@ async fn read(
     Ok(Some(EntryRead { tags, attributes }))
 }
 
-/// The stack's entry for `principal`, if it carries the stack's mark.
+/// The entry for `principal` as `finding` wants it (the stack's, if it
+/// carries the stack's mark; an adopt entry's, whatever its marks).
 async fn describe(
     kind: &AccessEntry,
     aws: &AwsClients,
-    stack: &str,
+    finding: Finding<'_>,
     cluster: &str,
     principal: &str,
 ) -> Result<Option<LiveResource>, CloudError> {
     let Some(EntryRead { tags, attributes }) = read(aws, cluster, principal).await? else {
         return Ok(None);
     };
-    if tags.get(STACK_TAG).map(String::as_str) != Some(stack) {
-        return Ok(None);
-    }
-    let Some(address) = tags.get(ADDRESS_TAG).cloned() else {
-        return Ok(None);
-    };
-    Ok(Some(LiveResource {
-        address: Address(address),
-        kind: kind.name().into(),
-        id: principal.to_string(),
-        attributes,
-        status: Status::Ready,
-    }))
+    Ok(finding.live(kind.name(), principal, tags, attributes, Status::Ready))
 }
 
 /// The entry EKS made on the stack's own cluster for the principal that
@@ -226,7 +213,7 @@ impl Adapter for AccessEntry {
         // all entries at once.
         let read = principals
             .iter()
-            .map(|principal| describe(self, aws, &scope.stack, cluster, principal));
+            .map(|principal| describe(self, aws, Finding::Stack(&scope.stack), cluster, principal));
         Ok(futures_util::future::try_join_all(read)
             .await?
             .into_iter()
@@ -276,6 +263,26 @@ impl Adapter for AccessEntry {
         Ok(created)
     }
 
+    /// By the principal's ARN (what names an entry), in the spec's cluster.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let Some(cluster) = desired
+            .attributes
+            .get("cluster_name")
+            .and_then(Value::as_str)
+        else {
+            return Err(CloudError::rejected(format!(
+                "adopt: the cluster of {} is not known yet: adopt the cluster too",
+                desired.address
+            )));
+        };
+        describe(self, aws, Finding::Adoption(&desired.address), cluster, id).await
+    }
+
     async fn update(
         &self,
         aws: &AwsClients,
@@ -315,6 +322,7 @@ impl Adapter for AccessEntry {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let cluster = required(&live.attributes, "cluster_name")?;
-        describe(self, aws, &stack_of(&live.attributes), cluster, &live.id).await
+        let stack = stack_of(&live.attributes);
+        describe(self, aws, Finding::Stack(&stack), cluster, &live.id).await
     }
 }

@@ -10,18 +10,22 @@
 
 use async_trait::async_trait;
 
-use crate::eks::eks_cluster::{await_update, cluster_parts, sync_eks_tags};
-use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
+use crate::eks::eks_cluster::{await_update, cluster_part, cluster_parts, sync_eks_tags};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::addon::{Addon, LATEST, moves_to_latest_for, version_key};
 use eksform_core::kinds::eks_cluster::UpdateOf;
-use eksform_core::kinds::tags::{live, required, stack_of, tags_from, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{required, stack_of, tags_from, tags_of};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::HashMap;
 
-fn to_live(kind: &Addon, stack: &str, addon: &aws_sdk_eks::types::Addon) -> Option<LiveResource> {
+fn to_live(
+    kind: &Addon,
+    finding: Finding,
+    addon: &aws_sdk_eks::types::Addon,
+) -> Option<LiveResource> {
     let tags = tags_from(addon.tags());
     let status = match addon.status()? {
         AddonStatus::Active | AddonStatus::Degraded | AddonStatus::Updating => Status::Ready,
@@ -66,9 +70,8 @@ fn to_live(kind: &Addon, stack: &str, addon: &aws_sdk_eks::types::Addon) -> Opti
     if let Some(health) = health {
         attributes.insert(eksform_core::model::HEALTH.into(), Value::string(health));
     }
-    live(
+    finding.live(
         kind.name(),
-        stack,
         addon.addon_name().unwrap_or_default(),
         tags,
         attributes,
@@ -152,7 +155,10 @@ impl Adapter for Addon {
         Ok(futures_util::future::try_join_all(read)
             .await?
             .iter()
-            .filter_map(|out| out.addon().and_then(|a| to_live(self, &scope.stack, a)))
+            .filter_map(|out| {
+                out.addon()
+                    .and_then(|a| to_live(self, Finding::Stack(&scope.stack), a))
+            })
             .collect())
     }
 
@@ -187,9 +193,36 @@ impl Adapter for Addon {
             .send()
             .await
             .map_err(|e| error("CreateAddon", e))?;
-        match out.addon().and_then(|a| to_live(self, &request.stack, a)) {
+        match out
+            .addon()
+            .and_then(|a| to_live(self, Finding::Stack(&request.stack), a))
+        {
             Some(live) => Ok(live),
             None => Ok(request.created(self.name(), name.to_string(), Status::Pending)),
+        }
+    }
+
+    /// By name in the spec's cluster, or by ARN
+    /// (`arn:aws:eks:<region>:<account>:addon/<cluster>/<name>/<uuid>`).
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let (cluster, name) = cluster_part(desired, id, "addon/")?;
+        match aws
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .addon()
+                .and_then(|a| to_live(self, Finding::Adoption(&desired.address), a))),
+            Err(e) => none_if_not_found(error("DescribeAddon", e)),
         }
     }
 
@@ -293,9 +326,10 @@ impl Adapter for Addon {
                         issues.join("; ")
                     )));
                 }
+                let stack = stack_of(&live.attributes);
                 Ok(out
                     .addon()
-                    .and_then(|a| to_live(self, &stack_of(&live.attributes), a)))
+                    .and_then(|a| to_live(self, Finding::Stack(&stack), a)))
             }
             Err(e) => none_if_not_found(error("DescribeAddon", e)),
         }

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error, last_part};
 use aws_sdk_eks::types::{
     ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };
@@ -14,14 +14,14 @@ use eksform_core::kinds::Kind;
 use eksform_core::kinds::eks_cluster::{
     ALL_LOG_TYPES, EksCluster, UpdateOf, flag, name_clash, sorted, upgrade_steps,
 };
-use eksform_core::kinds::tags::{changed, live, required, tag_changes, tags_from, tags_of};
+use eksform_core::kinds::tags::{changed, required, tag_changes, tags_from, tags_of};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, string_list};
 use std::collections::HashMap;
 use std::time::Duration;
 
 fn to_live(
     kind: &EksCluster,
-    stack: &str,
+    finding: Finding,
     cluster: &aws_sdk_eks::types::Cluster,
 ) -> Option<LiveResource> {
     let tags = tags_from(cluster.tags());
@@ -116,9 +116,8 @@ fn to_live(
                 .unwrap_or_default(),
         ),
     );
-    live(
+    finding.live(
         kind.name(),
-        stack,
         cluster.name().unwrap_or_default(),
         tags,
         attributes,
@@ -223,7 +222,9 @@ impl Adapter for EksCluster {
         // region, all at once.
         let read = names.iter().map(|name| async move {
             match aws.eks.describe_cluster().name(name).send().await {
-                Ok(out) => Ok(out.cluster().and_then(|c| to_live(self, &scope.stack, c))),
+                Ok(out) => Ok(out
+                    .cluster()
+                    .and_then(|c| to_live(self, Finding::Stack(&scope.stack), c))),
                 Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
             }
         });
@@ -273,7 +274,10 @@ impl Adapter for EksCluster {
             .await
             .map_err(|e| name_clash(error("CreateCluster", e), "cluster", name))?;
         let stack = &request.stack;
-        match out.cluster().and_then(|c| to_live(self, stack, c)) {
+        match out
+            .cluster()
+            .and_then(|c| to_live(self, Finding::Stack(stack), c))
+        {
             Some(mut live) => {
                 live.attributes.extend(attributes.clone());
                 Ok(live)
@@ -293,6 +297,21 @@ impl Adapter for EksCluster {
                 "an EKS cluster named `{name}` already exists ({}) and is not this stack's: rename the cluster in the spec (`cluster.name`), or remove the existing one",
                 out.cluster().and_then(|c| c.arn()).unwrap_or("no ARN")
             ))),
+            Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
+        }
+    }
+
+    /// By name, or by ARN.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match aws.eks.describe_cluster().name(last_part(id)).send().await {
+            Ok(out) => Ok(out
+                .cluster()
+                .and_then(|c| to_live(self, Finding::Adoption(&desired.address), c))),
             Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
         }
     }
@@ -422,7 +441,9 @@ impl Adapter for EksCluster {
                         live.id
                     )));
                 }
-                Ok(out.cluster().and_then(|c| to_live(self, &stack, c)))
+                Ok(out
+                    .cluster()
+                    .and_then(|c| to_live(self, Finding::Stack(&stack), c)))
             }
             Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
         }
@@ -460,6 +481,34 @@ where
             }
         }
     }
+}
+
+/// The cluster and name an adopt entry gives for a part of a cluster (a node
+/// group, a Fargate profile): its ARN (`...:<kind>/<cluster>/<name>/<uuid>`,
+/// `kind_path` being `nodegroup/`), or its name in the spec's cluster (the
+/// desired resource's `cluster_name`).
+pub(crate) fn cluster_part<'a>(
+    desired: &'a DesiredResource,
+    id: &'a str,
+    kind_path: &str,
+) -> Result<(&'a str, &'a str), CloudError> {
+    if let Some((_, path)) = id.split_once(&format!(":{kind_path}")) {
+        let mut parts = path.split('/');
+        if let (Some(cluster), Some(name)) = (parts.next(), parts.next()) {
+            return Ok((cluster, name));
+        }
+    }
+    let cluster = desired
+        .attributes
+        .get("cluster_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            CloudError::rejected(format!(
+                "adopt: the cluster of {} is not known yet: give its ARN, or adopt the cluster too",
+                desired.address
+            ))
+        })?;
+    Ok((cluster, id))
 }
 
 /// Tags of an EKS resource (cluster, node group, Fargate profile), by its ARN.

@@ -5,19 +5,19 @@
 
 use async_trait::async_trait;
 
-use crate::eks::eks_cluster::{cluster_parts, sync_eks_tags};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::eks::eks_cluster::{cluster_part, cluster_parts, sync_eks_tags};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::fargate_profile::{FargateProfile, selector_value};
-use eksform_core::kinds::tags::{live, required, tags_from, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{required, tags_from, tags_of};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::{BTreeMap, HashMap};
 
 fn to_live(
     kind: &FargateProfile,
-    stack: &str,
+    finding: Finding,
     profile: &aws_sdk_eks::types::FargateProfile,
 ) -> Option<LiveResource> {
     let tags = tags_from(profile.tags());
@@ -57,9 +57,8 @@ fn to_live(
         "arn".into(),
         Value::string(profile.fargate_profile_arn().unwrap_or_default()),
     );
-    live(
+    finding.live(
         kind.name(),
-        stack,
         profile.fargate_profile_name().unwrap_or_default(),
         tags,
         attributes,
@@ -104,7 +103,7 @@ impl Adapter for FargateProfile {
             .iter()
             .filter_map(|out| {
                 out.fargate_profile()
-                    .and_then(|p| to_live(self, &scope.stack, p))
+                    .and_then(|p| to_live(self, Finding::Stack(&scope.stack), p))
             })
             .collect())
     }
@@ -132,7 +131,7 @@ impl Adapter for FargateProfile {
             .map_err(|e| error("CreateFargateProfile", e))?;
         match out
             .fargate_profile()
-            .and_then(|p| to_live(self, &request.stack, p))
+            .and_then(|p| to_live(self, Finding::Stack(&request.stack), p))
         {
             Some(mut live) => {
                 live.attributes.extend(attributes.clone());
@@ -143,6 +142,30 @@ impl Adapter for FargateProfile {
                 required(attributes, "name")?.to_string(),
                 Status::Pending,
             )),
+        }
+    }
+
+    /// By name in the spec's cluster, or by ARN
+    /// (`arn:aws:eks:<region>:<account>:fargateprofile/<cluster>/<name>/<uuid>`).
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let (cluster, name) = cluster_part(desired, id, "fargateprofile/")?;
+        match aws
+            .eks
+            .describe_fargate_profile()
+            .cluster_name(cluster)
+            .fargate_profile_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .fargate_profile()
+                .and_then(|p| to_live(self, Finding::Adoption(&desired.address), p))),
+            Err(e) => crate::none_if_not_found(error("DescribeFargateProfile", e)),
         }
     }
 
@@ -200,7 +223,9 @@ impl Adapter for FargateProfile {
                         live.id
                     )));
                 }
-                Ok(out.fargate_profile().and_then(|p| to_live(self, &stack, p)))
+                Ok(out
+                    .fargate_profile()
+                    .and_then(|p| to_live(self, Finding::Stack(&stack), p)))
             }
             Err(e) => crate::none_if_not_found(error("DescribeFargateProfile", e)),
         }

@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 
-use crate::eks::eks_cluster::{await_update, cluster_parts, sync_eks_tags};
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::eks::eks_cluster::{await_update, cluster_part, cluster_parts, sync_eks_tags};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_eks::types::{
     CapacityTypes, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint,
     TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
@@ -18,13 +18,15 @@ use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::eks_cluster::UpdateOf;
 use eksform_core::kinds::node_group::{NodeGroup, scaling, scaling_value, sorted, taint_value};
-use eksform_core::kinds::tags::{live, required, tags_from, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value, string_list, string_map};
+use eksform_core::kinds::tags::{required, tags_from, tags_of};
+use eksform_core::model::{
+    Attributes, DesiredResource, LiveResource, Status, Value, string_list, string_map,
+};
 use std::collections::HashMap;
 
 fn to_live(
     kind: &NodeGroup,
-    stack: &str,
+    finding: Finding,
     group: &aws_sdk_eks::types::Nodegroup,
 ) -> Option<LiveResource> {
     let tags = tags_from(group.tags());
@@ -137,9 +139,8 @@ fn to_live(
     if let Some(health) = health {
         attributes.insert(eksform_core::model::HEALTH.into(), Value::string(health));
     }
-    live(
+    finding.live(
         kind.name(),
-        stack,
         group.nodegroup_name().unwrap_or_default(),
         tags,
         attributes,
@@ -182,7 +183,10 @@ impl Adapter for NodeGroup {
         Ok(futures_util::future::try_join_all(read)
             .await?
             .iter()
-            .filter_map(|out| out.nodegroup().and_then(|g| to_live(self, &scope.stack, g)))
+            .filter_map(|out| {
+                out.nodegroup()
+                    .and_then(|g| to_live(self, Finding::Stack(&scope.stack), g))
+            })
             .collect())
     }
 
@@ -243,7 +247,7 @@ impl Adapter for NodeGroup {
             })?;
         match out
             .nodegroup()
-            .and_then(|g| to_live(self, &request.stack, g))
+            .and_then(|g| to_live(self, Finding::Stack(&request.stack), g))
         {
             Some(mut live) => {
                 live.attributes.extend(attributes.clone());
@@ -254,6 +258,30 @@ impl Adapter for NodeGroup {
                 required(attributes, "nodegroup_name")?.to_string(),
                 Status::Pending,
             )),
+        }
+    }
+
+    /// By name in the spec's cluster, or by ARN
+    /// (`arn:aws:eks:<region>:<account>:nodegroup/<cluster>/<name>/<uuid>`).
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let (cluster, name) = cluster_part(desired, id, "nodegroup/")?;
+        match aws
+            .eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .nodegroup()
+                .and_then(|g| to_live(self, Finding::Adoption(&desired.address), g))),
+            Err(e) => crate::none_if_not_found(error("DescribeNodegroup", e)),
         }
     }
 
@@ -451,7 +479,9 @@ impl Adapter for NodeGroup {
                         issues.join("; ")
                     )));
                 }
-                Ok(out.nodegroup().and_then(|g| to_live(self, &stack, g)))
+                Ok(out
+                    .nodegroup()
+                    .and_then(|g| to_live(self, Finding::Stack(&stack), g)))
             }
             Err(e) => crate::none_if_not_found(error("DescribeNodegroup", e)),
         }

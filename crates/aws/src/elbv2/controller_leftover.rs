@@ -16,11 +16,24 @@ use crate::elbv2::load_balancer::{elb_tags, region_load_balancers_with_tags};
 use crate::{Adapter, AwsClients, error, not_found_is_done};
 use aws_sdk_ec2::types::Filter;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
+use eksform_core::kinds::Kind;
 use eksform_core::kinds::controller_leftover::{ControllerLeftover, controller_tag, leftover};
-use eksform_core::model::{Attributes, LiveResource, Value};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Value};
 
 #[async_trait]
 impl Adapter for ControllerLeftover {
+    async fn find_to_adopt(
+        &self,
+        _aws: &AwsClients,
+        _desired: &DesiredResource,
+        _id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        Err(crate::not_adoptable(
+            self.name(),
+            "it is what a Kubernetes controller left in the stack's VPC, found only to be deleted by destroy",
+        ))
+    }
+
     async fn observe(
         &self,
         aws: &AwsClients,

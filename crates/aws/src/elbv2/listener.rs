@@ -9,7 +9,7 @@ use crate::elbv2::load_balancer::may_be_the_stacks;
 use crate::elbv2::load_balancer::{
     elb_tags, region_load_balancers, stack_load_balancers, sync_elb_tags, to_elb_tags,
 };
-use crate::{Adapter, AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
     RedirectActionStatusCodeEnum,
@@ -17,8 +17,67 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::listener::{Listener, int};
-use eksform_core::kinds::tags::{live, required, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{required, tags_of};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+/// The listeners of one load balancer, every page.
+async fn listeners_of(
+    aws: &AwsClients,
+    load_balancer_arn: &str,
+) -> Result<Vec<aws_sdk_elasticloadbalancingv2::types::Listener>, CloudError> {
+    aws.elb
+        .describe_listeners()
+        .load_balancer_arn(load_balancer_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("DescribeListeners", e))
+}
+
+fn to_live(
+    kind: &Listener,
+    finding: Finding,
+    listener: &aws_sdk_elasticloadbalancingv2::types::Listener,
+    tags: std::collections::BTreeMap<String, String>,
+) -> Option<LiveResource> {
+    let arn = listener.listener_arn()?.to_string();
+    let action = listener.default_actions().first();
+    let mut values = Attributes::new();
+    let text = |s: Option<&str>| s.map_or(Value::Null, Value::string);
+    values.insert(
+        "load_balancer_arn".into(),
+        text(listener.load_balancer_arn()),
+    );
+    values.insert(
+        "port".into(),
+        Value::Int(listener.port().unwrap_or_default().into()),
+    );
+    values.insert(
+        "protocol".into(),
+        text(listener.protocol().map(ProtocolEnum::as_str)),
+    );
+    let redirect = action.and_then(|a| a.r#type()) == Some(&ActionTypeEnum::Redirect);
+    values.insert(
+        "action".into(),
+        Value::string(if redirect { "redirect" } else { "forward" }),
+    );
+    values.insert(
+        "target_group_arn".into(),
+        text(action.and_then(|a| a.target_group_arn())),
+    );
+    if let Some(certificate) = listener.certificates().first() {
+        values.insert(
+            "certificate_arn".into(),
+            text(certificate.certificate_arn()),
+        );
+    }
+    if let Some(policy) = listener.ssl_policy() {
+        values.insert("ssl_policy".into(), Value::string(policy));
+    }
+    finding.live(kind.name(), &arn, tags, values, Status::Ready)
+}
 
 #[async_trait]
 impl Adapter for Listener {
@@ -29,31 +88,27 @@ impl Adapter for Listener {
     ) -> Result<Vec<LiveResource>, CloudError> {
         // Listeners are listed per load balancer: no batch read across them.
         // They are read while the load balancers' tags are, for every load
-        // balancer whose name may be the stack's, so as not to wait for the tags.
+        // balancer whose name may be the stack's, so as not to wait for the
+        // tags; then for the stack's others (taken over by an adopt entry
+        // under their own names).
         let balancers = region_load_balancers(aws, scope).await?;
-        let candidates = balancers
+        let candidates: Vec<&str> = balancers
             .iter()
             .filter(|b| may_be_the_stacks(b, &scope.stack))
             .filter_map(|b| b.load_balancer_arn())
-            .map(|arn| async move {
-                aws.elb
-                    .describe_listeners()
-                    .load_balancer_arn(arn)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| error("DescribeListeners", e))
-            });
-        let (described, ours) = tokio::try_join!(
-            futures_util::future::try_join_all(candidates),
+            .collect();
+        let (mut described, ours) = tokio::try_join!(
+            futures_util::future::try_join_all(candidates.iter().map(|arn| listeners_of(aws, arn))),
             stack_load_balancers(aws, scope)
         )?;
         let ours: std::collections::BTreeSet<&str> = ours
             .iter()
             .filter_map(|(b, _)| b.load_balancer_arn())
             .collect();
+        let others = ours.iter().filter(|arn| !candidates.contains(arn));
+        described.extend(
+            futures_util::future::try_join_all(others.map(|arn| listeners_of(aws, arn))).await?,
+        );
         let listeners: Vec<_> = described
             .into_iter()
             .flatten()
@@ -67,50 +122,33 @@ impl Adapter for Listener {
         Ok(listeners
             .iter()
             .filter_map(|listener| {
-                let arn = listener.listener_arn()?.to_string();
-                let action = listener.default_actions().first();
-                let mut values = Attributes::new();
-                let text = |s: Option<&str>| s.map_or(Value::Null, Value::string);
-                values.insert(
-                    "load_balancer_arn".into(),
-                    text(listener.load_balancer_arn()),
-                );
-                values.insert(
-                    "port".into(),
-                    Value::Int(listener.port().unwrap_or_default().into()),
-                );
-                values.insert(
-                    "protocol".into(),
-                    text(listener.protocol().map(ProtocolEnum::as_str)),
-                );
-                let redirect = action.and_then(|a| a.r#type()) == Some(&ActionTypeEnum::Redirect);
-                values.insert(
-                    "action".into(),
-                    Value::string(if redirect { "redirect" } else { "forward" }),
-                );
-                values.insert(
-                    "target_group_arn".into(),
-                    text(action.and_then(|a| a.target_group_arn())),
-                );
-                if let Some(certificate) = listener.certificates().first() {
-                    values.insert(
-                        "certificate_arn".into(),
-                        text(certificate.certificate_arn()),
-                    );
-                }
-                if let Some(policy) = listener.ssl_policy() {
-                    values.insert("ssl_policy".into(), Value::string(policy));
-                }
-                live(
-                    self.name(),
-                    &scope.stack,
-                    &arn,
-                    tags.remove(&arn).unwrap_or_default(),
-                    values,
-                    Status::Ready,
-                )
+                let tags = tags.remove(listener.listener_arn()?).unwrap_or_default();
+                to_live(self, Finding::Stack(&scope.stack), listener, tags)
             })
             .collect())
+    }
+
+    /// By ARN.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let described = match aws.elb.describe_listeners().listener_arns(id).send().await {
+            Ok(out) => out,
+            Err(e) => return crate::none_if_not_found(error("DescribeListeners", e)),
+        };
+        let Some(listener) = described.listeners().first() else {
+            return Ok(None);
+        };
+        let mut tags = elb_tags(aws, &[id.to_string()]).await?;
+        Ok(to_live(
+            self,
+            Finding::Adoption(&desired.address),
+            listener,
+            tags.remove(id).unwrap_or_default(),
+        ))
     }
 
     async fn create(

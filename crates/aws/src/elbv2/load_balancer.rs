@@ -5,14 +5,14 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag,
 };
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::load_balancer::{IDLE_TIMEOUT, LoadBalancer, NAME_MAX, idle_timeout};
-use eksform_core::kinds::tags::{live, required, tag_changes, tags_of};
+use eksform_core::kinds::tags::{required, tag_changes, tags_of};
 use eksform_core::lower::fitted_prefix;
 use eksform_core::model::{
     Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, string_list,
@@ -154,6 +154,50 @@ pub(crate) async fn stack_load_balancers(
         .collect())
 }
 
+/// A load balancer as AWS describes it, with its tags and attributes.
+fn to_live(
+    kind: &LoadBalancer,
+    finding: Finding,
+    balancer: &Balancer,
+    tags: BTreeMap<String, String>,
+    attributes: &[LoadBalancerAttribute],
+) -> Result<Option<LiveResource>, CloudError> {
+    let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
+    let idle = attributes
+        .iter()
+        .find(|a| a.key() == Some(IDLE_TIMEOUT))
+        .and_then(|a| a.value()?.parse::<i64>().ok());
+    let subnets: Vec<String> = balancer
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.subnet_id().map(str::to_string))
+        .collect();
+    let mut values = Attributes::new();
+    let text = |s: Option<&str>| Value::string(s.unwrap_or_default());
+    values.insert("name".into(), text(balancer.load_balancer_name()));
+    values.insert(
+        "scheme".into(),
+        text(balancer.scheme().map(LoadBalancerSchemeEnum::as_str)),
+    );
+    values.insert("subnet_ids".into(), Value::string_set(&subnets));
+    values.insert(
+        "security_group_ids".into(),
+        Value::string_set(balancer.security_groups()),
+    );
+    values.insert(
+        "idle_timeout_seconds".into(),
+        idle.map_or(Value::Null, Value::Int),
+    );
+    values.insert("arn".into(), Value::string(arn.clone()));
+    values.insert("dns_name".into(), text(balancer.dns_name()));
+    values.insert(
+        "canonical_hosted_zone_id".into(),
+        text(balancer.canonical_hosted_zone_id()),
+    );
+    let status = status_of(balancer.state().and_then(|s| s.code()))?;
+    Ok(finding.live(kind.name(), &arn, tags, values, status))
+}
+
 async fn set_idle_timeout(aws: &AwsClients, arn: &str, seconds: &str) -> Result<(), CloudError> {
     aws.elb
         .modify_load_balancer_attributes()
@@ -189,44 +233,55 @@ impl Adapter for LoadBalancer {
         });
         let read = futures_util::future::try_join_all(read).await?;
         let mut found = Vec::new();
-        for ((balancer, tags), attributes) in balancers.into_iter().zip(read) {
-            let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
-            let idle = attributes
-                .attributes()
-                .iter()
-                .find(|a| a.key() == Some(IDLE_TIMEOUT))
-                .and_then(|a| a.value()?.parse::<i64>().ok());
-            let subnets: Vec<String> = balancer
-                .availability_zones()
-                .iter()
-                .filter_map(|z| z.subnet_id().map(str::to_string))
-                .collect();
-            let mut values = Attributes::new();
-            let text = |s: Option<&str>| Value::string(s.unwrap_or_default());
-            values.insert("name".into(), text(balancer.load_balancer_name()));
-            values.insert(
-                "scheme".into(),
-                text(balancer.scheme().map(LoadBalancerSchemeEnum::as_str)),
-            );
-            values.insert("subnet_ids".into(), Value::string_set(&subnets));
-            values.insert(
-                "security_group_ids".into(),
-                Value::string_set(balancer.security_groups()),
-            );
-            values.insert(
-                "idle_timeout_seconds".into(),
-                idle.map_or(Value::Null, Value::Int),
-            );
-            values.insert("arn".into(), Value::string(arn.clone()));
-            values.insert("dns_name".into(), text(balancer.dns_name()));
-            values.insert(
-                "canonical_hosted_zone_id".into(),
-                text(balancer.canonical_hosted_zone_id()),
-            );
-            let status = status_of(balancer.state().and_then(|s| s.code()))?;
-            found.extend(live(self.name(), &scope.stack, &arn, tags, values, status));
+        for ((balancer, tags), attributes) in balancers.iter().zip(read) {
+            found.extend(to_live(
+                self,
+                Finding::Stack(&scope.stack),
+                balancer,
+                tags.clone(),
+                attributes.attributes(),
+            )?);
         }
         Ok(found)
+    }
+
+    /// By ARN, or by name.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let request = aws.elb.describe_load_balancers();
+        let request = if id.starts_with("arn:") {
+            request.load_balancer_arns(id)
+        } else {
+            request.names(id)
+        };
+        let described = match request.send().await {
+            Ok(out) => out,
+            Err(e) => return crate::none_if_not_found(error("DescribeLoadBalancers", e)),
+        };
+        let Some(balancer) = described.load_balancers().first() else {
+            return Ok(None);
+        };
+        let arn = balancer.load_balancer_arn().unwrap_or_default().to_string();
+        let (mut tags, attributes) =
+            tokio::try_join!(elb_tags(aws, std::slice::from_ref(&arn)), async {
+                aws.elb
+                    .describe_load_balancer_attributes()
+                    .load_balancer_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| error("DescribeLoadBalancerAttributes", e))
+            })?;
+        to_live(
+            self,
+            Finding::Adoption(&desired.address),
+            balancer,
+            tags.remove(&arn).unwrap_or_default(),
+            attributes.attributes(),
+        )
     }
 
     async fn create(

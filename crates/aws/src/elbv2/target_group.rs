@@ -6,13 +6,41 @@
 use async_trait::async_trait;
 
 use crate::elbv2::load_balancer::{elb_tags, sync_elb_tags, to_elb_tags};
-use crate::{Adapter, AwsClients, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::tags::{live, required, tags_of};
+use eksform_core::kinds::tags::{required, tags_of};
 use eksform_core::kinds::target_group::TargetGroup;
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+fn to_live(
+    kind: &TargetGroup,
+    finding: Finding,
+    group: &aws_sdk_elasticloadbalancingv2::types::TargetGroup,
+    tags: std::collections::BTreeMap<String, String>,
+) -> Option<LiveResource> {
+    let arn = group.target_group_arn()?.to_string();
+    let mut values = Attributes::new();
+    let text = |s: Option<&str>| Value::string(s.unwrap_or_default());
+    values.insert("name".into(), text(group.target_group_name()));
+    values.insert(
+        "port".into(),
+        Value::Int(group.port().unwrap_or_default().into()),
+    );
+    values.insert(
+        "protocol".into(),
+        text(group.protocol().map(ProtocolEnum::as_str)),
+    );
+    values.insert(
+        "target_type".into(),
+        text(group.target_type().map(TargetTypeEnum::as_str)),
+    );
+    values.insert("vpc_id".into(), text(group.vpc_id()));
+    values.insert("health_check_path".into(), text(group.health_check_path()));
+    values.insert("arn".into(), Value::string(arn.clone()));
+    finding.live(kind.name(), &arn, tags, values, Status::Ready)
+}
 
 #[async_trait]
 impl Adapter for TargetGroup {
@@ -38,35 +66,40 @@ impl Adapter for TargetGroup {
         Ok(groups
             .iter()
             .filter_map(|group| {
-                let arn = group.target_group_arn()?.to_string();
-                let mut values = Attributes::new();
-                let text = |s: Option<&str>| Value::string(s.unwrap_or_default());
-                values.insert("name".into(), text(group.target_group_name()));
-                values.insert(
-                    "port".into(),
-                    Value::Int(group.port().unwrap_or_default().into()),
-                );
-                values.insert(
-                    "protocol".into(),
-                    text(group.protocol().map(ProtocolEnum::as_str)),
-                );
-                values.insert(
-                    "target_type".into(),
-                    text(group.target_type().map(TargetTypeEnum::as_str)),
-                );
-                values.insert("vpc_id".into(), text(group.vpc_id()));
-                values.insert("health_check_path".into(), text(group.health_check_path()));
-                values.insert("arn".into(), Value::string(arn.clone()));
-                live(
-                    self.name(),
-                    &scope.stack,
-                    &arn,
-                    tags.remove(&arn).unwrap_or_default(),
-                    values,
-                    Status::Ready,
-                )
+                let tags = tags.remove(group.target_group_arn()?).unwrap_or_default();
+                to_live(self, Finding::Stack(&scope.stack), group, tags)
             })
             .collect())
+    }
+
+    /// By ARN, or by name.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let request = aws.elb.describe_target_groups();
+        let request = if id.starts_with("arn:") {
+            request.target_group_arns(id)
+        } else {
+            request.names(id)
+        };
+        let described = match request.send().await {
+            Ok(out) => out,
+            Err(e) => return crate::none_if_not_found(error("DescribeTargetGroups", e)),
+        };
+        let Some(group) = described.target_groups().first() else {
+            return Ok(None);
+        };
+        let arn = group.target_group_arn().unwrap_or_default().to_string();
+        let mut tags = elb_tags(aws, std::slice::from_ref(&arn)).await?;
+        Ok(to_live(
+            self,
+            Finding::Adoption(&desired.address),
+            group,
+            tags.remove(&arn).unwrap_or_default(),
+        ))
     }
 
     async fn create(

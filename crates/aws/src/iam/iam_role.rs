@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, deleted, error, not_found_is_done};
+use crate::{Adapter, AwsClients, Finding, deleted, error, last_part, not_found_is_done};
 use aws_sdk_iam::types::EntityType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -148,7 +148,7 @@ async fn own_role(
     address: &Address,
     wanted: &Attributes,
 ) -> Result<Option<LiveResource>, CloudError> {
-    let Some(live) = describe(kind, aws, stack, role).await? else {
+    let Some(live) = describe(kind, aws, Finding::Stack(stack), role).await? else {
         return Ok(None);
     };
     let region = |attributes: &Attributes| {
@@ -194,11 +194,11 @@ async fn finish_lost_create(
 }
 
 /// One role read call by call (after a change, where a batch read of the
-/// whole account would cost more than it saves).
+/// whole account would cost more than it saves), as `finding` wants it.
 async fn describe(
     kind: &IamRole,
     aws: &AwsClients,
-    stack: &str,
+    finding: Finding<'_>,
     role: &aws_sdk_iam::types::Role,
 ) -> Result<Option<LiveResource>, CloudError> {
     let name = role.role_name();
@@ -214,7 +214,9 @@ async fn describe(
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
-    if !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), stack) {
+    if let Finding::Stack(stack) = finding
+        && !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), stack)
+    {
         return Ok(None);
     }
     let managed_policy_arns = attached(aws, name).await?;
@@ -237,18 +239,19 @@ async fn describe(
             .map_err(|e| error("GetRolePolicy", e))?;
         inline_policies.insert(policy.clone(), document.policy_document().to_string());
     }
-    Ok(kind.to_live(
-        stack,
-        RoleRead {
-            name,
-            path: role.path(),
-            arn: role.arn(),
-            trust: role.assume_role_policy_document(),
-            tags,
-            managed_policy_arns,
-            inline_policies,
-        },
-    ))
+    let read = RoleRead {
+        name,
+        path: role.path(),
+        arn: role.arn(),
+        trust: role.assume_role_policy_document(),
+        tags,
+        managed_policy_arns,
+        inline_policies,
+    };
+    Ok(match finding {
+        Finding::Stack(stack) => kind.to_live(stack, read),
+        Finding::Adoption(address) => Some(kind.read_as(address.clone(), read)),
+    })
 }
 
 #[async_trait]
@@ -488,6 +491,20 @@ impl Adapter for IamRole {
         Ok(())
     }
 
+    /// By name or ARN, under any path: a role outside `/eksform/` (made by
+    /// Terraform or eksctl) is found by its entry only, so the entry stays.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        match get_role(aws, last_part(id)).await? {
+            Some(role) => describe(self, aws, Finding::Adoption(&desired.address), &role).await,
+            None => Ok(None),
+        }
+    }
+
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
         let name = &live.id;
         // A role goes only without policies: detach the managed, delete the inline ones.
@@ -527,7 +544,7 @@ impl Adapter for IamRole {
     ) -> Result<Option<LiveResource>, CloudError> {
         let stack = eksform_core::kinds::tags::stack_of(&live.attributes);
         match get_role(aws, &live.id).await? {
-            Some(role) => describe(self, aws, &stack, &role).await,
+            Some(role) => describe(self, aws, Finding::Stack(&stack), &role).await,
             None => Ok(None),
         }
     }

@@ -3,17 +3,18 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, deleted, error};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
 use eksform_core::kinds::tags::{required, tag_changes};
-use eksform_core::model::{Address, Attributes, LiveResource, STACK_TAG, Status, Value};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
+/// The provider of that ARN, as `finding` wants it.
 async fn describe(
     kind: &OidcProvider,
     aws: &AwsClients,
-    stack: &str,
+    finding: Finding<'_>,
     arn: &str,
 ) -> Result<Option<LiveResource>, CloudError> {
     let out = match aws
@@ -38,12 +39,6 @@ async fn describe(
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
-    if !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), stack) {
-        return Ok(None);
-    }
-    let Some(address) = tags.get(eksform_core::model::ADDRESS_TAG).cloned() else {
-        return Ok(None);
-    };
     let url = out.url().unwrap_or_default();
     let mut attributes = Attributes::new();
     // IAM keeps the URL without its scheme; the issuer has it.
@@ -57,14 +52,7 @@ async fn describe(
     );
     attributes.insert("client_ids".into(), Value::string_set(out.client_id_list()));
     attributes.insert("arn".into(), Value::string(arn));
-    attributes.insert("tags".into(), Value::string_map(&tags));
-    Ok(Some(LiveResource {
-        address: Address(address),
-        kind: kind.name().into(),
-        id: arn.to_string(),
-        attributes,
-        status: Status::Ready,
-    }))
+    Ok(finding.live(kind.name(), arn, tags, attributes, Status::Ready))
 }
 
 pub(crate) fn iam_tags(
@@ -99,7 +87,7 @@ impl Adapter for OidcProvider {
             .open_id_connect_provider_list()
             .iter()
             .filter_map(|entry| entry.arn())
-            .map(|arn| describe(self, aws, &scope.stack, arn));
+            .map(|arn| describe(self, aws, Finding::Stack(&scope.stack), arn));
         Ok(futures_util::future::try_join_all(read)
             .await?
             .into_iter()
@@ -181,6 +169,37 @@ impl Adapter for OidcProvider {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let stack = eksform_core::kinds::tags::stack_of(&live.attributes);
-        describe(self, aws, &stack, &live.id).await
+        describe(self, aws, Finding::Stack(&stack), &live.id).await
+    }
+
+    /// By ARN, or by the issuer URL (`https://oidc.eks...`): the provider's
+    /// ARN ends with the URL without its scheme.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let arn = if id.starts_with("arn:") {
+            id.to_string()
+        } else {
+            let host_path = id.trim_start_matches("https://").trim_end_matches('/');
+            let list = aws
+                .iam
+                .list_open_id_connect_providers()
+                .send()
+                .await
+                .map_err(|e| error("ListOpenIDConnectProviders", e))?;
+            let found = list
+                .open_id_connect_provider_list()
+                .iter()
+                .filter_map(|entry| entry.arn())
+                .find(|arn| arn.ends_with(&format!(":oidc-provider/{host_path}")));
+            match found {
+                Some(arn) => arn.to_string(),
+                None => return Ok(None),
+            }
+        };
+        describe(self, aws, Finding::Adoption(&desired.address), &arn).await
     }
 }

@@ -9,7 +9,7 @@ use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::log_group::{LogGroup, retention, taggable_arn};
 use eksform_core::kinds::tags::{required, tag_changes, tags_of};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::HashMap;
 
 async fn set_retention(aws: &AwsClients, name: &str, days: Option<i64>) -> Result<(), CloudError> {
@@ -33,6 +33,24 @@ async fn set_retention(aws: &AwsClients, name: &str, days: Option<i64>) -> Resul
         }
     }
     Ok(())
+}
+
+/// The group of that name at `address`, found by name whatever its marks.
+async fn by_name(
+    kind: &LogGroup,
+    aws: &AwsClients,
+    address: &Address,
+    name: &str,
+) -> Result<Option<LiveResource>, CloudError> {
+    let scope = Scope {
+        named: [(address.clone(), name.to_string())].into(),
+        ..Scope::default()
+    };
+    match kind.observe(aws, &scope).await {
+        Ok(found) => Ok(found.into_iter().next()),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[async_trait]
@@ -178,14 +196,22 @@ impl Adapter for LogGroup {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let scope = Scope {
-            named: [(live.address.clone(), live.id.clone())].into(),
-            ..Scope::default()
+        by_name(self, aws, &live.address, &live.id).await
+    }
+
+    /// By name, or by ARN (`arn:aws:logs:<region>:<account>:log-group:<name>`,
+    /// with or without `:*`). The stack's observation finds a group by its
+    /// name too: an entry only says that it is taken over.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let name = match id.split_once(":log-group:") {
+            Some((_, name)) => name.trim_end_matches(":*"),
+            None => id,
         };
-        match self.observe(aws, &scope).await {
-            Ok(found) => Ok(found.into_iter().next()),
-            Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        by_name(self, aws, &desired.address, name).await
     }
 }

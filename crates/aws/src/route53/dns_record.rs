@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use crate::route53::hosted_zone::stack_zones;
+use crate::route53::{mark_tags, mark_text_of};
 use crate::{Adapter, AwsClients, error};
 use aws_sdk_route53::types::{
     AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecord,
@@ -18,10 +19,11 @@ use eksform_core::kinds::Kind;
 use eksform_core::kinds::dns_record::{
     COMPANION_TTL, DnsRecord, companion_name, companion_target, wire_value,
 };
-use eksform_core::kinds::hosted_zone::plain_name;
-use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required, stack_of};
+use eksform_core::kinds::hosted_zone::{bare_id, plain_name};
+use eksform_core::kinds::tags::{mark, parse_mark, required, stack_of, tags_of};
 use eksform_core::model::{
-    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value, string_list,
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+    string_list,
 };
 use std::collections::BTreeMap;
 
@@ -136,7 +138,12 @@ async fn records_in_zone(
         };
         claimed.push(target.clone());
         if owner == stack {
-            found.extend(live(&target, &address, mark(&owner, &address)));
+            let tags = companion
+                .resource_records()
+                .first()
+                .map(|v| mark_tags(v.value()))
+                .unwrap_or_else(|| mark(&owner, &address));
+            found.extend(live(&target, &address, tags));
         }
     }
     for (key, address) in wanted {
@@ -264,6 +271,37 @@ impl Adapter for DnsRecord {
         }
     }
 
+    /// By `<name> <type>` (`www.example.com A`) in the spec's zone, or by
+    /// Terraform's import id `<zone id>_<name>_<type>`. Its companion TXT
+    /// record, if any, says whose it is; the take-over writes one.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let (zone_id, name, record_type) = record_id(desired, id)?;
+        let Some(set) = record_at(aws, &zone_id, &name, &record_type).await? else {
+            return Ok(None);
+        };
+        let companion =
+            record_at(aws, &zone_id, &companion_name(&name, &record_type), "TXT").await?;
+        let tags = companion
+            .as_ref()
+            .and_then(|c| c.resource_records().first())
+            .map(|v| mark_tags(v.value()))
+            .unwrap_or_default();
+        let mut values = attributes_of(&zone_id, &set);
+        values.insert("tags".into(), Value::string_map(&tags));
+        Ok(Some(LiveResource {
+            address: desired.address.clone(),
+            kind: self.name().into(),
+            id: format!("{zone_id}/{}/{record_type}", plain_name(&name)),
+            attributes: values,
+            status: Status::Ready,
+        }))
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,
@@ -274,6 +312,73 @@ impl Adapter for DnsRecord {
             records_in_zone(aws, zone_id, &stack_of(&live.attributes), &BTreeMap::new()).await?;
         Ok(found.into_iter().find(|r| r.id == live.id))
     }
+}
+
+/// The zone, name and type an adopt entry gives for a record: `<name>
+/// <type>` in the spec's zone (the desired `zone_id`, known once the zone is
+/// observed), or Terraform's import id `<zone id>_<name>_<type>`.
+fn record_id(desired: &DesiredResource, id: &str) -> Result<(String, String, String), CloudError> {
+    let words: Vec<&str> = id.split_whitespace().collect();
+    if let [name, record_type] = words.as_slice() {
+        let zone_id = desired
+            .attributes
+            .get("zone_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                CloudError::rejected(format!(
+                    "adopt: the hosted zone of {} is not known yet: adopt the zone too, or give the record as `<zone id>_<name>_<type>`",
+                    desired.address
+                ))
+            })?;
+        return Ok((
+            zone_id.to_string(),
+            plain_name(name),
+            record_type.to_ascii_uppercase(),
+        ));
+    }
+    if let Some((zone_id, rest)) = id.split_once('_')
+        && let Some((name, record_type)) = rest.rsplit_once('_')
+        && !zone_id.is_empty()
+        && !name.is_empty()
+    {
+        return Ok((
+            bare_id(zone_id).to_string(),
+            plain_name(name),
+            record_type.to_ascii_uppercase(),
+        ));
+    }
+    Err(CloudError::rejected(format!(
+        "adopt: `{id}` for {} names no record: give `<name> <type>` (`www.example.com A`) or `<zone id>_<name>_<type>`",
+        desired.address
+    )))
+}
+
+/// The record set of that name and type, if the zone has it: one page of
+/// one, from that name and type on.
+async fn record_at(
+    aws: &AwsClients,
+    zone_id: &str,
+    name: &str,
+    record_type: &str,
+) -> Result<Option<ResourceRecordSet>, CloudError> {
+    let page = match aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(name)
+        .start_record_type(RrType::from(record_type))
+        .max_items(1)
+        .send()
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return crate::none_if_not_found(error("ListResourceRecordSets", e)),
+    };
+    Ok(page
+        .resource_record_sets()
+        .iter()
+        .find(|r| plain_name(r.name()) == plain_name(name) && r.r#type().as_str() == record_type)
+        .cloned())
 }
 
 pub fn record_set(attributes: &Attributes) -> Result<ResourceRecordSet, CloudError> {
@@ -324,7 +429,10 @@ pub fn companion_set(
         .ttl(COMPANION_TTL)
         .resource_records(
             ResourceRecord::builder()
-                .value(format!("\"{}\"", mark_text(stack, address)))
+                .value(format!(
+                    "\"{}\"",
+                    mark_text_of(stack, address, &tags_of(attributes))
+                ))
                 .build()
                 .map_err(|e| CloudError::rejected(format!("record value: {e}")))?,
         )

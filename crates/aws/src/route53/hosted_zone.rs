@@ -5,13 +5,16 @@
 
 use async_trait::async_trait;
 
+use crate::route53::{mark_tags, mark_text_of};
 use crate::{Adapter, AwsClients, error, not_found_is_done, observed_by_id};
 use aws_sdk_route53::types::HostedZoneConfig;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::hosted_zone::{FoundZone, HostedZone, bare_id, plain_name};
-use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required};
-use eksform_core::model::{Attributes, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required, tags_of};
+use eksform_core::model::{
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+};
 use std::collections::BTreeMap;
 
 /// The zones the stack owns (their comment carries its mark) and the zones
@@ -151,13 +154,96 @@ impl Adapter for HostedZone {
 
     async fn update(
         &self,
-        _aws: &AwsClients,
-        _live: &LiveResource,
-        _desired: &Attributes,
+        aws: &AwsClients,
+        live: &LiveResource,
+        desired: &Attributes,
     ) -> Result<(), CloudError> {
         // Nothing of a zone changes in place: its name replaces it, its mark is
-        // written once.
+        // written once: in the create call, or when an adopt entry takes the
+        // zone over (then after what its comment said).
+        let wanted = tags_of(desired);
+        let (Some(stack), Some(address)) = (wanted.get(STACK_TAG), wanted.get(ADDRESS_TAG)) else {
+            return Ok(());
+        };
+        if tags_of(&live.attributes).contains_key(STACK_TAG) {
+            return Ok(());
+        }
+        let zone = aws
+            .route53
+            .get_hosted_zone()
+            .id(&live.id)
+            .send()
+            .await
+            .map_err(|e| error("GetHostedZone", e))?;
+        let before = zone
+            .hosted_zone()
+            .and_then(|z| z.config())
+            .and_then(|c| c.comment())
+            .unwrap_or_default();
+        let kept: Vec<&str> = before
+            .split_whitespace()
+            .filter(|word| !word.starts_with("eksform:"))
+            .collect();
+        let mark = mark_text_of(stack, &Address(address.clone()), &wanted);
+        let comment = if kept.is_empty() {
+            mark
+        } else {
+            format!("{} {mark}", kept.join(" "))
+        };
+        aws.route53
+            .update_hosted_zone_comment()
+            .id(&live.id)
+            .comment(comment)
+            .send()
+            .await
+            .map_err(|e| error("UpdateHostedZoneComment", e))?;
         Ok(())
+    }
+
+    /// By id, with or without `/hostedzone/`. A public zone only: the
+    /// spec's zone is public.
+    async fn find_to_adopt(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+        id: &str,
+    ) -> Result<Option<LiveResource>, CloudError> {
+        let out = match aws.route53.get_hosted_zone().id(bare_id(id)).send().await {
+            Ok(out) => out,
+            Err(e) => return crate::none_if_not_found(error("GetHostedZone", e)),
+        };
+        let Some(zone) = out.hosted_zone() else {
+            return Ok(None);
+        };
+        let config = zone.config();
+        if config.is_some_and(|c| c.private_zone()) {
+            return Err(CloudError::rejected(format!(
+                "adopt: `{id}` for {} is a private hosted zone; the spec's zone (`dns.zone`) is public",
+                desired.address
+            )));
+        }
+        let servers: Vec<Value> = out
+            .delegation_set()
+            .map(|d| {
+                d.name_servers()
+                    .iter()
+                    .cloned()
+                    .map(Value::String)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut values = Attributes::new();
+        values.insert("name".into(), Value::string(plain_name(zone.name())));
+        values.insert("name_servers".into(), Value::List(servers));
+        let tags = mark_tags(config.and_then(|c| c.comment()).unwrap_or_default());
+        values.insert("tags".into(), Value::string_map(&tags));
+        Ok(Some(LiveResource {
+            address: desired.address.clone(),
+            kind: self.name().into(),
+            id: bare_id(zone.id()).to_string(),
+            attributes: values,
+            status: Status::Ready,
+        }))
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {

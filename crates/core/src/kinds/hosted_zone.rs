@@ -65,6 +65,7 @@ impl Kind for HostedZone {
             "route53:DeleteHostedZone",
             "route53:GetHostedZone",
             "route53:ListHostedZones",
+            "route53:UpdateHostedZoneComment",
         ]
     }
 

@@ -234,6 +234,12 @@ impl IamRole {
             return None;
         }
         let address = role.tags.get(crate::model::ADDRESS_TAG).cloned()?;
+        Some(self.read_as(Address(address), role))
+    }
+
+    /// A live role from what was read, at `address` whatever its marks (an
+    /// `adopt:` entry's).
+    pub fn read_as(&self, address: Address, role: RoleRead<'_>) -> LiveResource {
         let mut policies = role.managed_policy_arns;
         policies.sort();
         let mut attributes = Attributes::new();
@@ -256,13 +262,13 @@ impl IamRole {
             Value::List(policies.into_iter().map(Value::String).collect()),
         );
         attributes.insert("tags".into(), Value::string_map(&role.tags));
-        Some(LiveResource {
-            address: Address(address),
+        LiveResource {
+            address,
             kind: self.name().into(),
             id: role.name.to_string(),
             attributes,
             status: Status::Ready,
-        })
+        }
     }
 }
 
