@@ -6,38 +6,12 @@
 //! terminal needs `--auto-approve`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
-use clap::Args;
-
+use super::import::EksctlArgs;
 use super::{CliError, ExitStatus, GlobalArgs, answered_yes};
 use crate::ops::{self, OpsError};
 
-#[derive(Debug, Args)]
-pub struct EksctlArgs {
-    /// The cluster's name, as eksctl's stacks carry it (eksctl-NAME-cluster).
-    #[arg(long, value_name = "NAME")]
-    pub cluster: String,
-    /// The region of the cluster and its stacks.
-    #[arg(long, value_name = "REGION")]
-    pub region: String,
-    /// The eksform stack name the spec gets (default: the cluster's name).
-    #[arg(long, value_name = "NAME", conflicts_with = "release_stacks")]
-    pub stack: Option<String>,
-    /// Where to write the spec (default: standard output). Not with --release-stacks.
-    #[arg(long, value_name = "SPEC", conflicts_with = "release_stacks")]
-    pub out: Option<PathBuf>,
-    /// After the imported spec is applied: set DeletionPolicy Retain on every
-    /// resource of eksctl's stacks and delete the stacks (nothing else is
-    /// deleted). Refused while a resource of the stacks is not yet adopted.
-    #[arg(long)]
-    pub release_stacks: bool,
-    /// Release the stacks without asking (needed without a terminal).
-    #[arg(long, requires = "release_stacks")]
-    pub auto_approve: bool,
-}
-
-pub async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, CliError> {
+pub(super) async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, CliError> {
     let clients = global.aws_access().clients(&args.region).await;
     if args.release_stacks {
         return release(&clients, &args).await;

@@ -99,7 +99,8 @@ pub enum Command {
     /// Print the least-privilege IAM policy eksform itself needs (--read-only:
     /// the one of plan, outputs, history and validate).
     IamPolicy(iam_policy::IamPolicyArgs),
-    /// Write the spec that adopts an estate another tool made.
+    /// Write a spec that takes over an estate made by Terraform or eksctl:
+    /// an `adopt:` entry for every resource, nothing recreated.
     Import(import::ImportArgs),
 }
 
@@ -153,6 +154,8 @@ pub enum CliError {
         file: std::path::PathBuf,
         referrers: Vec<crate::ops::Referrer>,
     },
+    #[error(transparent)]
+    ImportTerraform(#[from] crate::ops::ImportTerraformError),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {

@@ -9,7 +9,9 @@
 //! the settings read back from the attributes, and an `adopt:` entry for
 //! every imported resource. Pure.
 
+pub mod removed_tf;
 mod spec_writer;
+pub mod terraform;
 mod yaml;
 
 use crate::model::{Address, Attributes};

@@ -319,10 +319,13 @@ fn service_account_of_role(draft: &Draft) -> BTreeMap<String, String> {
 
 /// (namespace, name) of an `iam_role.irsa.<namespace>.<name>` role.
 fn irsa_account(role: &Imported) -> Option<(String, String)> {
-    match parts(role).as_slice() {
-        ["irsa", namespace, name] => Some((namespace.to_string(), name.to_string())),
-        _ => None,
-    }
+    // A namespace has no dot; a service account's name may.
+    let (namespace, name) = role
+        .address
+        .as_str()
+        .strip_prefix("iam_role.irsa.")?
+        .split_once('.')?;
+    Some((namespace.to_string(), name.to_string()))
 }
 
 fn iam(draft: &Draft) -> Option<Node> {
