@@ -3,5 +3,6 @@
 //! AWS does.
 
 mod acm;
+mod cloudformation;
 mod eks;
 mod preflight;
