@@ -17,6 +17,8 @@ use eksform_core::spec;
 /// Why an import produced nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportTerraformError {
+    #[error("--stack: {0}")]
+    StackName(ImportError),
     #[error("cannot read the state file {}: {source}", path.display())]
     Unreadable {
         path: PathBuf,
@@ -63,6 +65,11 @@ pub fn import_terraform(
     state: &Path,
     stack: &str,
 ) -> Result<TerraformImported, ImportTerraformError> {
+    if !spec::is_valid_stack_name(stack) {
+        return Err(ImportTerraformError::StackName(
+            ImportError::InvalidStackName(stack.to_string()),
+        ));
+    }
     let text =
         std::fs::read_to_string(state).map_err(|source| ImportTerraformError::Unreadable {
             path: state.to_path_buf(),

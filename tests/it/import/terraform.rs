@@ -252,6 +252,17 @@ fn import_terraform_refuses_bad_input_with_one_clear_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!dir.path().join("prod.yaml").exists(), "nothing is written");
     }
+    let output = Command::new(crate::EKSFORM)
+        .args(["import", "terraform", "--stack", "Prod_1", "--state"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--stack: `Prod_1` is not a valid stack name"),
+        "the name is refused before the file is read"
+    );
 }
 
 #[test]
