@@ -88,6 +88,14 @@ fn terraform(args: TerraformArgs) -> Result<ExitStatus, CliError> {
             .with_help(unmapped.reason.clone()),
         );
     }
+    if let Some(problems) = &imported.problems {
+        for problem in problems.errors() {
+            warnings.push(
+                Diagnostic::warning(format!("the spec needs editing: {}", problem.message))
+                    .with_help("the state holds only part of what the spec needs; complete it by hand, then `eksform validate`"),
+            );
+        }
+    }
     match &args.out {
         Some(out) => {
             let written = ops::write_import(&imported, out, args.force)?;

@@ -6,15 +6,19 @@
 
 use std::path::{Path, PathBuf};
 
+use eksform_core::diagnostics::{Diagnostics, SourceFile};
 use eksform_core::import::{
     ImportError, Unmapped, removed_tf,
     terraform::{self, StateError},
     write_spec,
 };
+use eksform_core::spec;
 
 /// Why an import produced nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportTerraformError {
+    #[error("--stack: {0}")]
+    StackName(ImportError),
     #[error("cannot read the state file {}: {source}", path.display())]
     Unreadable {
         path: PathBuf,
@@ -50,6 +54,10 @@ pub struct TerraformImported {
     pub unmapped: Vec<Unmapped>,
     /// How many resources the spec adopts.
     pub adopted: usize,
+    /// What `eksform validate` will say of the spec, when it is not clean: a
+    /// state that holds only part of an estate (a cluster whose VPC another
+    /// configuration made) gives a spec to complete by hand.
+    pub problems: Option<Diagnostics>,
 }
 
 /// Reads and maps a state file (see the module doc).
@@ -57,6 +65,11 @@ pub fn import_terraform(
     state: &Path,
     stack: &str,
 ) -> Result<TerraformImported, ImportTerraformError> {
+    if !spec::is_valid_stack_name(stack) {
+        return Err(ImportTerraformError::StackName(
+            ImportError::InvalidStackName(stack.to_string()),
+        ));
+    }
     let text =
         std::fs::read_to_string(state).map_err(|source| ImportTerraformError::Unreadable {
             path: state.to_path_buf(),
@@ -71,7 +84,11 @@ pub fn import_terraform(
         path: state.to_path_buf(),
         source,
     })?;
+    let problems = spec::parse(SourceFile::new("the imported spec", spec.clone()))
+        .err()
+        .filter(|d| d.has_errors());
     Ok(TerraformImported {
+        problems,
         spec,
         removed_tf: removed_tf::removed_blocks(&imported),
         state_rm: removed_tf::state_rm_commands(&imported),

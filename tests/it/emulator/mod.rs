@@ -13,6 +13,7 @@ mod edge;
 mod estate;
 mod guards;
 mod import_eksctl;
+mod import_terraform;
 mod network;
 mod preflight;
 mod reliability;

@@ -252,4 +252,45 @@ fn import_terraform_refuses_bad_input_with_one_clear_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!dir.path().join("prod.yaml").exists(), "nothing is written");
     }
+    let output = Command::new(crate::EKSFORM)
+        .args(["import", "terraform", "--stack", "Prod_1", "--state"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--stack: `Prod_1` is not a valid stack name"),
+        "the name is refused before the file is read"
+    );
+}
+
+#[test]
+fn a_state_holding_part_of_an_estate_gives_a_spec_to_complete_and_says_so() {
+    // A cluster whose VPC another configuration made: the spec has a cluster
+    // and no network, which `validate` refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let state = serde_json::json!({
+        "version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "x", "outputs": {},
+        "resources": [{
+            "mode": "managed", "type": "aws_eks_cluster", "name": "main",
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{ "schema_version": 0, "attributes": {
+                "id": "apps", "name": "apps", "version": "1.31",
+                "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/apps",
+                "role_arn": "arn:aws:iam::111122223333:role/apps-cluster",
+                "vpc_config": [{ "vpc_id": "vpc-0elsewhere", "subnet_ids": ["subnet-0a", "subnet-0b"] }]
+            } }]
+        }]
+    });
+    let path = dir.path().join("state.json");
+    std::fs::write(&path, state.to_string()).unwrap();
+    let output = import_command(dir.path(), &path, &["--out", "apps.yaml"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("the spec needs editing:"), "{stderr}");
+    assert!(
+        dir.path().join("apps.yaml").exists(),
+        "the spec is written, to be completed"
+    );
 }

@@ -1784,7 +1784,8 @@ impl<'a> Mapper<'a> {
                 }
             }
             attributes.insert("tags".into(), Value::Map(BTreeMap::new()));
-            let id = format!("{zone_id}/{name}/{record_type}");
+            // Terraform's own import id, which an adopt entry takes too.
+            let id = format!("{zone_id}_{name}_{record_type}");
             self.adopt(
                 index,
                 "dns_record",
