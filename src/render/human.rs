@@ -144,7 +144,7 @@ fn attribute_lines(out: &mut String, kind: &str, change: &AttributeChange, width
         }
     };
     match (compare, &change.before, &change.after) {
-        (Some(Compare::PolicyDocument), _, Some(Value::String(after))) => {
+        (Some(Compare::PolicyDocument | Compare::TrustPolicy), _, Some(Value::String(after))) => {
             let lines = match string(&change.before) {
                 Some(before) => diff::document(&before, after, diff::DOCUMENT_CONTEXT),
                 None => diff::document_in_full(after),

@@ -341,7 +341,7 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         aws,
         "legacy-eks-cluster",
         EKS_TRUST,
-        &["AmazonEKSClusterPolicy"],
+        &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
     )
     .await;
     let node_role = "legacy-eks-node".to_string();

@@ -97,7 +97,13 @@ async fn cluster_control_plane_lifecycle() {
         .iter()
         .filter_map(|p| p.policy_arn())
         .collect();
-    assert_eq!(arns, vec!["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]);
+    assert_eq!(
+        arns,
+        vec![
+            "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"
+        ]
+    );
 
     let issuer = cluster
         .identity()

@@ -305,7 +305,12 @@ async fn build_estate(aws: &AwsClients) -> (Ids, Json) {
             arn
         }
     };
-    let cluster_role = role("tf-eks-cluster", EKS_TRUST, &["AmazonEKSClusterPolicy"]).await;
+    let cluster_role = role(
+        "tf-eks-cluster",
+        EKS_TRUST,
+        &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
+    )
+    .await;
     let node_policies: &'static [&'static str] = &[
         "AmazonEC2ContainerRegistryReadOnly",
         "AmazonEKSWorkerNodePolicy",
@@ -741,7 +746,7 @@ async fn build_estate(aws: &AwsClients) -> (Ids, Json) {
                     "tf-eks-cluster",
                     &cluster_role,
                     EKS_TRUST,
-                    &["AmazonEKSClusterPolicy"],
+                    &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
                 ),
             )],
         ),
@@ -749,10 +754,16 @@ async fn build_estate(aws: &AwsClients) -> (Ids, Json) {
             None,
             "aws_iam_role_policy_attachment",
             "cluster",
-            vec![(
-                none.clone(),
-                attachment("tf-eks-cluster", "AmazonEKSClusterPolicy"),
-            )],
+            vec![
+                (
+                    json!("AmazonEKSClusterPolicy"),
+                    attachment("tf-eks-cluster", "AmazonEKSClusterPolicy"),
+                ),
+                (
+                    json!("AmazonEKSVPCResourceController"),
+                    attachment("tf-eks-cluster", "AmazonEKSVPCResourceController"),
+                ),
+            ],
         ),
         resource(
             None,

@@ -172,6 +172,48 @@ pub fn canonical_policy(document: &str) -> Option<serde_json::Value> {
         .map(canonical)
 }
 
+/// Whether a live trust policy gives what the desired one asks for: the same
+/// document, or the same but for `sts:TagSession` on a service's statement.
+/// eksform lets the services it names tag their sessions; a role eksctl or
+/// Terraform made without that (EKS and EC2 do not need it) already lets the
+/// service assume it, so taking the role over changes nothing there. EKS Pod
+/// Identity's service does need it, so its statements are compared whole.
+pub fn trust_satisfied(live: &Value, desired: &Value) -> bool {
+    if Compare::PolicyDocument.satisfied(live, desired) {
+        return true;
+    }
+    let without_tag_session = |value: &Value| -> Option<serde_json::Value> {
+        let mut document = canonical_policy(value.as_str()?)?;
+        let statements = match document.get_mut("Statement")? {
+            serde_json::Value::Array(items) => items.iter_mut().collect::<Vec<_>>(),
+            single => vec![single],
+        };
+        for statement in statements {
+            let service = statement.pointer("/Principal/Service").cloned();
+            let for_pods = match &service {
+                Some(serde_json::Value::String(s)) => s == "pods.eks.amazonaws.com",
+                Some(serde_json::Value::Array(items)) => {
+                    items.iter().any(|s| s == "pods.eks.amazonaws.com")
+                }
+                _ => true,
+            };
+            if for_pods {
+                continue;
+            }
+            if let Some(serde_json::Value::Array(actions)) = statement.get_mut("Action") {
+                actions.retain(|a| a != "sts:TagSession");
+                if actions.len() == 1 {
+                    let only = actions.remove(0);
+                    statement["Action"] = only;
+                }
+            }
+        }
+        Some(document)
+    };
+    let live = without_tag_session(live);
+    live.is_some() && live == without_tag_session(desired)
+}
+
 /// A role of the wanted name that is not this create's own.
 pub fn foreign_role(name: &str, clash: CloudError) -> CloudError {
     CloudError::rejected(format!(
@@ -275,7 +317,7 @@ impl IamRole {
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
-    Attribute::in_place("assume_role_policy").compared(Compare::PolicyDocument),
+    Attribute::in_place("assume_role_policy").compared(Compare::TrustPolicy),
     Attribute::in_place("inline_policies").compared(Compare::PolicyDocuments),
     Attribute::in_place("irsa_trust"),
     Attribute::in_place("managed_policy_arns"),
@@ -374,10 +416,13 @@ impl Kind for IamRole {
                 )
                 .with("tags", Value::string_map(&tags))
         };
+        // eksctl and the terraform-aws-modules `eks` module both attach the
+        // VPC resource controller's policy (security groups for pods need
+        // it), so a cluster role they made is taken over unchanged.
         let mut roles = vec![role(
             "cluster",
             "eks.amazonaws.com",
-            &["AmazonEKSClusterPolicy"],
+            &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
         )];
         if !cluster.node_groups.is_empty() {
             // What worker nodes need: join the cluster, run the VPC CNI, pull images.
@@ -459,5 +504,45 @@ mod tests {
         );
         let other = service_trust_policy("ec2.amazonaws.com");
         assert_ne!(canonical_policy(&other), canonical_policy(&written));
+    }
+
+    fn trust(service: &str, actions: &str) -> Value {
+        Value::string(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":{actions}}}]}}"#
+        ))
+    }
+
+    #[test]
+    fn a_service_trust_without_tag_session_satisfies_eksforms() {
+        let desired = Value::string(service_trust_policy("eks.amazonaws.com"));
+        assert!(trust_satisfied(
+            &trust("eks.amazonaws.com", r#""sts:AssumeRole""#),
+            &desired
+        ));
+        assert!(trust_satisfied(
+            &trust(
+                "eks.amazonaws.com",
+                r#"["sts:TagSession","sts:AssumeRole"]"#
+            ),
+            &desired
+        ));
+        // Another service, or no AssumeRole, is a change.
+        assert!(!trust_satisfied(
+            &trust("ec2.amazonaws.com", r#""sts:AssumeRole""#),
+            &desired
+        ));
+        assert!(!trust_satisfied(
+            &trust("eks.amazonaws.com", r#""sts:TagSession""#),
+            &desired
+        ));
+    }
+
+    #[test]
+    fn pod_identitys_service_needs_tag_session() {
+        let desired = Value::string(service_trust_policy("pods.eks.amazonaws.com"));
+        assert!(!trust_satisfied(
+            &trust("pods.eks.amazonaws.com", r#""sts:AssumeRole""#),
+            &desired
+        ));
     }
 }

@@ -116,6 +116,10 @@ pub enum Compare {
     /// A map of named policy documents (a role's inline policies), each
     /// compared as `PolicyDocument`.
     PolicyDocuments,
+    /// A role's trust policy: a `PolicyDocument`, where a service's
+    /// statement without `sts:TagSession` satisfies one with it (a role
+    /// eksctl or Terraform made already lets the service assume it).
+    TrustPolicy,
     /// Never a diff: the value is written at creation and whatever AWS holds
     /// since satisfies it (an adopted zone keeps its own comment and tags).
     Ignored,
@@ -143,6 +147,7 @@ impl Compare {
                 }
                 _ => live == desired,
             },
+            Compare::TrustPolicy => iam_role::trust_satisfied(live, desired),
             Compare::PolicyDocuments => {
                 let documents = |v: &Value| -> Option<
                     std::collections::BTreeMap<String, serde_json::Value>,
