@@ -101,6 +101,8 @@ pub struct ClusterModel {
     pub service_accounts: Vec<ServiceAccountModel>,
     pub access_entries: Vec<AccessEntryModel>,
     pub addons: Vec<AddonModel>,
+    /// `controlPlaneSubnets: PublicAndPrivate`: the public subnets too.
+    pub control_plane_in_public_subnets: bool,
 }
 
 /// An EKS add-on.
@@ -356,6 +358,8 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         service_accounts: service_accounts(spec),
+        control_plane_in_public_subnets: cluster.control_plane_subnets
+            == Some(spec::ControlPlaneSubnets::PublicAndPrivate),
         addons: cluster
             .addons
             .iter()

@@ -353,7 +353,11 @@ async fn make_eksctl_estate(aws: &AwsClients, with_node_group: bool) -> BTreeMap
         .iter()
         .map(|(_, s)| ids[&format!("SubnetPrivate{s}")].clone())
         .collect();
-    // eksctl's `vpc.controlPlaneSubnetIDs`: the control plane in the private subnets.
+    // eksctl's default: the control plane in the public and the private subnets.
+    let public: Vec<String> = ZONES
+        .iter()
+        .map(|(_, s)| ids[&format!("SubnetPublic{s}")].clone())
+        .collect();
     aws.eks
         .create_cluster()
         .name(CLUSTER)
@@ -361,7 +365,7 @@ async fn make_eksctl_estate(aws: &AwsClients, with_node_group: bool) -> BTreeMap
         .role_arn(role_arn(&ids["ServiceRole"]))
         .resources_vpc_config(
             VpcConfigRequest::builder()
-                .set_subnet_ids(Some(private.clone()))
+                .set_subnet_ids(Some([public, private.clone()].concat()))
                 .security_group_ids(&ids["ControlPlaneSecurityGroup"])
                 .endpoint_public_access(true)
                 .endpoint_private_access(false)
@@ -669,6 +673,11 @@ async fn an_eksctl_cluster_is_imported_and_adopted_with_nothing_recreated() {
         assert!(stderr.contains(unmodelled), "{unmodelled} in {stderr}");
     }
     let text = std::fs::read_to_string(&spec).unwrap();
+    // The control plane stays where eksctl put it.
+    assert!(
+        text.contains("controlPlaneSubnets: PublicAndPrivate"),
+        "{text}"
+    );
 
     let plan = emulator
         .eksform()

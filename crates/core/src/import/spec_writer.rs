@@ -241,6 +241,14 @@ fn cluster(draft: &Draft) -> Option<Node> {
     if !cidrs.is_empty() {
         out.put("publicAccessCIDRs", Node::strings(&cidrs));
     }
+    // eksctl's default: the control plane in the public subnets as well.
+    let tiers = SubnetTiers::of(draft);
+    let cluster_subnets = strings(a, "subnet_ids");
+    if cluster_subnets.iter().any(|id| tiers.public.contains(id))
+        && !tiers.all_public(&cluster_subnets)
+    {
+        out.put("controlPlaneSubnets", Node::str("PublicAndPrivate"));
+    }
     let log_types = strings(a, "log_types");
     let retention = draft
         .at(&crate::kinds::LogGroup::address())

@@ -8,7 +8,7 @@
 use super::iam_role::IamRole;
 use super::log_group::LogGroup;
 use super::subnet::Subnet;
-use super::{Attribute, Kind, ObservationFloor, Planned, Timings};
+use super::{Attribute, Compare, Kind, ObservationFloor, Planned, Timings};
 use crate::cloud::CloudError;
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
@@ -73,7 +73,8 @@ const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("public_access_cidrs"),
     Attribute::replaces("role_arn"),
     Attribute::computed("security_group_id"),
-    Attribute::replaces("subnet_ids"),
+    // EKS keeps no order among a cluster's subnets.
+    Attribute::replaces("subnet_ids").compared(Compare::Set),
     Attribute::tags(),
     Attribute::in_place("version"),
 ];
@@ -191,12 +192,25 @@ impl Kind for EksCluster {
         let Some(cluster) = &stack.cluster else {
             return vec![];
         };
-        // Private subnets, or the public ones when there are none.
+        // Private subnets, or the public ones when there are none; both
+        // with `controlPlaneSubnets: PublicAndPrivate`.
         let subnets: Vec<Value> = match &stack.network {
             Some(Network::Created(network)) => network
                 .zones
                 .iter()
                 .map(|z| Value::reference(&Subnet::address("private", &z.name), "id"))
+                .chain(
+                    network
+                        .zones
+                        .iter()
+                        .filter(|z| cluster.control_plane_in_public_subnets && z.public.is_some())
+                        .map(|z| Value::reference(&Subnet::address("public", &z.name), "id")),
+                )
+                .collect(),
+            Some(Network::Brought(network)) if cluster.control_plane_in_public_subnets => network
+                .subnets
+                .iter()
+                .map(|(_, _, id)| Value::string(id.clone()))
                 .collect(),
             Some(Network::Brought(network)) => {
                 let private: Vec<Value> = network

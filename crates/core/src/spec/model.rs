@@ -152,6 +152,18 @@ pub struct Cluster {
     pub addons: Vec<Located<Addon>>,
     #[serde(default)]
     pub access_entries: Vec<Located<AccessEntry>>,
+    /// Where the control plane's network interfaces go: the private subnets
+    /// (default), or the public and the private ones, as eksctl does by
+    /// default. Set at creation: a change replaces the cluster.
+    #[serde(default)]
+    pub control_plane_subnets: Option<ControlPlaneSubnets>,
+}
+
+/// The subnets a cluster's control plane uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ControlPlaneSubnets {
+    Private,
+    PublicAndPrivate,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
