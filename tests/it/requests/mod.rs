@@ -3,5 +3,6 @@
 //! AWS does.
 
 mod acm;
+mod adopt;
 mod eks;
 mod preflight;
