@@ -238,7 +238,7 @@ impl ApplyFrontEnd for Terminal<'_> {
     }
 
     fn show_guarded(&self, changes: &[&ResourceChange]) {
-        eprintln!("This plan deletes or replaces:");
+        eprintln!("This plan deletes or replaces, or changes the settings of what it adopts:");
         for change in changes {
             eprintln!(
                 "  {} {} ({})",

@@ -69,7 +69,7 @@ pub enum OpsError {
     )]
     NoStateBucket { account: String, region: String },
     #[error(
-        "refusing to delete or replace these with --auto-approve alone; add --allow-destroy if that is intended"
+        "refusing to delete or replace these, or change the settings of what is taken over, with --auto-approve alone; add --allow-destroy if that is intended"
     )]
     GuardedChangesNeedAllowDestroy,
     #[error(

@@ -72,6 +72,7 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 
 fn is_destructive(resource: &ResourceChange) -> bool {
     matches!(resource.action, Action::Delete | Action::Replace)
+        || resource.adoption_changes_settings()
 }
 
 /// A fence longer than any run of backticks in `text`, so nothing in a

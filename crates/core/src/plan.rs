@@ -130,11 +130,15 @@ impl ResourceChange {
             && kinds::by_name(&self.kind).is_some_and(|k| k.guarded())
     }
 
-    /// Whether taking the resource over changes more than its tags: a
-    /// setting of something people already run on. Apply with
-    /// `--auto-approve` then needs `--allow-destroy`, as for a delete.
+    /// Whether taking the resource over by its `adopt:` entry changes more
+    /// than its tags: a setting of something people already run on. Apply
+    /// with `--auto-approve` then needs `--allow-destroy`, as for a delete.
+    /// (A log group adopted by name gets its retention without this guard:
+    /// that is what the spec's retention is for.)
     pub fn adoption_changes_settings(&self) -> bool {
-        self.action == Action::Adopt && self.changes.iter().any(|c| c.name != "tags")
+        self.action == Action::Adopt
+            && self.desired.as_ref().is_some_and(|d| d.adopt.is_some())
+            && self.changes.iter().any(|c| c.name != "tags")
     }
 }
 
@@ -475,6 +479,12 @@ pub fn diff(
         } else {
             Action::NoOp
         };
+        if action == Action::Adopt && by_entry && attribute_changes.iter().any(|c| c.name != "tags")
+        {
+            warnings.push(
+                "taking it over changes its settings, not only its tags: `apply --auto-approve` needs `--allow-destroy`".into(),
+            );
+        }
         if let (Some(health), Status::Ready) = (&health, live.status) {
             warnings.push(format!("AWS reports it {health}"));
         }

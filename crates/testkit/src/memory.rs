@@ -228,6 +228,17 @@ impl MemoryCloud {
         self.state.lock().expect("state lock").resources.clone()
     }
 
+    /// Removes every `eksform:` tag, as if another tool (Terraform, eksctl)
+    /// had made what is there: the estate an `adopt:` entry takes over.
+    pub fn forget_marks(&self) {
+        let mut state = self.state.lock().expect("state lock");
+        for resource in &mut state.resources {
+            if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+                tags.retain(|key, _| !key.starts_with("eksform:"));
+            }
+        }
+    }
+
     pub fn calls(&self) -> u64 {
         self.state.lock().expect("state lock").calls
     }

@@ -3,6 +3,7 @@
 //! crashes after every call, several stacks; and the memory cloud's own AWS
 //! rules, which those tests rely on.
 
+mod adopt;
 mod cluster;
 mod conformance;
 mod crash;
