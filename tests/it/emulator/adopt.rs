@@ -61,6 +61,9 @@ struct Estate {
     load_balancer: String,
     target_group: String,
     listener: String,
+    certificate: String,
+    validation_record: String,
+    https_listener: String,
     zone: String,
 }
 
@@ -575,7 +578,76 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .send()
         .await
         .unwrap();
+    // The certificate, its validation record in the zone (as Terraform's
+    // aws_route53_record does it) and the HTTPS listener with it.
+    let certificate = aws
+        .acm
+        .request_certificate()
+        .domain_name("app.legacy.example.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let described = aws
+        .acm
+        .describe_certificate()
+        .certificate_arn(&certificate)
+        .send()
+        .await
+        .unwrap();
+    let validation = described.certificate().unwrap().domain_validation_options()[0]
+        .resource_record()
+        .unwrap()
+        .clone();
+    let validation_record = validation.name().trim_end_matches('.').to_string();
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(record(
+                    &validation_record,
+                    RrType::Cname,
+                    validation.value(),
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let https_listener = aws
+        .elb
+        .create_listener()
+        .load_balancer_arn(&load_balancer)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(
+            aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                .certificate_arn(&certificate)
+                .build(),
+        )
+        .ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06")
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&target_group)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
     Estate {
+        certificate,
+        validation_record,
+        https_listener,
         vpc,
         internet_gateway,
         subnets,
@@ -746,6 +818,7 @@ const EDGE: &str = r#"loadBalancers:
   - name: web
     scheme: internet-facing
     ingressCIDRs: [0.0.0.0/0]
+    certificate: { domain: app.legacy.example.com }
     targetGroups:
       - name: app
         port: 80
@@ -783,6 +856,12 @@ fn entries(estate: &Estate) -> Vec<(&'static str, String)> {
         ("load_balancer.web", estate.load_balancer.clone()),
         ("target_group.web.app", "edge-app".into()),
         ("listener.web.http", estate.listener.clone()),
+        ("listener.web.https", estate.https_listener.clone()),
+        ("certificate.web", estate.certificate.clone()),
+        (
+            "dns_record.validation.web",
+            format!("{} CNAME", estate.validation_record),
+        ),
         ("hosted_zone.main", format!("/hostedzone/{}", estate.zone)),
         (
             "dns_record.status.legacy.example.com.CNAME",
@@ -1100,6 +1179,30 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
             .collect();
         assert_taken_over(address, &marks, address);
     }
+    let certificate_tags = aws
+        .acm
+        .list_tags_for_certificate()
+        .certificate_arn(&estate.certificate)
+        .send()
+        .await
+        .unwrap();
+    let certificate_tags = certificate_tags
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_taken_over("certificate", &certificate_tags, "certificate.web");
+    let certificates = aws.acm.list_certificates().send().await.unwrap();
+    assert_eq!(
+        certificates.certificate_summary_list().len(),
+        1,
+        "no certificate was requested"
+    );
     let groups = aws
         .ec2
         .describe_security_groups()
