@@ -7,9 +7,10 @@
 //!
 //! What the emulator cannot do is said where it matters: it tags EKS
 //! clusters only (TagResource on a node group's ARN answers
-//! ResourceNotFoundException), so the node group's take-over is checked up
-//! to its plan here and its calls in `requests/eks.rs`; it has no add-on or
-//! access-entry API at all (same file).
+//! ResourceNotFoundException), so the node group's and the Fargate
+//! profile's take-overs are checked up to their plan here and the calls in
+//! `requests/adopt.rs`; it has no add-on or access-entry API at all (same
+//! file).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,11 @@ const EKS_TRUST: &str = r#"{
   "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks.amazonaws.com" },
                   "Action": ["sts:AssumeRole", "sts:TagSession"] }]
 }"#;
+const FARGATE_TRUST: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks-fargate-pods.amazonaws.com" },
+                  "Action": ["sts:AssumeRole", "sts:TagSession"] }]
+}"#;
 const EC2_TRUST: &str = r#"{
   "Version": "2012-10-17",
   "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" },
@@ -54,6 +60,8 @@ struct Estate {
     route_tables: BTreeMap<&'static str, String>,
     cluster_role_arn: String,
     node_role: String,
+    fargate_role: String,
+    fargate_profile: String,
     cluster_arn: String,
     cluster_created_at: String,
     oidc_provider: String,
@@ -443,6 +451,35 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .send()
         .await
         .unwrap();
+    let fargate_role = "legacy-eks-fargate".to_string();
+    let fargate_role_arn = role(
+        aws,
+        &fargate_role,
+        FARGATE_TRUST,
+        &["AmazonEKSFargatePodExecutionRolePolicy"],
+    )
+    .await;
+    let fargate_profile = aws
+        .eks
+        .create_fargate_profile()
+        .cluster_name("legacy-eks")
+        .fargate_profile_name("apps")
+        .pod_execution_role_arn(&fargate_role_arn)
+        .subnets(&subnets["private.us-east-1a"])
+        .subnets(&subnets["private.us-east-1b"])
+        .selectors(
+            aws_sdk_eks::types::FargateProfileSelector::builder()
+                .namespace("apps")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .fargate_profile()
+        .unwrap()
+        .fargate_profile_arn()
+        .unwrap()
+        .to_string();
     let security_group = aws
         .ec2
         .create_security_group()
@@ -647,6 +684,8 @@ async fn build_estate(aws: &AwsClients) -> Estate {
     Estate {
         certificate,
         validation_record,
+        fargate_role,
+        fargate_profile,
         https_listener,
         vpc,
         internet_gateway,
@@ -812,6 +851,9 @@ const NODE_GROUP: &str = r#"managedNodeGroups:
     minSize: 1
     maxSize: 3
     desiredCapacity: 2
+fargateProfiles:
+  - name: apps
+    selectors: [{ namespace: apps }]
 "#;
 
 const EDGE: &str = r#"loadBalancers:
@@ -1272,11 +1314,12 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
     );
     assert_eq!(plan_exit_code(&emulator, &without), 0);
 
-    // The node group and its role (a spec has a node role only with node
-    // groups): found by the group's name in the spec's cluster and the
-    // role's name, and planned as take-overs under their own names, nothing
-    // else changing. (The group's apply tags it with TagResource, which the
-    // emulator answers for clusters only: see `requests/eks.rs`.)
+    // The node group, the Fargate profile and their roles (a spec has those
+    // roles only with them): found by the group's name in the spec's
+    // cluster, the profile's ARN and the roles' names, and planned as
+    // take-overs, nothing else changing. (Their apply tags them with
+    // TagResource, which the emulator answers for clusters only: see
+    // `requests/adopt.rs`.)
     let with_nodes = write_spec(
         &dir,
         "with-nodes.yaml",
@@ -1288,6 +1331,8 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
                     vec![
                         ("node_group.general", "legacy-general".to_string()),
                         ("iam_role.node", estate.node_role.clone()),
+                        ("fargate_profile.apps", estate.fargate_profile.clone()),
+                        ("iam_role.fargate", estate.fargate_role.clone()),
                     ]
                 ]
                 .concat()
@@ -1308,7 +1353,12 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
     for count in ["create", "update", "replace", "delete"] {
         assert_eq!(plan["summary"][count], 0, "{count}: {plan}");
     }
-    assert_eq!(plan["summary"]["adopt"], 2, "{plan}");
+    assert_eq!(
+        actions(&plan)["fargate_profile.apps"],
+        ("adopt".to_string(), "apps".to_string()),
+        "{plan}"
+    );
+    assert_eq!(plan["summary"]["adopt"], 4, "{plan}");
 
     // Removing what was taken over is guarded like any delete of those kinds.
     let without_edge = write_spec(
