@@ -22,6 +22,7 @@ use aws_sdk_eks::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use eksform_aws::{Adapter, AwsClients};
+use eksform_core::kinds::Kind;
 use eksform_core::kinds::{AccessEntry, Addon, EksCluster, NodeGroup};
 use eksform_core::model::{Address, Attributes, DesiredResource, Value};
 
@@ -304,4 +305,42 @@ async fn a_node_group_taken_over_keeps_its_settings_and_is_marked_by_its_arn() {
         .await
         .expect("taken over");
     assert_eq!((tag.num_calls(), config.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn what_is_not_a_resource_of_its_own_cannot_be_adopted_and_says_why() {
+    // No call is made: a client that answers nothing would fail the test.
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, []);
+    let aws = clients(eks);
+    for (kind, address, instead) in [
+        (
+            &eksform_core::kinds::SubnetTags as &dyn Adapter,
+            "subnet_tags.private.us-east-1a",
+            "brought subnet",
+        ),
+        (
+            &eksform_core::kinds::CertificateValidation,
+            "certificate_validation.web",
+            "adopt the certificate",
+        ),
+        (
+            &eksform_core::kinds::ControllerLeftover,
+            "controller_leftover.x",
+            "destroy",
+        ),
+    ] {
+        let wanted = DesiredResource::new(kind.name(), Address(address.into()));
+        let refused = kind
+            .find_to_adopt(&aws, &wanted, "anything")
+            .await
+            .expect_err("not adoptable");
+        assert!(
+            refused.message.contains("cannot be adopted")
+                && refused.message.contains(instead)
+                && refused.message.contains("remove its adopt entry"),
+            "{}: {}",
+            kind.name(),
+            refused.message
+        );
+    }
 }
