@@ -22,7 +22,6 @@ use aws_sdk_eks::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use eksform_aws::{Adapter, AwsClients};
-use eksform_core::kinds::Kind;
 use eksform_core::kinds::{AccessEntry, Addon, EksCluster, NodeGroup};
 use eksform_core::model::{Address, Attributes, DesiredResource, Value};
 
