@@ -8,6 +8,8 @@ mod bootstrap;
 mod destroy;
 mod history;
 mod iam_policy;
+mod import;
+mod import_eksctl;
 mod kubeconfig;
 mod outputs;
 mod plan;
@@ -97,6 +99,9 @@ pub enum Command {
     /// Print the least-privilege IAM policy eksform itself needs (--read-only:
     /// the one of plan, outputs, history and validate).
     IamPolicy(iam_policy::IamPolicyArgs),
+    /// Write a spec that takes over an estate made by Terraform or eksctl:
+    /// an `adopt:` entry for every resource, nothing recreated.
+    Import(import::ImportArgs),
 }
 
 /// The exit codes of eksform.
@@ -149,6 +154,8 @@ pub enum CliError {
         file: std::path::PathBuf,
         referrers: Vec<crate::ops::Referrer>,
     },
+    #[error(transparent)]
+    ImportTerraform(#[from] crate::ops::ImportTerraformError),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -170,6 +177,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Token(args) => token::run(global, args).await,
         Command::Schema => schema::run(),
         Command::IamPolicy(args) => iam_policy::run(args),
+        Command::Import(args) => import::run(global, args).await,
     };
     match result {
         Ok(status) => status.into(),

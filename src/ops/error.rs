@@ -90,6 +90,26 @@ pub enum OpsError {
     NotAKubeconfig { path: PathBuf, reason: String },
     #[error("cannot write the kubeconfig {}: {reason}", path.display())]
     KubeconfigNotWritten { path: PathBuf, reason: String },
+    /// `import eksctl --release-stacks` before the adoption is applied.
+    #[error(
+        "refusing to release {}: these resources of the stacks are not yet adopted (they lack eksform's mark): {}; apply the imported spec first",
+        stacks.join(", "),
+        resources.join(", ")
+    )]
+    NotYetAdopted {
+        stacks: Vec<String>,
+        resources: Vec<String>,
+    },
+    /// `import eksctl --release-stacks` stopped at a stack.
+    #[error(
+        "releasing stack {stack} failed ({}): {error}; every resource stays in AWS, run the command again",
+        super::import_eksctl::released_so_far(released)
+    )]
+    ReleaseFailed {
+        stack: String,
+        released: Vec<String>,
+        error: CloudError,
+    },
     /// `kubeconfig` without --kubeconfig, $KUBECONFIG or a home directory.
     #[error("no kubeconfig to write: give --kubeconfig PATH (neither KUBECONFIG nor HOME is set)")]
     NoKubeconfigPath,

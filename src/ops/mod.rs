@@ -5,15 +5,18 @@
 //! the recheck of a saved plan (`saved_plan`), apply and
 //! destroy with their lock, history and approval rules (`apply`), outputs
 //! (`outputs`), cluster access (`kubeconfig`, `token`), the state bucket
-//! (`state_bucket`), the CI deploy roles (`deploy_roles`) and the connection
-//! to AWS (`connect`). They return typed results and errors (`OpsError`), ask
-//! and show through `ApplyFrontEnd`, and print nothing: the CLI renders.
+//! (`state_bucket`), the CI deploy roles (`deploy_roles`), taking over a
+//! Terraform estate (`import_terraform`) or an eksctl cluster
+//! (`import_eksctl`), and the connection to AWS (`connect`). They return typed results and errors (`OpsError`), ask and
+//! show through `ApplyFrontEnd`, and print nothing: the CLI renders.
 
 mod apply;
 mod connect;
 mod deploy_roles;
 mod error;
 mod estate;
+mod import_eksctl;
+mod import_terraform;
 mod kubeconfig;
 mod outputs;
 mod plan;
@@ -34,6 +37,12 @@ pub use deploy_roles::{
 pub use eksform_core::outputs::Outputs;
 pub use error::OpsError;
 pub use estate::{Estate, Referrer, Referrers, live_referrers};
+pub use import_eksctl::{
+    EksctlImport, StacksToRelease, import_eksctl, release_stacks, stacks_to_release,
+};
+pub use import_terraform::{
+    ImportTerraformError, TerraformImported, import_terraform, removed_tf_path, write_import,
+};
 pub use kubeconfig::{KubeconfigWritten, LiveCluster, default_kubeconfig_path, write_kubeconfig};
 pub use outputs::{outputs, stack_outputs};
 pub use plan::{

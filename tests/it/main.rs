@@ -10,6 +10,7 @@ mod cli;
 mod emulator;
 mod engine;
 mod iam_policy;
+mod import;
 mod registry;
 mod requests;
 mod shipping;

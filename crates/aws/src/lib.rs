@@ -7,6 +7,7 @@
 //! server takes, signed here without a call.
 
 pub mod acm;
+pub mod cloudformation;
 pub mod credentials;
 pub mod ec2;
 pub mod eks;
@@ -276,6 +277,8 @@ pub struct AwsClients {
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
     pub s3: aws_sdk_s3::Client,
+    /// eksctl's stacks, read and let go by `import eksctl` (not a kind).
+    pub cloudformation: aws_sdk_cloudformation::Client,
     /// Where the adapters' warnings go.
     pub warnings: Warnings,
 }
@@ -298,6 +301,7 @@ impl AwsClients {
                     .force_path_style(config.endpoint_url().is_some())
                     .build(),
             ),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
             warnings: Warnings::default(),
         }
     }

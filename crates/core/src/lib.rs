@@ -13,6 +13,7 @@ pub mod estate;
 pub mod execute;
 pub mod graph;
 pub mod iam_policy;
+pub mod import;
 pub mod kinds;
 pub mod lower;
 pub mod model;

@@ -426,6 +426,9 @@ pub struct CreatedNetwork {
     /// Whether the subnets' CIDRs come from the automatic split (not the spec):
     /// then live subnets keep the CIDRs they have (`keep_what_exists`).
     pub automatic: bool,
+    /// One private route table for every zone (`vpc.nat.privateRouteTables:
+    /// Shared`) instead of one per zone.
+    pub shared_private_route_table: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -670,6 +673,11 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
         zones,
         automatic: vpc.subnets.is_none(),
         nat: spec::nat_mode(vpc),
+        shared_private_route_table: vpc
+            .nat
+            .as_ref()
+            .and_then(|n| n.private_route_tables.as_ref())
+            .is_some_and(|t| t.value == spec::PrivateRouteTables::Shared),
         elastic_ips: vpc
             .nat
             .as_ref()

@@ -12,6 +12,8 @@ mod deploy_roles;
 mod edge;
 mod estate;
 mod guards;
+mod import_eksctl;
+mod import_terraform;
 mod network;
 mod preflight;
 mod reliability;

@@ -4,5 +4,6 @@
 
 mod acm;
 mod adopt;
+mod cloudformation;
 mod eks;
 mod preflight;

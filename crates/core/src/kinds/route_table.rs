@@ -1,6 +1,8 @@
 //! Route tables: one public table (default route to the internet gateway) and
 //! one private table per zone (default route to that zone's NAT gateway, or the
-//! single one, or none). Routes and subnet associations are attributes of the
+//! single one, or none), or one private table shared by every zone
+//! (`vpc.nat.privateRouteTables: Shared`, as other tools lay out a VPC with one
+//! NAT gateway). Routes and subnet associations are attributes of the
 //! table, changed in place, so switching NAT modes never touches subnets.
 
 use super::internet_gateway::InternetGateway;
@@ -9,7 +11,7 @@ use super::subnet::Subnet;
 use super::vpc::Vpc;
 use super::{Attribute, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
-use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use crate::model::{Address, DesiredResource, LiveResource, Value, ownership_tags};
 use std::collections::BTreeMap;
 
 pub struct RouteTable;
@@ -22,6 +24,10 @@ impl RouteTable {
     }
     pub fn private_address(zone: &str) -> Address {
         Address::new(&["route_table", "private", zone])
+    }
+    /// The one private table of `vpc.nat.privateRouteTables: Shared`.
+    pub fn shared_private_address() -> Address {
+        Address::new(&["route_table", "private"])
     }
 }
 
@@ -73,6 +79,14 @@ impl Kind for RouteTable {
         "rtb"
     }
 
+    /// A subnet has one route table: a new private table (the shared one, or
+    /// a zone's) associates subnets an old private table being deleted still
+    /// holds, which AWS refuses until that table is gone.
+    fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {
+        let private = |address: &Address| address.as_str().starts_with("route_table.private");
+        private(&desired.address) && private(&live.address)
+    }
+
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
         let Some(Network::Created(network)) = &stack.network else {
             return vec![];
@@ -102,6 +116,22 @@ impl Kind for RouteTable {
             )]);
             out.push(table(Self::public_address(), routes, public_subnets));
         }
+        if network.shared_private_route_table {
+            let mut routes = BTreeMap::new();
+            if let Some(nat_zone) = network.nat_zones().first() {
+                routes.insert(
+                    DEFAULT_ROUTE.to_string(),
+                    Value::reference(&NatGateway::address(&nat_zone.name), "id"),
+                );
+            }
+            let subnets = network
+                .zones
+                .iter()
+                .map(|zone| Value::reference(&Subnet::address("private", &zone.name), "id"))
+                .collect();
+            out.push(table(Self::shared_private_address(), routes, subnets));
+            return out;
+        }
         for zone in &network.zones {
             let mut routes = BTreeMap::new();
             if let Some(nat_zone) = network.nat_zone_for(&zone.name) {
@@ -117,5 +147,65 @@ impl Kind for RouteTable {
             out.push(table(Self::private_address(&zone.name), routes, subnets));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn desired(nat: &str) -> Vec<DesiredResource> {
+        let text = format!(
+            "stack: dev\nregion: us-east-1\nvpc:\n  cidr: 10.0.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  nat:\n{nat}"
+        );
+        let loaded = crate::spec::parse(SourceFile::new("t.yaml", text)).unwrap();
+        RouteTable.lower(&crate::lower::model(&loaded.spec))
+    }
+
+    #[test]
+    fn a_shared_private_table_holds_every_zone_s_subnet_and_routes_to_the_single_nat() {
+        let tables = desired("    gateway: Single\n    privateRouteTables: Shared\n");
+        let addresses: Vec<&str> = tables.iter().map(|t| t.address.as_str()).collect();
+        assert_eq!(addresses, ["route_table.public", "route_table.private"]);
+        let shared = &tables[1];
+        assert_eq!(
+            shared.attributes.get("subnet_ids"),
+            Some(&Value::List(
+                ["us-east-1a", "us-east-1b", "us-east-1c"]
+                    .iter()
+                    .map(|z| Value::reference(&Subnet::address("private", z), "id"))
+                    .collect()
+            ))
+        );
+        assert_eq!(
+            shared.attributes.get("routes"),
+            Some(&Value::Map(BTreeMap::from([(
+                DEFAULT_ROUTE.to_string(),
+                Value::reference(&NatGateway::address("us-east-1a"), "id")
+            )])))
+        );
+        // Without a NAT gateway the shared table has no default route.
+        let disabled = desired("    gateway: Disable\n    privateRouteTables: Shared\n");
+        assert_eq!(
+            disabled[1].attributes.get("routes"),
+            Some(&Value::Map(BTreeMap::new()))
+        );
+        // The default stays one table per zone.
+        let per_zone = desired("    gateway: Single\n");
+        assert_eq!(per_zone.len(), 4);
+        // Switching layouts: the new private tables wait for the old ones'
+        // deletes, which free their subnets; the public table waits for nothing.
+        let live = |address: &Address| LiveResource {
+            address: address.clone(),
+            kind: "route_table".into(),
+            id: "rtb-1".into(),
+            attributes: Default::default(),
+            status: crate::model::Status::Ready,
+        };
+        let old = live(&RouteTable::private_address("us-east-1a"));
+        assert!(RouteTable.in_the_way(shared, &old));
+        assert!(RouteTable.in_the_way(&per_zone[1], &live(&RouteTable::shared_private_address())));
+        assert!(!RouteTable.in_the_way(&per_zone[0], &old));
     }
 }

@@ -109,6 +109,19 @@ pub struct Nat {
     /// Reuse existing Elastic IP allocations (never released by eksform).
     #[serde(default, rename = "elasticIPs")]
     pub elastic_ips: Option<Located<Vec<Located<String>>>>,
+    /// PerZone (default): a private route table per zone | Shared: one for every zone's private subnet (Single or Disable only).
+    #[serde(default, rename = "privateRouteTables")]
+    pub private_route_tables: Option<Located<PrivateRouteTables>>,
+}
+
+/// How the private subnets' route tables are laid out. `Shared` is the layout
+/// of a VPC made with one NAT gateway by other tools (terraform-aws-modules'
+/// `single_nat_gateway`): one table, `route_table.private`, for every zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum PrivateRouteTables {
+    #[default]
+    PerZone,
+    Shared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]

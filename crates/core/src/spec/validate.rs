@@ -550,6 +550,18 @@ fn validate_vpc(v: &mut Validator, spec: &Spec) {
     }
 
     if let Some(nat) = &vpc.nat
+        && let Some(tables) = &nat.private_route_tables
+        && tables.value == PrivateRouteTables::Shared
+        && nat_mode(vpc) == NatMode::HighlyAvailable
+    {
+        v.error(
+            tables.span,
+            "vpc.nat.privateRouteTables: Shared needs one NAT gateway, and HighlyAvailable has one per zone",
+            "use PerZone with HighlyAvailable, or gateway: Single",
+        );
+    }
+
+    if let Some(nat) = &vpc.nat
         && let Some(eips) = &nat.elastic_ips
     {
         v.unique("Elastic IP", eips.iter().map(|e| (e.as_str(), e.span)));
