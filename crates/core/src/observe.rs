@@ -195,11 +195,17 @@ fn known_references(
 }
 
 /// Whether `id`, as an adopt entry gives it, names this live resource: its
-/// id, its ARN, or a name its id or ARN ends with.
+/// id, its ARN, its name or public address, or a name its id or ARN ends
+/// with.
 fn same_resource(live: &LiveResource, id: &str) -> bool {
     let arn = live.attributes.get("arn").and_then(Value::as_str);
+    let named =
+        |attribute: &str| live.attributes.get(attribute).and_then(Value::as_str) == Some(id);
     live.id == id
         || arn == Some(id)
+        // A target group by its name, an Elastic IP by its address.
+        || named("name")
+        || named("public_ip")
         || id.rsplit(['/', ':']).next() == Some(live.id.as_str())
         || live.id.rsplit(['/', ':']).next() == Some(id)
         || arn.is_some_and(|arn| arn.rsplit(['/', ':']).next() == Some(id))

@@ -7,9 +7,10 @@
 //!
 //! What the emulator cannot do is said where it matters: it tags EKS
 //! clusters only (TagResource on a node group's ARN answers
-//! ResourceNotFoundException), so the node group's take-over is checked up
-//! to its plan here and its calls in `requests/eks.rs`; it has no add-on or
-//! access-entry API at all (same file).
+//! ResourceNotFoundException), so the node group's and the Fargate
+//! profile's take-overs are checked up to their plan here and the calls in
+//! `requests/adopt.rs`; it has no add-on or access-entry API at all (same
+//! file).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,11 @@ const EKS_TRUST: &str = r#"{
   "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks.amazonaws.com" },
                   "Action": ["sts:AssumeRole", "sts:TagSession"] }]
 }"#;
+const FARGATE_TRUST: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks-fargate-pods.amazonaws.com" },
+                  "Action": ["sts:AssumeRole", "sts:TagSession"] }]
+}"#;
 const EC2_TRUST: &str = r#"{
   "Version": "2012-10-17",
   "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" },
@@ -54,6 +60,8 @@ struct Estate {
     route_tables: BTreeMap<&'static str, String>,
     cluster_role_arn: String,
     node_role: String,
+    fargate_role: String,
+    fargate_profile: String,
     cluster_arn: String,
     cluster_created_at: String,
     oidc_provider: String,
@@ -61,6 +69,9 @@ struct Estate {
     load_balancer: String,
     target_group: String,
     listener: String,
+    certificate: String,
+    validation_record: String,
+    https_listener: String,
     zone: String,
 }
 
@@ -440,6 +451,35 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .send()
         .await
         .unwrap();
+    let fargate_role = "legacy-eks-fargate".to_string();
+    let fargate_role_arn = role(
+        aws,
+        &fargate_role,
+        FARGATE_TRUST,
+        &["AmazonEKSFargatePodExecutionRolePolicy"],
+    )
+    .await;
+    let fargate_profile = aws
+        .eks
+        .create_fargate_profile()
+        .cluster_name("legacy-eks")
+        .fargate_profile_name("apps")
+        .pod_execution_role_arn(&fargate_role_arn)
+        .subnets(&subnets["private.us-east-1a"])
+        .subnets(&subnets["private.us-east-1b"])
+        .selectors(
+            aws_sdk_eks::types::FargateProfileSelector::builder()
+                .namespace("apps")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .fargate_profile()
+        .unwrap()
+        .fargate_profile_arn()
+        .unwrap()
+        .to_string();
     let security_group = aws
         .ec2
         .create_security_group()
@@ -575,7 +615,78 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .send()
         .await
         .unwrap();
+    // The certificate, its validation record in the zone (as Terraform's
+    // aws_route53_record does it) and the HTTPS listener with it.
+    let certificate = aws
+        .acm
+        .request_certificate()
+        .domain_name("app.legacy.example.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let described = aws
+        .acm
+        .describe_certificate()
+        .certificate_arn(&certificate)
+        .send()
+        .await
+        .unwrap();
+    let validation = described.certificate().unwrap().domain_validation_options()[0]
+        .resource_record()
+        .unwrap()
+        .clone();
+    let validation_record = validation.name().trim_end_matches('.').to_string();
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(record(
+                    &validation_record,
+                    RrType::Cname,
+                    validation.value(),
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let https_listener = aws
+        .elb
+        .create_listener()
+        .load_balancer_arn(&load_balancer)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(
+            aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                .certificate_arn(&certificate)
+                .build(),
+        )
+        .ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06")
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&target_group)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
     Estate {
+        certificate,
+        validation_record,
+        fargate_role,
+        fargate_profile,
+        https_listener,
         vpc,
         internet_gateway,
         subnets,
@@ -740,12 +851,16 @@ const NODE_GROUP: &str = r#"managedNodeGroups:
     minSize: 1
     maxSize: 3
     desiredCapacity: 2
+fargateProfiles:
+  - name: apps
+    selectors: [{ namespace: apps }]
 "#;
 
 const EDGE: &str = r#"loadBalancers:
   - name: web
     scheme: internet-facing
     ingressCIDRs: [0.0.0.0/0]
+    certificate: { domain: app.legacy.example.com }
     targetGroups:
       - name: app
         port: 80
@@ -783,6 +898,12 @@ fn entries(estate: &Estate) -> Vec<(&'static str, String)> {
         ("load_balancer.web", estate.load_balancer.clone()),
         ("target_group.web.app", "edge-app".into()),
         ("listener.web.http", estate.listener.clone()),
+        ("listener.web.https", estate.https_listener.clone()),
+        ("certificate.web", estate.certificate.clone()),
+        (
+            "dns_record.validation.web",
+            format!("{} CNAME", estate.validation_record),
+        ),
         ("hosted_zone.main", format!("/hostedzone/{}", estate.zone)),
         (
             "dns_record.status.legacy.example.com.CNAME",
@@ -1100,6 +1221,30 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
             .collect();
         assert_taken_over(address, &marks, address);
     }
+    let certificate_tags = aws
+        .acm
+        .list_tags_for_certificate()
+        .certificate_arn(&estate.certificate)
+        .send()
+        .await
+        .unwrap();
+    let certificate_tags = certificate_tags
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_taken_over("certificate", &certificate_tags, "certificate.web");
+    let certificates = aws.acm.list_certificates().send().await.unwrap();
+    assert_eq!(
+        certificates.certificate_summary_list().len(),
+        1,
+        "no certificate was requested"
+    );
     let groups = aws
         .ec2
         .describe_security_groups()
@@ -1169,11 +1314,12 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
     );
     assert_eq!(plan_exit_code(&emulator, &without), 0);
 
-    // The node group and its role (a spec has a node role only with node
-    // groups): found by the group's name in the spec's cluster and the
-    // role's name, and planned as take-overs under their own names, nothing
-    // else changing. (The group's apply tags it with TagResource, which the
-    // emulator answers for clusters only: see `requests/eks.rs`.)
+    // The node group, the Fargate profile and their roles (a spec has those
+    // roles only with them): found by the group's name in the spec's
+    // cluster, the profile's ARN and the roles' names, and planned as
+    // take-overs, nothing else changing. (Their apply tags them with
+    // TagResource, which the emulator answers for clusters only: see
+    // `requests/adopt.rs`.)
     let with_nodes = write_spec(
         &dir,
         "with-nodes.yaml",
@@ -1185,6 +1331,8 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
                     vec![
                         ("node_group.general", "legacy-general".to_string()),
                         ("iam_role.node", estate.node_role.clone()),
+                        ("fargate_profile.apps", estate.fargate_profile.clone()),
+                        ("iam_role.fargate", estate.fargate_role.clone()),
                     ]
                 ]
                 .concat()
@@ -1205,7 +1353,12 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
     for count in ["create", "update", "replace", "delete"] {
         assert_eq!(plan["summary"][count], 0, "{count}: {plan}");
     }
-    assert_eq!(plan["summary"]["adopt"], 2, "{plan}");
+    assert_eq!(
+        actions(&plan)["fargate_profile.apps"],
+        ("adopt".to_string(), "apps".to_string()),
+        "{plan}"
+    );
+    assert_eq!(plan["summary"]["adopt"], 4, "{plan}");
 
     // Removing what was taken over is guarded like any delete of those kinds.
     let without_edge = write_spec(

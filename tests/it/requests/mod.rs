@@ -3,6 +3,7 @@
 //! AWS does.
 
 mod acm;
+mod adopt;
 mod cloudformation;
 mod eks;
 mod preflight;

@@ -10,6 +10,7 @@ use crate::{Adapter, AwsClients, error};
 use aws_sdk_acm::types::CertificateStatus;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
+use eksform_core::kinds::certificate::Certificate;
 use eksform_core::kinds::certificate_validation::{CertificateValidation, records_in_stack};
 use eksform_core::kinds::tags::{mark, required};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, WAITING_FOR};
@@ -63,6 +64,28 @@ async fn status(
     }
 }
 
+/// The validation of a load balancer's issued certificate, done.
+fn validated(
+    kind: &CertificateValidation,
+    stack: &str,
+    load_balancer: &str,
+    arn: &str,
+) -> LiveResource {
+    let address = CertificateValidation::address(load_balancer);
+    let mut values = Attributes::new();
+    values.insert("certificate_arn".into(), Value::string(arn));
+    // Not observable; `satisfied` ignores it.
+    values.insert("records_in_stack".into(), Value::Bool(false));
+    values.insert("tags".into(), Value::string_map(&mark(stack, &address)));
+    LiveResource {
+        address,
+        kind: kind.name().into(),
+        id: arn.to_string(),
+        attributes: values,
+        status: Status::Ready,
+    }
+}
+
 #[async_trait]
 impl Adapter for CertificateValidation {
     async fn find_to_adopt(
@@ -82,34 +105,54 @@ impl Adapter for CertificateValidation {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        Ok(stack_certificates(aws, scope)
+        // A certificate an adopt entry takes over is not the stack's yet, but
+        // once issued its validation is done all the same: nothing to wait for.
+        let adopted = scope
+            .adopt
+            .iter()
+            .filter(|d| d.kind == Certificate.name())
+            .filter_map(|d| {
+                Some((
+                    d.address.as_str().strip_prefix("certificate.")?,
+                    d.adopt.as_deref()?,
+                ))
+            })
+            .map(|(load_balancer, arn)| async move {
+                let issued = status(aws, arn, true)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(status, _)| status == Status::Ready);
+                Ok::<_, CloudError>(
+                    issued.then(|| validated(self, &scope.stack, load_balancer, arn)),
+                )
+            });
+        let mut found: Vec<LiveResource> = futures_util::future::try_join_all(adopted)
             .await?
             .into_iter()
-            .filter(|c| c.status == Some(CertificateStatus::Issued))
-            .filter_map(|c| {
-                let certificate = c.tags.get(eksform_core::model::ADDRESS_TAG)?;
-                let load_balancer = certificate.strip_prefix("certificate.")?;
-                let address = Self::address(load_balancer);
-                let mut values = Attributes::new();
-                values.insert("certificate_arn".into(), Value::string(c.arn.clone()));
-                // Not observable; `satisfied` ignores it.
-                values.insert("records_in_stack".into(), Value::Bool(false));
-                values.insert(
-                    "tags".into(),
-                    Value::string_map(&mark(
+            .flatten()
+            .collect();
+        found.extend(
+            stack_certificates(aws, scope)
+                .await?
+                .into_iter()
+                .filter(|c| c.status == Some(CertificateStatus::Issued))
+                .filter_map(|c| {
+                    let certificate = c.tags.get(eksform_core::model::ADDRESS_TAG)?;
+                    let load_balancer = certificate.strip_prefix("certificate.")?;
+                    if found.iter().any(|f| f.id == c.arn) {
+                        return None;
+                    }
+                    Some(validated(
+                        self,
                         &eksform_core::kinds::tags::stack_of_tags(&c.tags),
-                        &address,
-                    )),
-                );
-                Some(LiveResource {
-                    address,
-                    kind: self.name().into(),
-                    id: c.arn,
-                    attributes: values,
-                    status: Status::Ready,
+                        load_balancer,
+                        &c.arn,
+                    ))
                 })
-            })
-            .collect())
+                .collect::<Vec<_>>(),
+        );
+        Ok(found)
     }
 
     async fn create(

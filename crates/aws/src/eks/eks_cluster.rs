@@ -572,3 +572,34 @@ pub fn logging(types: &[String]) -> Logging {
     }
     Logging::builder().set_cluster_logging(Some(setups)).build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksform_core::model::Address;
+
+    #[test]
+    fn a_part_of_a_cluster_is_named_by_its_arn_or_by_its_name_in_the_specs_cluster() {
+        let group = DesiredResource::new("node_group", Address("node_group.general".into()))
+            .with("cluster_name", Value::string("prd"));
+        assert_eq!(
+            cluster_part(&group, "general-1", "nodegroup/").unwrap(),
+            ("prd", "general-1")
+        );
+        assert_eq!(
+            cluster_part(
+                &group,
+                "arn:aws:eks:us-east-1:123456789012:nodegroup/legacy/general-1/ab12",
+                "nodegroup/"
+            )
+            .unwrap(),
+            ("legacy", "general-1")
+        );
+        let unresolved = DesiredResource::new("node_group", Address("node_group.general".into()))
+            .with(
+                "cluster_name",
+                Value::reference(&EksCluster::address(), "name"),
+            );
+        assert!(cluster_part(&unresolved, "general-1", "nodegroup/").is_err());
+    }
+}

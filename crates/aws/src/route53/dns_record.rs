@@ -472,3 +472,43 @@ pub fn attributes_of(zone_id: &str, set: &ResourceRecordSet) -> Attributes {
     }
     values
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> DesiredResource {
+        DesiredResource::new("dns_record", Address("dns_record.www.example.com.A".into()))
+            .with("zone_id", Value::string("Z0123"))
+    }
+
+    #[test]
+    fn an_adopt_entry_names_a_record_by_name_and_type_or_by_terraforms_id() {
+        assert_eq!(
+            record_id(&record(), "WWW.example.com. a").unwrap(),
+            ("Z0123".into(), "www.example.com".into(), "A".into())
+        );
+        // Terraform's import id, whose names may hold underscores.
+        assert_eq!(
+            record_id(&record(), "Z0999_acme_challenge.example.com_TXT").unwrap(),
+            (
+                "Z0999".into(),
+                "acme_challenge.example.com".into(),
+                "TXT".into()
+            )
+        );
+        let unknown_zone = DesiredResource::new("dns_record", record().address);
+        assert!(
+            record_id(&unknown_zone, "www.example.com A")
+                .unwrap_err()
+                .message
+                .contains("zone")
+        );
+        assert!(
+            record_id(&record(), "www.example.com")
+                .unwrap_err()
+                .message
+                .contains("<name> <type>")
+        );
+    }
+}

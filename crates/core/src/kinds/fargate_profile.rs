@@ -43,10 +43,6 @@ impl Kind for FargateProfile {
         ATTRIBUTES
     }
 
-    fn adopted_identity(&self) -> &'static [&'static str] {
-        &["name"]
-    }
-
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor {
             always: 0,
