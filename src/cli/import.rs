@@ -59,6 +59,10 @@ pub struct EksctlArgs {
     /// Write the spec to this file (default: stdout).
     #[arg(long, value_name = "SPEC", conflicts_with = "release_stacks")]
     pub out: Option<PathBuf>,
+    /// With --out: overwrite SPEC when it exists (without it, an existing
+    /// file is refused before anything is read).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// After the adoption is applied: retain every resource of the stacks and
     /// delete the stacks, so that CloudFormation lets go and nothing in AWS is
     /// deleted; refused while a resource is not adopted yet.

@@ -12,6 +12,17 @@ use super::{CliError, ExitStatus, GlobalArgs, answered_yes};
 use crate::ops::{self, OpsError};
 
 pub(super) async fn run(global: &GlobalArgs, args: EksctlArgs) -> Result<ExitStatus, CliError> {
+    // An edited spec is never replaced by mistake: refused before any call.
+    if let Some(path) = &args.out
+        && path.exists()
+        && !args.force
+    {
+        return Err(OpsError::Refused(format!(
+            "refusing to overwrite {}: pass --force to replace it",
+            path.display()
+        ))
+        .into());
+    }
     let clients = global.aws_access().clients(&args.region).await;
     if args.release_stacks {
         return release(&clients, &args).await;

@@ -879,6 +879,50 @@ async fn once_everything_is_adopted_the_release_asks_and_refuses_without_a_termi
         .arg(&spec)
         .assert()
         .success();
+    // A spec already there (perhaps edited) is never overwritten by mistake.
+    let written = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, format!("{written}# edited\n")).unwrap();
+    let again = emulator
+        .eksform()
+        .args([
+            "import",
+            "eksctl",
+            "--cluster",
+            CLUSTER,
+            "--region",
+            REGION,
+            "--out",
+        ])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&spec)
+            .unwrap()
+            .ends_with("# edited\n")
+    );
+    emulator
+        .eksform()
+        .args([
+            "import",
+            "eksctl",
+            "--cluster",
+            CLUSTER,
+            "--region",
+            REGION,
+            "--force",
+            "--out",
+        ])
+        .arg(&spec)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&spec).unwrap(), written);
     emulator
         .eksform()
         .args(["apply", "--auto-approve"])
