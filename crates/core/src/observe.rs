@@ -147,9 +147,17 @@ async fn adopted(
         let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
         if let Some(owner) = tag(STACK_TAG) {
             let owner_address = tag(ADDRESS_TAG).unwrap_or_default();
-            if owner != scope.stack || owner_address != address.as_str() {
+            // IAM is global: a stack of the same name in another region is
+            // another stack.
+            let other_region = !scope.region.is_empty()
+                && kind_of(&desired).is_some_and(|k| k.is_global())
+                && !kinds::tags::in_region(&live, &scope.region);
+            if owner != scope.stack || owner_address != address.as_str() || other_region {
                 return Err(CloudError::rejected(format!(
-                    "adopt: `{id}` for {address} is eksform's {owner_address} of stack {owner}: eksform never takes what another stack or address owns"
+                    "adopt: `{id}` for {address} is eksform's {owner_address} of stack {owner}{}: eksform never takes what another stack or address owns",
+                    tag(crate::model::REGION_TAG)
+                        .map(|region| format!(" in {region}"))
+                        .unwrap_or_default()
                 )));
             }
         }
@@ -192,6 +200,10 @@ fn known_references(
         *value = crate::plan::resolve(value, &known);
     }
     desired
+}
+
+fn kind_of(desired: &crate::model::DesiredResource) -> Option<&'static dyn kinds::Kind> {
+    kinds::by_name(&desired.kind)
 }
 
 /// Whether `id`, as an adopt entry gives it, names this live resource: its

@@ -189,3 +189,23 @@ async fn taking_over_with_a_changed_setting_is_guarded_and_one_that_cannot_chang
     assert!(message.contains("vpc.main"), "{message}");
     assert!(message.contains("set it to \"10.40.0.0/16\""), "{message}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_role_of_the_same_stack_name_in_another_region_is_never_taken() {
+    // IAM is global: stack `eng` of us-east-1 owns this cluster role.
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = everything_text();
+    assert!(apply(&cloud, &text).await.succeeded());
+    let role = ids_by_address(&cloud)["iam_role.cluster"].clone();
+
+    // Stack `eng` of eu-west-1 is another stack, and may not adopt it.
+    let elsewhere = Arc::new(cloud.in_region("eu-west-1"));
+    let there = with_adopt_entries(
+        &text.replace("us-east-1", "eu-west-1"),
+        &BTreeMap::from([("iam_role.cluster".to_string(), role.clone())]),
+    );
+    let error = try_plan(&elsewhere, &there, false)
+        .await
+        .expect_err("another region's role is refused");
+    assert!(error.to_string().contains("in us-east-1"), "{error}");
+}
