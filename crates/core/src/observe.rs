@@ -105,7 +105,10 @@ async fn adopted(
             continue;
         };
         let at_address = observed.iter().find(|live| live.address == desired.address);
-        if at_address.is_some_and(|live| same_resource(live, &id)) {
+        // Already the stack's at this address: the entry is a no-op. What was
+        // found only by name (a zone, a log group) is looked up, so that its
+        // owner is checked like any other's.
+        if at_address.is_some_and(|live| owned_here(live, scope) && same_resource(live, &id)) {
             continue;
         }
         let holder = at_address.map(|live| live.id.clone());
@@ -127,6 +130,10 @@ async fn adopted(
             .map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
         let address = &desired.address;
         let Some(mut live) = result? else {
+            // A destroy that deleted it already (and was interrupted) goes on.
+            if scope.destroying {
+                continue;
+            }
             return Err(CloudError::new(
                 crate::cloud::ErrorClass::Rejected,
                 None,
@@ -200,6 +207,13 @@ fn known_references(
         *value = crate::plan::resolve(value, &known);
     }
     desired
+}
+
+/// Whether the live resource carries this stack's mark at its own address.
+fn owned_here(live: &LiveResource, scope: &Scope) -> bool {
+    let tags = live.attributes.get("tags").and_then(Value::as_map);
+    let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
+    tag(STACK_TAG) == Some(scope.stack.as_str()) && tag(ADDRESS_TAG) == Some(live.address.as_str())
 }
 
 fn kind_of(desired: &crate::model::DesiredResource) -> Option<&'static dyn kinds::Kind> {

@@ -1513,3 +1513,41 @@ async fn an_adopted_vpc_of_another_cidr_is_a_plan_error_naming_the_cidr_that_wou
     );
     assert_nothing_marked(&aws, "cidr").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hosted_zone_another_stack_owns_is_never_taken_by_its_name() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let zone = |stack: &str, adopt: &str| {
+        format!("stack: {stack}\nregion: {REGION}\ndns:\n  zone: shared.example.com\n{adopt}")
+    };
+    let owner = write_spec(&dir, "dns.yaml", &zone("dns", ""));
+    apply(&emulator, &owner);
+    let comment = |zones: aws_sdk_route53::operation::list_hosted_zones::ListHostedZonesOutput| {
+        zones.hosted_zones()[0]
+            .config()
+            .and_then(|c| c.comment())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+    let id = zones.hosted_zones()[0].id().to_string();
+    let before = comment(zones);
+    assert!(before.contains("dns"), "{before}");
+
+    // The app stack finds the zone by its name too (`dns.zone`); its entry
+    // must not let it rewrite the dns stack's mark.
+    let app = write_spec(
+        &dir,
+        "app.yaml",
+        &zone(
+            "app",
+            &format!("adopt:\n  - {{ address: hosted_zone.main, id: \"{id}\" }}\n"),
+        ),
+    );
+    refused(&emulator, &app, &["hosted_zone.main", "stack dns"]);
+    let after = comment(aws.route53.list_hosted_zones().send().await.unwrap());
+    assert_eq!(after, before, "the dns stack's mark is unchanged");
+    assert_eq!(plan_exit_code(&emulator, &owner), 0);
+}

@@ -209,3 +209,30 @@ async fn a_role_of_the_same_stack_name_in_another_region_is_never_taken() {
         .expect_err("another region's role is refused");
     assert!(error.to_string().contains("in us-east-1"), "{error}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_any_call_of_a_destroy_of_what_was_adopted_is_finished_by_the_next() {
+    let text = everything_text();
+    let (_, ids) = made_elsewhere(&text).await;
+    let adopting = with_adopt_entries(&text, &ids);
+    let adopted = async || {
+        let (cloud, _) = made_elsewhere(&text).await;
+        assert!(apply(&cloud, &adopting).await.succeeded());
+        cloud
+    };
+    // The entries stay in the spec: what the interrupted destroy deleted
+    // already is simply gone, never an error.
+    crash_sweep(
+        adopted,
+        async |cloud| run_that_may_crash(cloud, &adopting, true).await,
+        async |cloud, crash| {
+            assert!(
+                cloud.resources().is_empty(),
+                "crash at {}: leftovers {:?}",
+                crash.at,
+                cloud.resources()
+            );
+        },
+    )
+    .await;
+}
