@@ -574,15 +574,26 @@ impl<'a> Mapper<'a> {
                 }
             })
             .collect();
+        let mut unmodelled_routes = Vec::new();
         for index in self.of_type("aws_route") {
             let route = self.at(index);
             if let Some(table) = tables
                 .iter_mut()
                 .find(|t| Some(t.id.as_str()) == route.str("route_table_id"))
             {
-                add_route(&mut table.routes, &route.attrs, "destination_cidr_block");
-                table.parts.push(index);
+                if add_route(&mut table.routes, &route.attrs, "destination_cidr_block") {
+                    table.parts.push(index);
+                } else {
+                    // Terraform keeps managing it: eksform never touches it.
+                    unmodelled_routes.push(index);
+                }
             }
+        }
+        for index in unmodelled_routes {
+            self.leave(
+                index,
+                "a route eksform does not model (not to a NAT or internet gateway): Terraform keeps managing it",
+            );
         }
         for index in self.of_type("aws_route_table_association") {
             let association = self.at(index);
@@ -1519,8 +1530,16 @@ impl<'a> Mapper<'a> {
                 "aws_vpc_security_group_egress_rule",
             ] {
                 for rule in self.of_type(rule_type) {
-                    if self.instances[rule].str("security_group_id") == Some(id.as_str()) {
+                    if self.instances[rule].str("security_group_id") != Some(id.as_str()) {
+                        continue;
+                    }
+                    if models_rule(&self.instances[rule].attrs) {
                         self.goes_with(rule, &address);
+                    } else {
+                        self.leave(
+                            rule,
+                            "a rule eksform's security group does not model (a source group, IPv6 or a prefix list): Terraform keeps managing it",
+                        );
                     }
                 }
             }
@@ -1853,16 +1872,43 @@ impl<'a> Mapper<'a> {
 
 /// Adds a route as the route table adapter observes it: a NAT gateway or
 /// gateway target for an IPv4 destination, never the VPC's `local` route.
-fn add_route(routes: &mut BTreeMap<String, String>, route: &Json, cidr_field: &str) {
+/// Adds a route eksform models (an IPv4 route to a NAT or internet
+/// gateway); says whether it was one (or the VPC's `local` route).
+fn add_route(routes: &mut BTreeMap<String, String>, route: &Json, cidr_field: &str) -> bool {
     let Some(cidr) = text(route, cidr_field) else {
-        return;
+        return false;
     };
     let Some(target) = text(route, "nat_gateway_id").or(text(route, "gateway_id")) else {
-        return;
+        return false;
     };
     if target != "local" {
         routes.insert(cidr.to_string(), target.to_string());
     }
+    true
+}
+
+/// Whether eksform's security group models a rule resource: IPv4 CIDRs
+/// only, no source group, IPv6 range or prefix list.
+fn models_rule(rule: &Json) -> bool {
+    let has = |field: &str| {
+        rule.get(field).is_some_and(|v| match v {
+            Json::Null => false,
+            Json::String(s) => !s.is_empty(),
+            Json::Array(items) => !items.is_empty(),
+            _ => true,
+        })
+    };
+    (has("cidr_blocks") || has("cidr_ipv4"))
+        && ![
+            "source_security_group_id",
+            "referenced_security_group_id",
+            "ipv6_cidr_blocks",
+            "cidr_ipv6",
+            "prefix_list_ids",
+            "prefix_list_id",
+        ]
+        .iter()
+        .any(|field| has(field))
 }
 
 /// A security group rule of the state as the adapter writes rules:
