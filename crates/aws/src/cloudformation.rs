@@ -231,6 +231,22 @@ pub fn retain_template(body: &str) -> Result<String, TemplateError> {
     Ok(written)
 }
 
+/// Whether every resource of a template is retained on delete: what the
+/// release checks on the deployed template before it deletes the stack.
+pub fn every_resource_retained(body: &str) -> bool {
+    let Ok(template) = serde_json::from_str::<serde_json::Value>(body) else {
+        return false;
+    };
+    template
+        .get("Resources")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|resources| {
+            resources.values().all(|r| {
+                r.get("DeletionPolicy").and_then(serde_json::Value::as_str) == Some("Retain")
+            })
+        })
+}
+
 /// How often and how long the release waits for CloudFormation.
 #[derive(Debug, Clone, Copy)]
 pub struct StackWaits {
@@ -291,6 +307,20 @@ pub async fn release_stack(cf: &Client, name: &str, waits: StackWaits) -> Result
             if e.message()
                 .is_some_and(|m| m.contains("No updates are to be performed")) => {}
         Err(e) => return Err(error("UpdateStack", e)),
+    }
+    // What CloudFormation now holds must retain everything, whatever the
+    // update said: a delete of a stack that does not would delete the estate.
+    let deployed = cf
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| error("GetTemplate", e))?;
+    if !every_resource_retained(deployed.template_body().unwrap_or_default()) {
+        return Err(CloudError::rejected(format!(
+            "stack {name} still has resources CloudFormation would delete with it after the update: it is not deleted; set DeletionPolicy: Retain on every resource and run --release-stacks again"
+        )));
     }
     cf.delete_stack()
         .stack_name(name)

@@ -20,7 +20,7 @@ use aws_sdk_cloudformation::operation::update_stack::{UpdateStackError, UpdateSt
 use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackStatus, TemplateStage};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use eksform_aws::cloudformation::{StackWaits, release_stack};
+use eksform_aws::cloudformation::{StackWaits, release_stack, retain_template};
 
 const STACK: &str = "eksctl-prod-cluster";
 
@@ -60,6 +60,11 @@ fn gone() -> DescribeStacksError {
     )
 }
 
+/// The template as the release leaves it: every resource retained.
+fn retained() -> String {
+    retain_template(TEMPLATE).unwrap()
+}
+
 fn quick() -> StackWaits {
     StackWaits {
         every: Duration::from_secs(5),
@@ -75,7 +80,14 @@ async fn a_stack_is_updated_with_every_resource_retained_then_deleted() {
         .match_requests(|r| {
             r.stack_name() == Some(STACK) && r.template_stage() == Some(&TemplateStage::Original)
         })
-        .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
+        .sequence()
+        .output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build())
+        .output(|| {
+            GetTemplateOutput::builder()
+                .template_body(retained())
+                .build()
+        })
+        .build();
     let (seen, log) = (sent.clone(), order.clone());
     let update = mock!(Client::update_stack)
         .match_requests(move |r| {
@@ -170,8 +182,11 @@ async fn a_failed_update_deletes_nothing() {
 #[tokio::test(start_paused = true)]
 async fn a_stack_already_retained_is_deleted() {
     // A release that stopped after the update: CloudFormation has nothing to update.
-    let template = mock!(Client::get_template)
-        .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
+    let template = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body(retained())
+            .build()
+    });
     let update = mock!(Client::update_stack).then_error(|| {
         UpdateStackError::generic(
             ErrorMetadata::builder()
@@ -216,4 +231,32 @@ async fn a_yaml_template_is_refused_before_any_change() {
     let error = release_stack(&cf, STACK, quick()).await.unwrap_err();
     assert!(error.message.contains("not JSON"), "{error}");
     assert_eq!((update.num_calls(), delete.num_calls()), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_whose_deployed_template_does_not_retain_everything_is_not_deleted() {
+    // CloudFormation said there was nothing to update, yet what it holds
+    // would delete the VPC with the stack: the release stops there.
+    let template = mock!(Client::get_template)
+        .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
+    let update = mock!(Client::update_stack).then_error(|| {
+        UpdateStackError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("No updates are to be performed.")
+                .build(),
+        )
+    });
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let cf = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&template, &update, &delete, &describe]
+    );
+
+    let error = release_stack(&cf, STACK, quick()).await.unwrap_err();
+    assert!(error.message.contains("is not deleted"), "{error}");
+    assert_eq!(delete.num_calls(), 0, "nothing is deleted");
 }
