@@ -668,17 +668,7 @@ fn taken_over(
                 .insert((*attribute).into(), value.clone());
         }
     }
-    let theirs = live.attributes.get("tags").and_then(Value::as_map);
-    if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
-        for (key, value) in theirs.into_iter().flatten() {
-            if key == "Name" {
-                tags.insert(key.clone(), value.clone());
-            } else if !key.starts_with("eksform:") {
-                tags.entry(key.clone()).or_insert_with(|| value.clone());
-            }
-        }
-        tags.insert(ADOPTED_TAG.into(), Value::string(ADOPTED_BY_ENTRY));
-    }
+    adopted_tags(&mut resource, live, ADOPTED_BY_ENTRY, true);
     resource
 }
 
@@ -687,16 +677,30 @@ fn taken_over(
 /// never removes one it did not set.
 fn with_adopted_tag(resource: &DesiredResource, live: &LiveResource) -> DesiredResource {
     let mut resource = resource.clone();
+    adopted_tags(&mut resource, live, "true", false);
+    resource
+}
+
+/// The desired tags of an adopted resource: its live tags kept (eksform's
+/// own aside), the spec's added, and `ADOPTED_TAG` set to `adopted`. With
+/// `their_name`, the live `Name` tag stays too.
+fn adopted_tags(
+    resource: &mut DesiredResource,
+    live: &LiveResource,
+    adopted: &str,
+    their_name: bool,
+) {
     let theirs = live.attributes.get("tags").and_then(Value::as_map);
     if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
         for (key, value) in theirs.into_iter().flatten() {
-            if !key.starts_with("eksform:") {
+            if their_name && key == "Name" {
+                tags.insert(key.clone(), value.clone());
+            } else if !key.starts_with("eksform:") {
                 tags.entry(key.clone()).or_insert_with(|| value.clone());
             }
         }
-        tags.insert(ADOPTED_TAG.into(), Value::string("true"));
+        tags.insert(ADOPTED_TAG.into(), Value::string(adopted));
     }
-    resource
 }
 
 /// Letting go of an adopted resource: every `eksform:` tag removed, the rest
