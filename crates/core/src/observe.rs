@@ -97,6 +97,8 @@ async fn adopted(
     retry: RetryPolicy,
 ) -> Result<Vec<LiveResource>, CloudError> {
     let mut tasks = JoinSet::new();
+    // What the lookups' references stand for, read once for every entry.
+    let known = known_values(observed, scope);
     for desired in &scope.adopt {
         let Some(id) = desired.adopt.clone() else {
             continue;
@@ -113,7 +115,7 @@ async fn adopted(
         }
         let holder = at_address.map(|live| live.id.clone());
         let cloud = cloud.clone();
-        let desired = known_references(desired, observed, scope);
+        let desired = known_references(desired, &known);
         tasks.spawn(async move {
             let found = retry
                 .run(
@@ -121,12 +123,12 @@ async fn adopted(
                     |error, attempt| tracing::info!(address = %desired.address, attempt, %error, "looking up again"),
                 )
                 .await;
-            (desired, id, holder, found)
+            (kind, desired, id, holder, found)
         });
     }
     let mut found = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (desired, id, holder, result) = joined
+        let (kind, desired, id, holder, result) = joined
             .map_err(|e| CloudError::rejected(format!("internal error while observing: {e}")))?;
         let address = &desired.address;
         let Some(mut live) = result? else {
@@ -150,19 +152,18 @@ async fn adopted(
                 "adopt: {address} already is {holder} in this stack, not `{id}`: remove the adopt entry, or destroy {holder} first"
             )));
         }
-        let tags = live.attributes.get("tags").and_then(Value::as_map);
-        let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
-        if let Some(owner) = tag(STACK_TAG) {
-            let owner_address = tag(ADDRESS_TAG).unwrap_or_default();
+        let tags = kinds::tags::tags_of(&live.attributes);
+        if let Some(owner) = tags.get(STACK_TAG) {
+            let owner_address = tags.get(ADDRESS_TAG).map_or("", String::as_str);
             // IAM is global: a stack of the same name in another region is
             // another stack.
             let other_region = !scope.region.is_empty()
-                && kind_of(&desired).is_some_and(|k| k.is_global())
+                && kind.is_global()
                 && !kinds::tags::in_region(&live, &scope.region);
-            if owner != scope.stack || owner_address != address.as_str() || other_region {
+            if *owner != scope.stack || owner_address != address.as_str() || other_region {
                 return Err(CloudError::rejected(format!(
                     "adopt: `{id}` for {address} is eksform's {owner_address} of stack {owner}{}: eksform never takes what another stack or address owns",
-                    tag(crate::model::REGION_TAG)
+                    tags.get(crate::model::REGION_TAG)
                         .map(|region| format!(" in {region}"))
                         .unwrap_or_default()
                 )));
@@ -177,15 +178,13 @@ async fn adopted(
     Ok(found)
 }
 
-/// The desired resource with the references a lookup may need resolved
-/// where their values are known before apply: to what the stack's
-/// observation found (its attributes), and to the stack's cluster's name (a
-/// node group's `cluster_name`), which the spec gives.
-fn known_references(
-    desired: &crate::model::DesiredResource,
+/// The values a lookup's references may need that are known before apply:
+/// what the stack's observation found (its attributes), and the stack's
+/// cluster's name (a node group's `cluster_name`), which the spec gives.
+fn known_values(
     observed: &[LiveResource],
     scope: &Scope,
-) -> crate::model::DesiredResource {
+) -> std::collections::BTreeMap<crate::model::Address, LiveResource> {
     let mut known: std::collections::BTreeMap<crate::model::Address, LiveResource> = observed
         .iter()
         .map(|live| (live.address.clone(), live.clone()))
@@ -202,22 +201,26 @@ fn known_references(
                 status: crate::model::Status::Ready,
             });
     }
+    known
+}
+
+/// The desired resource with its references resolved from `known_values`.
+fn known_references(
+    desired: &crate::model::DesiredResource,
+    known: &std::collections::BTreeMap<crate::model::Address, LiveResource>,
+) -> crate::model::DesiredResource {
     let mut desired = desired.clone();
     for value in desired.attributes.values_mut() {
-        *value = crate::plan::resolve(value, &known);
+        *value = crate::plan::resolve(value, known);
     }
     desired
 }
 
 /// Whether the live resource carries this stack's mark at its own address.
 fn owned_here(live: &LiveResource, scope: &Scope) -> bool {
-    let tags = live.attributes.get("tags").and_then(Value::as_map);
-    let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
-    tag(STACK_TAG) == Some(scope.stack.as_str()) && tag(ADDRESS_TAG) == Some(live.address.as_str())
-}
-
-fn kind_of(desired: &crate::model::DesiredResource) -> Option<&'static dyn kinds::Kind> {
-    kinds::by_name(&desired.kind)
+    let tags = kinds::tags::tags_of(&live.attributes);
+    tags.get(STACK_TAG) == Some(&scope.stack)
+        && tags.get(ADDRESS_TAG).map(String::as_str) == Some(live.address.as_str())
 }
 
 /// Whether `id`, as an adopt entry gives it, names this live resource: its
