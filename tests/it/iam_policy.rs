@@ -24,6 +24,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("acm", "acm"),
     ("route53", "route53"),
     ("s3", "s3"),
+    ("ecr", "ecr"),
 ];
 
 /// S3 operations whose IAM action has another name.
@@ -662,6 +663,23 @@ fn eksform_calls() -> Vec<Call> {
             "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/eks/web/cluster:*"
         )));
     }
+    // ECR: a repository created with the mark; changes of marked ones.
+    let repository = format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/app");
+    calls.push(Call::new("ecr:CreateRepository").creating(repository.clone()));
+    calls.push(Call::new("ecr:TagResource").creating(repository.clone()));
+    for action in [
+        "ecr:DeleteLifecyclePolicy",
+        "ecr:DeleteRepository",
+        "ecr:DeleteRepositoryPolicy",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:PutImageTagMutability",
+        "ecr:PutLifecyclePolicy",
+        "ecr:SetRepositoryPolicy",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+    ] {
+        calls.push(Call::new(action).on(repository.clone(), marked()));
+    }
     // Route 53: the zone eksform made, or one the spec brought.
     calls.push(Call::new("route53:CreateHostedZone").at("*"));
     for action in [
@@ -679,6 +697,28 @@ fn eksform_calls() -> Vec<Call> {
 fn refused_calls() -> Vec<(&'static str, Call)> {
     let foreign_bucket = "arn:aws:s3:::company-data";
     vec![
+        (
+            "an ECR repository without the mark deleted",
+            Call::new("ecr:DeleteRepository").on(
+                format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/someone/else"),
+                unmarked(),
+            ),
+        ),
+        (
+            "an ECR repository created without the mark",
+            Call::new("ecr:CreateRepository")
+                .at(format!(
+                    "arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/app"
+                ))
+                .tagging(tags(&[("Name", "x")])),
+        ),
+        (
+            "an ECR repository's policy set without the mark",
+            Call::new("ecr:SetRepositoryPolicy").on(
+                format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/someone/else"),
+                unmarked(),
+            ),
+        ),
         (
             "a VPC without the mark deleted",
             Call::new("ec2:DeleteVpc").on(ec2("vpc"), unmarked()),

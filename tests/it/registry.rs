@@ -200,6 +200,7 @@ fn each_adapter_calls_only_its_kinds_iam_actions() {
             ("elb", "elasticloadbalancing"),
             ("acm", "acm"),
             ("route53", "route53"),
+            ("ecr", "ecr"),
         ] {
             let needle = format!("{client}.");
             for (at, _) in source.match_indices(&needle) {

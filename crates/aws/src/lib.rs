@@ -1,7 +1,7 @@
 //! eksform's AWS side: the aws-sdk-rust clients, the mapping of SDK errors to
 //! `CloudError`, and `AwsCloud`, the real `Cloud`. Each kind's calls live in
 //! its adapter (`Adapter`), one module per AWS service (`ec2`, `eks`, `iam`,
-//! `logs`, `route53`, `acm`, `elbv2`) holding what that service's adapters
+//! `logs`, `route53`, `acm`, `elbv2`, `ecr`) holding what that service's adapters
 //! share; `lock` is the state bucket in S3; `preflight` the read-only facts a
 //! plan checks before anything is created; `eks_token` the token an EKS API
 //! server takes, signed here without a call.
@@ -10,6 +10,7 @@ pub mod acm;
 pub mod cloudformation;
 pub mod credentials;
 pub mod ec2;
+pub mod ecr;
 pub mod eks;
 pub mod eks_token;
 pub mod elbv2;
@@ -189,6 +190,7 @@ pub static ADAPTERS: &[&'static dyn Adapter] = &[
     &kinds::LoadBalancer,
     &kinds::TargetGroup,
     &kinds::Listener,
+    &kinds::EcrRepository,
     &kinds::ControllerLeftover,
 ];
 
@@ -276,6 +278,7 @@ pub struct AwsClients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub s3: aws_sdk_s3::Client,
     /// eksctl's stacks, read and let go by `import eksctl` (not a kind).
     pub cloudformation: aws_sdk_cloudformation::Client,
@@ -295,6 +298,7 @@ impl AwsClients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             acm: aws_sdk_acm::Client::new(config),
             route53: aws_sdk_route53::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
             // A custom endpoint (an emulator) serves buckets by path, not by host name.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)

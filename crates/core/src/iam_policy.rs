@@ -8,7 +8,7 @@
 //! - IAM roles under eksform's path (`/eksform/...`), OIDC providers of EKS
 //!   issuers, log groups under `/aws/eks/`, the state bucket of the account;
 //! - `iam:PassRole` of eksform's roles to EKS only;
-//! - EC2, EKS, ELBv2 and ACM creates only with the stack tag in the request
+//! - EC2, EKS, ELBv2, ACM and ECR creates only with the stack tag in the request
 //!   (`aws:RequestTag/eksform:stack`), changes and deletes only of resources
 //!   that carry it (`aws:ResourceTag/eksform:stack`), tagging at create only
 //!   through the create (`ec2:CreateAction`, `elasticloadbalancing:CreateAction`);
@@ -138,6 +138,10 @@ const ELB_MADE: &[&str] = &[
     "arn:*:elasticloadbalancing:*:*:listener/net/*",
 ];
 
+/// ECR repositories (`registries`; their names are the user's, so only the
+/// mark tells eksform's).
+const ECR_REPOSITORIES: &[&str] = &["arn:*:ecr:*:*:repository/*"];
+
 /// eksform's roles: `/eksform/<region>/<stack>/` (earlier `/eksform/<stack>/`).
 const ROLES: &[&str] = &["arn:*:iam::*:role/eksform/*"];
 
@@ -181,6 +185,10 @@ pub const GRANTS: &[Grant] = &[
             "ec2:DescribeSubnets",
             "ec2:DescribeVpcAttribute",
             "ec2:DescribeVpcs",
+            "ecr:DescribeRepositories",
+            "ecr:GetLifecyclePolicy",
+            "ecr:GetRepositoryPolicy",
+            "ecr:ListTagsForResource",
             "eks:DescribeAccessEntry",
             "eks:DescribeAddon",
             "eks:DescribeAddonVersions",
@@ -647,6 +655,32 @@ pub const GRANTS: &[Grant] = &[
         ],
         resources: &["arn:*:logs:*:*:log-group:/aws/eks/*"],
         conditions: &[],
+    },
+    // ECR: a create marks the repository (AWS checks the tags it carries as
+    // TagResource on the new repository too); changes and deletes only of
+    // marked repositories. Like ACM's, the tagging grant lets an unmarked
+    // repository be given the mark (an adopt entry's take-over).
+    Grant {
+        sid: "EcrCreateMarked",
+        actions: &["ecr:CreateRepository", "ecr:TagResource"],
+        resources: ECR_REPOSITORIES,
+        conditions: &[MARKING],
+    },
+    Grant {
+        sid: "EcrChangeMarked",
+        actions: &[
+            "ecr:DeleteLifecyclePolicy",
+            "ecr:DeleteRepository",
+            "ecr:DeleteRepositoryPolicy",
+            "ecr:PutImageScanningConfiguration",
+            "ecr:PutImageTagMutability",
+            "ecr:PutLifecyclePolicy",
+            "ecr:SetRepositoryPolicy",
+            "ecr:TagResource",
+            "ecr:UntagResource",
+        ],
+        resources: ECR_REPOSITORIES,
+        conditions: &[MARKED],
     },
     // Route 53: zones have no tags usable in conditions; eksform writes
     // records into brought zones too, so only the resource type narrows it.

@@ -2,6 +2,8 @@
 //! VPC CIDR split into subnets), and each kind turns the model into desired
 //! resources. Pure.
 
+mod registries;
+
 use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
@@ -9,6 +11,8 @@ use ipnet::Ipv4Net;
 use crate::kinds;
 use crate::model::{Address, DesiredResource, LiveResource, Value};
 use crate::spec::{self, NatMode, Spec};
+
+pub use registries::{RegistryModel, lifecycle_policy};
 
 /// A stack with its defaults applied: what the kinds lower from.
 #[derive(Debug, Clone)]
@@ -23,6 +27,8 @@ pub struct StackModel {
     pub cluster: Option<ClusterModel>,
     pub load_balancers: Vec<LoadBalancerModel>,
     pub dns: Option<DnsModel>,
+    /// ECR repositories (`registries`).
+    pub registries: Vec<RegistryModel>,
     /// `adopt:` entries: the id of the live resource to take over, by address.
     pub adopt: BTreeMap<Address, String>,
 }
@@ -493,6 +499,7 @@ pub fn model(spec: &Spec) -> StackModel {
         cluster: cluster_model(spec),
         load_balancers: load_balancers(spec),
         dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
+        registries: registries::registries(spec),
         adopt: spec
             .adopt
             .iter()

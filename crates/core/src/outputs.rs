@@ -61,6 +61,9 @@ pub struct Outputs {
     pub hosted_zone_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub name_servers: Vec<String>,
+    /// ECR repository name -> its URI (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
+    #[serde(rename = "registryURIs", skip_serializing_if = "BTreeMap::is_empty")]
+    pub registry_uris: BTreeMap<String, String>,
 }
 
 impl Outputs {
@@ -140,6 +143,14 @@ impl Outputs {
             name_servers: find(&HostedZone::address())
                 .map(|r| crate::model::string_list(&r.attributes, "name_servers"))
                 .unwrap_or_default(),
+            registry_uris: with_prefix("ecr_repository.")
+                .filter_map(|r| {
+                    Some((
+                        r.attributes.get("name")?.as_str()?.to_string(),
+                        r.attributes.get("uri")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
         };
         if let Some(Network::Brought(network)) = network {
             outputs.vpc_id = Some(network.vpc_id.clone());
@@ -217,6 +228,7 @@ const OUTPUT_NAMES: &[&str] = &[
     "targetGroupARNs",
     "hostedZoneId",
     "nameServers",
+    "registryURIs",
 ];
 
 /// The addresses (or address prefixes) an output is read from in
@@ -243,6 +255,7 @@ fn sources(output: &str) -> Vec<Address> {
         "loadBalancerDNSNames" => prefix(&["load_balancer"]),
         "targetGroupARNs" => prefix(&["target_group"]),
         "hostedZoneId" | "nameServers" => vec![HostedZone::address()],
+        "registryURIs" => prefix(&["ecr_repository"]),
         _ => vec![],
     }
 }
@@ -419,6 +432,7 @@ mod tests {
             target_group_arns: map(),
             hosted_zone_id: Some("x".into()),
             name_servers: one(),
+            registry_uris: map(),
         };
         let names: BTreeSet<String> = outputs.as_map().into_keys().collect();
         let listed: BTreeSet<String> = OUTPUT_NAMES.iter().map(|n| n.to_string()).collect();

@@ -487,6 +487,11 @@ fn later_calls(kind: &str) -> &'static [(&'static str, AwsDefault)] {
         "load_balancer" => &[("idle_timeout_seconds", || Value::Int(60))],
         // CreateLogGroup, then PutRetentionPolicy.
         "log_group" => &[("retention_in_days", || Value::Null)],
+        // CreateRepository, then PutLifecyclePolicy and SetRepositoryPolicy.
+        "ecr_repository" => &[
+            ("lifecycle_policy", || Value::Null),
+            ("repository_policy", || Value::Null),
+        ],
         _ => &[],
     }
 }

@@ -16,6 +16,7 @@ mod import_eksctl;
 mod import_terraform;
 mod network;
 mod preflight;
+mod registries;
 mod reliability;
 mod shared_account;
 mod workloads;

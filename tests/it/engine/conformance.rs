@@ -97,6 +97,14 @@ dns:
       type: CNAME
       ttl: 300
       values: [status.example.net]
+registries:
+  - name: conf/app
+    immutableTags: true
+    encryption: { type: KMS, kmsKeyARN: "arn:aws:kms:us-east-1:123456789012:key/conf" }
+    lifecycle:
+      keepLastTagged: [{ tagPrefixes: [v], count: 10 }]
+      expireUntaggedAfterDays: 7
+    pullAccounts: ["444455556666"]
 "#;
 
 /// A stack on a VPC it brings: eksform only tags the subnets.

@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod certificate_validation;
 pub mod controller_leftover;
 pub mod dns_record;
+pub mod ecr_repository;
 pub mod eks_cluster;
 pub mod elastic_ip;
 pub mod fargate_profile;
@@ -42,6 +43,7 @@ pub use certificate::Certificate;
 pub use certificate_validation::CertificateValidation;
 pub use controller_leftover::ControllerLeftover;
 pub use dns_record::DnsRecord;
+pub use ecr_repository::EcrRepository;
 pub use eks_cluster::{EksCluster, minor_of};
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
@@ -87,6 +89,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &LoadBalancer,
     &TargetGroup,
     &Listener,
+    &EcrRepository,
     &ControllerLeftover,
 ];
 

@@ -26,6 +26,7 @@ const NAMED_LISTS: &[(&str, ItemKey)] = &[
     ("loadBalancers[].targetGroups", ItemKey::Name),
     ("iam.serviceAccounts", ItemKey::ServiceAccount),
     ("dns.records", ItemKey::Record),
+    ("registries", ItemKey::Name),
 ];
 
 #[derive(Clone, Copy)]

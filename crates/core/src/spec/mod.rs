@@ -5,6 +5,7 @@
 mod extends;
 mod located;
 mod model;
+mod registries;
 mod schema_check;
 mod tree;
 mod tree_de;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 pub use located::Located;
 pub use model::*;
+pub use registries::*;
 pub use validate::{
     ADDRESS_OUTPUTS, RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode,
 };

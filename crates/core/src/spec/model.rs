@@ -42,6 +42,9 @@ pub struct Spec {
     pub load_balancers: Option<Located<Vec<Located<LoadBalancer>>>>,
     #[serde(default)]
     pub dns: Option<Located<Dns>>,
+    /// ECR repositories.
+    #[serde(default)]
+    pub registries: Option<Located<Vec<Located<super::registries::Registry>>>>,
     /// Existing resources eksform takes over instead of creating: each
     /// address (as plans print it) with the AWS id or name of the resource.
     /// The plan shows them as `<= adopt`; apply marks them. Once applied the

@@ -2,6 +2,8 @@
 //! express (CIDR arithmetic, AZs in the region, sizes, names, references).
 //! Every problem is collected; nothing stops at the first one.
 
+mod registries;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::Ipv4Net;
@@ -183,6 +185,7 @@ pub fn validate(spec: &Spec, file: &SourceFile) -> Diagnostics {
     validate_compute(&mut v, spec);
     validate_iam(&mut v, spec);
     validate_edge(&mut v, spec);
+    registries::validate_registries(&mut v, spec);
     validate_adopt(&mut v, spec);
     v.diagnostics
 }
