@@ -10,6 +10,9 @@ use crate::kinds;
 use crate::model::{Address, DesiredResource, LiveResource, Value};
 use crate::spec::{self, NatMode, Spec};
 
+mod security_groups;
+pub use security_groups::{GroupName, Peer, RuleModel, SecurityGroupModel, looks_like_cidr};
+
 /// A stack with its defaults applied: what the kinds lower from.
 #[derive(Debug, Clone)]
 pub struct StackModel {
@@ -22,6 +25,8 @@ pub struct StackModel {
     pub cluster_name: Option<String>,
     pub cluster: Option<ClusterModel>,
     pub load_balancers: Vec<LoadBalancerModel>,
+    /// `securityGroups`.
+    pub security_groups: Vec<SecurityGroupModel>,
     pub dns: Option<DnsModel>,
     /// `adopt:` entries: the id of the live resource to take over, by address.
     pub adopt: BTreeMap<Address, String>,
@@ -492,6 +497,7 @@ pub fn model(spec: &Spec) -> StackModel {
         cluster_name,
         cluster: cluster_model(spec),
         load_balancers: load_balancers(spec),
+        security_groups: security_groups::security_groups(spec),
         dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
         adopt: spec
             .adopt

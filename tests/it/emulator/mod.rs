@@ -17,6 +17,7 @@ mod import_terraform;
 mod network;
 mod preflight;
 mod reliability;
+mod security_groups;
 mod shared_account;
 mod workloads;
 

@@ -6,6 +6,7 @@ mod extends;
 mod located;
 mod model;
 mod schema_check;
+mod security_groups;
 mod tree;
 mod tree_de;
 mod validate;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 pub use located::Located;
 pub use model::*;
+pub use security_groups::*;
 pub use validate::{
     ADDRESS_OUTPUTS, RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode,
 };
