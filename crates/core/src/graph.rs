@@ -827,6 +827,33 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_is_deleted_after_the_groups_whose_rules_name_its_security_group() {
+        let rules = Value::List(vec![crate::kinds::security_group::group_rule(
+            "tcp:5432",
+            Value::string("sg-cluster"),
+        )]);
+        let graph = with_rules(
+            vec![
+                delete(holding(
+                    live("eks_cluster.main", "dev"),
+                    "security_group_id",
+                    Value::string("sg-cluster"),
+                )),
+                delete(holding(
+                    live("security_group.custom.db", "sg-db"),
+                    "ingress",
+                    rules,
+                )),
+            ],
+            &[delete_after_what_holds_it],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["delete eks_cluster.main after delete security_group.custom.db"]
+        );
+    }
+
+    #[test]
     fn a_role_is_deleted_after_the_cluster_that_runs_as_it() {
         let arn = "arn:aws:iam::123456789012:role/dev-cluster";
         let graph = with_rules(

@@ -13,6 +13,8 @@ use crate::model::{Address, DesiredResource, LiveResource, Value};
 use crate::spec::{self, NatMode, Spec};
 
 pub use registries::{RegistryModel, lifecycle_policy};
+mod security_groups;
+pub use security_groups::{GroupName, Peer, RuleModel, SecurityGroupModel, looks_like_cidr};
 
 /// A stack with its defaults applied: what the kinds lower from.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct StackModel {
     pub cluster_name: Option<String>,
     pub cluster: Option<ClusterModel>,
     pub load_balancers: Vec<LoadBalancerModel>,
+    /// `securityGroups`.
+    pub security_groups: Vec<SecurityGroupModel>,
     pub dns: Option<DnsModel>,
     /// ECR repositories (`registries`).
     pub registries: Vec<RegistryModel>,
@@ -498,6 +502,7 @@ pub fn model(spec: &Spec) -> StackModel {
         cluster_name,
         cluster: cluster_model(spec),
         load_balancers: load_balancers(spec),
+        security_groups: security_groups::security_groups(spec),
         dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
         registries: registries::registries(spec),
         adopt: spec

@@ -284,15 +284,21 @@ pub struct LiveResource {
 }
 
 impl LiveResource {
-    /// What other resources may hold to refer to this one: its id and its ARN.
+    /// What other resources may hold to refer to this one: its id, its ARN
+    /// and, for a cluster, its security group's id.
     pub fn identifiers(&self) -> Vec<&str> {
         let mut ids = vec![self.id.as_str()];
-        ids.extend(
-            self.attributes
-                .get("arn")
-                .and_then(Value::as_str)
-                .filter(|arn| !arn.is_empty()),
-        );
+        // A cluster is known by its security group's id too: EKS deletes that
+        // group with the cluster, which AWS refuses while another group's
+        // rule names it, so such a group lets go of it first.
+        for name in ["arn", "security_group_id"] {
+            ids.extend(
+                self.attributes
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .filter(|id| !id.is_empty()),
+            );
+        }
         ids
     }
 

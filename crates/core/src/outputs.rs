@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cloud::{Cloud, CloudError, Regions, Scope};
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
-use crate::kinds::{EksCluster, HostedZone, OidcProvider, Vpc};
+use crate::kinds::{EksCluster, HostedZone, OidcProvider, SecurityGroup, Vpc};
 use crate::lower::{Network, normalize_cidr};
 use crate::model::{Address, LiveResource, Value};
 use crate::observe;
@@ -57,6 +57,9 @@ pub struct Outputs {
     /// `<load balancer>/<target group>` -> the target group's ARN.
     #[serde(rename = "targetGroupARNs", skip_serializing_if = "BTreeMap::is_empty")]
     pub target_group_arns: BTreeMap<String, String>,
+    /// A group of `securityGroups` by name -> its id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_group_ids: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hosted_zone_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -137,6 +140,12 @@ impl Outputs {
                         .strip_prefix("target_group.")?
                         .replacen('.', "/", 1);
                     Some((key, r.attributes.get("arn")?.as_str()?.to_string()))
+                })
+                .collect(),
+            security_group_ids: with_prefix("security_group.custom.")
+                .filter_map(|r| {
+                    let name = SecurityGroup::declared_name(&r.address)?;
+                    Some((name.to_string(), r.id.clone()))
                 })
                 .collect(),
             hosted_zone_id: find(&HostedZone::address()).map(|r| r.id.clone()),
@@ -226,6 +235,7 @@ const OUTPUT_NAMES: &[&str] = &[
     "serviceAccountRoleARNs",
     "loadBalancerDNSNames",
     "targetGroupARNs",
+    "securityGroupIds",
     "hostedZoneId",
     "nameServers",
     "registryURIs",
@@ -254,6 +264,7 @@ fn sources(output: &str) -> Vec<Address> {
         "serviceAccountRoleARNs" => prefix(&["iam_role", "irsa"]),
         "loadBalancerDNSNames" => prefix(&["load_balancer"]),
         "targetGroupARNs" => prefix(&["target_group"]),
+        "securityGroupIds" => prefix(&["security_group", "custom"]),
         "hostedZoneId" | "nameServers" => vec![HostedZone::address()],
         "registryURIs" => prefix(&["ecr_repository"]),
         _ => vec![],
@@ -430,6 +441,7 @@ mod tests {
             service_account_role_arns: map(),
             load_balancer_dns_names: map(),
             target_group_arns: map(),
+            security_group_ids: map(),
             hosted_zone_id: Some("x".into()),
             name_servers: one(),
             registry_uris: map(),

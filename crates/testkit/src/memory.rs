@@ -79,10 +79,12 @@ impl StoredResource {
     }
 
     /// What other resources hold to name this one: its id and its ARN (as
-    /// in AWS, a cluster's id is its name, which its node groups hold).
+    /// in AWS, a cluster's id is its name, which its node groups hold), and
+    /// a cluster's security group, which other groups' rules hold.
     fn identifiers(&self) -> Vec<&str> {
         let mut ids = vec![self.id.as_str()];
         ids.extend(self.text("arn").filter(|a| !a.is_empty()));
+        ids.extend(self.text("security_group_id").filter(|a| !a.is_empty()));
         ids
     }
 
@@ -753,6 +755,20 @@ const HELD_BY: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "security_group",
+        "security_group",
+        "egress",
+        "DependencyViolation",
+    ),
+    // DeleteCluster: EKS deletes the cluster's security group with it,
+    // which fails while another group's rule names that group.
+    (
+        "eks_cluster",
+        "security_group",
+        "ingress",
+        "DependencyViolation",
+    ),
+    (
+        "eks_cluster",
         "security_group",
         "egress",
         "DependencyViolation",

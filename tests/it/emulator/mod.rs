@@ -18,6 +18,7 @@ mod network;
 mod preflight;
 mod registries;
 mod reliability;
+mod security_groups;
 mod shared_account;
 mod workloads;
 

@@ -88,6 +88,19 @@ loadBalancers:
         targetType: ip
         healthCheckPath: /health
     defaultTargetGroup: nginx
+securityGroups:
+  - name: db
+    ingress:
+      - { from: nodes, port: 5432 }
+      - { from: loadBalancer.web, port: 5432 }
+      - { from: 10.40.0.0/16, ports: "5432-5433" }
+      - { from: db, protocol: all }
+  - name: cache
+    description: Cache admitting the database
+    ingress:
+      - { from: db, port: 6379, protocol: tcp }
+    egress:
+      - { to: 10.40.0.0/16, protocol: udp, port: 53 }
 dns:
   zone: dev.example.com
   records:

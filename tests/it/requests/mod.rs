@@ -5,5 +5,6 @@
 mod acm;
 mod adopt;
 mod cloudformation;
+mod ec2;
 mod eks;
 mod preflight;

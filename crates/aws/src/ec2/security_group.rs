@@ -1,17 +1,18 @@
-//! AWS calls for the security group of a load balancer: HTTP and HTTPS in from
-//! `ingressCIDRs`, everything out to the VPC (or anywhere, for a brought VPC
-//! whose CIDR eksform does not know). Rules change in place.
+//! AWS calls for security groups (a load balancer's, those of
+//! `securityGroups`). Rules change in place, one permission per call; a rule
+//! whose peer is a group is a user-id/group pair, read back as the kind's
+//! `{ group, rule }` value (`self` for the group itself).
 
 use async_trait::async_trait;
 
 use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
 use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::security_group::{Direction, SecurityGroup};
+use eksform_core::kinds::security_group::{Direction, SecurityGroup, group_rule};
 use eksform_core::kinds::tags::required;
-use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value, string_list};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 use std::collections::BTreeSet;
 
 /// Authorizes or revokes rules one permission per call: the emulator's
@@ -24,7 +25,7 @@ async fn change_rules(
     rules: &BTreeSet<String>,
 ) -> Result<(), CloudError> {
     for rule in rules {
-        let Some(permission) = permission(rule) else {
+        let Some(permission) = permission(rule, group) else {
             continue;
         };
         let result = match (direction, authorize) {
@@ -79,16 +80,34 @@ async fn change_rules(
     Ok(())
 }
 
+/// The rules of a list attribute as `<protocol>:<ports>:<peer>` (`all:<peer>`),
+/// the peer a CIDR, a group id or `self`.
+fn rule_keys(attributes: &Attributes, name: &str) -> BTreeSet<String> {
+    attributes
+        .get(name)
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|rule| match rule {
+            Value::String(text) => Some(text.clone()),
+            Value::Map(map) => Some(format!(
+                "{}:{}",
+                map.get("rule")?.as_str()?,
+                map.get("group")?.as_str()?
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Brings the rules of one direction from `live` to `desired`.
 async fn sync_rules(
     aws: &AwsClients,
     group: &str,
     direction: Direction,
-    live: &[String],
-    desired: &[String],
+    live: BTreeSet<String>,
+    desired: BTreeSet<String>,
 ) -> Result<(), CloudError> {
-    let live: BTreeSet<String> = live.iter().cloned().collect();
-    let desired: BTreeSet<String> = desired.iter().cloned().collect();
     let missing = desired.difference(&live).cloned().collect();
     let extra = live.difference(&desired).cloned().collect();
     change_rules(aws, group, direction, true, &missing).await?;
@@ -100,8 +119,14 @@ fn to_live(
     finding: Finding,
     group: &aws_sdk_ec2::types::SecurityGroup,
 ) -> Option<LiveResource> {
-    let rules = |permissions: &[IpPermission]| -> Vec<String> {
-        permissions.iter().flat_map(rule_text).collect()
+    let own = group.group_id().unwrap_or_default();
+    let rules = |permissions: &[IpPermission]| -> Value {
+        let mut rules: Vec<Value> = permissions
+            .iter()
+            .flat_map(|p| rule_values(p, own))
+            .collect();
+        rules.sort();
+        Value::List(rules)
     };
     let mut attributes = Attributes::new();
     attributes.insert(
@@ -116,14 +141,8 @@ fn to_live(
         "vpc_id".into(),
         Value::string(group.vpc_id().unwrap_or_default()),
     );
-    attributes.insert(
-        "ingress".into(),
-        Value::string_set(&rules(group.ip_permissions())),
-    );
-    attributes.insert(
-        "egress".into(),
-        Value::string_set(&rules(group.ip_permissions_egress())),
-    );
+    attributes.insert("ingress".into(), rules(group.ip_permissions()));
+    attributes.insert("egress".into(), rules(group.ip_permissions_egress()));
     finding.live(
         kind.name(),
         group.group_id().unwrap_or_default(),
@@ -225,8 +244,8 @@ impl Adapter for SecurityGroup {
                     aws,
                     &live.id,
                     direction,
-                    &string_list(&live.attributes, name),
-                    &string_list(desired, name),
+                    rule_keys(&live.attributes, name),
+                    rule_keys(desired, name),
                 )
                 .await?;
             }
@@ -249,46 +268,64 @@ impl Adapter for SecurityGroup {
     }
 }
 
-/// A rule as eksform writes it: `tcp:<port>:<cidr>` or `all:<cidr>`.
-pub fn rule_text(permission: &IpPermission) -> Vec<String> {
-    let protocol = permission.ip_protocol().unwrap_or_default();
-    permission
+/// What a permission admits, as the kind writes it: `tcp:443`, `tcp:1024-2048`, `all`.
+fn traffic(permission: &IpPermission) -> String {
+    match (
+        permission.ip_protocol().unwrap_or_default(),
+        permission.from_port(),
+        permission.to_port(),
+    ) {
+        ("-1", _, _) => "all".into(),
+        (protocol, Some(from), Some(to)) if from == to => format!("{protocol}:{from}"),
+        (protocol, from, to) => format!("{protocol}:{}-{}", from.unwrap_or(0), to.unwrap_or(0)),
+    }
+}
+
+/// A permission's rules as the kind writes them: `<traffic>:<cidr>` for each
+/// CIDR, `{ group, rule }` for each group (`self` when it is `own`).
+pub fn rule_values(permission: &IpPermission, own: &str) -> Vec<Value> {
+    let traffic = traffic(permission);
+    let cidrs = permission
         .ip_ranges()
         .iter()
         .filter_map(|r| r.cidr_ip())
-        .map(
-            |cidr| match (protocol, permission.from_port(), permission.to_port()) {
-                ("-1", _, _) => format!("all:{cidr}"),
-                (protocol, Some(from), Some(to)) if from == to => {
-                    format!("{protocol}:{from}:{cidr}")
-                }
-                (protocol, from, to) => {
-                    format!(
-                        "{protocol}:{}-{}:{cidr}",
-                        from.unwrap_or(0),
-                        to.unwrap_or(0)
-                    )
-                }
-            },
-        )
-        .collect()
+        .map(|cidr| Value::string(format!("{traffic}:{cidr}")));
+    let groups = permission
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|pair| pair.group_id())
+        .map(|id| group_rule(&traffic, Value::string(if id == own { "self" } else { id })));
+    cidrs.chain(groups).collect()
 }
 
-pub fn permission(rule: &str) -> Option<IpPermission> {
+/// The permission of a rule `<protocol>:<ports>:<peer>` or `all:<peer>`, the
+/// peer a CIDR, a group id (`sg-`) or `self` (the group `own`).
+pub fn permission(rule: &str, own: &str) -> Option<IpPermission> {
     let parts: Vec<&str> = rule.split(':').collect();
-    let builder = match parts.as_slice() {
-        ["all", cidr] => IpPermission::builder()
-            .ip_protocol("-1")
-            .ip_ranges(IpRange::builder().cidr_ip(*cidr).build()),
-        [protocol, port, cidr] => {
-            let (from, to) = port.split_once('-').unwrap_or((port, port));
-            IpPermission::builder()
-                .ip_protocol(*protocol)
-                .from_port(from.parse().ok()?)
-                .to_port(to.parse().ok()?)
-                .ip_ranges(IpRange::builder().cidr_ip(*cidr).build())
+    let (builder, peer) = match parts.as_slice() {
+        ["all", peer] => (IpPermission::builder().ip_protocol("-1"), *peer),
+        [protocol, port, peer] => {
+            // ICMP's every type is -1, which is no range.
+            let (from, to) = match *port {
+                "-1" => ("-1", "-1"),
+                port => port.split_once('-').unwrap_or((port, port)),
+            };
+            (
+                IpPermission::builder()
+                    .ip_protocol(*protocol)
+                    .from_port(from.parse().ok()?)
+                    .to_port(to.parse().ok()?),
+                *peer,
+            )
         }
         _ => return None,
+    };
+    let builder = match peer {
+        "self" => builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(own).build()),
+        group if group.starts_with("sg-") => {
+            builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build())
+        }
+        cidr => builder.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
     };
     Some(builder.build())
 }
@@ -303,9 +340,39 @@ mod tests {
             "tcp:443:10.0.0.0/8",
             "all:10.20.0.0/16",
             "tcp:1024-2048:0.0.0.0/0",
+            "icmp:-1:10.0.0.0/8",
         ] {
-            let permission = permission(rule).unwrap();
-            assert_eq!(rule_text(&permission), vec![rule.to_string()]);
+            let permission = permission(rule, "sg-own").unwrap();
+            assert_eq!(
+                rule_values(&permission, "sg-own"),
+                vec![Value::string(rule)]
+            );
         }
+    }
+
+    #[test]
+    fn group_rules_read_back_as_the_kind_writes_them() {
+        for (rule, traffic, group) in [
+            ("tcp:5432:sg-0abc", "tcp:5432", "sg-0abc"),
+            ("udp:1024-2048:self", "udp:1024-2048", "self"),
+            ("all:sg-0def", "all", "sg-0def"),
+        ] {
+            let permission = permission(rule, "sg-own").unwrap();
+            assert_eq!(
+                rule_values(&permission, "sg-own"),
+                vec![group_rule(traffic, Value::string(group))]
+            );
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                "ingress".into(),
+                Value::List(rule_values(&permission, "sg-own")),
+            );
+            assert_eq!(
+                rule_keys(&attributes, "ingress"),
+                BTreeSet::from([rule.to_string()])
+            );
+        }
+        let own = permission("tcp:80:self", "sg-own").unwrap();
+        assert_eq!(own.user_id_group_pairs()[0].group_id(), Some("sg-own"));
     }
 }

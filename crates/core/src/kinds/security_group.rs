@@ -1,10 +1,20 @@
-//! The security group of a load balancer: HTTP and HTTPS in from
-//! `ingressCIDRs`, everything out to the VPC (or anywhere, for a brought VPC
-//! whose CIDR eksform does not know). Rules change in place.
+//! Security groups: the group of a load balancer (HTTP and HTTPS in from
+//! `ingressCIDRs`, everything out to the VPC, or anywhere for a brought VPC
+//! whose CIDR eksform does not know) and the groups of `securityGroups`.
+//! Rules change in place.
+//!
+//! A rule is a string `<protocol>:<ports>:<cidr>` (`all:<cidr>`) when its
+//! peer is a CIDR, and a map `{ group, rule: "<protocol>:<ports>" | "all" }`
+//! when it is another group: `group` refers to that group's id (known after
+//! its create), or is `self` for the group itself.
 
 use super::{Attribute, Kind, ObservationFloor, Timings};
-use crate::lower::{Network, StackModel, resource_name, vpc_value};
+use super::{Compare, EksCluster};
+use crate::lower::{
+    GroupName, Network, Peer, RuleModel, SecurityGroupModel, StackModel, resource_name, vpc_value,
+};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub struct SecurityGroup;
@@ -13,6 +23,54 @@ impl SecurityGroup {
     pub fn address(load_balancer: &str) -> Address {
         Address::new(&["security_group", "load_balancer", load_balancer])
     }
+
+    /// The address of a group of `securityGroups`.
+    pub fn declared_address(name: &str) -> Address {
+        Address::new(&["security_group", "custom", name])
+    }
+
+    /// The name of a group of `securityGroups` at `address`, if it is one.
+    pub fn declared_name(address: &Address) -> Option<&str> {
+        address.as_str().strip_prefix("security_group.custom.")
+    }
+}
+
+/// What a rule whose peer is a group says as a value (see the module docs).
+pub fn group_rule(traffic: &str, group: Value) -> Value {
+    Value::Map(BTreeMap::from([
+        ("group".to_string(), group),
+        ("rule".to_string(), Value::string(traffic)),
+    ]))
+}
+
+/// The rule values of a group at `own` (a group naming itself is `self`).
+fn rule_values(rules: &[RuleModel], own: &Address) -> Value {
+    let mut values: Vec<Value> = rules
+        .iter()
+        .map(|rule| match &rule.peer {
+            Peer::Cidr(cidr) => Value::string(format!("{}:{cidr}", rule.traffic)),
+            Peer::Group(group) => {
+                let group = match group {
+                    GroupName::Cluster => {
+                        Value::reference(&EksCluster::address(), "security_group_id")
+                    }
+                    GroupName::LoadBalancer(name) => {
+                        Value::reference(&SecurityGroup::address(name), "id")
+                    }
+                    GroupName::Declared(name) if &SecurityGroup::declared_address(name) == own => {
+                        Value::string("self")
+                    }
+                    GroupName::Declared(name) => {
+                        Value::reference(&SecurityGroup::declared_address(name), "id")
+                    }
+                };
+                group_rule(&rule.traffic, group)
+            }
+        })
+        .collect();
+    values.sort();
+    values.dedup();
+    Value::List(values)
 }
 
 #[derive(Clone, Copy)]
@@ -24,8 +82,10 @@ pub enum Direction {
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::replaces("description"),
-    Attribute::in_place("egress"),
-    Attribute::in_place("ingress"),
+    // Sets: a rule naming a group sorts by its reference before apply and
+    // by the group's id after.
+    Attribute::in_place("egress").compared(Compare::Set),
+    Attribute::in_place("ingress").compared(Compare::Set),
     Attribute::replaces("name"),
     Attribute::tags(),
     Attribute::replaces("vpc_id"),
@@ -90,6 +150,10 @@ impl Kind for SecurityGroup {
             Network::Created(created) => created.cidr.to_string(),
             Network::Brought(_) => "0.0.0.0/0".into(),
         };
+        let declared = stack
+            .security_groups
+            .iter()
+            .map(|group| self.declared(stack, network, group));
         stack
             .load_balancers
             .iter()
@@ -123,6 +187,83 @@ impl Kind for SecurityGroup {
                         )),
                     )
             })
+            .chain(declared)
             .collect()
+    }
+}
+
+impl SecurityGroup {
+    /// A group of `securityGroups`.
+    fn declared(
+        &self,
+        stack: &StackModel,
+        network: &Network,
+        group: &SecurityGroupModel,
+    ) -> DesiredResource {
+        let address = Self::declared_address(&group.name);
+        let name = resource_name(&stack.stack, &address);
+        DesiredResource::new(self.name(), address.clone())
+            .with("name", Value::string(name.clone()))
+            .with("description", Value::string(group.description.clone()))
+            .with("vpc_id", vpc_value(network))
+            .with("ingress", rule_values(&group.ingress, &address))
+            .with("egress", rule_values(&group.egress, &address))
+            .with(
+                "tags",
+                Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn lowered(text: &str) -> Vec<DesiredResource> {
+        let loaded =
+            crate::spec::parse(SourceFile::new("sg.yaml", text.to_string())).expect("a valid spec");
+        SecurityGroup.lower(&crate::lower::model(&loaded.spec))
+    }
+
+    #[test]
+    fn rules_name_their_peers_by_cidr_reference_or_self() {
+        let groups = lowered(
+            "stack: dev\nregion: us-east-1\nvpc:\n  cidr: 10.0.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\ncluster: {}\nloadBalancers:\n  - name: web\nsecurityGroups:\n  - name: db\n    ingress:\n      - { from: nodes, port: 5432 }\n      - { from: cluster, port: 5432 }\n      - { from: loadBalancer.web, ports: \"5432-5433\" }\n      - { from: db, protocol: all }\n      - { from: 10.1.0.0/16, protocol: icmp }\n    egress: []\n",
+        );
+        let db = groups
+            .iter()
+            .find(|g| g.address == SecurityGroup::declared_address("db"))
+            .expect("the declared group");
+        let cluster = Value::reference(&EksCluster::address(), "security_group_id");
+        let mut expected = vec![
+            // `nodes` and `cluster` are one group: one rule.
+            group_rule("tcp:5432", cluster),
+            group_rule(
+                "tcp:5432-5433",
+                Value::reference(&SecurityGroup::address("web"), "id"),
+            ),
+            group_rule("all", Value::string("self")),
+            Value::string("icmp:-1:10.1.0.0/16"),
+        ];
+        expected.sort();
+        assert_eq!(db.attributes["ingress"], Value::List(expected));
+        assert_eq!(db.attributes["egress"], Value::List(vec![]));
+        assert_eq!(
+            db.attributes["name"],
+            Value::string("dev-security-group-custom-db")
+        );
+    }
+
+    #[test]
+    fn a_group_without_egress_rules_lets_everything_out() {
+        let groups = lowered(
+            "stack: dev\nregion: us-east-1\nvpc:\n  cidr: 10.0.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\nsecurityGroups:\n  - name: db\n",
+        );
+        assert_eq!(
+            groups[0].attributes["egress"],
+            Value::List(vec![Value::string("all:0.0.0.0/0")])
+        );
+        assert_eq!(groups[0].attributes["ingress"], Value::List(vec![]));
     }
 }

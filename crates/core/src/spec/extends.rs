@@ -24,6 +24,7 @@ const NAMED_LISTS: &[(&str, ItemKey)] = &[
     ("cluster.addons", ItemKey::Name),
     ("loadBalancers", ItemKey::Name),
     ("loadBalancers[].targetGroups", ItemKey::Name),
+    ("securityGroups", ItemKey::Name),
     ("iam.serviceAccounts", ItemKey::ServiceAccount),
     ("dns.records", ItemKey::Record),
     ("registries", ItemKey::Name),

@@ -7,6 +7,7 @@ mod located;
 mod model;
 mod registries;
 mod schema_check;
+mod security_groups;
 mod tree;
 mod tree_de;
 mod validate;
@@ -16,6 +17,7 @@ use std::path::Path;
 pub use located::Located;
 pub use model::*;
 pub use registries::*;
+pub use security_groups::*;
 pub use validate::{
     ADDRESS_OUTPUTS, RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode,
 };

@@ -40,6 +40,9 @@ pub struct Spec {
     pub fargate_profiles: Option<Located<Vec<Located<FargateProfile>>>>,
     #[serde(default)]
     pub load_balancers: Option<Located<Vec<Located<LoadBalancer>>>>,
+    /// Security groups in the stack's VPC, with rules admitting CIDRs or groups.
+    #[serde(default)]
+    pub security_groups: Option<Located<Vec<Located<super::SecurityGroup>>>>,
     #[serde(default)]
     pub dns: Option<Located<Dns>>,
     /// ECR repositories.

@@ -13,6 +13,8 @@ use super::model::*;
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, Span};
 use crate::suggest::did_you_mean;
 
+mod security_groups;
+
 /// Retention values CloudWatch Logs accepts.
 pub const RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -186,6 +188,7 @@ pub fn validate(spec: &Spec, file: &SourceFile) -> Diagnostics {
     validate_iam(&mut v, spec);
     validate_edge(&mut v, spec);
     registries::validate_registries(&mut v, spec);
+    security_groups::validate_security_groups(&mut v, spec);
     validate_adopt(&mut v, spec);
     v.diagnostics
 }
