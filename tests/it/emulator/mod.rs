@@ -18,6 +18,7 @@ mod network;
 mod preflight;
 mod reliability;
 mod shared_account;
+mod weighted;
 mod workloads;
 
 use std::collections::BTreeMap;
