@@ -65,6 +65,9 @@ pub struct TargetGroupModel {
     /// `ip` or `instance` (AWS's default).
     pub target_type: String,
     pub health_check_path: String,
+    /// Its share of the listeners' requests when the load balancer splits
+    /// them by weight (`None`: not forwarded to by weight).
+    pub weight: Option<u16>,
 }
 
 /// `dns`: the hosted zone (a name without the trailing dot) and its records.
@@ -83,6 +86,18 @@ pub struct RecordModel {
     pub values: Vec<String>,
     /// The load balancer an alias record points at.
     pub alias: Option<String>,
+    /// Weighted or failover routing (`None`: a simple record).
+    pub routing: Option<RecordRouting>,
+}
+
+/// How Route53 picks among the records of one name and type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRouting {
+    pub set_identifier: String,
+    pub weight: Option<u16>,
+    /// `PRIMARY` or `SECONDARY`.
+    pub failover: Option<String>,
+    pub health_check_id: Option<String>,
 }
 
 /// The EKS control plane with its defaults applied.
@@ -563,6 +578,7 @@ fn load_balancers(spec: &Spec) -> Vec<LoadBalancerModel> {
                             .health_check_path
                             .as_ref()
                             .map_or_else(|| "/".into(), |p| p.value.clone()),
+                        weight: tg.weight.as_ref().map(|w| w.value),
                     })
                     .collect(),
                 default_target_group: lb
@@ -591,6 +607,12 @@ fn dns_model(dns: &spec::Dns) -> DnsModel {
                 ttl: r.ttl.unwrap_or(300),
                 values: r.values.clone(),
                 alias: r.alias.as_ref().map(|a| a.load_balancer.value.clone()),
+                routing: r.set_identifier.as_ref().map(|id| RecordRouting {
+                    set_identifier: id.value.clone(),
+                    weight: r.weight.as_ref().map(|w| w.value),
+                    failover: r.failover.as_ref().map(|f| format!("{:?}", f.value)),
+                    health_check_id: r.health_check_id.as_ref().map(|h| h.value.clone()),
+                }),
             })
             .collect(),
     }

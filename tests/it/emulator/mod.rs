@@ -20,6 +20,7 @@ mod registries;
 mod reliability;
 mod security_groups;
 mod shared_account;
+mod weighted;
 mod workloads;
 
 use std::collections::BTreeMap;

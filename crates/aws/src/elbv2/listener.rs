@@ -1,6 +1,7 @@
 //! AWS calls for the listeners of a load balancer: port 80 answers 301 to HTTPS when
 //! `httpsRedirect` (else forwards), port 443 terminates TLS with the
-//! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
+//! certificate under a current TLS policy and forwards to `defaultTargetGroup`,
+//! or by weight to several groups (a `ForwardConfig`).
 //! Everything but the load balancer changes in place.
 
 use async_trait::async_trait;
@@ -11,12 +12,12 @@ use crate::elbv2::load_balancer::{
 };
 use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum,
+    Action, ActionTypeEnum, Certificate, ForwardActionConfig, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum, TargetGroupTuple,
 };
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::listener::{Listener, int};
+use eksform_core::kinds::listener::{Listener, int, weighted_target, weighted_targets};
 use eksform_core::kinds::tags::{required, tags_of};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
@@ -67,6 +68,24 @@ fn to_live(
         "target_group_arn".into(),
         text(action.and_then(|a| a.target_group_arn())),
     );
+    // A forward to several groups names none alone: it is read as weights.
+    if let Some(forward) = action
+        .filter(|a| a.target_group_arn().is_none())
+        .and_then(|a| a.forward_config())
+        .filter(|f| !f.target_groups().is_empty())
+    {
+        let targets = forward
+            .target_groups()
+            .iter()
+            .map(|tuple| {
+                weighted_target(
+                    text(tuple.target_group_arn()),
+                    tuple.weight().unwrap_or(1).into(),
+                )
+            })
+            .collect();
+        values.insert("forward_weights".into(), Value::List(targets));
+    }
     if let Some(certificate) = listener.certificates().first() {
         values.insert(
             "certificate_arn".into(),
@@ -194,6 +213,7 @@ impl Adapter for Listener {
             "protocol",
             "action",
             "target_group_arn",
+            "forward_weights",
             "certificate_arn",
             "ssl_policy",
         ]
@@ -253,10 +273,35 @@ pub fn action(attributes: &Attributes) -> Result<Action, CloudError> {
                     .build(),
             )
             .build()),
-        _ => Ok(Action::builder()
-            .r#type(ActionTypeEnum::Forward)
-            .target_group_arn(required(attributes, "target_group_arn")?)
-            .build()),
+        // One group named alone, or else the weighted groups.
+        _ => match (
+            attributes.get("target_group_arn").and_then(Value::as_str),
+            attributes.get("forward_weights"),
+        ) {
+            (None, Some(weights)) => {
+                let groups = weighted_targets(weights)
+                    .into_iter()
+                    .map(|(arn, weight)| {
+                        TargetGroupTuple::builder()
+                            .target_group_arn(arn)
+                            .weight(weight as i32)
+                            .build()
+                    })
+                    .collect();
+                Ok(Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .forward_config(
+                        ForwardActionConfig::builder()
+                            .set_target_groups(Some(groups))
+                            .build(),
+                    )
+                    .build())
+            }
+            _ => Ok(Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(required(attributes, "target_group_arn")?)
+                .build()),
+        },
     }
 }
 

@@ -4,6 +4,7 @@
 //! (`_eksform-<type>.<name>`) that names the owning stack and address, written
 //! in the same atomic change batch. A record without that mark is never
 //! changed or deleted; one in the way of the spec is a plan error.
+//! Weighted and failover records are keyed by name, type and set identifier.
 
 use async_trait::async_trait;
 
@@ -12,12 +13,13 @@ use crate::route53::{mark_tags, mark_text_of};
 use crate::{Adapter, AwsClients, error};
 use aws_sdk_route53::types::{
     AliasTarget, Change as RecordChange, ChangeAction, ChangeBatch, ResourceRecord,
-    ResourceRecordSet, RrType,
+    ResourceRecordSet, ResourceRecordSetFailover, RrType,
 };
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::dns_record::{
-    COMPANION_TTL, DnsRecord, companion_name, companion_target, wire_value,
+    COMPANION_TTL, DnsRecord, companion_name, routed_companion_name, routed_companion_target,
+    wire_value,
 };
 use eksform_core::kinds::hosted_zone::{bare_id, plain_name};
 use eksform_core::kinds::tags::{mark, parse_mark, required, stack_of, tags_of};
@@ -98,27 +100,47 @@ async fn zone_records(
     }
 }
 
+/// A record set's identity in a zone: name, type and set identifier.
+type RecordKey = (String, String, Option<String>);
+
+/// A record's id: `<zone>/<name>/<type>`, then `/<set identifier>` when routed.
+fn record_id_of(zone_id: &str, key: &RecordKey) -> String {
+    match &key.2 {
+        Some(set) => format!("{zone_id}/{}/{}/{set}", key.0, key.1),
+        None => format!("{zone_id}/{}/{}", key.0, key.1),
+    }
+}
+
 /// The stack's records in one zone (found by their companions), and the
-/// unmarked records at the (name, type) of `wanted` addresses.
+/// unmarked records at the (name, type, set identifier) of `wanted` addresses.
 async fn records_in_zone(
     aws: &AwsClients,
     zone_id: &str,
     stack: &str,
-    wanted: &BTreeMap<(String, String), Address>,
+    wanted: &BTreeMap<RecordKey, Address>,
 ) -> Result<Vec<LiveResource>, CloudError> {
     let records = zone_records(aws, zone_id).await?;
-    let by_key: BTreeMap<(String, String), &ResourceRecordSet> = records
+    let by_key: BTreeMap<RecordKey, &ResourceRecordSet> = records
         .iter()
-        .map(|r| ((plain_name(r.name()), r.r#type().as_str().to_string()), r))
+        .map(|r| {
+            (
+                (
+                    plain_name(r.name()),
+                    r.r#type().as_str().to_string(),
+                    r.set_identifier().map(str::to_string),
+                ),
+                r,
+            )
+        })
         .collect();
-    let live = |key: &(String, String), address: &Address, tags: BTreeMap<String, String>| {
+    let live = |key: &RecordKey, address: &Address, tags: BTreeMap<String, String>| {
         let set = by_key.get(key)?;
         let mut values = attributes_of(zone_id, set);
         values.insert("tags".into(), Value::string_map(&tags));
         Some(LiveResource {
             address: address.clone(),
             kind: "dns_record".into(),
-            id: format!("{zone_id}/{}/{}", key.0, key.1),
+            id: record_id_of(zone_id, key),
             attributes: values,
             status: Status::Ready,
         })
@@ -126,7 +148,7 @@ async fn records_in_zone(
     let mut found = Vec::new();
     let mut claimed = Vec::new();
     for companion in records.iter().filter(|r| r.r#type() == &RrType::Txt) {
-        let Some(target) = companion_target(&plain_name(companion.name())) else {
+        let Some(target) = routed_companion_target(&plain_name(companion.name())) else {
             continue;
         };
         let Some((owner, address)) = companion
@@ -163,13 +185,20 @@ impl Adapter for DnsRecord {
     ) -> Result<Vec<LiveResource>, CloudError> {
         // Records the spec names, by (name, type): unmarked ones in the way are
         // reported at their address.
-        let wanted: BTreeMap<(String, String), Address> = scope
+        let wanted: BTreeMap<RecordKey, Address> = scope
             .named
             .iter()
             .filter(|(address, _)| address.as_str().starts_with("dns_record."))
             .filter_map(|(address, name)| {
-                let record_type = address.as_str().rsplit('.').next()?.to_string();
-                Some(((plain_name(name), record_type), address.clone()))
+                let last = address.as_str().rsplit('.').next()?;
+                let (record_type, set) = match last.split_once('@') {
+                    Some((record_type, set)) => (record_type, Some(set.to_string())),
+                    None => (last, None),
+                };
+                Some((
+                    (plain_name(name), record_type.to_string(), set),
+                    address.clone(),
+                ))
             })
             .collect();
         let zones = stack_zones(aws, scope).await?;
@@ -202,10 +231,13 @@ impl Adapter for DnsRecord {
             ],
         )
         .await?;
-        let id = format!(
-            "{zone_id}/{}/{}",
-            plain_name(required(attributes, "name")?),
-            required(attributes, "type")?
+        let id = record_id_of(
+            zone_id,
+            &(
+                plain_name(required(attributes, "name")?),
+                required(attributes, "type")?.to_string(),
+                set_identifier(attributes).map(str::to_string),
+            ),
         );
         Ok(request.created(self.name(), id, Status::Ready))
     }
@@ -381,11 +413,36 @@ async fn record_at(
         .cloned())
 }
 
+/// A routed record's set identifier.
+fn set_identifier(attributes: &Attributes) -> Option<&str> {
+    attributes.get("set_identifier").and_then(Value::as_str)
+}
+
 pub fn record_set(attributes: &Attributes) -> Result<ResourceRecordSet, CloudError> {
     let record_type = required(attributes, "type")?;
     let mut builder = ResourceRecordSet::builder()
         .name(required(attributes, "name")?)
         .r#type(RrType::from(record_type));
+    if let Some(set) = set_identifier(attributes) {
+        builder = builder
+            .set_identifier(set)
+            .set_weight(match attributes.get("weight") {
+                Some(Value::Int(weight)) => Some(*weight),
+                _ => None,
+            })
+            .set_failover(
+                attributes
+                    .get("failover")
+                    .and_then(Value::as_str)
+                    .map(ResourceRecordSetFailover::from),
+            )
+            .set_health_check_id(
+                attributes
+                    .get("health_check_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            );
+    }
     if let Some(dns_name) = attributes.get("alias_dns_name").and_then(Value::as_str) {
         builder = builder.alias_target(
             AliasTarget::builder()
@@ -421,9 +478,10 @@ pub fn companion_set(
     attributes: &Attributes,
 ) -> Result<ResourceRecordSet, CloudError> {
     ResourceRecordSet::builder()
-        .name(companion_name(
+        .name(routed_companion_name(
             required(attributes, "name")?,
             required(attributes, "type")?,
+            set_identifier(attributes),
         ))
         .r#type(RrType::Txt)
         .ttl(COMPANION_TTL)
@@ -446,6 +504,19 @@ pub fn attributes_of(zone_id: &str, set: &ResourceRecordSet) -> Attributes {
     values.insert("zone_id".into(), Value::string(zone_id));
     values.insert("name".into(), Value::string(plain_name(set.name())));
     values.insert("type".into(), Value::string(record_type.clone()));
+    if let Some(id) = set.set_identifier() {
+        let text = |s: Option<&str>| s.map_or(Value::Null, Value::string);
+        values.insert("set_identifier".into(), Value::string(id));
+        values.insert(
+            "weight".into(),
+            set.weight().map_or(Value::Null, Value::Int),
+        );
+        values.insert(
+            "failover".into(),
+            text(set.failover().map(ResourceRecordSetFailover::as_str)),
+        );
+        values.insert("health_check_id".into(), text(set.health_check_id()));
+    }
     match set.alias_target() {
         Some(alias) => {
             values.insert(

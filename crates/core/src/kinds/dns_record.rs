@@ -4,6 +4,9 @@
 //! (`_eksform-<type>.<name>`) that names the owning stack and address, written
 //! in the same atomic change batch. A record without that mark is never
 //! changed or deleted; one in the way of the spec is a plan error.
+//! Weighted and failover records are told apart by their set identifier,
+//! in their address (`dns_record.<name>.<type>@<set identifier>`) and in
+//! their companion's name (`_eksform-<type>-<set identifier>.<name>`).
 
 use super::certificate::Certificate;
 use super::hosted_zone::{HostedZone, plain_name};
@@ -21,6 +24,15 @@ pub const COMPANION_TTL: i64 = 300;
 impl DnsRecord {
     pub fn address(name: &str, record_type: &str) -> Address {
         Address::new(&["dns_record", name, record_type])
+    }
+
+    /// A weighted or failover record's address: its set identifier after the type.
+    pub fn routed_address(name: &str, record_type: &str, set_identifier: &str) -> Address {
+        Address::new(&[
+            "dns_record",
+            name,
+            &format!("{record_type}@{set_identifier}"),
+        ])
     }
 
     pub fn validation_address(load_balancer: &str) -> Address {
@@ -42,25 +54,47 @@ impl DnsRecord {
 /// The companion TXT record's name: `*` cannot stand inside a name, so a
 /// wildcard label is written `_wildcard`.
 pub fn companion_name(name: &str, record_type: &str) -> String {
+    routed_companion_name(name, record_type, None)
+}
+
+/// The companion of a record that may have a set identifier: the identifier
+/// follows the type in the first label (a type has no '-').
+pub fn routed_companion_name(
+    name: &str,
+    record_type: &str,
+    set_identifier: Option<&str>,
+) -> String {
     let name = match name.strip_prefix("*.") {
         Some(rest) => format!("_wildcard.{rest}"),
         None => name.to_string(),
     };
+    let set = set_identifier
+        .map(|id| format!("-{id}"))
+        .unwrap_or_default();
     format!(
-        "{COMPANION_PREFIX}{}.{name}",
+        "{COMPANION_PREFIX}{}{set}.{name}",
         record_type.to_ascii_lowercase()
     )
 }
 
 /// The record a companion name stands for: (name, type).
 pub fn companion_target(name: &str) -> Option<(String, String)> {
+    routed_companion_target(name).map(|(name, record_type, _)| (name, record_type))
+}
+
+/// The record a companion name stands for: (name, type, set identifier).
+pub fn routed_companion_target(name: &str) -> Option<(String, String, Option<String>)> {
     let rest = name.strip_prefix(COMPANION_PREFIX)?;
-    let (record_type, name) = rest.split_once('.')?;
+    let (label, name) = rest.split_once('.')?;
+    let (record_type, set_identifier) = match label.split_once('-') {
+        Some((record_type, id)) => (record_type, Some(id.to_string())),
+        None => (label, None),
+    };
     let name = match name.strip_prefix("_wildcard.") {
         Some(rest) => format!("*.{rest}"),
         None => name.to_string(),
     };
-    Some((name, record_type.to_ascii_uppercase()))
+    Some((name, record_type.to_ascii_uppercase(), set_identifier))
 }
 
 /// TXT values are quoted strings on the wire; the spec may give them bare.
@@ -101,11 +135,15 @@ fn same_dns_values(live: &Value, desired: &Value) -> bool {
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("alias_dns_name").compared(Compare::Custom(same_dns_name)),
     Attribute::in_place("alias_zone_id"),
+    Attribute::replaces("failover"),
+    Attribute::in_place("health_check_id"),
     Attribute::replaces("name").compared(Compare::Custom(same_dns_name)),
+    Attribute::replaces("set_identifier"),
     Attribute::tags(),
     Attribute::in_place("ttl"),
     Attribute::replaces("type"),
     Attribute::in_place("values").compared(Compare::Custom(same_dns_values)),
+    Attribute::in_place("weight"),
     Attribute::replaces("zone_id"),
 ];
 
@@ -159,12 +197,41 @@ impl Kind for DnsRecord {
         let zone = Value::reference(&HostedZone::address(), "id");
         let mut desired = Vec::new();
         for record in &dns.records {
-            let address = Self::address(&record.name, &record.record_type);
+            let address = match &record.routing {
+                Some(routing) => {
+                    Self::routed_address(&record.name, &record.record_type, &routing.set_identifier)
+                }
+                None => Self::address(&record.name, &record.record_type),
+            };
             let mut resource = DesiredResource::new(self.name(), address.clone())
                 .with("zone_id", zone.clone())
                 .with("name", Value::string(record.name.clone()))
                 .with("type", Value::string(record.record_type.clone()))
                 .with("tags", Value::string_map(&mark(&stack.stack, &address)));
+            // Routing attributes only on routed records: a simple record's
+            // plan is as it always was.
+            if let Some(routing) = &record.routing {
+                resource = resource
+                    .with(
+                        "set_identifier",
+                        Value::string(routing.set_identifier.clone()),
+                    )
+                    .with(
+                        "weight",
+                        routing.weight.map_or(Value::Null, |w| Value::Int(w.into())),
+                    )
+                    .with(
+                        "failover",
+                        routing.failover.clone().map_or(Value::Null, Value::String),
+                    )
+                    .with(
+                        "health_check_id",
+                        routing
+                            .health_check_id
+                            .clone()
+                            .map_or(Value::Null, Value::String),
+                    );
+            }
             resource = match &record.alias {
                 Some(lb) => {
                     let target = LoadBalancer::address(lb);
@@ -224,5 +291,19 @@ mod tests {
                 Some((name.to_string(), record_type.to_string()))
             );
         }
+    }
+
+    #[test]
+    fn routed_companion_names_carry_the_set_identifier() {
+        let companion = routed_companion_name("www.example.com", "A", Some("blue-1"));
+        assert_eq!(companion, "_eksform-a-blue-1.www.example.com");
+        assert_eq!(
+            routed_companion_target(&companion),
+            Some(("www.example.com".into(), "A".into(), Some("blue-1".into())))
+        );
+        assert_eq!(
+            routed_companion_target("_eksform-cname.www.example.com"),
+            Some(("www.example.com".into(), "CNAME".into(), None))
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! The listeners of a load balancer: port 80 answers 301 to HTTPS when
 //! `httpsRedirect` (else forwards), port 443 terminates TLS with the
-//! certificate under a current TLS policy and forwards to `defaultTargetGroup`.
+//! certificate under a current TLS policy and forwards to `defaultTargetGroup`,
+//! or, when target groups carry weights, to each weighted group its share
+//! (`forward_weights`; blue/green moves traffic by changing them).
 //! Everything but the load balancer changes in place.
 
 use super::certificate_validation::CertificateValidation;
 use super::load_balancer::LoadBalancer;
 use super::target_group::TargetGroup;
-use super::{Attribute, Kind, ObservationFloor};
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::{CertificateSource, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 
@@ -28,10 +30,53 @@ pub fn int(attributes: &Attributes, name: &str) -> Option<i32> {
     }
 }
 
+/// One entry of a weighted forward: `{ target_group_arn, weight }`.
+pub fn weighted_target(target_group_arn: Value, weight: i64) -> Value {
+    Value::Map(
+        [
+            ("target_group_arn".to_string(), target_group_arn),
+            ("weight".to_string(), Value::Int(weight)),
+        ]
+        .into(),
+    )
+}
+
+/// The (ARN, weight) pairs of a `forward_weights` value, in ARN order: AWS
+/// answers them in its own order.
+pub fn weighted_targets(value: &Value) -> Vec<(String, i64)> {
+    let Value::List(items) = value else {
+        return vec![];
+    };
+    let mut targets: Vec<(String, i64)> = items
+        .iter()
+        .filter_map(|item| {
+            let Value::Map(entry) = item else {
+                return None;
+            };
+            let arn = entry.get("target_group_arn")?.as_str()?.to_string();
+            match entry.get("weight") {
+                Some(Value::Int(weight)) => Some((arn, *weight)),
+                _ => None,
+            }
+        })
+        .collect();
+    targets.sort();
+    targets
+}
+
+/// Weighted forwards compared as sets of (target group, weight).
+fn same_weighted_targets(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (Value::List(_), Value::List(_)) => weighted_targets(live) == weighted_targets(desired),
+        _ => live == desired,
+    }
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("action"),
     Attribute::in_place("certificate_arn"),
+    Attribute::in_place("forward_weights").compared(Compare::Custom(same_weighted_targets)),
     Attribute::replaces("load_balancer_arn"),
     Attribute::in_place("port"),
     Attribute::in_place("protocol"),
@@ -91,6 +136,19 @@ impl Kind for Listener {
                 .default_target_group
                 .as_ref()
                 .map(|group| Value::reference(&TargetGroup::address(&lb.name, group), "arn"));
+            // Weights given: the listeners forward to every weighted group,
+            // and no single group stands alone.
+            let weighted: Vec<Value> = lb
+                .target_groups
+                .iter()
+                .filter_map(|group| {
+                    let weight = group.weight?;
+                    Some(weighted_target(
+                        Value::reference(&TargetGroup::address(&lb.name, &group.name), "arn"),
+                        weight.into(),
+                    ))
+                })
+                .collect();
             let resource = |protocol: &str, port: i64| {
                 let address = Self::address(&lb.name, protocol);
                 let name = resource_name(&stack.stack, &address);
@@ -112,9 +170,14 @@ impl Kind for Listener {
                     )
             };
             let forward = |resource: DesiredResource, target: &Value| {
-                resource
-                    .with("action", Value::string("forward"))
-                    .with("target_group_arn", target.clone())
+                let resource = resource.with("action", Value::string("forward"));
+                if weighted.is_empty() {
+                    resource.with("target_group_arn", target.clone())
+                } else {
+                    resource
+                        .with("target_group_arn", Value::Null)
+                        .with("forward_weights", Value::List(weighted.clone()))
+                }
             };
             // Port 80: a redirect needs nothing else; a forward needs a group.
             if lb.https_redirect {

@@ -441,6 +441,12 @@ pub struct TargetGroup {
     pub target_type: Option<TargetType>,
     #[serde(default)]
     pub health_check_path: Option<Located<String>>,
+    /// 0 to 999: the listeners forward to every group with a weight, each
+    /// getting its share of the requests (blue/green). Changing weights
+    /// modifies the listeners in place. Without weights the listeners
+    /// forward to `defaultTargetGroup`.
+    #[serde(default)]
+    pub weight: Option<Located<u16>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -471,6 +477,28 @@ pub struct DnsRecord {
     pub values: Vec<String>,
     #[serde(default)]
     pub alias: Option<Located<Alias>>,
+    /// Tells apart records of one name and type under weighted or failover
+    /// routing: lower-case letters, digits and '-', up to 40.
+    #[serde(default, rename = "setIdentifier")]
+    pub set_identifier: Option<Located<String>>,
+    /// Weighted routing: 0 to 255, this record's share of the answers.
+    #[serde(default)]
+    pub weight: Option<Located<u16>>,
+    /// Failover routing: the PRIMARY record answers while healthy, else the SECONDARY.
+    #[serde(default)]
+    pub failover: Option<Located<Failover>>,
+    /// The Route53 health check whose status this record follows.
+    #[serde(default, rename = "healthCheckId")]
+    pub health_check_id: Option<Located<String>>,
+}
+
+/// A failover record's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Failover {
+    #[allow(clippy::upper_case_acronyms)]
+    PRIMARY,
+    #[allow(clippy::upper_case_acronyms)]
+    SECONDARY,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -14,6 +14,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, Span};
 use crate::suggest::did_you_mean;
 
 mod security_groups;
+mod routing;
 
 /// Retention values CloudWatch Logs accepts.
 pub const RETENTION_DAYS: &[u32] = &[
@@ -1171,28 +1172,28 @@ fn validate_edge(v: &mut Validator, spec: &Spec) {
                 help,
             );
         }
+        routing::validate_target_group_weights(v, lb);
     }
     if let Some(dns) = &spec.dns {
         let zone = dns.zone.trim_end_matches('.');
-        let keys: Vec<(String, Span)> = dns
+        let typed: Vec<(&DnsRecord, String)> = dns
             .records
             .iter()
             .map(|r| {
-                (
-                    format!(
-                        "{} {:?}",
-                        r.name.value,
-                        r.record_type.unwrap_or(if r.alias.is_some() {
-                            RecordType::A
-                        } else {
-                            RecordType::CNAME
-                        })
-                    ),
-                    r.name.span,
-                )
+                let record_type = r.record_type.unwrap_or(if r.alias.is_some() {
+                    RecordType::A
+                } else {
+                    RecordType::CNAME
+                });
+                (&r.value, format!("{record_type:?}"))
             })
             .collect();
+        let keys: Vec<(String, Span)> = typed
+            .iter()
+            .map(|(r, record_type)| (routing::record_key(r, record_type), r.name.span))
+            .collect();
         v.unique("DNS record", keys.iter().map(|(k, s)| (k.as_str(), *s)));
+        routing::validate_record_routing(v, &typed);
         for record in &dns.records {
             let name = record.name.trim_end_matches('.');
             if name != zone && !name.ends_with(&format!(".{zone}")) {

@@ -1,0 +1,319 @@
+//! Weighted routing against the emulator: an ALB whose listener splits
+//! requests between a blue and a green target group by weight (moving the
+//! weights is one in-place ModifyListener, the ALB and listener kept), and
+//! Route53 weighted and failover records created, re-planned, changed and
+//! destroyed.
+//!
+//! The emulator deletes every weighted record with the same SetIdentifier
+//! whatever its name (EMULATOR.md), so each record here has its own.
+
+use aws_sdk_elasticloadbalancingv2::types::Listener;
+use eksform_aws::AwsClients;
+use eksform_testkit::assertions::assert_nothing_marked;
+use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, write_spec};
+
+use super::REGION;
+use crate::EKSFORM;
+
+fn weighted_edge(blue: u16, green: u16) -> String {
+    format!(
+        r#"stack: edge
+region: {REGION}
+vpc:
+  cidr: 10.61.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b]
+  nat: {{ gateway: Disable }}
+loadBalancers:
+  - name: web
+    targetGroups:
+      - {{ name: blue, port: 80, targetType: ip, weight: {blue} }}
+      - {{ name: green, port: 80, targetType: ip, weight: {green} }}
+"#
+    )
+}
+
+async fn only_listener(aws: &AwsClients, load_balancer_arn: &str) -> Listener {
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(load_balancer_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listeners.listeners().len(), 1, "port 80 only");
+    listeners.listeners()[0].clone()
+}
+
+/// The listener's forward weights by target group name.
+async fn forward_weights(aws: &AwsClients, listener: &Listener) -> Vec<(String, i32)> {
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    let name_of = |arn: &str| {
+        let group = groups
+            .target_groups()
+            .iter()
+            .find(|g| g.target_group_arn() == Some(arn))
+            .expect("a forwarded group exists");
+        let name = group.target_group_name().unwrap();
+        if name.contains("blue") {
+            "blue"
+        } else {
+            "green"
+        }
+        .to_string()
+    };
+    let action = &listener.default_actions()[0];
+    assert_eq!(action.target_group_arn(), None, "no single group");
+    let mut weights: Vec<(String, i32)> = action
+        .forward_config()
+        .expect("a weighted forward")
+        .target_groups()
+        .iter()
+        .map(|t| (name_of(t.target_group_arn().unwrap()), t.weight().unwrap()))
+        .collect();
+    weights.sort();
+    weights
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_target_group_weights_modifies_the_listener_in_place() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "edge.yaml", &weighted_edge(100, 0));
+    apply(&emulator, &spec);
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    assert_eq!(balancers.load_balancers().len(), 1);
+    let lb_arn = balancers.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let listener = only_listener(&aws, &lb_arn).await;
+    assert_eq!(
+        forward_weights(&aws, &listener).await,
+        [("blue".to_string(), 100), ("green".to_string(), 0)]
+    );
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "re-plan has no changes"
+    );
+
+    // Blue to green: one update of the listener, nothing replaced.
+    let moved = write_spec(&dir, "edge.yaml", &weighted_edge(0, 100));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&moved)
+        .output()
+        .unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let changes: Vec<(String, String)> = document["stacks"][0]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [("listener.web.http".to_string(), "update".to_string())]
+    );
+    apply(&emulator, &moved);
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    assert_eq!(
+        balancers.load_balancers()[0].load_balancer_arn(),
+        Some(lb_arn.as_str()),
+        "the same ALB"
+    );
+    let after = only_listener(&aws, &lb_arn).await;
+    assert_eq!(
+        after.listener_arn(),
+        listener.listener_arn(),
+        "the same listener"
+    );
+    assert_eq!(
+        forward_weights(&aws, &after).await,
+        [("blue".to_string(), 0), ("green".to_string(), 100)]
+    );
+    assert_eq!(
+        plan_exit_code(&emulator, &moved),
+        0,
+        "re-plan has no changes"
+    );
+
+    // Weights left out: back to a plain forward to the first group, in place.
+    let plain = write_spec(
+        &dir,
+        "edge.yaml",
+        &weighted_edge(0, 100)
+            .replace(", weight: 0", "")
+            .replace(", weight: 100", ""),
+    );
+    apply(&emulator, &plain);
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    let blue = groups
+        .target_groups()
+        .iter()
+        .find(|g| g.target_group_name().unwrap().contains("blue"))
+        .unwrap();
+    let listener = only_listener(&aws, &lb_arn).await;
+    assert_eq!(listener.listener_arn(), after.listener_arn());
+    assert_eq!(
+        listener.default_actions()[0].target_group_arn(),
+        blue.target_group_arn()
+    );
+    assert_eq!(plan_exit_code(&emulator, &plain), 0);
+
+    destroy(&emulator, &plain);
+    assert!(
+        aws.elb
+            .describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .is_empty()
+    );
+    assert_nothing_marked(&aws, "edge").await;
+}
+
+fn weighted_dns(blue: u16, green: u16) -> String {
+    format!(
+        r#"stack: dns
+region: {REGION}
+dns:
+  zone: weighted.example.com
+  records:
+    - {{ name: www.weighted.example.com, type: A, values: [192.0.2.10], setIdentifier: www-blue, weight: {blue} }}
+    - {{ name: www.weighted.example.com, type: A, values: [192.0.2.20], setIdentifier: www-green, weight: {green} }}
+    - {{ name: api.weighted.example.com, type: CNAME, values: [api-a.example.net], setIdentifier: api-primary, failover: PRIMARY }}
+    - {{ name: api.weighted.example.com, type: CNAME, values: [api-b.example.net], setIdentifier: api-secondary, failover: SECONDARY }}
+    - {{ name: plain.weighted.example.com, type: A, values: [192.0.2.30] }}
+"#
+    )
+}
+
+/// (name, set identifier, weight, failover) of the zone's routed records.
+async fn routed_records(aws: &AwsClients) -> Vec<(String, String, Option<i64>, Option<String>)> {
+    let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+    // Destroyed with its records: nothing routed is left.
+    let Some(zone) = zones.hosted_zones().first() else {
+        return vec![];
+    };
+    let zone = zone.id().to_string();
+    let records = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    let mut routed: Vec<_> = records
+        .resource_record_sets()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.name().trim_end_matches('.').to_string(),
+                r.set_identifier()?.to_string(),
+                r.weight(),
+                r.failover().map(|f| f.as_str().to_string()),
+            ))
+        })
+        .collect();
+    routed.sort();
+    routed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weighted_and_failover_records_are_created_changed_and_destroyed() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "dns.yaml", &weighted_dns(100, 0));
+    apply(&emulator, &spec);
+    let primary = |name: &str, id: &str, failover: &str| {
+        (
+            name.to_string(),
+            id.to_string(),
+            None,
+            Some(failover.to_string()),
+        )
+    };
+    let weighted = |id: &str, weight: i64| {
+        (
+            "www.weighted.example.com".to_string(),
+            id.to_string(),
+            Some(weight),
+            None,
+        )
+    };
+    assert_eq!(
+        routed_records(&aws).await,
+        [
+            primary("api.weighted.example.com", "api-primary", "PRIMARY"),
+            primary("api.weighted.example.com", "api-secondary", "SECONDARY"),
+            weighted("www-blue", 100),
+            weighted("www-green", 0),
+        ]
+    );
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "re-plan has no changes"
+    );
+
+    let moved = write_spec(&dir, "dns.yaml", &weighted_dns(0, 100));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&moved)
+        .output()
+        .unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let mut changes: Vec<(String, String)> = document["stacks"][0]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    changes.sort();
+    assert_eq!(
+        changes,
+        [
+            (
+                "dns_record.www.weighted.example.com.A@www-blue".to_string(),
+                "update".to_string()
+            ),
+            (
+                "dns_record.www.weighted.example.com.A@www-green".to_string(),
+                "update".to_string()
+            ),
+        ]
+    );
+    apply(&emulator, &moved);
+    let routed = routed_records(&aws).await;
+    assert!(routed.contains(&weighted("www-blue", 0)), "{routed:?}");
+    assert!(routed.contains(&weighted("www-green", 100)), "{routed:?}");
+    assert_eq!(
+        plan_exit_code(&emulator, &moved),
+        0,
+        "re-plan has no changes"
+    );
+
+    destroy(&emulator, &moved);
+    assert!(
+        routed_records(&aws).await.is_empty(),
+        "no routed record left"
+    );
+}
