@@ -183,6 +183,7 @@ pub const GRANTS: &[Grant] = &[
             "ec2:DescribeVpcs",
             "eks:DescribeAccessEntry",
             "eks:DescribeAddon",
+            "eks:DescribeAddonConfiguration",
             "eks:DescribeAddonVersions",
             "eks:DescribeCluster",
             "eks:DescribeClusterVersions",

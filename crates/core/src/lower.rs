@@ -113,6 +113,8 @@ pub struct AddonModel {
     pub version: String,
     /// `namespace/name` of the service account whose IRSA role it uses.
     pub service_account: Option<String>,
+    /// `configurationValues` as the canonical JSON string AWS takes.
+    pub configuration_values: Option<String>,
 }
 
 /// A cluster access entry and the access policies associated with it.
@@ -163,40 +165,59 @@ pub struct NodeGroupModel {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A workload role's policies, the same for IRSA (`iam.serviceAccounts`:
+/// `wellKnownPolicies`, `attachPolicyARNs`, `attachPolicy`) and Pod Identity
+/// (`wellKnownPolicies`, `permissionPolicyARNs`, `permissionPolicy`): the
+/// managed policy ARNs, sorted, and the inline documents by name.
+pub fn workload_policies(
+    region: &str,
+    well_known: Option<&spec::WellKnownPolicies>,
+    policy_arns: &[spec::Located<String>],
+    inline_document: Option<&serde_json::Value>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let partition = partition(region);
+    let mut managed = Vec::new();
+    let mut inline = BTreeMap::new();
+    if let Some(known) = well_known {
+        for (wanted, policy) in crate::kinds::well_known_policies(known) {
+            if !wanted {
+                continue;
+            }
+            match policy {
+                crate::kinds::WellKnown::Managed(path) => {
+                    managed.push(format!("arn:{partition}:iam::aws:policy/{path}"))
+                }
+                crate::kinds::WellKnown::Inline(name, document) => {
+                    inline.insert(name.to_string(), document.to_string());
+                }
+            }
+        }
+    }
+    managed.extend(policy_arns.iter().map(|a| a.value.clone()));
+    if let Some(document) = inline_document {
+        inline.insert(
+            "eksform-inline".into(),
+            crate::model::sorted_json(document.clone()).to_string(),
+        );
+    }
+    managed.sort();
+    managed.dedup();
+    (managed, inline)
+}
+
 fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
-    let partition = partition(&spec.region);
     let Some(iam) = &spec.iam else {
         return Vec::new();
     };
     iam.service_accounts
         .iter()
         .map(|account| {
-            let mut managed = Vec::new();
-            let mut inline = BTreeMap::new();
-            if let Some(known) = &account.well_known_policies {
-                for (wanted, policy) in crate::kinds::well_known_policies(known) {
-                    if !wanted {
-                        continue;
-                    }
-                    match policy {
-                        crate::kinds::WellKnown::Managed(path) => {
-                            managed.push(format!("arn:{partition}:iam::aws:policy/{path}"))
-                        }
-                        crate::kinds::WellKnown::Inline(name, document) => {
-                            inline.insert(name.to_string(), document.to_string());
-                        }
-                    }
-                }
-            }
-            managed.extend(account.attach_policy_arns.iter().map(|a| a.value.clone()));
-            if let Some(document) = &account.attach_policy {
-                inline.insert(
-                    "eksform-inline".into(),
-                    crate::model::sorted_json(document.clone()).to_string(),
-                );
-            }
-            managed.sort();
-            managed.dedup();
+            let (managed, inline) = workload_policies(
+                &spec.region,
+                account.well_known_policies.as_ref(),
+                &account.attach_policy_arns,
+                account.attach_policy.as_ref(),
+            );
             ServiceAccountModel {
                 namespace: account.metadata.namespace.value.clone(),
                 name: account.metadata.name.value.clone(),
@@ -370,6 +391,10 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
                     .as_ref()
                     .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
                 service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
+                configuration_values: addon
+                    .configuration_values
+                    .as_ref()
+                    .map(|values| values.canonical_json()),
             })
             .collect(),
         access_entries: cluster

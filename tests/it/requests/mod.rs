@@ -3,6 +3,7 @@
 //! AWS does.
 
 mod acm;
+mod addon_configuration;
 mod adopt;
 mod cloudformation;
 mod eks;

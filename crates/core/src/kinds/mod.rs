@@ -120,6 +120,10 @@ pub enum Compare {
     /// statement without `sts:TagSession` satisfies one with it (a role
     /// eksctl or Terraform made already lets the service assume it).
     TrustPolicy,
+    /// A JSON document of settings (an add-on's configuration values),
+    /// compared as canonical JSON; a desired null leaves whatever is live
+    /// alone. The plan shows it key by key, as dotted paths.
+    JsonSettings,
     /// Never a diff: the value is written at creation and whatever AWS holds
     /// since satisfies it (an adopted zone keeps its own comment and tags).
     Ignored,
@@ -159,10 +163,68 @@ impl Compare {
                 };
                 documents(live).is_some() && documents(live) == documents(desired)
             }
+            Compare::JsonSettings => match desired {
+                Value::Null => true,
+                _ => json_settings(live) == json_settings(desired),
+            },
             Compare::Ignored => true,
             Compare::Custom(rule) => rule(live, desired),
         }
     }
+}
+
+/// JSON settings as a value to compare: absent or empty is no settings.
+fn json_settings(value: &Value) -> Option<serde_json::Value> {
+    match value.as_str().map(str::trim) {
+        None | Some("") => Some(serde_json::json!({})),
+        Some(text) => serde_json::from_str(text).ok(),
+    }
+}
+
+/// JSON settings flattened to dotted paths (`resources.limits.memory`),
+/// each leaf as JSON text, so the plan shows them key by key; a list is one
+/// leaf. `None` when the text is not JSON.
+pub fn flattened_json_settings(text: &str) -> Option<std::collections::BTreeMap<String, Value>> {
+    fn walk(
+        prefix: &str,
+        value: &serde_json::Value,
+        out: &mut std::collections::BTreeMap<String, Value>,
+    ) {
+        match value {
+            serde_json::Value::Object(entries) if !entries.is_empty() || prefix.is_empty() => {
+                for (key, inner) in entries {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, inner, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_string(), leaf_value(leaf));
+            }
+        }
+    }
+    /// A leaf as the plan prints values: strings quoted, numbers and
+    /// booleans bare, lists element by element.
+    fn leaf_value(leaf: &serde_json::Value) -> Value {
+        match leaf {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::String(s) => Value::string(s.clone()),
+            serde_json::Value::Array(items) => Value::List(items.iter().map(leaf_value).collect()),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::String(n.to_string()),
+            },
+            serde_json::Value::Object(_) => Value::String(leaf.to_string()),
+        }
+    }
+    let parsed = json_settings(&Value::string(text))?;
+    let mut out = std::collections::BTreeMap::new();
+    walk("", &parsed, &mut out);
+    Some(out)
 }
 
 /// What apply sets for an attribute of a live resource when that is not

@@ -229,6 +229,10 @@ pub struct Addon {
     /// `namespace/name` of an entry in `iam.serviceAccounts` whose role the add-on uses.
     #[serde(default)]
     pub service_account: Option<Located<String>>,
+    /// The add-on's configuration (a mapping, or the JSON string AWS takes),
+    /// checked at plan time against the add-on version's schema.
+    #[serde(default)]
+    pub configuration_values: Option<super::ConfigurationValues>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -803,6 +803,18 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                 help,
             );
         }
+        if let Some(values) = &addon.configuration_values
+            && let Some(problem) = values.problem()
+        {
+            v.error(
+                values.span(),
+                format!(
+                    "cluster.addons.{}.configurationValues: {problem}",
+                    addon.name.value
+                ),
+                "write a mapping, or the JSON object AWS takes as a string",
+            );
+        }
     }
     v.unique(
         "access entry",
