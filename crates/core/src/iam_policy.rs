@@ -65,7 +65,7 @@ pub const IMPLIED: &[(&str, &str, &str)] = &[
     (
         "iam",
         "PassRole",
-        "CreateCluster, CreateNodegroup, CreateFargateProfile and CreateAddon hand a role to EKS",
+        "CreateCluster, CreateNodegroup, CreateFargateProfile, CreateAddon and CreatePodIdentityAssociation hand a role to EKS",
     ),
     (
         "iam",
@@ -127,6 +127,7 @@ const EKS_MADE: &[&str] = &[
     "arn:*:eks:*:*:fargateprofile/*",
     "arn:*:eks:*:*:addon/*",
     "arn:*:eks:*:*:access-entry/*",
+    "arn:*:eks:*:*:podidentityassociation/*",
 ];
 
 /// The ELBv2 resource types eksform makes (and marks).
@@ -189,6 +190,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:DescribeClusterVersions",
             "eks:DescribeFargateProfile",
             "eks:DescribeNodegroup",
+            "eks:DescribePodIdentityAssociation",
             "eks:DescribeUpdate",
             "eks:ListAccessEntries",
             "eks:ListAddons",
@@ -196,6 +198,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:ListClusters",
             "eks:ListFargateProfiles",
             "eks:ListNodegroups",
+            "eks:ListPodIdentityAssociations",
             "elasticloadbalancing:DescribeListeners",
             "elasticloadbalancing:DescribeLoadBalancerAttributes",
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -487,6 +490,12 @@ pub const GRANTS: &[Grant] = &[
         conditions: &[MARKING],
     },
     Grant {
+        sid: "EksCreatePodIdentityAssociation",
+        actions: &["eks:CreatePodIdentityAssociation"],
+        resources: &["arn:*:eks:*:*:podidentityassociation/*"],
+        conditions: &[MARKING],
+    },
+    Grant {
         sid: "EksCreateAccessEntry",
         actions: &["eks:CreateAccessEntry"],
         resources: &["arn:*:eks:*:*:access-entry/*"],
@@ -501,6 +510,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:CreateAddon",
             "eks:CreateFargateProfile",
             "eks:CreateNodegroup",
+            "eks:CreatePodIdentityAssociation",
         ],
         resources: &["arn:*:eks:*:*:cluster/*"],
         conditions: &[MARKED],
@@ -514,6 +524,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:DeleteCluster",
             "eks:DeleteFargateProfile",
             "eks:DeleteNodegroup",
+            "eks:DeletePodIdentityAssociation",
             "eks:DisassociateAccessPolicy",
             "eks:TagResource",
             "eks:UntagResource",
@@ -522,6 +533,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:UpdateClusterVersion",
             "eks:UpdateNodegroupConfig",
             "eks:UpdateNodegroupVersion",
+            "eks:UpdatePodIdentityAssociation",
         ],
         resources: EKS_MADE,
         conditions: &[MARKED],

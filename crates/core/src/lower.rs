@@ -99,6 +99,8 @@ pub struct ClusterModel {
     pub node_groups: Vec<NodeGroupModel>,
     pub fargate_profiles: Vec<FargateProfileModel>,
     pub service_accounts: Vec<ServiceAccountModel>,
+    /// EKS Pod Identity associations (`iam.podIdentityAssociations`).
+    pub pod_identities: Vec<PodIdentityModel>,
     pub access_entries: Vec<AccessEntryModel>,
     pub addons: Vec<AddonModel>,
     /// `controlPlaneSubnets: PublicAndPrivate`: the public subnets too.
@@ -123,6 +125,22 @@ pub struct AccessEntryModel {
     pub principal_arn: String,
     /// policy ARN -> (scope type `cluster` or `namespace`, namespaces)
     pub policies: BTreeMap<String, (String, Vec<String>)>,
+}
+
+/// An EKS Pod Identity association and, unless `role_arn` brings one, the
+/// role eksform makes for it.
+#[derive(Debug, Clone)]
+pub struct PodIdentityModel {
+    pub namespace: String,
+    pub service_account: String,
+    /// A role of the user's: eksform makes none.
+    pub role_arn: Option<String>,
+    /// The made role's name, when the spec gives one.
+    pub role_name: Option<String>,
+    pub managed_policy_arns: Vec<String>,
+    pub inline_policies: BTreeMap<String, String>,
+    /// The association's and the made role's own tags.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An IAM role for one Kubernetes service account (IRSA).
@@ -223,6 +241,55 @@ fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
                 name: account.metadata.name.value.clone(),
                 managed_policy_arns: managed,
                 inline_policies: inline,
+            }
+        })
+        .collect()
+}
+
+/// The add-ons, with the EKS Pod Identity agent (`latest`) when the spec has
+/// associations and does not list the agent: associations give pods no
+/// credentials without it.
+fn with_pod_identity_agent(spec: &Spec, mut addons: Vec<AddonModel>) -> Vec<AddonModel> {
+    let associations = spec
+        .iam
+        .as_ref()
+        .is_some_and(|iam| !iam.pod_identity_associations.is_empty());
+    if associations
+        && !addons
+            .iter()
+            .any(|a| a.name == kinds::pod_identity_association::AGENT_ADDON)
+    {
+        addons.push(AddonModel {
+            name: kinds::pod_identity_association::AGENT_ADDON.into(),
+            version: kinds::addon::LATEST.into(),
+            service_account: None,
+            configuration_values: None,
+        });
+    }
+    addons
+}
+
+fn pod_identities(spec: &Spec) -> Vec<PodIdentityModel> {
+    let Some(iam) = &spec.iam else {
+        return Vec::new();
+    };
+    iam.pod_identity_associations
+        .iter()
+        .map(|association| {
+            let (managed, inline) = workload_policies(
+                &spec.region,
+                association.well_known_policies.as_ref(),
+                &association.permission_policy_arns,
+                association.permission_policy.as_ref(),
+            );
+            PodIdentityModel {
+                namespace: association.namespace.value.clone(),
+                service_account: association.service_account_name.value.clone(),
+                role_arn: association.role_arn.as_ref().map(|a| a.value.clone()),
+                role_name: association.role_name.as_ref().map(|n| n.value.clone()),
+                managed_policy_arns: managed,
+                inline_policies: inline,
+                tags: association.tags.clone(),
             }
         })
         .collect()
@@ -379,24 +446,28 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         service_accounts: service_accounts(spec),
+        pod_identities: pod_identities(spec),
         control_plane_in_public_subnets: cluster.control_plane_subnets
             == Some(spec::ControlPlaneSubnets::PublicAndPrivate),
-        addons: cluster
-            .addons
-            .iter()
-            .map(|addon| AddonModel {
-                name: addon.name.value.clone(),
-                version: addon
-                    .version
-                    .as_ref()
-                    .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
-                service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
-                configuration_values: addon
-                    .configuration_values
-                    .as_ref()
-                    .map(|values| values.canonical_json()),
-            })
-            .collect(),
+        addons: with_pod_identity_agent(
+            spec,
+            cluster
+                .addons
+                .iter()
+                .map(|addon| AddonModel {
+                    name: addon.name.value.clone(),
+                    version: addon
+                        .version
+                        .as_ref()
+                        .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
+                    service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
+                    configuration_values: addon
+                        .configuration_values
+                        .as_ref()
+                        .map(|values| values.canonical_json()),
+                })
+                .collect(),
+        ),
         access_entries: cluster
             .access_entries
             .iter()

@@ -517,7 +517,10 @@ fn finish_deletions(state: &mut State, now: Instant) {
         .retain(|r| r.deleting_until.is_none_or(|until| now < until));
     for gone in done.iter().filter(|r| r.kind == "eks_cluster") {
         state.resources.retain(|r| {
-            !(matches!(r.kind, "addon" | "access_entry") && r.holds("cluster_name", gone))
+            !(matches!(
+                r.kind,
+                "addon" | "access_entry" | "pod_identity_association"
+            ) && r.holds("cluster_name", gone))
         });
     }
 }

@@ -13,4 +13,5 @@ mod estate;
 mod execution;
 mod memory_cloud;
 mod network;
+mod pod_identity;
 mod runs;

@@ -7,4 +7,5 @@ mod addon_configuration;
 mod adopt;
 mod cloudformation;
 mod eks;
+mod pod_identity;
 mod preflight;

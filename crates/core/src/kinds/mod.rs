@@ -21,6 +21,7 @@ pub mod log_group;
 pub mod nat_gateway;
 pub mod node_group;
 pub mod oidc_provider;
+pub mod pod_identity_association;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
@@ -33,7 +34,7 @@ pub mod well_known;
 use std::time::Duration;
 
 use crate::lower::StackModel;
-use crate::model::{Attributes, DesiredResource, LiveResource, Value};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value};
 use crate::plan::Note;
 
 pub use access_entry::AccessEntry;
@@ -54,6 +55,7 @@ pub use log_group::LogGroup;
 pub use nat_gateway::NatGateway;
 pub use node_group::NodeGroup;
 pub use oidc_provider::OidcProvider;
+pub use pod_identity_association::PodIdentityAssociation;
 pub use route_table::RouteTable;
 pub use security_group::SecurityGroup;
 pub use subnet::Subnet;
@@ -79,6 +81,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &FargateProfile,
     &AccessEntry,
     &Addon,
+    &PodIdentityAssociation,
     &HostedZone,
     &Certificate,
     &DnsRecord,
@@ -422,6 +425,14 @@ pub trait Kind: Send + Sync + 'static {
     /// refuse, see `delete_refused_while`.
     fn delete_after(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// Addresses whose creates (or updates) a delete of the resource at
+    /// `address` waits for: what takes over its job, so there is no gap (a
+    /// service account's IRSA role goes once its Pod Identity association
+    /// exists, and the other way round).
+    fn delete_after_creates_of(&self, _address: &Address) -> Vec<Address> {
+        Vec::new()
     }
 
     /// Kinds whose existence in the stack makes AWS refuse a delete (or a
