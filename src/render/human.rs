@@ -157,6 +157,18 @@ fn attribute_lines(out: &mut String, kind: &str, change: &AttributeChange, width
             block(out, "{", documents_lines(&before, after), Some("}"));
             return;
         }
+        // Settings as JSON (an add-on's configuration): key by key, as dotted paths.
+        (Some(Compare::JsonSettings), _, Some(Value::String(after))) => {
+            let settings = |text: &str| eksform_core::kinds::flattened_json_settings(text);
+            if let Some(after) = settings(after) {
+                let lines = match string(&change.before).map(|b| settings(&b)) {
+                    Some(Some(before)) => diff::map(&before, &after, &change.notes),
+                    _ => diff::map_in_full(&after),
+                };
+                block(out, "{", lines, Some("}"));
+                return;
+            }
+        }
         _ => {}
     }
     let one = one_line(change);

@@ -560,6 +560,10 @@ fn eksform_calls() -> Vec<Call> {
         ),
         ("eks:CreateAddon", "addon/web/vpc-cni/3c2b"),
         (
+            "eks:CreatePodIdentityAssociation",
+            "podidentityassociation/web/a-1",
+        ),
+        (
             "eks:CreateAccessEntry",
             "access-entry/web/role/123456789012/ci/7d4e",
         ),
@@ -585,6 +589,14 @@ fn eksform_calls() -> Vec<Call> {
         ),
         ("eks:DeleteAddon", "addon/web/vpc-cni/3c2b"),
         ("eks:UpdateAddon", "addon/web/vpc-cni/3c2b"),
+        (
+            "eks:DeletePodIdentityAssociation",
+            "podidentityassociation/web/a-1",
+        ),
+        (
+            "eks:UpdatePodIdentityAssociation",
+            "podidentityassociation/web/a-1",
+        ),
         (
             "eks:DeleteAccessEntry",
             "access-entry/web/role/123456789012/ci/7d4e",

@@ -182,6 +182,7 @@ pub static ADAPTERS: &[&'static dyn Adapter] = &[
     &kinds::FargateProfile,
     &kinds::AccessEntry,
     &kinds::Addon,
+    &kinds::PodIdentityAssociation,
     &kinds::HostedZone,
     &kinds::Certificate,
     &kinds::DnsRecord,

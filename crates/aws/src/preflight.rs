@@ -32,7 +32,12 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
             || spot_capable(aws, &questions.spot_types)
         ),
     )?;
-    let (managed_policies, principals, vpcs, elastic_ips, nat_gateways) = tokio::try_join!(
+    let addon_schemas = asked(
+        !questions.addon_configurations.is_empty(),
+        "DescribeAddonConfiguration",
+        || crate::eks::addon::configuration_schemas(aws, &questions.addon_configurations),
+    );
+    let (managed_policies, principals, vpcs, elastic_ips, nat_gateways, addon_schemas) = tokio::try_join!(
         asked(!questions.managed_policies.is_empty(), "GetPolicy", || {
             policies(aws, &questions.managed_policies)
         }),
@@ -46,6 +51,7 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
         asked(questions.nat_gateways, "DescribeNatGateways", || {
             nat_gateways_by_zone(aws)
         }),
+        addon_schemas,
     )?;
     Ok(Facts {
         zones,
@@ -57,6 +63,7 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
         vpcs,
         elastic_ips,
         nat_gateways,
+        addon_schemas,
         taken_names: Vec::new(),
     })
 }

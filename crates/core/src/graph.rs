@@ -71,6 +71,7 @@ const ORDERING_RULES: &[Transformation] = &[
     delete_after_what_holds_it,
     release_what_holds_a_replaced_resource,
     delete_after_kinds,
+    delete_after_its_successor,
     release_after_refusing_kinds,
 ];
 
@@ -331,6 +332,24 @@ fn delete_after_kinds(graph: &mut Graph) {
             .filter(|&other| {
                 other != index && node.kind.deletes_wait_for(graph.nodes[other].kind.name())
             })
+            .collect();
+        graph.nodes[index].dependencies.extend(after);
+    }
+}
+
+/// A delete after the creates and updates of what takes over its job
+/// (`Kind::delete_after_creates_of`): a service account moved between IRSA
+/// and Pod Identity keeps credentials throughout, its old role or
+/// association going only once the new one exists.
+fn delete_after_its_successor(graph: &mut Graph) {
+    let ready = graph.makes_ready();
+    for index in graph.indices_of(&[Operation::Delete]) {
+        let node = &graph.nodes[index];
+        let after: Vec<usize> = node
+            .kind
+            .delete_after_creates_of(&node.address)
+            .iter()
+            .filter_map(|address| ready.get(address).copied())
             .collect();
         graph.nodes[index].dependencies.extend(after);
     }

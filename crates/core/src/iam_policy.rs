@@ -65,7 +65,7 @@ pub const IMPLIED: &[(&str, &str, &str)] = &[
     (
         "iam",
         "PassRole",
-        "CreateCluster, CreateNodegroup, CreateFargateProfile and CreateAddon hand a role to EKS",
+        "CreateCluster, CreateNodegroup, CreateFargateProfile, CreateAddon and CreatePodIdentityAssociation hand a role to EKS",
     ),
     (
         "iam",
@@ -127,6 +127,7 @@ const EKS_MADE: &[&str] = &[
     "arn:*:eks:*:*:fargateprofile/*",
     "arn:*:eks:*:*:addon/*",
     "arn:*:eks:*:*:access-entry/*",
+    "arn:*:eks:*:*:podidentityassociation/*",
 ];
 
 /// The ELBv2 resource types eksform makes (and marks).
@@ -191,11 +192,13 @@ pub const GRANTS: &[Grant] = &[
             "ecr:ListTagsForResource",
             "eks:DescribeAccessEntry",
             "eks:DescribeAddon",
+            "eks:DescribeAddonConfiguration",
             "eks:DescribeAddonVersions",
             "eks:DescribeCluster",
             "eks:DescribeClusterVersions",
             "eks:DescribeFargateProfile",
             "eks:DescribeNodegroup",
+            "eks:DescribePodIdentityAssociation",
             "eks:DescribeUpdate",
             "eks:ListAccessEntries",
             "eks:ListAddons",
@@ -203,6 +206,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:ListClusters",
             "eks:ListFargateProfiles",
             "eks:ListNodegroups",
+            "eks:ListPodIdentityAssociations",
             "elasticloadbalancing:DescribeListeners",
             "elasticloadbalancing:DescribeLoadBalancerAttributes",
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -494,6 +498,12 @@ pub const GRANTS: &[Grant] = &[
         conditions: &[MARKING],
     },
     Grant {
+        sid: "EksCreatePodIdentityAssociation",
+        actions: &["eks:CreatePodIdentityAssociation"],
+        resources: &["arn:*:eks:*:*:podidentityassociation/*"],
+        conditions: &[MARKING],
+    },
+    Grant {
         sid: "EksCreateAccessEntry",
         actions: &["eks:CreateAccessEntry"],
         resources: &["arn:*:eks:*:*:access-entry/*"],
@@ -508,6 +518,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:CreateAddon",
             "eks:CreateFargateProfile",
             "eks:CreateNodegroup",
+            "eks:CreatePodIdentityAssociation",
         ],
         resources: &["arn:*:eks:*:*:cluster/*"],
         conditions: &[MARKED],
@@ -521,6 +532,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:DeleteCluster",
             "eks:DeleteFargateProfile",
             "eks:DeleteNodegroup",
+            "eks:DeletePodIdentityAssociation",
             "eks:DisassociateAccessPolicy",
             "eks:TagResource",
             "eks:UntagResource",
@@ -529,6 +541,7 @@ pub const GRANTS: &[Grant] = &[
             "eks:UpdateClusterVersion",
             "eks:UpdateNodegroupConfig",
             "eks:UpdateNodegroupVersion",
+            "eks:UpdatePodIdentityAssociation",
         ],
         resources: EKS_MADE,
         conditions: &[MARKED],

@@ -124,6 +124,8 @@ pub struct ClusterModel {
     pub node_groups: Vec<NodeGroupModel>,
     pub fargate_profiles: Vec<FargateProfileModel>,
     pub service_accounts: Vec<ServiceAccountModel>,
+    /// EKS Pod Identity associations (`iam.podIdentityAssociations`).
+    pub pod_identities: Vec<PodIdentityModel>,
     pub access_entries: Vec<AccessEntryModel>,
     pub addons: Vec<AddonModel>,
     /// `controlPlaneSubnets: PublicAndPrivate`: the public subnets too.
@@ -138,6 +140,8 @@ pub struct AddonModel {
     pub version: String,
     /// `namespace/name` of the service account whose IRSA role it uses.
     pub service_account: Option<String>,
+    /// `configurationValues` as the canonical JSON string AWS takes.
+    pub configuration_values: Option<String>,
 }
 
 /// A cluster access entry and the access policies associated with it.
@@ -146,6 +150,22 @@ pub struct AccessEntryModel {
     pub principal_arn: String,
     /// policy ARN -> (scope type `cluster` or `namespace`, namespaces)
     pub policies: BTreeMap<String, (String, Vec<String>)>,
+}
+
+/// An EKS Pod Identity association and, unless `role_arn` brings one, the
+/// role eksform makes for it.
+#[derive(Debug, Clone)]
+pub struct PodIdentityModel {
+    pub namespace: String,
+    pub service_account: String,
+    /// A role of the user's: eksform makes none.
+    pub role_arn: Option<String>,
+    /// The made role's name, when the spec gives one.
+    pub role_name: Option<String>,
+    pub managed_policy_arns: Vec<String>,
+    pub inline_policies: BTreeMap<String, String>,
+    /// The association's and the made role's own tags.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An IAM role for one Kubernetes service account (IRSA).
@@ -188,45 +208,113 @@ pub struct NodeGroupModel {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A workload role's policies, the same for IRSA (`iam.serviceAccounts`:
+/// `wellKnownPolicies`, `attachPolicyARNs`, `attachPolicy`) and Pod Identity
+/// (`wellKnownPolicies`, `permissionPolicyARNs`, `permissionPolicy`): the
+/// managed policy ARNs, sorted, and the inline documents by name.
+pub fn workload_policies(
+    region: &str,
+    well_known: Option<&spec::WellKnownPolicies>,
+    policy_arns: &[spec::Located<String>],
+    inline_document: Option<&serde_json::Value>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let partition = partition(region);
+    let mut managed = Vec::new();
+    let mut inline = BTreeMap::new();
+    if let Some(known) = well_known {
+        for (wanted, policy) in crate::kinds::well_known_policies(known) {
+            if !wanted {
+                continue;
+            }
+            match policy {
+                crate::kinds::WellKnown::Managed(path) => {
+                    managed.push(format!("arn:{partition}:iam::aws:policy/{path}"))
+                }
+                crate::kinds::WellKnown::Inline(name, document) => {
+                    inline.insert(name.to_string(), document.to_string());
+                }
+            }
+        }
+    }
+    managed.extend(policy_arns.iter().map(|a| a.value.clone()));
+    if let Some(document) = inline_document {
+        inline.insert(
+            "eksform-inline".into(),
+            crate::model::sorted_json(document.clone()).to_string(),
+        );
+    }
+    managed.sort();
+    managed.dedup();
+    (managed, inline)
+}
+
 fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
-    let partition = partition(&spec.region);
     let Some(iam) = &spec.iam else {
         return Vec::new();
     };
     iam.service_accounts
         .iter()
         .map(|account| {
-            let mut managed = Vec::new();
-            let mut inline = BTreeMap::new();
-            if let Some(known) = &account.well_known_policies {
-                for (wanted, policy) in crate::kinds::well_known_policies(known) {
-                    if !wanted {
-                        continue;
-                    }
-                    match policy {
-                        crate::kinds::WellKnown::Managed(path) => {
-                            managed.push(format!("arn:{partition}:iam::aws:policy/{path}"))
-                        }
-                        crate::kinds::WellKnown::Inline(name, document) => {
-                            inline.insert(name.to_string(), document.to_string());
-                        }
-                    }
-                }
-            }
-            managed.extend(account.attach_policy_arns.iter().map(|a| a.value.clone()));
-            if let Some(document) = &account.attach_policy {
-                inline.insert(
-                    "eksform-inline".into(),
-                    crate::model::sorted_json(document.clone()).to_string(),
-                );
-            }
-            managed.sort();
-            managed.dedup();
+            let (managed, inline) = workload_policies(
+                &spec.region,
+                account.well_known_policies.as_ref(),
+                &account.attach_policy_arns,
+                account.attach_policy.as_ref(),
+            );
             ServiceAccountModel {
                 namespace: account.metadata.namespace.value.clone(),
                 name: account.metadata.name.value.clone(),
                 managed_policy_arns: managed,
                 inline_policies: inline,
+            }
+        })
+        .collect()
+}
+
+/// The add-ons, with the EKS Pod Identity agent (`latest`) when the spec has
+/// associations and does not list the agent: associations give pods no
+/// credentials without it.
+fn with_pod_identity_agent(spec: &Spec, mut addons: Vec<AddonModel>) -> Vec<AddonModel> {
+    let associations = spec
+        .iam
+        .as_ref()
+        .is_some_and(|iam| !iam.pod_identity_associations.is_empty());
+    if associations
+        && !addons
+            .iter()
+            .any(|a| a.name == kinds::pod_identity_association::AGENT_ADDON)
+    {
+        addons.push(AddonModel {
+            name: kinds::pod_identity_association::AGENT_ADDON.into(),
+            version: kinds::addon::LATEST.into(),
+            service_account: None,
+            configuration_values: None,
+        });
+    }
+    addons
+}
+
+fn pod_identities(spec: &Spec) -> Vec<PodIdentityModel> {
+    let Some(iam) = &spec.iam else {
+        return Vec::new();
+    };
+    iam.pod_identity_associations
+        .iter()
+        .map(|association| {
+            let (managed, inline) = workload_policies(
+                &spec.region,
+                association.well_known_policies.as_ref(),
+                &association.permission_policy_arns,
+                association.permission_policy.as_ref(),
+            );
+            PodIdentityModel {
+                namespace: association.namespace.value.clone(),
+                service_account: association.service_account_name.value.clone(),
+                role_arn: association.role_arn.as_ref().map(|a| a.value.clone()),
+                role_name: association.role_name.as_ref().map(|n| n.value.clone()),
+                managed_policy_arns: managed,
+                inline_policies: inline,
+                tags: association.tags.clone(),
             }
         })
         .collect()
@@ -383,20 +471,28 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         with_oidc: iam
             .is_some_and(|i| i.with_oidc.unwrap_or(false) || !i.service_accounts.is_empty()),
         service_accounts: service_accounts(spec),
+        pod_identities: pod_identities(spec),
         control_plane_in_public_subnets: cluster.control_plane_subnets
             == Some(spec::ControlPlaneSubnets::PublicAndPrivate),
-        addons: cluster
-            .addons
-            .iter()
-            .map(|addon| AddonModel {
-                name: addon.name.value.clone(),
-                version: addon
-                    .version
-                    .as_ref()
-                    .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
-                service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
-            })
-            .collect(),
+        addons: with_pod_identity_agent(
+            spec,
+            cluster
+                .addons
+                .iter()
+                .map(|addon| AddonModel {
+                    name: addon.name.value.clone(),
+                    version: addon
+                        .version
+                        .as_ref()
+                        .map_or_else(|| "latest".to_string(), |v| v.value.clone()),
+                    service_account: addon.service_account.as_ref().map(|s| s.value.clone()),
+                    configuration_values: addon
+                        .configuration_values
+                        .as_ref()
+                        .map(|values| values.canonical_json()),
+                })
+                .collect(),
+        ),
         access_entries: cluster
             .access_entries
             .iter()

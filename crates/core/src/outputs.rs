@@ -48,6 +48,13 @@ pub struct Outputs {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub service_account_role_arns: BTreeMap<String, String>,
+    /// `namespace/name` -> the role of that service account's Pod Identity
+    /// association (made by eksform or brought with `roleARN`).
+    #[serde(
+        rename = "podIdentityRoleARNs",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub pod_identity_role_arns: BTreeMap<String, String>,
     /// Load balancer name -> its DNS name.
     #[serde(
         rename = "loadBalancerDNSNames",
@@ -120,6 +127,15 @@ impl Outputs {
                     Some((
                         account.to_string(),
                         r.attributes.get("arn")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            pod_identity_role_arns: with_prefix("pod_identity_association.")
+                .filter_map(|r| {
+                    let text = |name: &str| r.attributes.get(name)?.as_str();
+                    Some((
+                        format!("{}/{}", text("namespace")?, text("service_account")?),
+                        text("role_arn")?.to_string(),
                     ))
                 })
                 .collect(),
@@ -233,6 +249,7 @@ const OUTPUT_NAMES: &[&str] = &[
     "oidcIssuer",
     "oidcProviderARN",
     "serviceAccountRoleARNs",
+    "podIdentityRoleARNs",
     "loadBalancerDNSNames",
     "targetGroupARNs",
     "securityGroupIds",
@@ -262,6 +279,7 @@ fn sources(output: &str) -> Vec<Address> {
         | "oidcIssuer" => vec![EksCluster::address()],
         "oidcProviderARN" => vec![OidcProvider::address()],
         "serviceAccountRoleARNs" => prefix(&["iam_role", "irsa"]),
+        "podIdentityRoleARNs" => prefix(&["pod_identity_association"]),
         "loadBalancerDNSNames" => prefix(&["load_balancer"]),
         "targetGroupARNs" => prefix(&["target_group"]),
         "securityGroupIds" => prefix(&["security_group", "custom"]),
@@ -439,6 +457,7 @@ mod tests {
             oidc_issuer: Some("x".into()),
             oidc_provider_arn: Some("x".into()),
             service_account_role_arns: map(),
+            pod_identity_role_arns: map(),
             load_balancer_dns_names: map(),
             target_group_arns: map(),
             security_group_ids: map(),

@@ -49,6 +49,29 @@ pub struct Questions {
     pub elastic_ips: bool,
     /// How many NAT gateways each zone holds (the plan creates some).
     pub nat_gateways: bool,
+    /// The configuration schemas of the add-ons whose `configurationValues`
+    /// the plan sends (DescribeAddonConfiguration).
+    pub addon_configurations: BTreeSet<AddonVersion>,
+}
+
+/// An add-on version whose configuration schema a plan needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AddonVersion {
+    pub addon: String,
+    /// An exact version, or `latest`: the newest for `kubernetes` (for any,
+    /// when the spec names no Kubernetes version), as creation resolves it.
+    pub version: String,
+    pub kubernetes: Option<String>,
+}
+
+/// An add-on version's configuration schema, as DescribeAddonConfiguration
+/// gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonSchema {
+    /// The exact version (`latest` resolved).
+    pub version: String,
+    /// The JSON schema, as text.
+    pub schema: String,
 }
 
 impl Questions {
@@ -100,6 +123,8 @@ pub struct Facts {
     pub elastic_ips: Option<usize>,
     /// Zone -> NAT gateways pending or available in it.
     pub nat_gateways: Option<BTreeMap<String, usize>>,
+    /// Add-on name -> its asked version's configuration schema.
+    pub addon_schemas: Option<BTreeMap<String, AddonSchema>>,
     /// For resources the plan creates: what already holds their name without
     /// the stack's mark, in words (`Cloud::name_taken`).
     pub taken_names: Vec<(Address, String)>,
@@ -315,6 +340,86 @@ pub fn questions(spec: &Spec, plan: &Plan) -> Questions {
         vpcs: created(plan, "vpc").next().is_some(),
         elastic_ips: created(plan, "elastic_ip").next().is_some(),
         nat_gateways: created(plan, "nat_gateway").next().is_some(),
+        addon_configurations: configured_addons(spec, plan)
+            .into_iter()
+            .map(|(question, _)| question)
+            .collect(),
+    }
+}
+
+/// The add-ons with `configurationValues` that the plan creates or changes,
+/// each with the version whose schema checks them.
+fn configured_addons<'s>(
+    spec: &'s Spec,
+    plan: &Plan,
+) -> Vec<(AddonVersion, &'s crate::spec::Addon)> {
+    let Some(cluster) = &spec.cluster else {
+        return Vec::new();
+    };
+    let changed: BTreeSet<&Address> = plan
+        .resources
+        .iter()
+        .filter(|r| r.kind == "addon" && changes(r))
+        .map(|r| &r.address)
+        .collect();
+    cluster
+        .addons
+        .iter()
+        .filter(|addon| addon.configuration_values.is_some())
+        .filter(|addon| changed.contains(&crate::kinds::Addon::address(&addon.name)))
+        .map(|addon| {
+            let question = AddonVersion {
+                addon: addon.name.value.clone(),
+                version: addon.version.as_ref().map_or_else(
+                    || crate::kinds::addon::LATEST.to_string(),
+                    |v| v.value.clone(),
+                ),
+                kubernetes: cluster.version.as_ref().map(|v| v.value.clone()),
+            };
+            (question, &addon.value)
+        })
+        .collect()
+}
+
+/// Each changed add-on's `configurationValues` checked against its version's
+/// schema: every problem at the offending key, refusing the plan.
+fn check_addon_configurations(c: &mut Checker, spec: &Spec, plan: &Plan, facts: &Facts) {
+    let Some(schemas) = &facts.addon_schemas else {
+        return;
+    };
+    for (question, addon) in configured_addons(spec, plan) {
+        let (Some(values), Some(found)) =
+            (&addon.configuration_values, schemas.get(&question.addon))
+        else {
+            continue;
+        };
+        let address = crate::kinds::Addon::address(&question.addon);
+        let schema: serde_json::Value = match serde_json::from_str(&found.schema) {
+            Ok(schema) => schema,
+            Err(e) => {
+                c.warning(
+                    Some(values.span()),
+                    format!(
+                        "cluster.addons.{}.configurationValues: not checked: the schema AWS gave for {} is not JSON ({e})",
+                        question.addon, found.version
+                    ),
+                    String::new(),
+                    address,
+                );
+                continue;
+            }
+        };
+        let path = format!("cluster.addons.{}.configurationValues", question.addon);
+        for mut diagnostic in values.check_against(&schema, c.file, &path) {
+            diagnostic.message = format!(
+                "{} (the configuration schema of {} {})",
+                diagnostic.message, question.addon, found.version
+            );
+            c.findings.push(Finding {
+                diagnostic,
+                resource: Some(address.clone()),
+            });
+        }
     }
 }
 
@@ -375,6 +480,7 @@ pub fn check(spec: &Spec, file: &SourceFile, plan: &Plan, facts: &Facts) -> Find
     check_principals(&mut c, spec, plan, facts);
     check_taken_names(&mut c, spec, facts);
     check_quotas(&mut c, spec, plan, facts);
+    check_addon_configurations(&mut c, spec, plan, facts);
     Findings(c.findings)
 }
 

@@ -147,6 +147,8 @@ struct State {
     crashed: bool,
     /// Quotas raised above AWS's defaults, by kind.
     raised: BTreeMap<&'static str, usize>,
+    /// Add-on name -> the JSON schema of its configuration (every version's).
+    addon_schemas: BTreeMap<String, String>,
 }
 
 /// One account's AWS, seen from one region. `in_region` gives the same
@@ -222,6 +224,16 @@ impl MemoryCloud {
             .expect("state lock")
             .raised
             .insert(kind, quota);
+    }
+
+    /// Publishes the configuration schema of an add-on, as
+    /// DescribeAddonConfiguration answers for each of its versions.
+    pub fn publish_addon_schema(&self, addon: &str, schema: serde_json::Value) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .addon_schemas
+            .insert(addon.into(), schema.to_string());
     }
 
     /// Every resource that exists (or is being deleted) in every region,
@@ -512,7 +524,10 @@ fn finish_deletions(state: &mut State, now: Instant) {
         .retain(|r| r.deleting_until.is_none_or(|until| now < until));
     for gone in done.iter().filter(|r| r.kind == "eks_cluster") {
         state.resources.retain(|r| {
-            !(matches!(r.kind, "addon" | "access_entry") && r.holds("cluster_name", gone))
+            !(matches!(
+                r.kind,
+                "addon" | "access_entry" | "pod_identity_association"
+            ) && r.holds("cluster_name", gone))
         });
     }
 }
@@ -1141,6 +1156,37 @@ impl Cloud for MemoryCloud {
             },
         )
         .await
+    }
+
+    /// The add-on configuration schemas published (`publish_addon_schema`);
+    /// the other preflight facts are not modelled, so those checks are left
+    /// out, as the default does.
+    async fn preflight_facts(
+        &self,
+        questions: &eksform_core::preflight::Questions,
+    ) -> Result<eksform_core::preflight::Facts, CloudError> {
+        if questions.addon_configurations.is_empty() {
+            return Ok(eksform_core::preflight::Facts::default());
+        }
+        let state = self.state.lock().expect("state lock");
+        let schemas = questions
+            .addon_configurations
+            .iter()
+            .filter_map(|asked| {
+                let schema = state.addon_schemas.get(&asked.addon)?;
+                Some((
+                    asked.addon.clone(),
+                    eksform_core::preflight::AddonSchema {
+                        version: asked.version.clone(),
+                        schema: schema.clone(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(eksform_core::preflight::Facts {
+            addon_schemas: Some(schemas),
+            ..eksform_core::preflight::Facts::default()
+        })
     }
 
     async fn find_to_adopt(

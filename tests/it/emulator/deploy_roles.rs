@@ -537,6 +537,10 @@ fn iam_action(call: &Recorded) -> Result<(String, String), String> {
             ["clusters", _, "access-entries", _, "access-policies"] => {
                 rest("ListAssociatedAccessPolicies")
             }
+            ["clusters", _, "pod-identity-associations"] => rest("ListPodIdentityAssociations"),
+            ["clusters", _, "pod-identity-associations", _] => {
+                rest("DescribePodIdentityAssociation")
+            }
             ["clusters", _, "updates", _] => rest("DescribeUpdate"),
             ["addons", "supported-versions"] => rest("DescribeAddonVersions"),
             ["cluster-versions"] => rest("DescribeClusterVersions"),

@@ -65,6 +65,10 @@ iam:
   serviceAccounts:
     - metadata: { namespace: kube-system, name: ebs-csi-controller-sa }
       wellKnownPolicies: { ebsCSIController: true }
+  podIdentityAssociations:
+    - namespace: app
+      serviceAccountName: app
+      permissionPolicyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
 managedNodeGroups:
   - name: general
     instanceTypes: [m6i.large]
@@ -251,7 +255,7 @@ fn changed(value: &Value, round: u8) -> Option<Value> {
         Value::Bool(b) => Value::Bool(!b),
         Value::Int(i) => Value::Int(i + 1),
         Value::String(s) if s.parse::<ipnet::Ipv4Net>().is_ok() => {
-            Value::string(format!("10.{}.0.0/24", 200 + round))
+            Value::string(format!("10.{}.0.0/24", 200 + u32::from(round)))
         }
         Value::String(s) => match serde_json::from_str::<serde_json::Value>(s) {
             // A policy document: another valid one.

@@ -3,6 +3,7 @@
 //! crashes after every call, several stacks; and the memory cloud's own AWS
 //! rules, which those tests rely on.
 
+mod addon_configuration;
 mod adopt;
 mod cluster;
 mod conformance;
@@ -12,4 +13,5 @@ mod estate;
 mod execution;
 mod memory_cloud;
 mod network;
+mod pod_identity;
 mod runs;

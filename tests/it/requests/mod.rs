@@ -3,8 +3,10 @@
 //! AWS does.
 
 mod acm;
+mod addon_configuration;
 mod adopt;
 mod cloudformation;
 mod ec2;
 mod eks;
+mod pod_identity;
 mod preflight;

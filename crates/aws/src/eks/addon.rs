@@ -14,12 +14,13 @@ use crate::eks::eks_cluster::{await_update, cluster_part, cluster_parts, sync_ek
 use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
-use eksform_core::kinds::Kind;
 use eksform_core::kinds::addon::{Addon, LATEST, moves_to_latest_for, version_key};
 use eksform_core::kinds::eks_cluster::UpdateOf;
 use eksform_core::kinds::tags::{required, stack_of, tags_from, tags_of};
+use eksform_core::kinds::{Compare, Kind};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
-use std::collections::HashMap;
+use eksform_core::preflight::{AddonSchema, AddonVersion};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 fn to_live(
     kind: &Addon,
@@ -67,6 +68,19 @@ fn to_live(
         "arn".into(),
         Value::string(addon.addon_arn().unwrap_or_default()),
     );
+    // As the spec's are lowered: canonical JSON, none when empty.
+    attributes.insert(
+        "configuration_values".into(),
+        addon
+            .configuration_values()
+            .filter(|text| !text.trim().is_empty())
+            .map_or(Value::Null, |text| {
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(parsed) => Value::string(eksform_core::spec::canonical_json(&parsed)),
+                    Err(_) => Value::string(text),
+                }
+            }),
+    );
     if let Some(health) = health {
         attributes.insert(eksform_core::model::HEALTH.into(), Value::string(health));
     }
@@ -97,11 +111,21 @@ async fn latest_version(
         .and_then(|c| c.version())
         .unwrap_or_default()
         .to_string();
+    newest_version(aws, addon, Some(&kubernetes)).await
+}
+
+/// The newest version of an add-on for a Kubernetes version (for any, when
+/// none is given).
+async fn newest_version(
+    aws: &AwsClients,
+    addon: &str,
+    kubernetes: Option<&str>,
+) -> Result<String, CloudError> {
     let out = aws
         .eks
         .describe_addon_versions()
         .addon_name(addon)
-        .kubernetes_version(&kubernetes)
+        .set_kubernetes_version(kubernetes.map(str::to_string))
         .send()
         .await
         .map_err(|e| error("DescribeAddonVersions", e))?;
@@ -115,9 +139,48 @@ async fn latest_version(
     versions.sort_by_key(|v| version_key(v));
     versions.pop().ok_or_else(|| {
         CloudError::rejected(format!(
-            "AWS offers no version of add-on {addon} for Kubernetes {kubernetes}"
+            "AWS offers no version of add-on {addon} for Kubernetes {}",
+            kubernetes.unwrap_or("any version")
         ))
     })
+}
+
+/// The configuration schema of each asked add-on version, read at once
+/// (preflight): `latest` resolved as creation resolves it, then
+/// DescribeAddonConfiguration. An add-on version without a schema is left
+/// out (nothing to check against).
+pub async fn configuration_schemas(
+    aws: &AwsClients,
+    asked: &BTreeSet<AddonVersion>,
+) -> Result<BTreeMap<String, AddonSchema>, CloudError> {
+    let read = asked.iter().map(|question| async move {
+        let version = match question.version.as_str() {
+            LATEST => newest_version(aws, &question.addon, question.kubernetes.as_deref()).await?,
+            exact => exact.to_string(),
+        };
+        let out = aws
+            .eks
+            .describe_addon_configuration()
+            .addon_name(&question.addon)
+            .addon_version(&version)
+            .send()
+            .await
+            .map_err(|e| error("DescribeAddonConfiguration", e))?;
+        Ok::<_, CloudError>(out.configuration_schema().map(|schema| {
+            (
+                question.addon.clone(),
+                AddonSchema {
+                    version,
+                    schema: schema.to_string(),
+                },
+            )
+        }))
+    });
+    Ok(futures_util::future::try_join_all(read)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 #[async_trait]
@@ -187,6 +250,12 @@ impl Adapter for Addon {
                     .and_then(Value::as_str)
                     .map(str::to_string),
             )
+            .set_configuration_values(
+                attributes
+                    .get("configuration_values")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .resolve_conflicts(ResolveConflicts::Overwrite)
             .set_tags(Some(tags))
             .client_request_token(&request.token)
@@ -248,7 +317,20 @@ impl Adapter for Addon {
         let role_changed = desired.contains_key("service_account_role_arn")
             && live.attributes.get("service_account_role_arn")
                 != desired.get("service_account_role_arn");
-        if version_changed || role_changed {
+        // Absent from the spec (null), the live configuration stays as it is.
+        let configuration = desired
+            .get("configuration_values")
+            .filter(|wanted| {
+                !Compare::JsonSettings.satisfied(
+                    live.attributes
+                        .get("configuration_values")
+                        .unwrap_or(&Value::Null),
+                    wanted,
+                )
+            })
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if version_changed || role_changed || configuration.is_some() {
             let out = aws
                 .eks
                 .update_addon()
@@ -261,6 +343,7 @@ impl Adapter for Addon {
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 )
+                .set_configuration_values(configuration)
                 .resolve_conflicts(ResolveConflicts::Overwrite)
                 .send()
                 .await

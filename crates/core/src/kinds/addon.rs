@@ -4,7 +4,9 @@
 //! add-on carries the Kubernetes version it was resolved for (the tag
 //! `eksform:kubernetes-version`), so an upgrade moves it to the newest version
 //! for the new Kubernetes, after the control plane and the node groups. A
-//! `serviceAccount` gives the add-on that IRSA role. Add-ons that run pods on
+//! `serviceAccount` gives the add-on that IRSA role; `configurationValues`
+//! are sent as the JSON string AWS takes and checked at plan time against the
+//! version's schema (`preflight`). Add-ons that run pods on
 //! nodes (all but the node-level daemons) wait until the stack's node groups
 //! and Fargate profiles exist, and go before them on destroy.
 
@@ -64,6 +66,9 @@ const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("addon_version").compared(Compare::Custom(latest_or_equal)),
     Attribute::computed("arn"),
     Attribute::replaces("cluster_name"),
+    // `configurationValues` as JSON text; absent from the spec leaves the live
+    // configuration alone (write `{}` to clear it).
+    Attribute::in_place("configuration_values").compared(Compare::JsonSettings),
     Attribute::in_place("service_account_role_arn"),
     Attribute::tags(),
 ];
@@ -108,6 +113,8 @@ impl Kind for Addon {
             "eks:CreateAddon",
             "eks:DeleteAddon",
             "eks:DescribeAddon",
+            // The configuration schema preflight checks configurationValues against.
+            "eks:DescribeAddonConfiguration",
             "eks:DescribeAddonVersions",
             "eks:DescribeCluster",
             "eks:DescribeUpdate",
@@ -192,6 +199,13 @@ impl Kind for Addon {
                     )
                     .with("addon_name", Value::string(addon.name.clone()))
                     .with("addon_version", Value::string(addon.version.clone()))
+                    .with(
+                        "configuration_values",
+                        addon
+                            .configuration_values
+                            .as_ref()
+                            .map_or(Value::Null, Value::string),
+                    )
                     .with("service_account_role_arn", role)
                     .with("tags", Value::string_map(&tags))
                     .after(&EksCluster::address());

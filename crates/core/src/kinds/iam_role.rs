@@ -1,5 +1,5 @@
-//! IAM roles eksform needs: today the cluster role; node, Fargate and IRSA
-//! roles come with their resources. Roles live under the path
+//! IAM roles eksform needs: today the cluster role; node, Fargate, IRSA and
+//! Pod Identity roles come with their resources. Roles live under the path
 //! `/eksform/<stack>/`, so one list call finds a stack's roles.
 
 use super::{Attribute, Compare, Kind, ObservationFloor};
@@ -379,6 +379,21 @@ impl Kind for IamRole {
         "role"
     }
 
+    fn delete_after_creates_of(&self, address: &Address) -> Vec<Address> {
+        // A service account moving from IRSA to Pod Identity: its IRSA role
+        // goes once the association (and so its new role) exists.
+        let service_account = address
+            .as_str()
+            .strip_prefix("iam_role.irsa.")
+            .and_then(|rest| rest.split_once('.'));
+        match service_account {
+            Some((namespace, name)) => vec![
+                super::pod_identity_association::PodIdentityAssociation::address(namespace, name),
+            ],
+            None => Vec::new(),
+        }
+    }
+
     fn delete_after(&self) -> &'static [&'static str] {
         // Destroy order: the cluster (with its node groups, Fargate profiles and
         // add-ons) first, then the node, Fargate and service-account roles.
@@ -470,6 +485,65 @@ impl Kind for IamRole {
                         "inline_policies",
                         Value::Map(
                             account
+                                .inline_policies
+                                .iter()
+                                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                                .collect(),
+                        ),
+                    )
+                    .with("tags", Value::string_map(&tags)),
+            );
+        }
+        // EKS Pod Identity: a role `pods.eks.amazonaws.com` assumes, with
+        // the session tags it sets (AssumeRole and TagSession), unless the
+        // spec brings its own `roleARN`.
+        for association in cluster
+            .pod_identities
+            .iter()
+            .filter(|a| a.role_arn.is_none())
+        {
+            let address = super::pod_identity_association::PodIdentityAssociation::role_address(
+                &association.namespace,
+                &association.service_account,
+            );
+            let name = association
+                .role_name
+                .clone()
+                .unwrap_or_else(|| role_name(stack, &address));
+            let mut tags = association.tags.clone();
+            tags.extend(ownership_tags(&stack.stack, &address, &name, &stack.tags));
+            tags.insert("eksform:cluster".into(), cluster.name.clone());
+            tags.insert(
+                "eksform:service-account".into(),
+                format!("{}/{}", association.namespace, association.service_account),
+            );
+            roles.push(
+                DesiredResource::new(self.name(), address)
+                    .with("name", Value::string(name))
+                    .with(
+                        "path",
+                        Value::string(role_path(&stack.stack, &stack.region)),
+                    )
+                    .with(
+                        "assume_role_policy",
+                        Value::string(service_trust_policy(
+                            super::pod_identity_association::POD_IDENTITY_SERVICE,
+                        )),
+                    )
+                    .with(
+                        "managed_policy_arns",
+                        Value::List(
+                            association
+                                .managed_policy_arns
+                                .iter()
+                                .map(|a| Value::string(a.clone()))
+                                .collect(),
+                        ),
+                    )
+                    .with(
+                        "inline_policies",
+                        Value::Map(
+                            association
                                 .inline_policies
                                 .iter()
                                 .map(|(k, v)| (k.clone(), Value::string(v.clone())))

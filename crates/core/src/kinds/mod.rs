@@ -22,6 +22,7 @@ pub mod log_group;
 pub mod nat_gateway;
 pub mod node_group;
 pub mod oidc_provider;
+pub mod pod_identity_association;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
@@ -34,7 +35,7 @@ pub mod well_known;
 use std::time::Duration;
 
 use crate::lower::StackModel;
-use crate::model::{Attributes, DesiredResource, LiveResource, Value};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value};
 use crate::plan::Note;
 
 pub use access_entry::AccessEntry;
@@ -56,6 +57,7 @@ pub use log_group::LogGroup;
 pub use nat_gateway::NatGateway;
 pub use node_group::NodeGroup;
 pub use oidc_provider::OidcProvider;
+pub use pod_identity_association::PodIdentityAssociation;
 pub use route_table::RouteTable;
 pub use security_group::SecurityGroup;
 pub use subnet::Subnet;
@@ -81,6 +83,7 @@ pub static ALL: &[&'static dyn Kind] = &[
     &FargateProfile,
     &AccessEntry,
     &Addon,
+    &PodIdentityAssociation,
     &HostedZone,
     &Certificate,
     &DnsRecord,
@@ -123,6 +126,10 @@ pub enum Compare {
     /// statement without `sts:TagSession` satisfies one with it (a role
     /// eksctl or Terraform made already lets the service assume it).
     TrustPolicy,
+    /// A JSON document of settings (an add-on's configuration values),
+    /// compared as canonical JSON; a desired null leaves whatever is live
+    /// alone. The plan shows it key by key, as dotted paths.
+    JsonSettings,
     /// Never a diff: the value is written at creation and whatever AWS holds
     /// since satisfies it (an adopted zone keeps its own comment and tags).
     Ignored,
@@ -162,10 +169,68 @@ impl Compare {
                 };
                 documents(live).is_some() && documents(live) == documents(desired)
             }
+            Compare::JsonSettings => match desired {
+                Value::Null => true,
+                _ => json_settings(live) == json_settings(desired),
+            },
             Compare::Ignored => true,
             Compare::Custom(rule) => rule(live, desired),
         }
     }
+}
+
+/// JSON settings as a value to compare: absent or empty is no settings.
+fn json_settings(value: &Value) -> Option<serde_json::Value> {
+    match value.as_str().map(str::trim) {
+        None | Some("") => Some(serde_json::json!({})),
+        Some(text) => serde_json::from_str(text).ok(),
+    }
+}
+
+/// JSON settings flattened to dotted paths (`resources.limits.memory`),
+/// each leaf as JSON text, so the plan shows them key by key; a list is one
+/// leaf. `None` when the text is not JSON.
+pub fn flattened_json_settings(text: &str) -> Option<std::collections::BTreeMap<String, Value>> {
+    fn walk(
+        prefix: &str,
+        value: &serde_json::Value,
+        out: &mut std::collections::BTreeMap<String, Value>,
+    ) {
+        match value {
+            serde_json::Value::Object(entries) if !entries.is_empty() || prefix.is_empty() => {
+                for (key, inner) in entries {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, inner, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_string(), leaf_value(leaf));
+            }
+        }
+    }
+    /// A leaf as the plan prints values: strings quoted, numbers and
+    /// booleans bare, lists element by element.
+    fn leaf_value(leaf: &serde_json::Value) -> Value {
+        match leaf {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::String(s) => Value::string(s.clone()),
+            serde_json::Value::Array(items) => Value::List(items.iter().map(leaf_value).collect()),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::String(n.to_string()),
+            },
+            serde_json::Value::Object(_) => Value::String(leaf.to_string()),
+        }
+    }
+    let parsed = json_settings(&Value::string(text))?;
+    let mut out = std::collections::BTreeMap::new();
+    walk("", &parsed, &mut out);
+    Some(out)
 }
 
 /// What apply sets for an attribute of a live resource when that is not
@@ -363,6 +428,14 @@ pub trait Kind: Send + Sync + 'static {
     /// refuse, see `delete_refused_while`.
     fn delete_after(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// Addresses whose creates (or updates) a delete of the resource at
+    /// `address` waits for: what takes over its job, so there is no gap (a
+    /// service account's IRSA role goes once its Pod Identity association
+    /// exists, and the other way round).
+    fn delete_after_creates_of(&self, _address: &Address) -> Vec<Address> {
+        Vec::new()
     }
 
     /// Kinds whose existence in the stack makes AWS refuse a delete (or a

@@ -2,6 +2,7 @@
 //!
 //! Pure: reads text given to it, does no AWS calls. `load` is the entry point.
 
+mod configuration_values;
 mod extends;
 mod located;
 mod model;
@@ -14,6 +15,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use configuration_values::{ConfigurationValues, canonical_json};
 pub use located::Located;
 pub use model::*;
 pub use registries::*;

@@ -235,6 +235,10 @@ pub struct Addon {
     /// `namespace/name` of an entry in `iam.serviceAccounts` whose role the add-on uses.
     #[serde(default)]
     pub service_account: Option<Located<String>>,
+    /// The add-on's configuration (a mapping, or the JSON string AWS takes),
+    /// checked at plan time against the add-on version's schema.
+    #[serde(default)]
+    pub configuration_values: Option<super::ConfigurationValues>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -276,8 +280,40 @@ pub struct Iam {
     /// Create the cluster's IAM OIDC provider; implied when serviceAccounts exist.
     #[serde(default, rename = "withOIDC")]
     pub with_oidc: Option<bool>,
+    /// EKS Pod Identity: an association of a service account with a role
+    /// that `pods.eks.amazonaws.com` may assume (eksctl's field names).
+    #[serde(default)]
+    pub pod_identity_associations: Vec<Located<PodIdentityAssociation>>,
     #[serde(default)]
     pub service_accounts: Vec<Located<ServiceAccount>>,
+}
+
+/// One EKS Pod Identity association: the service account, and either a role
+/// of the user's (`roleARN`) or the policies of a role eksform makes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodIdentityAssociation {
+    pub namespace: Located<String>,
+    pub service_account_name: Located<String>,
+    /// A role of your own (its trust must admit `pods.eks.amazonaws.com`);
+    /// eksform then makes no role. Not with the policy fields.
+    #[serde(default, rename = "roleARN")]
+    pub role_arn: Option<Located<String>>,
+    /// The name of the role eksform makes (default: derived from the stack,
+    /// region and service account).
+    #[serde(default)]
+    pub role_name: Option<Located<String>>,
+    #[serde(default)]
+    pub well_known_policies: Option<WellKnownPolicies>,
+    /// Managed policies attached to the role (`iam.serviceAccounts`' `attachPolicyARNs`).
+    #[serde(default, rename = "permissionPolicyARNs")]
+    pub permission_policy_arns: Vec<Located<String>>,
+    /// An inline IAM policy document (`iam.serviceAccounts`' `attachPolicy`).
+    #[serde(default)]
+    pub permission_policy: Option<serde_json::Value>,
+    /// Tags of the association and of the role eksform makes.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -19,12 +19,18 @@ pub struct SchemaChecker<'a> {
 
 impl<'a> SchemaChecker<'a> {
     pub fn check(root: &'a Value, file: &'a SourceFile, node: &Node) -> Diagnostics {
+        Self::check_at(root, file, node, "")
+    }
+
+    /// Checks `node`, found at `path` in the spec, against the schema `root`
+    /// (an add-on's configuration schema: see `ConfigurationValues`).
+    pub fn check_at(root: &'a Value, file: &'a SourceFile, node: &Node, path: &str) -> Diagnostics {
         let mut checker = Self {
             root,
             file,
             diagnostics: Diagnostics::new(),
         };
-        checker.check_node(root, node, "");
+        checker.check_node(root, node, path);
         checker.diagnostics
     }
 

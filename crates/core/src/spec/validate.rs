@@ -810,6 +810,18 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                 help,
             );
         }
+        if let Some(values) = &addon.configuration_values
+            && let Some(problem) = values.problem()
+        {
+            v.error(
+                values.span(),
+                format!(
+                    "cluster.addons.{}.configurationValues: {problem}",
+                    addon.name.value
+                ),
+                "write a mapping, or the JSON object AWS takes as a string",
+            );
+        }
     }
     v.unique(
         "access entry",
@@ -1054,6 +1066,7 @@ fn validate_iam(v: &mut Validator, spec: &Spec) {
             "IRSA roles are bound to a cluster's OIDC provider",
         );
     }
+    validate_pod_identities(v, iam);
     let keys: Vec<(String, Span)> = iam
         .service_accounts
         .iter()
@@ -1086,6 +1099,118 @@ fn validate_iam(v: &mut Validator, spec: &Spec) {
                     "an AWS managed policy is `arn:{partition}:iam::aws:policy/{name}`, one of the account's `arn:{partition}:iam::<account>:policy/{name}`"
                 ),
             );
+        }
+    }
+}
+
+/// `iam.podIdentityAssociations`: one per service account, either the
+/// user's `roleARN` or the policies of a role eksform makes, and a service
+/// account is either IRSA's or Pod Identity's: moving it from one list to
+/// the other is one change, in which the new credentials exist before the
+/// old ones go (see `kinds::pod_identity_association`).
+fn validate_pod_identities(v: &mut Validator, iam: &crate::spec::Iam) {
+    let keys: Vec<(String, Span)> = iam
+        .pod_identity_associations
+        .iter()
+        .map(|a| {
+            (
+                format!("{}/{}", a.namespace.value, a.service_account_name.value),
+                a.service_account_name.span,
+            )
+        })
+        .collect();
+    v.unique(
+        "pod identity association",
+        keys.iter().map(|(k, s)| (k.as_str(), *s)),
+    );
+    let irsa: Vec<String> = iam
+        .service_accounts
+        .iter()
+        .map(|sa| format!("{}/{}", sa.metadata.namespace.value, sa.metadata.name.value))
+        .collect();
+    for ((key, span), association) in keys.iter().zip(&iam.pod_identity_associations) {
+        let what = format!("iam.podIdentityAssociations.{key}");
+        if irsa.contains(key) {
+            v.error(
+                *span,
+                format!("{what}: the service account is also in iam.serviceAccounts"),
+                "give it IRSA or Pod Identity, not both; moving it from one list to the other is one change: the new role exists before the old one is removed",
+            );
+        }
+        for (name, text) in [
+            ("namespace", &association.namespace),
+            ("serviceAccountName", &association.service_account_name),
+        ] {
+            if text.value.is_empty()
+                || text.value.len() > 253
+                || !text
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                || (name == "namespace" && text.value.contains('.'))
+            {
+                v.error(
+                    text.span,
+                    format!("{what}: {name} `{}` is not a Kubernetes name", text.value),
+                    "lower-case letters, digits and `-` (and `.` in a service account's name)",
+                );
+            }
+        }
+        let policies = association.well_known_policies.is_some()
+            || !association.permission_policy_arns.is_empty()
+            || association.permission_policy.is_some();
+        match &association.role_arn {
+            Some(arn) if policies || association.role_name.is_some() => v.error(
+                arn.span,
+                format!("{what}: roleARN brings a role of your own; eksform then makes none"),
+                "remove roleARN, or remove roleName, wellKnownPolicies, permissionPolicyARNs and permissionPolicy",
+            ),
+            Some(arn)
+                if !(arn.value.starts_with("arn:aws") && arn.value.contains(":iam::")
+                    && arn.value.contains(":role/")) =>
+            {
+                v.error(
+                    arn.span,
+                    format!("{what}: roleARN `{}` is not the ARN of an IAM role", arn.value),
+                    "arn:aws:iam::<account>:role/<name>",
+                )
+            }
+            Some(_) => {}
+            None if !policies => v.error(
+                *span,
+                format!("{what}: the role has no permissions"),
+                "give roleARN (a role of your own), or wellKnownPolicies, permissionPolicyARNs or permissionPolicy",
+            ),
+            None => {}
+        }
+        if let Some(name) = &association.role_name
+            && (name.value.is_empty()
+                || name.value.len() > 64
+                || !name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)))
+        {
+            v.error(
+                name.span,
+                format!(
+                    "{what}: roleName `{}` is not a valid IAM role name",
+                    name.value
+                ),
+                "1 to 64 letters, digits and +=,.@_-",
+            );
+        }
+        for arn in &association.permission_policy_arns {
+            if !is_managed_policy_arn(arn) {
+                v.error(
+                    arn.span,
+                    format!(
+                        "{what}: permissionPolicyARNs entry `{}` is not the ARN of a managed policy",
+                        arn.value
+                    ),
+                    "arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>",
+                );
+            }
         }
     }
 }
