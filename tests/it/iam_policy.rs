@@ -169,6 +169,9 @@ fn the_printed_policy_is_the_list_plus_what_aws_implies() {
     );
 }
 
+/// A customer's key, as `cluster.secretsEncryption.keyARN` names it.
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
 /// The account the sample calls are made from.
 const ACCOUNT: &str = "123456789012";
 
@@ -410,6 +413,14 @@ fn eksform_calls() -> Vec<Call> {
             .at(role(EKS_ROLE))
             .with("iam:PassedToService", "eks.amazonaws.com"),
     );
+    // Secrets encryption: EKS reads the key and takes a grant as the caller.
+    for action in ["kms:DescribeKey", "kms:CreateGrant"] {
+        calls.push(
+            Call::new(action)
+                .at(KMS_KEY)
+                .with("kms:ViaService", "eks.us-east-1.amazonaws.com"),
+        );
+    }
     for service in [
         "eks.amazonaws.com",
         "eks-nodegroup.amazonaws.com",
@@ -577,6 +588,7 @@ fn eksform_calls() -> Vec<Call> {
     for (action, on) in [
         ("eks:DeleteCluster", CLUSTER),
         ("eks:UpdateClusterConfig", CLUSTER),
+        ("eks:AssociateEncryptionConfig", CLUSTER),
         ("eks:UpdateClusterVersion", CLUSTER),
         ("eks:TagResource", CLUSTER),
         ("eks:UntagResource", NODEGROUP),
@@ -789,6 +801,10 @@ fn refused_calls() -> Vec<(&'static str, Call)> {
             Call::new("iam:PassRole")
                 .at(role(EKS_ROLE))
                 .with("iam:PassedToService", "ec2.amazonaws.com"),
+        ),
+        (
+            "a grant on a KMS key made directly, not through EKS",
+            Call::new("kms:CreateGrant").at(KMS_KEY),
         ),
         (
             "a foreign role passed to EKS",

@@ -73,6 +73,16 @@ pub const IMPLIED: &[(&str, &str, &str)] = &[
         "the first cluster or load balancer of an account makes AWS's service-linked role",
     ),
     (
+        "kms",
+        "DescribeKey",
+        "CreateCluster and AssociateEncryptionConfig read the secrets encryption key as the caller",
+    ),
+    (
+        "kms",
+        "CreateGrant",
+        "CreateCluster and AssociateEncryptionConfig give EKS a grant on the secrets encryption key as the caller",
+    ),
+    (
         "s3",
         "DeleteObjectVersion",
         "releasing a lock deletes the version of the lock object it wrote",
@@ -290,6 +300,14 @@ pub const GRANTS: &[Grant] = &[
             "iam:PassedToService",
             &["eks.amazonaws.com"],
         )],
+    },
+    // A cluster's secrets encryption key: EKS reads it and takes a grant on
+    // it as the caller, and only when the call comes through EKS.
+    Grant {
+        sid: "KmsForEksSecretsEncryption",
+        actions: &["kms:CreateGrant", "kms:DescribeKey"],
+        resources: &["arn:*:kms:*:*:key/*"],
+        conditions: &[("StringLike", "kms:ViaService", &["eks.*.amazonaws.com"])],
     },
     // The first cluster, node group, Fargate profile or load balancer of an
     // account makes the service's linked role.
@@ -527,6 +545,7 @@ pub const GRANTS: &[Grant] = &[
         sid: "EksChangeMarked",
         actions: &[
             "eks:AssociateAccessPolicy",
+            "eks:AssociateEncryptionConfig",
             "eks:DeleteAccessEntry",
             "eks:DeleteAddon",
             "eks:DeleteCluster",

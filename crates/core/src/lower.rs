@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
 
-use crate::kinds;
+use crate::kinds::{self, node_group};
 use crate::model::{Address, DesiredResource, LiveResource, Value};
 use crate::spec::{self, NatMode, Spec};
 
@@ -130,6 +130,12 @@ pub struct ClusterModel {
     pub addons: Vec<AddonModel>,
     /// `controlPlaneSubnets: PublicAndPrivate`: the public subnets too.
     pub control_plane_in_public_subnets: bool,
+    /// `secretsEncryption.keyARN`. None: no opinion (EKS cannot turn it off).
+    pub secrets_key_arn: Option<String>,
+    /// `upgradePolicy.supportType` (STANDARD/EXTENDED). None: no opinion.
+    pub support_type: Option<String>,
+    /// `zonalShift.enabled`. None: no opinion.
+    pub zonal_shift: Option<bool>,
 }
 
 /// An EKS add-on.
@@ -206,6 +212,9 @@ pub struct NodeGroupModel {
     pub max_unavailable: Option<u32>,
     pub max_unavailable_percentage: Option<u32>,
     pub tags: BTreeMap<String, String>,
+    /// EKS's `amiType` from `amiFamily` and the instance types' architecture
+    /// (x86 when it cannot be told). None: EKS's default.
+    pub ami_type: Option<String>,
 }
 
 /// A workload role's policies, the same for IRSA (`iam.serviceAccounts`:
@@ -345,6 +354,13 @@ fn node_groups(spec: &Spec) -> Vec<NodeGroupModel> {
             if instance_types.is_empty() {
                 instance_types.push("m5.large".into());
             }
+            let ami_type = group.ami_family.as_ref().map(|family| {
+                let architecture = instance_types
+                    .iter()
+                    .find_map(|t| node_group::architecture_of(t))
+                    .unwrap_or(node_group::Architecture::X86);
+                node_group::ami_type(family.value, architecture).to_string()
+            });
             NodeGroupModel {
                 name: group.name.value.clone(),
                 spot: group.spot,
@@ -377,6 +393,7 @@ fn node_groups(spec: &Spec) -> Vec<NodeGroupModel> {
                     .update_config
                     .as_ref()
                     .and_then(|u| u.max_unavailable_percentage),
+                ami_type,
                 tags: group.tags.clone(),
             }
         })
@@ -474,6 +491,18 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
         pod_identities: pod_identities(spec),
         control_plane_in_public_subnets: cluster.control_plane_subnets
             == Some(spec::ControlPlaneSubnets::PublicAndPrivate),
+        secrets_key_arn: cluster
+            .secrets_encryption
+            .as_ref()
+            .map(|e| e.key_arn.value.clone()),
+        support_type: cluster.upgrade_policy.as_ref().map(|u| {
+            match u.support_type {
+                spec::SupportType::Standard => "STANDARD",
+                spec::SupportType::Extended => "EXTENDED",
+            }
+            .to_string()
+        }),
+        zonal_shift: cluster.zonal_shift.as_ref().map(|z| z.enabled),
         addons: with_pod_identity_agent(
             spec,
             cluster

@@ -47,6 +47,9 @@ vpc:
 cluster:
   version: "1.31"
   publicAccessCIDRs: [198.51.100.7]
+  secretsEncryption: { keyARN: "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" }
+  upgradePolicy: { supportType: STANDARD }
+  zonalShift: { enabled: true }
   logging:
     enableTypes: [api, audit]
     logRetentionInDays: 30
@@ -72,6 +75,7 @@ iam:
 managedNodeGroups:
   - name: general
     instanceTypes: [m6i.large]
+    amiFamily: AmazonLinux2023
     minSize: 1
     maxSize: 3
     desiredCapacity: 2

@@ -186,6 +186,100 @@ async fn endpoint_and_logging_changes_are_two_updates_one_after_the_other() {
     assert_eq!(done.num_calls(), 2, "each update awaited before the next");
 }
 
+/// The emulator has no AssociateEncryptionConfig and keeps neither an
+/// upgrade policy nor a zonal shift configuration (EMULATOR.md): their
+/// requests are checked here.
+#[tokio::test(start_paused = true)]
+async fn secrets_encryption_is_turned_on_in_place_and_the_upgrade_policy_and_zonal_shift_are_one_update_each()
+ {
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+    let in_progress = |id: &str| {
+        Update::builder()
+            .id(id)
+            .status(UpdateStatus::InProgress)
+            .build()
+    };
+    let associate = mock!(Client::associate_encryption_config)
+        .match_requests(|request| {
+            let config = request.encryption_config();
+            request.cluster_name() == Some("prd")
+                && config.len() == 1
+                && config[0].provider().and_then(|p| p.key_arn()) == Some(KEY)
+        })
+        .then_output(move || {
+            aws_sdk_eks::operation::associate_encryption_config::AssociateEncryptionConfigOutput::builder()
+                .update(in_progress("encryption"))
+                .build()
+        });
+    let policy = mock!(Client::update_cluster_config)
+        .match_requests(|request| {
+            request.upgrade_policy().and_then(|p| p.support_type())
+                == Some(&aws_sdk_eks::types::SupportType::Standard)
+                && request.zonal_shift_config().is_none()
+                && request.resources_vpc_config().is_none()
+        })
+        .then_output(move || {
+            UpdateClusterConfigOutput::builder()
+                .update(in_progress("policy"))
+                .build()
+        });
+    let shift = mock!(Client::update_cluster_config)
+        .match_requests(|request| {
+            request.zonal_shift_config().and_then(|z| z.enabled()) == Some(true)
+                && request.upgrade_policy().is_none()
+        })
+        .then_output(move || {
+            UpdateClusterConfigOutput::builder()
+                .update(in_progress("shift"))
+                .build()
+        });
+    let awaited = Arc::new(Mutex::new(Vec::new()));
+    let recorded = awaited.clone();
+    let done = mock!(Client::describe_update)
+        .match_requests(move |request| {
+            recorded
+                .lock()
+                .unwrap()
+                .push(request.update_id().unwrap_or_default().to_string());
+            true
+        })
+        .then_output(|| {
+            DescribeUpdateOutput::builder()
+                .update(Update::builder().status(UpdateStatus::Successful).build())
+                .build()
+        });
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&associate, &policy, &shift, &done]
+    );
+
+    let mut live = live_cluster();
+    live.attributes
+        .insert("encryption_key_arn".into(), Value::Null);
+    live.attributes
+        .insert("support_type".into(), Value::string("EXTENDED"));
+    live.attributes
+        .insert("zonal_shift".into(), Value::Bool(false));
+    let mut desired = live_cluster().attributes;
+    desired.insert("encryption_key_arn".into(), Value::string(KEY));
+    desired.insert("support_type".into(), Value::string("STANDARD"));
+    desired.insert("zonal_shift".into(), Value::Bool(true));
+    EksCluster
+        .update(&clients(eks), &live, &desired)
+        .await
+        .expect("update");
+    assert_eq!(
+        (associate.num_calls(), policy.num_calls(), shift.num_calls()),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        *awaited.lock().unwrap(),
+        ["encryption", "policy", "shift"],
+        "each update awaited before the next"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_update_fails_with_aws_words() {
     let update = mock!(Client::update_cluster_config).then_output(|| {

@@ -1,13 +1,15 @@
 //! AWS calls for the EKS control plane. Endpoint access, public access CIDRs and log types
 //! change in place (one UpdateClusterConfig at a time, each awaited); the name,
 //! role and subnets cannot change, so changing them replaces the cluster.
-//! Version upgrades are refused at plan time until staged upgrades land.
+//! Secrets encryption is turned on with AssociateEncryptionConfig; the upgrade
+//! policy and zonal shift each take their own UpdateClusterConfig.
 
 use async_trait::async_trait;
 
 use crate::{Adapter, AwsClients, Finding, deleted, error, last_part};
 use aws_sdk_eks::types::{
-    ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
+    ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider, SupportType,
+    UpdateStatus, UpgradePolicyRequest, VpcConfigRequest, ZonalShiftConfigRequest,
 };
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
@@ -108,6 +110,24 @@ fn to_live(
         ),
     );
     put(
+        "encryption_key_arn",
+        secrets_key_arn(cluster).map_or(Value::Null, Value::string),
+    );
+    put(
+        "support_type",
+        cluster
+            .upgrade_policy()
+            .and_then(|u| u.support_type())
+            .map_or(Value::Null, |t| Value::string(t.as_str())),
+    );
+    put(
+        "zonal_shift",
+        cluster
+            .zonal_shift_config()
+            .and_then(|z| z.enabled())
+            .map_or(Value::Null, Value::Bool),
+    );
+    put(
         "created_at",
         Value::string(
             cluster
@@ -123,6 +143,34 @@ fn to_live(
         attributes,
         status,
     )
+}
+
+/// The KMS key the cluster's secrets are encrypted with, if any.
+fn secrets_key_arn(cluster: &aws_sdk_eks::types::Cluster) -> Option<&str> {
+    cluster
+        .encryption_config()
+        .iter()
+        .find_map(|config| config.provider())
+        .and_then(|provider| provider.key_arn())
+}
+
+/// Envelope encryption with `key_arn`, as CreateCluster and
+/// AssociateEncryptionConfig take it (EKS no longer reads a list of
+/// resources: the key covers the Kubernetes API data it encrypts).
+fn secrets_encryption(key_arn: &str) -> EncryptionConfig {
+    EncryptionConfig::builder()
+        .provider(Provider::builder().key_arn(key_arn).build())
+        .build()
+}
+
+fn upgrade_policy(support_type: &str) -> UpgradePolicyRequest {
+    UpgradePolicyRequest::builder()
+        .support_type(SupportType::from(support_type))
+        .build()
+}
+
+fn zonal_shift(enabled: bool) -> ZonalShiftConfigRequest {
+    ZonalShiftConfigRequest::builder().enabled(enabled).build()
 }
 
 /// Waits for one update of a cluster (or of one of its node groups): done at
@@ -268,6 +316,19 @@ impl Adapter for EksCluster {
                     .authentication_mode(aws_sdk_eks::types::AuthenticationMode::ApiAndConfigMap)
                     .build(),
             )
+            .set_encryption_config(
+                attributes
+                    .get("encryption_key_arn")
+                    .and_then(Value::as_str)
+                    .map(|key| vec![secrets_encryption(key)]),
+            )
+            .set_upgrade_policy(
+                attributes
+                    .get("support_type")
+                    .and_then(Value::as_str)
+                    .map(upgrade_policy),
+            )
+            .set_zonal_shift_config(flag(attributes, "zonal_shift").map(zonal_shift))
             .set_tags(Some(tags))
             .client_request_token(&request.token)
             .send()
@@ -407,6 +468,49 @@ impl Adapter for EksCluster {
                 .update_cluster_config()
                 .name(name)
                 .logging(logging(&string_list(desired, "log_types")))
+                .send()
+                .await
+                .map_err(|e| error("UpdateClusterConfig", e))?;
+            await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
+        }
+        // Only turned on: the plan refuses turning it off or another key.
+        if let Some(key) = desired.get("encryption_key_arn").and_then(Value::as_str)
+            && before
+                .get("encryption_key_arn")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            let out = aws
+                .eks
+                .associate_encryption_config()
+                .cluster_name(name)
+                .encryption_config(secrets_encryption(key))
+                .send()
+                .await
+                .map_err(|e| error("AssociateEncryptionConfig", e))?;
+            await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
+        }
+        if let Some(support_type) = desired.get("support_type").and_then(Value::as_str)
+            && changed(before, desired, "support_type")
+        {
+            let out = aws
+                .eks
+                .update_cluster_config()
+                .name(name)
+                .upgrade_policy(upgrade_policy(support_type))
+                .send()
+                .await
+                .map_err(|e| error("UpdateClusterConfig", e))?;
+            await_update(aws, name, UpdateOf::Cluster, out.update()).await?;
+        }
+        if let Some(enabled) = flag(desired, "zonal_shift")
+            && changed(before, desired, "zonal_shift")
+        {
+            let out = aws
+                .eks
+                .update_cluster_config()
+                .name(name)
+                .zonal_shift_config(zonal_shift(enabled))
                 .send()
                 .await
                 .map_err(|e| error("UpdateClusterConfig", e))?;

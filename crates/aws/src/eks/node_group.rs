@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::eks::eks_cluster::{await_update, cluster_part, cluster_parts, sync_eks_tags};
 use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_eks::types::{
-    CapacityTypes, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint,
+    AmiTypes, CapacityTypes, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint,
     TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
@@ -75,6 +75,12 @@ fn to_live(
         ),
     );
     put("instance_types", Value::string_set(group.instance_types()));
+    put(
+        "ami_type",
+        group
+            .ami_type()
+            .map_or(Value::Null, |t| Value::string(t.as_str())),
+    );
     put(
         "disk_size",
         group
@@ -211,6 +217,12 @@ impl Adapter for NodeGroup {
             .set_subnets(Some(string_list(attributes, "subnet_ids")))
             .capacity_type(CapacityTypes::from(required(attributes, "capacity_type")?))
             .set_instance_types(Some(string_list(attributes, "instance_types")))
+            .set_ami_type(
+                attributes
+                    .get("ami_type")
+                    .and_then(Value::as_str)
+                    .map(AmiTypes::from),
+            )
             .set_disk_size(match attributes.get("disk_size") {
                 Some(Value::Int(d)) => Some(*d as i32),
                 _ => None,

@@ -4,6 +4,9 @@
 //! A version upgrade goes one minor version per step, each awaited
 //! (`upgrade_steps`, which the plan shows and the adapter follows); node
 //! groups and add-ons follow in their own updates. Downgrades are refused.
+//! Secrets encryption can be turned on in place (AssociateEncryptionConfig),
+//! never off nor to another key; the upgrade policy and zonal shift change in
+//! place. Each is compared only when the spec sets it.
 
 use super::iam_role::IamRole;
 use super::log_group::LogGroup;
@@ -64,6 +67,7 @@ const ATTRIBUTES: &[Attribute] = &[
     Attribute::computed("arn"),
     Attribute::computed("certificate_authority_data"),
     Attribute::computed("created_at"),
+    Attribute::in_place("encryption_key_arn"),
     Attribute::computed("endpoint"),
     Attribute::in_place("endpoint_private_access"),
     Attribute::in_place("endpoint_public_access"),
@@ -73,10 +77,12 @@ const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("public_access_cidrs"),
     Attribute::replaces("role_arn"),
     Attribute::computed("security_group_id"),
+    Attribute::in_place("support_type"),
     // EKS keeps no order among a cluster's subnets.
     Attribute::replaces("subnet_ids").compared(Compare::Set),
     Attribute::tags(),
     Attribute::in_place("version"),
+    Attribute::in_place("zonal_shift"),
 ];
 
 impl Kind for EksCluster {
@@ -125,6 +131,7 @@ impl Kind for EksCluster {
 
     fn iam_actions(&self) -> &'static [&'static str] {
         &[
+            "eks:AssociateEncryptionConfig",
             "eks:CreateCluster",
             "eks:DeleteCluster",
             "eks:DescribeCluster",
@@ -158,6 +165,14 @@ impl Kind for EksCluster {
     }
 
     fn check_change(&self, attribute: &str, before: &Value, after: &Value) -> Result<(), String> {
+        if attribute == "encryption_key_arn" {
+            return match before.as_str() {
+                Some(live) if !live.is_empty() => Err(format!(
+                    "the cluster's secrets are encrypted with {live}, and EKS can neither turn secrets encryption off nor change its key: keep keyARN: {live}"
+                )),
+                _ => Ok(()),
+            };
+        }
         if attribute != "version" {
             return Ok(());
         }
@@ -277,6 +292,16 @@ impl Kind for EksCluster {
                 .after(&LogGroup::address());
         if let Some(version) = &cluster.version {
             resource = resource.with("version", Value::string(version.clone()));
+        }
+        // Compared only when the spec says: a cluster's own defaults stand otherwise.
+        if let Some(key) = &cluster.secrets_key_arn {
+            resource = resource.with("encryption_key_arn", Value::string(key.clone()));
+        }
+        if let Some(support_type) = &cluster.support_type {
+            resource = resource.with("support_type", Value::string(support_type.clone()));
+        }
+        if let Some(enabled) = cluster.zonal_shift {
+            resource = resource.with("zonal_shift", Value::Bool(enabled));
         }
         vec![resource]
     }

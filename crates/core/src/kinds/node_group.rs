@@ -4,7 +4,9 @@
 //! (the spec name plus a hash of those fields), so capacity never drops and
 //! names never collide. `desiredCapacity` is used at creation; afterwards the
 //! cluster autoscaler owns it, and eksform changes it only when it falls
-//! outside [minSize, maxSize].
+//! outside [minSize, maxSize]. The AMI type (`amiFamily` and the instance
+//! types' architecture) is set at creation: a different one is refused with
+//! the way to get it (a new group beside the old).
 
 use super::eks_cluster::EksCluster;
 use super::iam_role::IamRole;
@@ -22,6 +24,57 @@ pub struct NodeGroup;
 impl NodeGroup {
     pub fn address(name: &str) -> Address {
         Address::new(&["node_group", name])
+    }
+}
+
+/// A processor architecture of EC2 instance types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    X86,
+    Arm,
+}
+
+impl Architecture {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Architecture::X86 => "x86_64",
+            Architecture::Arm => "arm64 (Graviton)",
+        }
+    }
+}
+
+/// The architecture of an instance type, read from its family's name as EC2
+/// names them: a `g` after the generation digit is Graviton (`m7g`, `c6gn`,
+/// `t4g`, `x2gd`, `im4gn`, `g5g`), and `a1` is the first Graviton. None for a
+/// name of another form (then nothing is checked).
+pub fn architecture_of(instance_type: &str) -> Option<Architecture> {
+    let family = instance_type.split('.').next()?;
+    if family == "a1" {
+        return Some(Architecture::Arm);
+    }
+    let after_letters = family.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    let suffix = after_letters.trim_start_matches(|c: char| c.is_ascii_digit());
+    if after_letters.len() == family.len() || suffix.len() == after_letters.len() {
+        // No leading letters or no generation digit: not an EC2 family name.
+        return None;
+    }
+    Some(if suffix.contains('g') {
+        Architecture::Arm
+    } else {
+        Architecture::X86
+    })
+}
+
+/// EKS's `amiType` for an `amiFamily` on an architecture.
+pub fn ami_type(family: crate::spec::AmiFamily, architecture: Architecture) -> &'static str {
+    use crate::spec::AmiFamily::*;
+    match (family, architecture) {
+        (AmazonLinux2023, Architecture::X86) => "AL2023_x86_64_STANDARD",
+        (AmazonLinux2023, Architecture::Arm) => "AL2023_ARM_64_STANDARD",
+        (AmazonLinux2, Architecture::X86) => "AL2_x86_64",
+        (AmazonLinux2, Architecture::Arm) => "AL2_ARM_64",
+        (Bottlerocket, Architecture::X86) => "BOTTLEROCKET_x86_64",
+        (Bottlerocket, Architecture::Arm) => "BOTTLEROCKET_ARM_64",
     }
 }
 
@@ -153,6 +206,8 @@ pub fn scaling_to_apply(live: &Value, desired: &Value) -> Planned {
 
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
+    // Refused when it differs (`check_change`): the name hash does not cover it.
+    Attribute::replaces("ami_type"),
     Attribute::computed("arn"),
     Attribute::replaces("capacity_type"),
     Attribute::replaces("cluster_name"),
@@ -231,6 +286,15 @@ impl Kind for NodeGroup {
 
     fn id_prefix(&self) -> &'static str {
         "nodegroup"
+    }
+
+    fn check_change(&self, attribute: &str, before: &Value, after: &Value) -> Result<(), String> {
+        match (attribute, before.as_str(), after.as_str()) {
+            ("ami_type", Some(live), Some(wanted)) if live != wanted => Err(format!(
+                "the group runs {live} and EKS sets a group's AMI type only at creation: to move to {wanted}, add a group under a new name with that amiFamily and remove this one (eksform makes the new group before it deletes the old)"
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn create_before_destroy(&self) -> bool {
@@ -351,6 +415,10 @@ impl Kind for NodeGroup {
                     )
                     .with("tags", Value::string_map(&tags))
                     .after(&EksCluster::address());
+                let resource = match &group.ami_type {
+                    Some(ami_type) => resource.with("ami_type", Value::string(ami_type.clone())),
+                    None => resource,
+                };
                 match &cluster.version {
                     // Node groups follow the control plane's version.
                     Some(version) => resource.with("version", Value::string(version.clone())),

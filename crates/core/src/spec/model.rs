@@ -163,6 +163,49 @@ pub struct Cluster {
     /// default. Set at creation: a change replaces the cluster.
     #[serde(default)]
     pub control_plane_subnets: Option<ControlPlaneSubnets>,
+    /// Envelope encryption of Kubernetes secrets with a KMS key. It can be
+    /// turned on for an existing cluster (in place); EKS can neither turn it
+    /// off nor change the key.
+    #[serde(default)]
+    pub secrets_encryption: Option<Located<SecretsEncryption>>,
+    /// What happens at the end of a version's standard support. Default: what
+    /// EKS chooses at creation, then whatever the cluster has.
+    #[serde(default)]
+    pub upgrade_policy: Option<Located<UpgradePolicy>>,
+    /// Amazon Application Recovery Controller zonal shift for the cluster.
+    /// Default: what the cluster has (off at creation).
+    #[serde(default)]
+    pub zonal_shift: Option<Located<ZonalShift>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsEncryption {
+    /// The ARN of a symmetric KMS key (or an alias ARN) in the cluster's region.
+    #[serde(rename = "keyARN")]
+    pub key_arn: Located<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpgradePolicy {
+    pub support_type: SupportType,
+}
+
+/// STANDARD: the cluster is upgraded when standard support ends. EXTENDED:
+/// it stays on its version, billed for extended support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum SupportType {
+    #[serde(rename = "STANDARD")]
+    Standard,
+    #[serde(rename = "EXTENDED")]
+    Extended,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZonalShift {
+    pub enabled: bool,
 }
 
 /// The subnets a cluster's control plane uses.
@@ -377,6 +420,12 @@ pub struct ManagedNodeGroup {
     /// Private subnets (default true); false = public subnets.
     #[serde(default)]
     pub private_networking: Option<bool>,
+    /// The node image: AmazonLinux2023, AmazonLinux2 or Bottlerocket; the
+    /// ARM or x86 variant follows the instance types. Default: what EKS
+    /// chooses for the cluster's version. Set at creation: a change replaces
+    /// the group.
+    #[serde(default)]
+    pub ami_family: Option<Located<AmiFamily>>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -385,6 +434,14 @@ pub struct ManagedNodeGroup {
     pub update_config: Option<UpdateConfig>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// eksctl's `amiFamily` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum AmiFamily {
+    AmazonLinux2023,
+    AmazonLinux2,
+    Bottlerocket,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -13,8 +13,8 @@ use super::model::*;
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, Span};
 use crate::suggest::did_you_mean;
 
-mod security_groups;
 mod routing;
+mod security_groups;
 
 /// Retention values CloudWatch Logs accepts.
 pub const RETENTION_DAYS: &[u32] = &[
@@ -705,9 +705,49 @@ fn valid_eks_name(name: &str, max: usize) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// `arn:<partition>:kms:<region>:<account>:key/<id>` or `...:alias/<name>`,
+/// in the cluster's region (EKS takes no key of another region).
+fn validate_kms_key_arn(v: &mut Validator, arn: &Located<String>, region: &str) {
+    let parts: Vec<&str> = arn.value.splitn(6, ':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && (parts[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty())
+            || parts[5]
+                .strip_prefix("alias/")
+                .is_some_and(|n| !n.is_empty()));
+    if !well_formed {
+        v.error(
+            arn.span,
+            format!(
+                "cluster.secretsEncryption.keyARN: `{}` is not a KMS key ARN",
+                arn.value
+            ),
+            "arn:aws:kms:<region>:<account>:key/<key id> (or alias/<name>)",
+        );
+    } else if parts[3] != region {
+        v.error(
+            arn.span,
+            format!(
+                "cluster.secretsEncryption.keyARN: the key is in {}, the cluster in {region}",
+                parts[3]
+            ),
+            "EKS encrypts secrets only with a key of the cluster's region",
+        );
+    }
+}
+
 fn validate_cluster(v: &mut Validator, spec: &Spec) {
     let Some(cluster) = &spec.cluster else { return };
     warn_open_endpoint(v, spec, cluster);
+    if let Some(encryption) = &cluster.secrets_encryption {
+        validate_kms_key_arn(v, &encryption.key_arn, &spec.region.value);
+    }
     if let Some(endpoints) = &cluster.endpoints
         && endpoints.public_access == Some(false)
         && endpoints.private_access == Some(false)
@@ -945,6 +985,35 @@ fn service_account_keys(spec: &Spec) -> Vec<String> {
         .collect()
 }
 
+/// One node image serves a group, so its instance types share one
+/// architecture (the x86 or ARM variant of `amiFamily` follows them).
+fn validate_architecture(v: &mut Validator, group: &ManagedNodeGroup) {
+    use crate::kinds::node_group::architecture_of;
+    let mut known = group
+        .instance_types
+        .iter()
+        .filter_map(|t| architecture_of(&t.value).map(|a| (t, a)));
+    let Some((first, architecture)) = known.next() else {
+        return;
+    };
+    for (other, other_architecture) in known {
+        if other_architecture != architecture {
+            v.error(
+                other.span,
+                format!(
+                    "managedNodeGroups.{}: {} is {} but {} is {}: a group runs one node image, of one architecture",
+                    group.name.value,
+                    other.value,
+                    other_architecture.describe(),
+                    first.value,
+                    architecture.describe()
+                ),
+                "put Graviton instance types (m7g, c7g, t4g, ...) in a group of their own",
+            );
+        }
+    }
+}
+
 fn validate_compute(v: &mut Validator, spec: &Spec) {
     let groups = spec
         .managed_node_groups
@@ -1006,6 +1075,7 @@ fn validate_compute(v: &mut Validator, spec: &Spec) {
                 "minSize <= desiredCapacity <= maxSize",
             );
         }
+        validate_architecture(v, group);
         if max == Some(0) {
             v.error(
                 group.max_size.as_ref().map(|m| m.span).unwrap_or_default(),
