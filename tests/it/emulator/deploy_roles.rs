@@ -571,7 +571,7 @@ fn iam_action(call: &Recorded) -> Result<(String, String), String> {
             }
         }
         // Query and JSON protocols name the action in the request.
-        "ec2" | "iam" | "sts" | "elasticloadbalancing" | "logs" | "acm"
+        "ec2" | "iam" | "sts" | "elasticloadbalancing" | "logs" | "acm" | "ecr"
             if !call.action.contains(' ') =>
         {
             rest(&call.action)

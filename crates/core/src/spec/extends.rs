@@ -26,6 +26,7 @@ const NAMED_LISTS: &[(&str, ItemKey)] = &[
     ("loadBalancers[].targetGroups", ItemKey::Name),
     ("securityGroups", ItemKey::Name),
     ("iam.serviceAccounts", ItemKey::ServiceAccount),
+    ("iam.podIdentityAssociations", ItemKey::PodIdentity),
     ("dns.records", ItemKey::Record),
     ("registries", ItemKey::Name),
 ];
@@ -36,6 +37,8 @@ enum ItemKey {
     Name,
     /// `metadata.namespace/metadata.name`
     ServiceAccount,
+    /// `namespace/serviceAccountName`
+    PodIdentity,
     /// `name` + `type` (an absent type is `A` for an alias, else `CNAME`, as
     /// validation reads it)
     Record,
@@ -271,6 +274,11 @@ fn key_of(item: &Node, item_key: ItemKey) -> Option<String> {
                 field(&metadata, "name")?
             ))
         }
+        ItemKey::PodIdentity => Some(format!(
+            "`{}/{}`",
+            field(item, "namespace")?,
+            field(item, "serviceAccountName")?
+        )),
         ItemKey::Record => {
             let name = field(item, "name")?;
             let name = name.trim_end_matches('.').to_ascii_lowercase();
