@@ -132,3 +132,64 @@ impl Kind for EfsMountTarget {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn lowered(text: &str) -> Vec<DesiredResource> {
+        let loaded = crate::spec::parse(SourceFile::new("efs.yaml", text.to_string()))
+            .expect("a valid spec");
+        crate::lower::desired(&crate::lower::model(&loaded.spec))
+    }
+
+    fn at<'a>(resources: &'a [DesiredResource], address: &str) -> &'a DesiredResource {
+        resources
+            .iter()
+            .find(|r| r.address.as_str() == address)
+            .unwrap_or_else(|| panic!("{address} lowered"))
+    }
+
+    #[test]
+    fn a_brought_vpc_mounts_in_its_private_subnets_and_without_a_cluster_admits_nothing() {
+        let resources = lowered(
+            "stack: dev\nregion: us-east-1\nvpc:\n  id: vpc-0abc\n  subnets:\n    public:\n      us-east-1a: { id: subnet-pub }\n    private:\n      us-east-1a: { id: subnet-a }\n      us-east-1b: { id: subnet-b }\nstorage:\n  efs:\n    - name: files\n",
+        );
+        let targets: Vec<&DesiredResource> = resources
+            .iter()
+            .filter(|r| r.kind == "efs_mount_target")
+            .collect();
+        assert_eq!(targets.len(), 2, "one per private subnet");
+        let target = at(&resources, "efs_mount_target.files.us-east-1b");
+        assert_eq!(target.attributes["subnet_id"], Value::string("subnet-b"));
+        assert_eq!(
+            target.attributes["security_group_ids"],
+            Value::List(vec![Value::reference(
+                &SecurityGroup::efs_address("files"),
+                "id"
+            )])
+        );
+        let group = at(&resources, "security_group.efs.files");
+        assert_eq!(group.attributes["vpc_id"], Value::string("vpc-0abc"));
+        assert_eq!(group.attributes["ingress"], Value::List(vec![]));
+    }
+
+    #[test]
+    fn the_nfs_group_admits_the_cluster_or_without_one_the_vpc() {
+        let network = "stack: dev\nregion: us-east-1\nvpc:\n  cidr: 10.0.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\nstorage:\n  efs:\n    - name: files\n";
+        let resources = lowered(network);
+        assert_eq!(
+            at(&resources, "security_group.efs.files").attributes["ingress"],
+            Value::List(vec![Value::string("tcp:2049:10.0.0.0/16")])
+        );
+        let resources = lowered(&format!("{network}cluster: {{}}\n"));
+        assert_eq!(
+            at(&resources, "security_group.efs.files").attributes["ingress"],
+            Value::List(vec![crate::kinds::security_group::group_rule(
+                "tcp:2049",
+                Value::reference(&crate::kinds::EksCluster::address(), "security_group_id"),
+            )])
+        );
+    }
+}
