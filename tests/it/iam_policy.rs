@@ -25,6 +25,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("route53", "route53"),
     ("s3", "s3"),
     ("ecr", "ecr"),
+    ("efs", "elasticfilesystem"),
 ];
 
 /// S3 operations whose IAM action has another name.
@@ -425,6 +426,7 @@ fn eksform_calls() -> Vec<Call> {
         "eks.amazonaws.com",
         "eks-nodegroup.amazonaws.com",
         "eks-fargate.amazonaws.com",
+        "elasticfilesystem.amazonaws.com",
         "elasticloadbalancing.amazonaws.com",
     ] {
         calls.push(
@@ -704,6 +706,52 @@ fn eksform_calls() -> Vec<Call> {
     ] {
         calls.push(Call::new(action).on(repository.clone(), marked()));
     }
+    // EFS: a file system and an access point created with the mark; changes
+    // of marked ones, mount targets' calls on their file system; the mount
+    // targets' network interfaces.
+    let file_system = format!("arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-0123");
+    let access_point =
+        format!("arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:access-point/fsap-0123");
+    for action in [
+        "elasticfilesystem:CreateFileSystem",
+        "elasticfilesystem:TagResource",
+    ] {
+        calls.push(Call::new(action).creating(file_system.clone()));
+    }
+    calls.push(Call::new("elasticfilesystem:CreateAccessPoint").creating(access_point.clone()));
+    for action in [
+        "elasticfilesystem:CreateMountTarget",
+        "elasticfilesystem:DeleteFileSystem",
+        "elasticfilesystem:DeleteMountTarget",
+        "elasticfilesystem:ModifyMountTargetSecurityGroups",
+        "elasticfilesystem:PutBackupPolicy",
+        "elasticfilesystem:PutLifecycleConfiguration",
+        "elasticfilesystem:TagResource",
+        "elasticfilesystem:UntagResource",
+        "elasticfilesystem:UpdateFileSystem",
+    ] {
+        calls.push(Call::new(action).on(file_system.clone(), marked()));
+    }
+    for action in [
+        "elasticfilesystem:DeleteAccessPoint",
+        "elasticfilesystem:TagResource",
+        "elasticfilesystem:UntagResource",
+    ] {
+        calls.push(Call::new(action).on(access_point.clone(), marked()));
+    }
+    calls.push(
+        Call::new("ec2:CreateNetworkInterface")
+            .at(ec2("network-interface"))
+            .at(ec2("subnet"))
+            .at(ec2("security-group")),
+    );
+    calls.push(Call::new("ec2:DescribeNetworkInterfaces").at("*"));
+    for action in [
+        "ec2:DeleteNetworkInterface",
+        "ec2:ModifyNetworkInterfaceAttribute",
+    ] {
+        calls.push(Call::new(action).at(ec2("network-interface")));
+    }
     // Route 53: the zone eksform made, or one the spec brought.
     calls.push(Call::new("route53:CreateHostedZone").at("*"));
     for action in [
@@ -742,6 +790,28 @@ fn refused_calls() -> Vec<(&'static str, Call)> {
                 format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/someone/else"),
                 unmarked(),
             ),
+        ),
+        (
+            "an EFS file system without the mark deleted",
+            Call::new("elasticfilesystem:DeleteFileSystem").on(
+                format!("arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-other"),
+                unmarked(),
+            ),
+        ),
+        (
+            "a mount target added to an EFS file system without the mark",
+            Call::new("elasticfilesystem:CreateMountTarget").on(
+                format!("arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-other"),
+                unmarked(),
+            ),
+        ),
+        (
+            "an EFS file system created without the mark",
+            Call::new("elasticfilesystem:CreateFileSystem")
+                .at(format!(
+                    "arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-new"
+                ))
+                .tagging(tags(&[("Name", "x")])),
         ),
         (
             "a VPC without the mark deleted",

@@ -181,6 +181,7 @@ fn each_adapter_calls_only_its_kinds_iam_actions() {
     for kind in kinds::ALL {
         let service = match kind.service() {
             "elasticloadbalancing" => "elbv2",
+            "elasticfilesystem" => "efs",
             other => other,
         };
         let path = root.join(service).join(format!("{}.rs", kind.name()));
@@ -201,6 +202,7 @@ fn each_adapter_calls_only_its_kinds_iam_actions() {
             ("acm", "acm"),
             ("route53", "route53"),
             ("ecr", "ecr"),
+            ("efs", "elasticfilesystem"),
         ] {
             let needle = format!("{client}.");
             for (at, _) in source.match_indices(&needle) {

@@ -1,7 +1,7 @@
 //! eksform's AWS side: the aws-sdk-rust clients, the mapping of SDK errors to
 //! `CloudError`, and `AwsCloud`, the real `Cloud`. Each kind's calls live in
 //! its adapter (`Adapter`), one module per AWS service (`ec2`, `eks`, `iam`,
-//! `logs`, `route53`, `acm`, `elbv2`, `ecr`) holding what that service's adapters
+//! `logs`, `route53`, `acm`, `elbv2`, `ecr`, `efs`) holding what that service's adapters
 //! share; `lock` is the state bucket in S3; `preflight` the read-only facts a
 //! plan checks before anything is created; `eks_token` the token an EKS API
 //! server takes, signed here without a call.
@@ -11,6 +11,7 @@ pub mod cloudformation;
 pub mod credentials;
 pub mod ec2;
 pub mod ecr;
+pub mod efs;
 pub mod eks;
 pub mod eks_token;
 pub mod elbv2;
@@ -192,6 +193,9 @@ pub static ADAPTERS: &[&'static dyn Adapter] = &[
     &kinds::TargetGroup,
     &kinds::Listener,
     &kinds::EcrRepository,
+    &kinds::EfsFileSystem,
+    &kinds::EfsMountTarget,
+    &kinds::EfsAccessPoint,
     &kinds::ControllerLeftover,
 ];
 
@@ -280,6 +284,7 @@ pub struct AwsClients {
     pub acm: aws_sdk_acm::Client,
     pub route53: aws_sdk_route53::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub efs: aws_sdk_efs::Client,
     pub s3: aws_sdk_s3::Client,
     /// eksctl's stacks, read and let go by `import eksctl` (not a kind).
     pub cloudformation: aws_sdk_cloudformation::Client,
@@ -300,6 +305,7 @@ impl AwsClients {
             acm: aws_sdk_acm::Client::new(config),
             route53: aws_sdk_route53::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
+            efs: aws_sdk_efs::Client::new(config),
             // A custom endpoint (an emulator) serves buckets by path, not by host name.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)
@@ -436,7 +442,9 @@ fn classify(code: Option<&str>, status: u16) -> ErrorClass {
             | "ResourceInUseException"
             | "ResourceInUse"
             | "InvalidIPAddress.InUse"
-            | "HostedZoneNotEmpty",
+            | "HostedZoneNotEmpty"
+            // EFS: a file system's mount targets are not gone yet.
+            | "FileSystemInUse",
         ) => ErrorClass::DependencyViolation,
         Some(c)
             if c.contains("NotFound")

@@ -8,7 +8,7 @@
 //! - IAM roles under eksform's path (`/eksform/...`), OIDC providers of EKS
 //!   issuers, log groups under `/aws/eks/`, the state bucket of the account;
 //! - `iam:PassRole` of eksform's roles to EKS only;
-//! - EC2, EKS, ELBv2, ACM and ECR creates only with the stack tag in the request
+//! - EC2, EKS, ELBv2, ACM, ECR and EFS creates only with the stack tag in the request
 //!   (`aws:RequestTag/eksform:stack`), changes and deletes only of resources
 //!   that carry it (`aws:ResourceTag/eksform:stack`), tagging at create only
 //!   through the create (`ec2:CreateAction`, `elasticloadbalancing:CreateAction`);
@@ -83,6 +83,26 @@ pub const IMPLIED: &[(&str, &str, &str)] = &[
         "CreateCluster and AssociateEncryptionConfig give EKS a grant on the secrets encryption key as the caller",
     ),
     (
+        "ec2",
+        "CreateNetworkInterface",
+        "CreateMountTarget makes the mount target's network interface as the caller",
+    ),
+    (
+        "ec2",
+        "DescribeNetworkInterfaces",
+        "CreateMountTarget reads the subnet's network interfaces as the caller",
+    ),
+    (
+        "ec2",
+        "DeleteNetworkInterface",
+        "DeleteMountTarget deletes the mount target's network interface as the caller",
+    ),
+    (
+        "ec2",
+        "ModifyNetworkInterfaceAttribute",
+        "ModifyMountTargetSecurityGroups changes the network interface's groups as the caller",
+    ),
+    (
         "s3",
         "DeleteObjectVersion",
         "releasing a lock deletes the version of the lock object it wrote",
@@ -153,6 +173,13 @@ const ELB_MADE: &[&str] = &[
 /// mark tells eksform's).
 const ECR_REPOSITORIES: &[&str] = &["arn:*:ecr:*:*:repository/*"];
 
+/// EFS file systems and access points (`storage.efs`): their ids are EFS's,
+/// so only the mark tells eksform's.
+const EFS_MADE: &[&str] = &[
+    "arn:*:elasticfilesystem:*:*:file-system/*",
+    "arn:*:elasticfilesystem:*:*:access-point/*",
+];
+
 /// eksform's roles: `/eksform/<region>/<stack>/` (earlier `/eksform/<stack>/`).
 const ROLES: &[&str] = &["arn:*:iam::*:role/eksform/*"];
 
@@ -191,6 +218,8 @@ pub const GRANTS: &[Grant] = &[
             "ec2:DescribeInstanceTypes",
             "ec2:DescribeInternetGateways",
             "ec2:DescribeNatGateways",
+            // CreateMountTarget reads the subnet's network interfaces as the caller.
+            "ec2:DescribeNetworkInterfaces",
             "ec2:DescribeRouteTables",
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSubnets",
@@ -217,6 +246,12 @@ pub const GRANTS: &[Grant] = &[
             "eks:ListFargateProfiles",
             "eks:ListNodegroups",
             "eks:ListPodIdentityAssociations",
+            "elasticfilesystem:DescribeAccessPoints",
+            "elasticfilesystem:DescribeBackupPolicy",
+            "elasticfilesystem:DescribeFileSystems",
+            "elasticfilesystem:DescribeLifecycleConfiguration",
+            "elasticfilesystem:DescribeMountTargetSecurityGroups",
+            "elasticfilesystem:DescribeMountTargets",
             "elasticloadbalancing:DescribeListeners",
             "elasticloadbalancing:DescribeLoadBalancerAttributes",
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -309,8 +344,8 @@ pub const GRANTS: &[Grant] = &[
         resources: &["arn:*:kms:*:*:key/*"],
         conditions: &[("StringLike", "kms:ViaService", &["eks.*.amazonaws.com"])],
     },
-    // The first cluster, node group, Fargate profile or load balancer of an
-    // account makes the service's linked role.
+    // The first cluster, node group, Fargate profile, load balancer or EFS
+    // file system of an account makes the service's linked role.
     Grant {
         sid: "ServiceLinkedRoles",
         actions: &["iam:CreateServiceLinkedRole"],
@@ -322,6 +357,7 @@ pub const GRANTS: &[Grant] = &[
                 "eks.amazonaws.com",
                 "eks-fargate.amazonaws.com",
                 "eks-nodegroup.amazonaws.com",
+                "elasticfilesystem.amazonaws.com",
                 "elasticloadbalancing.amazonaws.com",
             ],
         )],
@@ -713,6 +749,54 @@ pub const GRANTS: &[Grant] = &[
         ],
         resources: ECR_REPOSITORIES,
         conditions: &[MARKED],
+    },
+    // EFS: creates mark the file system or access point (the tags in the
+    // call are checked as TagResource too); changes and deletes only of
+    // marked ones. Mount targets have no ARN of their own: EFS authorizes
+    // their calls on their file system, so its mark scopes them.
+    Grant {
+        sid: "EfsCreateMarked",
+        actions: &[
+            "elasticfilesystem:CreateAccessPoint",
+            "elasticfilesystem:CreateFileSystem",
+            "elasticfilesystem:TagResource",
+        ],
+        resources: EFS_MADE,
+        conditions: &[MARKING],
+    },
+    Grant {
+        sid: "EfsChangeMarked",
+        actions: &[
+            "elasticfilesystem:CreateMountTarget",
+            "elasticfilesystem:DeleteAccessPoint",
+            "elasticfilesystem:DeleteFileSystem",
+            "elasticfilesystem:DeleteMountTarget",
+            "elasticfilesystem:ModifyMountTargetSecurityGroups",
+            "elasticfilesystem:PutBackupPolicy",
+            "elasticfilesystem:PutLifecycleConfiguration",
+            "elasticfilesystem:TagResource",
+            "elasticfilesystem:UntagResource",
+            "elasticfilesystem:UpdateFileSystem",
+        ],
+        resources: EFS_MADE,
+        conditions: &[MARKED],
+    },
+    // A mount target's network interface, which EFS makes, changes and
+    // deletes with the caller's permissions. It carries no tags, so only
+    // the resource types narrow it.
+    Grant {
+        sid: "EfsMountTargetInterfaces",
+        actions: &[
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:ModifyNetworkInterfaceAttribute",
+        ],
+        resources: &[
+            "arn:*:ec2:*:*:network-interface/*",
+            "arn:*:ec2:*:*:subnet/*",
+            "arn:*:ec2:*:*:security-group/*",
+        ],
+        conditions: &[],
     },
     // Route 53: zones have no tags usable in conditions; eksform writes
     // records into brought zones too, so only the resource type narrows it.

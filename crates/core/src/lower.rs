@@ -15,6 +15,8 @@ use crate::spec::{self, NatMode, Spec};
 pub use registries::{RegistryModel, lifecycle_policy};
 mod security_groups;
 pub use security_groups::{GroupName, Peer, RuleModel, SecurityGroupModel, looks_like_cidr};
+mod storage;
+pub use storage::{AccessPointModel, EfsModel};
 
 /// A stack with its defaults applied: what the kinds lower from.
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct StackModel {
     pub dns: Option<DnsModel>,
     /// ECR repositories (`registries`).
     pub registries: Vec<RegistryModel>,
+    /// EFS file systems (`storage.efs`).
+    pub efs: Vec<EfsModel>,
     /// `adopt:` entries: the id of the live resource to take over, by address.
     pub adopt: BTreeMap<Address, String>,
 }
@@ -645,6 +649,7 @@ pub fn model(spec: &Spec) -> StackModel {
         security_groups: security_groups::security_groups(spec),
         dns: spec.dns.as_ref().map(|dns| dns_model(dns)),
         registries: registries::registries(spec),
+        efs: storage::efs(spec),
         adopt: spec
             .adopt
             .iter()

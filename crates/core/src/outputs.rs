@@ -74,6 +74,12 @@ pub struct Outputs {
     /// ECR repository name -> its URI (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
     #[serde(rename = "registryURIs", skip_serializing_if = "BTreeMap::is_empty")]
     pub registry_uris: BTreeMap<String, String>,
+    /// EFS file system name (`storage.efs`) -> its id (`fs-...`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub efs_file_system_ids: BTreeMap<String, String>,
+    /// `<file system>/<access point>` -> the access point's id (`fsap-...`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub efs_access_point_ids: BTreeMap<String, String>,
 }
 
 impl Outputs {
@@ -176,6 +182,22 @@ impl Outputs {
                     ))
                 })
                 .collect(),
+            efs_file_system_ids: with_prefix("efs_file_system.")
+                .filter_map(|r| {
+                    let name = r.address.as_str().strip_prefix("efs_file_system.")?;
+                    Some((name.to_string(), r.id.clone()))
+                })
+                .collect(),
+            efs_access_point_ids: with_prefix("efs_access_point.")
+                .filter_map(|r| {
+                    let key = r
+                        .address
+                        .as_str()
+                        .strip_prefix("efs_access_point.")?
+                        .replacen('.', "/", 1);
+                    Some((key, r.id.clone()))
+                })
+                .collect(),
         };
         if let Some(Network::Brought(network)) = network {
             outputs.vpc_id = Some(network.vpc_id.clone());
@@ -256,6 +278,8 @@ const OUTPUT_NAMES: &[&str] = &[
     "hostedZoneId",
     "nameServers",
     "registryURIs",
+    "efsFileSystemIds",
+    "efsAccessPointIds",
 ];
 
 /// The addresses (or address prefixes) an output is read from in
@@ -285,6 +309,8 @@ fn sources(output: &str) -> Vec<Address> {
         "securityGroupIds" => prefix(&["security_group", "custom"]),
         "hostedZoneId" | "nameServers" => vec![HostedZone::address()],
         "registryURIs" => prefix(&["ecr_repository"]),
+        "efsFileSystemIds" => prefix(&["efs_file_system"]),
+        "efsAccessPointIds" => prefix(&["efs_access_point"]),
         _ => vec![],
     }
 }
@@ -464,6 +490,8 @@ mod tests {
             hosted_zone_id: Some("x".into()),
             name_servers: one(),
             registry_uris: map(),
+            efs_file_system_ids: map(),
+            efs_access_point_ids: map(),
         };
         let names: BTreeSet<String> = outputs.as_map().into_keys().collect();
         let listed: BTreeSet<String> = OUTPUT_NAMES.iter().map(|n| n.to_string()).collect();

@@ -753,7 +753,7 @@ fn delete_change(live: &LiveResource, reason: Option<String>) -> ResourceChange 
         action: Action::Delete,
         reason,
         warnings: Vec::new(),
-        notes: Vec::new(),
+        notes: kinds::by_name(&live.kind).map_or_else(Vec::new, |k| k.delete_notes(live)),
         changes: Vec::new(),
         desired: None,
         live: Some(live.clone()),

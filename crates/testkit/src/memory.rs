@@ -788,6 +788,26 @@ const HELD_BY: &[(&str, &str, &str, &str)] = &[
         "egress",
         "DependencyViolation",
     ),
+    // DeleteFileSystem: "FileSystemInUse" while it has mount targets.
+    (
+        "efs_file_system",
+        "efs_mount_target",
+        "file_system_id",
+        "FileSystemInUse",
+    ),
+    // A mount target's network interface holds its subnet and groups.
+    (
+        "subnet",
+        "efs_mount_target",
+        "subnet_id",
+        "DependencyViolation",
+    ),
+    (
+        "security_group",
+        "efs_mount_target",
+        "security_group_ids",
+        "DependencyViolation",
+    ),
     // DeleteTargetGroup / DeleteCertificate while a listener uses them.
     ("target_group", "listener", "*", "ResourceInUse"),
     (

@@ -10,6 +10,7 @@ mod adopt;
 mod cluster;
 mod deploy_roles;
 mod edge;
+mod efs;
 mod estate;
 mod guards;
 mod import_eksctl;

@@ -126,6 +126,19 @@ registries:
       keepLastTagged: [{ tagPrefixes: [v], count: 10 }]
       expireUntaggedAfterDays: 7
     pullAccounts: ["444455556666"]
+storage:
+  efs:
+    - name: shared
+      kmsKeyARN: "arn:aws:kms:us-east-1:123456789012:key/conf"
+      throughputMode: provisioned
+      provisionedThroughputMiBps: 64
+      lifecycle: { transitionToIA: AFTER_30_DAYS, transitionToPrimaryStorageClass: AFTER_1_ACCESS }
+      backup: true
+      accessPoints:
+        - name: app
+          path: /data/app
+          posixUser: { uid: 1000, gid: 1000, secondaryGids: [2000] }
+          permissions: "0750"
 "#;
 
 /// A stack on a VPC it brings: eksform only tags the subnets.

@@ -177,6 +177,46 @@ async fn what_is_in_use_is_not_deleted_and_an_update_waits_for_the_last() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_efs_file_system_is_kept_while_it_has_mount_targets() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let text = format!(
+        "{}storage:\n  efs:\n    - name: files\n",
+        network("mem", "us-east-1", "10.1.0.0/16")
+    );
+    assert!(apply(cloud.clone(), &text).await.succeeded());
+    let file_system = one(cloud.as_ref(), "efs_file_system", "mem").await;
+    let refused = cloud
+        .delete(kinds::by_name("efs_file_system").unwrap(), &file_system)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, ErrorClass::DependencyViolation, "{refused}");
+    assert_eq!(refused.code.as_deref(), Some("FileSystemInUse"));
+    // Its mount targets' network interfaces hold their subnets and group.
+    let targets = observed(cloud.as_ref(), "efs_mount_target", "mem").await;
+    assert_eq!(targets.len(), 2, "one per private subnet");
+    let group = one(cloud.as_ref(), "security_group", "mem").await;
+    let refused = cloud
+        .delete(kinds::by_name("security_group").unwrap(), &group)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code.as_deref(), Some("DependencyViolation"));
+    let mount_target = kinds::by_name("efs_mount_target").unwrap();
+    for target in &targets {
+        cloud.delete(mount_target, target).await.unwrap();
+    }
+    while !observed(cloud.as_ref(), "efs_mount_target", "mem")
+        .await
+        .is_empty()
+    {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    cloud
+        .delete(kinds::by_name("efs_file_system").unwrap(), &file_system)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn five_vpcs_a_region_and_each_region_sees_its_own() {
     let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
     for i in 0..5 {

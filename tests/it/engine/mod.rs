@@ -9,6 +9,7 @@ mod cluster;
 mod conformance;
 mod crash;
 mod edge;
+mod efs;
 mod estate;
 mod execution;
 mod memory_cloud;

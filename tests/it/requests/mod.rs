@@ -7,6 +7,7 @@ mod addon_configuration;
 mod adopt;
 mod cloudformation;
 mod ec2;
+mod efs;
 mod eks;
 mod pod_identity;
 mod preflight;

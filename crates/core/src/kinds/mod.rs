@@ -10,6 +10,9 @@ pub mod certificate_validation;
 pub mod controller_leftover;
 pub mod dns_record;
 pub mod ecr_repository;
+pub mod efs_access_point;
+pub mod efs_file_system;
+pub mod efs_mount_target;
 pub mod eks_cluster;
 pub mod elastic_ip;
 pub mod fargate_profile;
@@ -45,6 +48,9 @@ pub use certificate_validation::CertificateValidation;
 pub use controller_leftover::ControllerLeftover;
 pub use dns_record::DnsRecord;
 pub use ecr_repository::EcrRepository;
+pub use efs_access_point::EfsAccessPoint;
+pub use efs_file_system::EfsFileSystem;
+pub use efs_mount_target::EfsMountTarget;
 pub use eks_cluster::{EksCluster, minor_of};
 pub use elastic_ip::ElasticIp;
 pub use fargate_profile::FargateProfile;
@@ -93,6 +99,9 @@ pub static ALL: &[&'static dyn Kind] = &[
     &TargetGroup,
     &Listener,
     &EcrRepository,
+    &EfsFileSystem,
+    &EfsMountTarget,
+    &EfsAccessPoint,
     &ControllerLeftover,
 ];
 
@@ -549,5 +558,11 @@ pub trait Kind: Send + Sync + 'static {
     /// deletes older log events): shown as a warning in the plan.
     fn warn_change(&self, _attribute: &str, _before: &Value, _after: &Value) -> Option<String> {
         None
+    }
+
+    /// What the plan says of deleting the live resource beyond its address
+    /// (an EFS file system's size): notes of its delete.
+    fn delete_notes(&self, _live: &LiveResource) -> Vec<String> {
+        Vec::new()
     }
 }

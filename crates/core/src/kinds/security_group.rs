@@ -29,6 +29,12 @@ impl SecurityGroup {
         Address::new(&["security_group", "custom", name])
     }
 
+    /// The address of the NFS group of the EFS file system `name`, which
+    /// its mount targets are in.
+    pub fn efs_address(file_system: &str) -> Address {
+        Address::new(&["security_group", "efs", file_system])
+    }
+
     /// The name of a group of `securityGroups` at `address`, if it is one.
     pub fn declared_name(address: &Address) -> Option<&str> {
         address.as_str().strip_prefix("security_group.custom.")
@@ -188,6 +194,12 @@ impl Kind for SecurityGroup {
                     )
             })
             .chain(declared)
+            .chain(
+                stack
+                    .efs
+                    .iter()
+                    .map(|fs| self.nfs(stack, network, &fs.name)),
+            )
             .collect()
     }
 }
@@ -214,6 +226,48 @@ impl SecurityGroup {
             )
     }
 }
+
+impl SecurityGroup {
+    /// The NFS group of an EFS file system: NFS (tcp 2049) in from the
+    /// cluster security group, which managed node groups and Fargate pods
+    /// use; without a cluster in the stack, from the VPC's CIDR (a brought
+    /// VPC's is unknown: then no rule, and `securityGroups` rules elsewhere
+    /// must admit clients). Nothing out: NFS answers on the connections
+    /// clients open.
+    fn nfs(&self, stack: &StackModel, network: &Network, file_system: &str) -> DesiredResource {
+        let address = Self::efs_address(file_system);
+        let name = resource_name(&stack.stack, &address);
+        let ingress = match (&stack.cluster, network) {
+            (Some(_), _) => vec![group_rule(
+                NFS_TRAFFIC,
+                Value::reference(&EksCluster::address(), "security_group_id"),
+            )],
+            (None, Network::Created(created)) => {
+                vec![Value::string(format!("{NFS_TRAFFIC}:{}", created.cidr))]
+            }
+            (None, Network::Brought(_)) => vec![],
+        };
+        DesiredResource::new(self.name(), address.clone())
+            .with("name", Value::string(name.clone()))
+            .with(
+                "description",
+                Value::string(format!(
+                    "NFS to EFS file system {file_system} of stack {}",
+                    stack.stack
+                )),
+            )
+            .with("vpc_id", vpc_value(network))
+            .with("ingress", Value::List(ingress))
+            .with("egress", Value::List(vec![]))
+            .with(
+                "tags",
+                Value::string_map(&ownership_tags(&stack.stack, &address, &name, &stack.tags)),
+            )
+    }
+}
+
+/// NFS, as a rule's traffic.
+const NFS_TRAFFIC: &str = "tcp:2049";
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,8 @@ const NAMED_LISTS: &[(&str, ItemKey)] = &[
     ("loadBalancers", ItemKey::Name),
     ("loadBalancers[].targetGroups", ItemKey::Name),
     ("securityGroups", ItemKey::Name),
+    ("storage.efs", ItemKey::Name),
+    ("storage.efs[].accessPoints", ItemKey::Name),
     ("iam.serviceAccounts", ItemKey::ServiceAccount),
     ("iam.podIdentityAssociations", ItemKey::PodIdentity),
     ("dns.records", ItemKey::Record),

@@ -9,6 +9,7 @@ mod model;
 mod registries;
 mod schema_check;
 mod security_groups;
+mod storage;
 mod tree;
 mod tree_de;
 mod validate;
@@ -20,6 +21,7 @@ pub use located::Located;
 pub use model::*;
 pub use registries::*;
 pub use security_groups::*;
+pub use storage::*;
 pub use validate::{
     ADDRESS_OUTPUTS, RETENTION_DAYS, availability_zones, is_valid_stack_name, nat_mode,
 };

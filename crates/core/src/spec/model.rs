@@ -48,6 +48,9 @@ pub struct Spec {
     /// ECR repositories.
     #[serde(default)]
     pub registries: Option<Located<Vec<Located<super::registries::Registry>>>>,
+    /// Storage the stack's workloads mount: EFS file systems.
+    #[serde(default)]
+    pub storage: Option<Located<super::storage::Storage>>,
     /// Existing resources eksform takes over instead of creating: each
     /// address (as plans print it) with the AWS id or name of the resource.
     /// The plan shows them as `<= adopt`; apply marks them. Once applied the

@@ -15,6 +15,7 @@ use crate::suggest::did_you_mean;
 
 mod routing;
 mod security_groups;
+mod storage;
 
 /// Retention values CloudWatch Logs accepts.
 pub const RETENTION_DAYS: &[u32] = &[
@@ -190,6 +191,7 @@ pub fn validate(spec: &Spec, file: &SourceFile) -> Diagnostics {
     validate_edge(&mut v, spec);
     registries::validate_registries(&mut v, spec);
     security_groups::validate_security_groups(&mut v, spec);
+    storage::validate_storage(&mut v, spec);
     validate_adopt(&mut v, spec);
     v.diagnostics
 }
