@@ -49,10 +49,11 @@ pub fn order(stacks: &[&StackModel]) -> Result<Vec<usize>, String> {
     let needs: Vec<Vec<usize>> = stacks
         .iter()
         .map(|s| {
+            // A reference to another account (`roleARN`) names no stack of this set.
             let mut needs: Vec<usize> = s
-                .cluster
+                .references
                 .iter()
-                .flat_map(|c| &c.public_access_references)
+                .filter(|r| r.role_arn.is_none())
                 .filter_map(|r| index.get(r.from_stack.as_str()).copied())
                 .collect();
             needs.sort();
@@ -116,14 +117,11 @@ pub fn referring(target: &StackModel, others: &[&StackModel]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, other)| {
             other.stack != target.stack
-                && other
-                    .cluster
-                    .iter()
-                    .flat_map(|c| &c.public_access_references)
-                    .any(|r| {
-                        r.from_stack == target.stack
-                            && r.region.as_deref().unwrap_or(&other.region) == target.region
-                    })
+                && other.references.iter().any(|r| {
+                    r.role_arn.is_none()
+                        && r.from_stack == target.stack
+                        && r.region.as_deref().unwrap_or(&other.region) == target.region
+                })
         })
         .map(|(i, _)| i)
         .collect()
