@@ -171,6 +171,30 @@ mod tests {
         assert_eq!(order, vec![1, 3, 2, 0]);
     }
 
+    /// A stack in `network`'s VPC (a text field's reference), and one that
+    /// names a `network` of another account through a role.
+    fn tenant(stack: &str, role: Option<&str>) -> StackModel {
+        let role = role
+            .map(|r| format!(", roleARN: \"{r}\""))
+            .unwrap_or_default();
+        let text = format!(
+            "stack: {stack}\nregion: us-east-1\nvpc:\n  id: {{ fromStack: network, output: vpcId{role} }}\n  subnets:\n    private:\n      us-east-1a: {{ id: subnet-0aaaaaaaaaaaaaaa1 }}\n"
+        );
+        let loaded = crate::spec::parse(SourceFile::new(format!("{stack}.yaml"), text)).unwrap();
+        crate::lower::model(&loaded.spec)
+    }
+
+    #[test]
+    fn references_of_text_fields_order_the_stacks_unless_they_name_another_account() {
+        let (network, blue, foreign) = (
+            model("network", &[]),
+            tenant("blue", None),
+            tenant("foreign", Some("arn:aws:iam::222233334444:role/reader")),
+        );
+        assert_eq!(order(&[&blue, &foreign, &network]).unwrap(), vec![2, 0, 1]);
+        assert_eq!(referring(&network, &[&blue, &foreign]), vec![0]);
+    }
+
     #[test]
     fn a_cycle_of_references_is_named() {
         let (a, b) = (model("a", &["b"]), model("b", &["a"]));

@@ -159,3 +159,48 @@ impl Kind for Subnet {
         out
     }
 }
+
+#[cfg(test)]
+mod other_clusters_tags {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(*v)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn other_stacks_cluster_tags_are_neither_compared_nor_removed() {
+        let desired = tags(&[("kubernetes.io/role/elb", "1"), ("Name", "net")]);
+        let live = tags(&[
+            ("kubernetes.io/role/elb", "1"),
+            ("Name", "net"),
+            ("kubernetes.io/cluster/blue", "shared"),
+        ]);
+        assert!(same_tags_but_other_clusters(&live, &desired));
+        let changed = tags(&[("kubernetes.io/role/elb", "1"), ("Name", "other")]);
+        assert!(!same_tags_but_other_clusters(&live, &changed));
+        // This stack's own cluster tag is compared as any other.
+        let own = tags(&[
+            ("kubernetes.io/role/elb", "1"),
+            ("Name", "net"),
+            ("kubernetes.io/cluster/blue", "owned"),
+        ]);
+        assert!(!same_tags_but_other_clusters(&live, &own));
+
+        let attributes = |tags: Value| Attributes::from([("tags".to_string(), tags)]);
+        let synced = keeping_other_clusters_tags(&attributes(live.clone()), &attributes(changed));
+        assert_eq!(
+            synced["tags"],
+            tags(&[
+                ("kubernetes.io/role/elb", "1"),
+                ("Name", "other"),
+                ("kubernetes.io/cluster/blue", "shared"),
+            ])
+        );
+    }
+}
