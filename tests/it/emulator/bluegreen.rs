@@ -133,6 +133,16 @@ async fn the_bluegreen_estate_moves_traffic_in_one_apply_and_keeps_its_network()
     let aws = emulator.clients(REGION).await;
     let dir = example_copy();
 
+    // A fresh account: the clusters' VPC is known only after the network's
+    // apply, which `plan DIR` says at the reference, making nothing.
+    let (code, out, stderr) = run(&emulator, &["plan"], dir.path());
+    assert_eq!(code, 1, "{out}{stderr}");
+    assert!(
+        stderr.contains("vpc.id: output `vpcId` of stack `network` is known only after")
+            && stderr.contains("blue.yaml:9:"),
+        "{stderr}"
+    );
+
     let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
     assert_eq!(code, 0, "{out}{stderr}");
     assert!(
