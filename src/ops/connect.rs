@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use eksform_aws::credentials::{Credentials, Keys, Missing};
 use eksform_aws::{AwsClients, AwsCloud, Connection, Warnings};
-use eksform_core::cloud::{Cloud, Regions};
+use eksform_core::cloud::{Cloud, CloudError, Regions};
 
 use super::OpsError;
 
@@ -88,7 +88,32 @@ impl AwsAccess {
             clients: self.clients(region).await,
         })
     }
+
+    /// A connection to `region` under `role_arn`, assumed with the run's
+    /// credentials (STS AssumeRole, session `REFERENCE_SESSION`): another
+    /// account's stack, read for a reference's `roleARN`.
+    pub async fn connect_as(
+        &self,
+        region: &str,
+        role_arn: &str,
+    ) -> Result<Arc<dyn Cloud>, CloudError> {
+        let home = self.clients(region).await;
+        let keys =
+            eksform_aws::credentials::assume_role(&home.sts, role_arn, REFERENCE_SESSION).await?;
+        let clients =
+            AwsClients::connect(&self.connection(region), &Credentials::fixed(keys)).await;
+        Ok(Arc::new(AwsCloud {
+            clients: AwsClients {
+                warnings: self.warnings.clone(),
+                ..clients
+            },
+        }))
+    }
 }
+
+/// The session name of a role assumed to read another account's stack: what
+/// that account's CloudTrail shows.
+pub const REFERENCE_SESSION: &str = "eksform-stack-reference";
 
 /// What a run without credentials says: where the SDK's chain looked, in its
 /// order, and how to choose a profile.
@@ -110,6 +135,10 @@ fn no_credentials(profile: Option<&str>, missing: &Missing) -> String {
 impl Regions for AwsAccess {
     async fn cloud(&self, region: &str) -> Arc<dyn Cloud> {
         self.connect(region).await
+    }
+
+    async fn cloud_as(&self, region: &str, role_arn: &str) -> Result<Arc<dyn Cloud>, CloudError> {
+        self.connect_as(region, role_arn).await
     }
 }
 
@@ -139,6 +168,10 @@ impl Regions for FromHomeRegion<'_> {
         } else {
             self.access.connect(region).await
         }
+    }
+
+    async fn cloud_as(&self, region: &str, role_arn: &str) -> Result<Arc<dyn Cloud>, CloudError> {
+        self.access.connect_as(region, role_arn).await
     }
 }
 

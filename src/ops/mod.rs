@@ -49,7 +49,10 @@ pub use plan::{
     Goal, guard_account, plan, plan_estate, plan_files, plan_stack, save_plan, save_plans,
 };
 pub use saved_plan::{read_saved_plan, recheck_saved_plan};
-pub use stack::{Stack, prepare, resolve_references, scope_for, stack_files, validate};
+pub use stack::{
+    Stack, Strictness, prepare, resolve_references, resolve_text_references, scope_for,
+    stack_files, validate,
+};
 pub use state_bucket::{AccountState, HistoryEntry, Holder};
 pub use token::token;
 

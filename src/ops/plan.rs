@@ -16,7 +16,9 @@ use eksform_core::outputs::{KnownOutputs, KnownStack};
 use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use eksform_core::retry::RetryPolicy;
 
-use super::{Estate, OpsError, Stack, resolve_references, scope_for};
+use super::{
+    Estate, OpsError, Stack, Strictness, resolve_references, resolve_text_references, scope_for,
+};
 
 /// The account guard: first call of every command that touches AWS.
 pub async fn guard_account(
@@ -82,7 +84,12 @@ pub async fn plan_stack(
     retry: RetryPolicy,
 ) -> Result<(Plan, Vec<LiveResource>), OpsError> {
     let account = guard_account(cloud.as_ref(), stack.model.account.as_deref(), retry).await?;
-    // The references change CIDRs only, never what observation looks up.
+    let strictness = match goal {
+        Goal::Apply => Strictness::Every,
+        Goal::Destroy => Strictness::WhatResolves,
+    };
+    resolve_text_references(stack, regions, known, retry, strictness).await?;
+    // The CIDR references change CIDRs only, never what observation looks up.
     let (model, desired) = (stack.model.clone(), stack.desired.clone());
     let observing_cloud = cloud.clone();
     let observing =
@@ -173,6 +180,11 @@ impl Regions for EstateConnections<'_> {
         };
         open.insert(region.to_string(), cloud.clone());
         cloud
+    }
+
+    /// Another account's connections are never shared: its observation is not this one's.
+    async fn cloud_as(&self, region: &str, role_arn: &str) -> Result<Arc<dyn Cloud>, CloudError> {
+        self.regions.cloud_as(region, role_arn).await
     }
 }
 

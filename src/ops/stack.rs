@@ -13,6 +13,7 @@ use eksform_core::model::{DesiredResource, Value};
 use eksform_core::outputs::{self, KnownOutputs, ReferenceError};
 use eksform_core::retry::RetryPolicy;
 use eksform_core::spec::{self, LoadedSpec};
+use eksform_core::stack_references;
 
 use super::OpsError;
 
@@ -65,6 +66,8 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             d.attributes
                 .get("vpc_id")
                 .and_then(Value::as_str)
+                // Empty: a `fromStack` id not resolved (a destroy after its stack went).
+                .filter(|id| !id.is_empty())
                 .map(str::to_string)
         }),
         reads: Default::default(),
@@ -95,6 +98,55 @@ pub fn validate(path: &Path) -> Result<Diagnostics, Diagnostics> {
 /// Reads, validates and lowers a spec. No AWS calls.
 pub fn prepare(path: &Path) -> Result<Stack, OpsError> {
     Ok(Stack::lowered(spec::load(path).map_err(OpsError::Spec)?))
+}
+
+/// How strictly `resolve_text_references` holds a stack to its references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Every reference must resolve (a plan to apply).
+    Every,
+    /// What resolves is used, the rest stays unresolved (a destroy: the
+    /// stacks referred to may be gone already, and the stack's own resources
+    /// are found by its mark, not by these values).
+    WhatResolves,
+}
+
+/// Resolves the references of the stack's text fields (`vpc.id`, subnets'
+/// ids, ARNs: `spec::references`) from the other stacks' live outputs, puts
+/// their values in the spec and lowers it again. Made before observation:
+/// a brought VPC's id decides what observation looks at.
+pub async fn resolve_text_references(
+    stack: &mut Stack,
+    regions: &dyn Regions,
+    known: &KnownOutputs,
+    retry: RetryPolicy,
+    strictness: Strictness,
+) -> Result<(), OpsError> {
+    let references = spec::references::text_references(&stack.loaded.spec);
+    if references.is_empty() {
+        return Ok(());
+    }
+    let resolved = stack_references::resolve_text(
+        &references,
+        &stack.model.region,
+        regions,
+        known,
+        &stack.loaded.file,
+        retry,
+    )
+    .await;
+    let resolved = match (resolved, strictness) {
+        (Ok(resolved), _) => resolved,
+        (Err(_), Strictness::WhatResolves) => return Ok(()),
+        (Err(ReferenceError::Unresolved(diagnostics)), Strictness::Every) => {
+            return Err(OpsError::Live(diagnostics));
+        }
+        (Err(ReferenceError::Cloud(e)), Strictness::Every) => return Err(OpsError::Cloud(e)),
+    };
+    let mut loaded = stack.loaded.clone();
+    spec::references::substitute(&mut loaded.spec, &resolved);
+    *stack = Stack::lowered(loaded);
+    Ok(())
 }
 
 /// Resolves the stack's cross-stack references from the other stacks' live

@@ -366,6 +366,17 @@ impl eksform_core::cloud::Regions for Through {
             clients: clients(&self.0).await,
         })
     }
+
+    /// The benchmark's stacks live in one account.
+    async fn cloud_as(
+        &self,
+        _region: &str,
+        role_arn: &str,
+    ) -> Result<Arc<dyn Cloud>, eksform_core::cloud::CloudError> {
+        Err(eksform_core::cloud::CloudError::rejected(format!(
+            "the benchmark reaches one account only and cannot assume {role_arn}"
+        )))
+    }
 }
 
 async fn plan_through(endpoint: &str, stack: &mut ops::Stack) -> Result<Plan, String> {

@@ -49,10 +49,11 @@ pub fn order(stacks: &[&StackModel]) -> Result<Vec<usize>, String> {
     let needs: Vec<Vec<usize>> = stacks
         .iter()
         .map(|s| {
+            // A reference to another account (`roleARN`) names no stack of this set.
             let mut needs: Vec<usize> = s
-                .cluster
+                .references
                 .iter()
-                .flat_map(|c| &c.public_access_references)
+                .filter(|r| r.role_arn.is_none())
                 .filter_map(|r| index.get(r.from_stack.as_str()).copied())
                 .collect();
             needs.sort();
@@ -116,14 +117,11 @@ pub fn referring(target: &StackModel, others: &[&StackModel]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, other)| {
             other.stack != target.stack
-                && other
-                    .cluster
-                    .iter()
-                    .flat_map(|c| &c.public_access_references)
-                    .any(|r| {
-                        r.from_stack == target.stack
-                            && r.region.as_deref().unwrap_or(&other.region) == target.region
-                    })
+                && other.references.iter().any(|r| {
+                    r.role_arn.is_none()
+                        && r.from_stack == target.stack
+                        && r.region.as_deref().unwrap_or(&other.region) == target.region
+                })
         })
         .map(|(i, _)| i)
         .collect()
@@ -171,6 +169,30 @@ mod tests {
         );
         let order = order(&[&prd, &ops, &dev, &tools]).unwrap();
         assert_eq!(order, vec![1, 3, 2, 0]);
+    }
+
+    /// A stack in `network`'s VPC (a text field's reference), and one that
+    /// names a `network` of another account through a role.
+    fn tenant(stack: &str, role: Option<&str>) -> StackModel {
+        let role = role
+            .map(|r| format!(", roleARN: \"{r}\""))
+            .unwrap_or_default();
+        let text = format!(
+            "stack: {stack}\nregion: us-east-1\nvpc:\n  id: {{ fromStack: network, output: vpcId{role} }}\n  subnets:\n    private:\n      us-east-1a: {{ id: subnet-0aaaaaaaaaaaaaaa1 }}\n"
+        );
+        let loaded = crate::spec::parse(SourceFile::new(format!("{stack}.yaml"), text)).unwrap();
+        crate::lower::model(&loaded.spec)
+    }
+
+    #[test]
+    fn references_of_text_fields_order_the_stacks_unless_they_name_another_account() {
+        let (network, blue, foreign) = (
+            model("network", &[]),
+            tenant("blue", None),
+            tenant("foreign", Some("arn:aws:iam::222233334444:role/reader")),
+        );
+        assert_eq!(order(&[&blue, &foreign, &network]).unwrap(), vec![2, 0, 1]);
+        assert_eq!(referring(&network, &[&blue, &foreign]), vec![0]);
     }
 
     #[test]

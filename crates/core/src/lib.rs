@@ -23,4 +23,5 @@ pub mod plan;
 pub mod preflight;
 pub mod retry;
 pub mod spec;
+pub mod stack_references;
 pub mod suggest;

@@ -39,6 +39,9 @@ pub struct StackModel {
     pub efs: Vec<EfsModel>,
     /// `adopt:` entries: the id of the live resource to take over, by address.
     pub adopt: BTreeMap<Address, String>,
+    /// Every `fromStack` reference of the spec (`spec::references`): the
+    /// stacks this one is planned after and that refuse to go before it.
+    pub references: Vec<spec::Located<spec::StackReference>>,
 }
 
 /// An ALB of `loadBalancers`, with defaults applied.
@@ -228,7 +231,7 @@ pub struct NodeGroupModel {
 pub fn workload_policies(
     region: &str,
     well_known: Option<&spec::WellKnownPolicies>,
-    policy_arns: &[spec::Located<String>],
+    policy_arns: impl IntoIterator<Item = String>,
     inline_document: Option<&serde_json::Value>,
 ) -> (Vec<String>, BTreeMap<String, String>) {
     let partition = partition(region);
@@ -249,7 +252,7 @@ pub fn workload_policies(
             }
         }
     }
-    managed.extend(policy_arns.iter().map(|a| a.value.clone()));
+    managed.extend(policy_arns);
     if let Some(document) = inline_document {
         inline.insert(
             "eksform-inline".into(),
@@ -271,7 +274,12 @@ fn service_accounts(spec: &Spec) -> Vec<ServiceAccountModel> {
             let (managed, inline) = workload_policies(
                 &spec.region,
                 account.well_known_policies.as_ref(),
-                &account.attach_policy_arns,
+                // A reference not resolved yet (before plan time) names no policy.
+                account
+                    .attach_policy_arns
+                    .iter()
+                    .filter_map(|a| a.literal())
+                    .map(str::to_string),
                 account.attach_policy.as_ref(),
             );
             ServiceAccountModel {
@@ -317,7 +325,10 @@ fn pod_identities(spec: &Spec) -> Vec<PodIdentityModel> {
             let (managed, inline) = workload_policies(
                 &spec.region,
                 association.well_known_policies.as_ref(),
-                &association.permission_policy_arns,
+                association
+                    .permission_policy_arns
+                    .iter()
+                    .map(|a| a.value.clone()),
                 association.permission_policy.as_ref(),
             );
             PodIdentityModel {
@@ -530,7 +541,7 @@ fn cluster_model(spec: &Spec) -> Option<ClusterModel> {
             .access_entries
             .iter()
             .map(|entry| AccessEntryModel {
-                principal_arn: entry.principal_arn.value.clone(),
+                principal_arn: entry.principal_arn.text().to_string(),
                 policies: entry
                     .access_policies
                     .iter()
@@ -660,6 +671,7 @@ pub fn model(spec: &Spec) -> StackModel {
                 )
             })
             .collect(),
+        references: spec::references::all_references(spec),
     }
 }
 
@@ -684,7 +696,7 @@ fn load_balancers(spec: &Spec) -> Vec<LoadBalancerModel> {
                     (Some(domain), _) => Some(CertificateSource::Request(
                         domain.trim_end_matches('.').to_ascii_lowercase(),
                     )),
-                    (None, Some(arn)) => Some(CertificateSource::Existing(arn.value.clone())),
+                    (None, Some(arn)) => Some(CertificateSource::Existing(arn.text().to_string())),
                     (None, None) => None,
                 });
             LoadBalancerModel {
@@ -807,13 +819,17 @@ fn network(vpc: &spec::Vpc) -> Option<Network> {
             for (tier, map) in [("public", &given.public), ("private", &given.private)] {
                 for (zone, subnet) in map {
                     if let Some(subnet_id) = &subnet.id {
-                        subnets.push((tier.to_string(), zone.clone(), subnet_id.value.clone()));
+                        subnets.push((
+                            tier.to_string(),
+                            zone.clone(),
+                            subnet_id.text().to_string(),
+                        ));
                     }
                 }
             }
         }
         return Some(Network::Brought(BroughtNetwork {
-            vpc_id: id.value.clone(),
+            vpc_id: id.text().to_string(),
             subnets,
         }));
     }

@@ -80,6 +80,10 @@ pub struct Outputs {
     /// `<file system>/<access point>` -> the access point's id (`fsap-...`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub efs_access_point_ids: BTreeMap<String, String>,
+    /// Subnet id -> its zone: what a reference's `key` picks one subnet of
+    /// `publicSubnetIds` / `privateSubnetIds` by. Not an output itself.
+    #[serde(skip)]
+    pub subnet_zones: BTreeMap<String, String>,
 }
 
 impl Outputs {
@@ -198,10 +202,17 @@ impl Outputs {
                     Some((key, r.id.clone()))
                 })
                 .collect(),
+            subnet_zones: with_prefix("subnet.")
+                .filter_map(|r| {
+                    let zone = r.address.as_str().splitn(3, '.').nth(2)?;
+                    Some((r.id.clone(), zone.to_string()))
+                })
+                .collect(),
         };
         if let Some(Network::Brought(network)) = network {
             outputs.vpc_id = Some(network.vpc_id.clone());
-            for (tier, _, id) in &network.subnets {
+            for (tier, zone, id) in &network.subnets {
+                outputs.subnet_zones.insert(id.clone(), zone.clone());
                 match tier.as_str() {
                     "public" => outputs.public_subnet_ids.push(id.clone()),
                     _ => outputs.private_subnet_ids.push(id.clone()),
@@ -257,8 +268,82 @@ impl Outputs {
     }
 }
 
+/// How a reference's `key` applies to an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// A map output: the key names the entry (required).
+    Entry,
+    /// A list of subnets: the key, when given, names the zone.
+    Zone,
+    /// An output without keys.
+    None,
+}
+
+/// Whether `name` is an output, and how a key applies to it.
+pub fn key_use(name: &str) -> Option<KeyUse> {
+    if !OUTPUT_NAMES.contains(&name) {
+        return None;
+    }
+    Some(match name {
+        "serviceAccountRoleARNs"
+        | "podIdentityRoleARNs"
+        | "loadBalancerDNSNames"
+        | "targetGroupARNs"
+        | "securityGroupIds"
+        | "registryURIs" => KeyUse::Entry,
+        "publicSubnetIds" | "privateSubnetIds" => KeyUse::Zone,
+        _ => KeyUse::None,
+    })
+}
+
+/// Why an output's value could not be read with a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// The stack has no such output (or it is empty in the live account).
+    Empty,
+    /// The output has no entry under the key; the keys it has.
+    NoKey(Vec<String>),
+}
+
+impl Outputs {
+    /// An output's values, one entry of a map output (`key`), or a zone's
+    /// subnets of a subnet list (`key`).
+    pub fn lookup(&self, name: &str, key: Option<&str>) -> Result<Vec<String>, LookupError> {
+        match (key_use(name), key) {
+            (Some(KeyUse::Entry), Some(key)) => {
+                let Some(serde_json::Value::Object(map)) = self.as_map().remove(name) else {
+                    return Err(LookupError::Empty);
+                };
+                match map.get(key).and_then(|v| v.as_str()) {
+                    Some(value) => Ok(vec![value.to_string()]),
+                    None => Err(LookupError::NoKey(map.keys().cloned().collect())),
+                }
+            }
+            (Some(KeyUse::Zone), Some(zone)) => {
+                let ids = self.values(name).ok_or(LookupError::Empty)?;
+                let in_zone: Vec<String> = ids
+                    .iter()
+                    .filter(|id| self.subnet_zones.get(*id).map(String::as_str) == Some(zone))
+                    .cloned()
+                    .collect();
+                if in_zone.is_empty() {
+                    let mut zones: Vec<String> = ids
+                        .iter()
+                        .filter_map(|id| self.subnet_zones.get(id).cloned())
+                        .collect();
+                    zones.sort();
+                    zones.dedup();
+                    return Err(LookupError::NoKey(zones));
+                }
+                Ok(in_zone)
+            }
+            _ => self.values(name).ok_or(LookupError::Empty),
+        }
+    }
+}
+
 /// Every output's name, as specs and `eksform outputs` spell it.
-const OUTPUT_NAMES: &[&str] = &[
+pub const OUTPUT_NAMES: &[&str] = &[
     "vpcId",
     "publicSubnetIds",
     "privateSubnetIds",
@@ -411,9 +496,18 @@ pub async fn resolve_cidrs(
             .region
             .clone()
             .unwrap_or_else(|| home_region.into());
-        let key = (reference.from_stack.clone(), region.clone());
+        // A stack of another account (`roleARN`) is never one this run planned.
+        let key = match &reference.role_arn {
+            Some(role) => (
+                format!("{} as {role}", reference.from_stack),
+                region.clone(),
+            ),
+            None => (reference.from_stack.clone(), region.clone()),
+        };
         if !seen.contains_key(&key) {
-            let cloud = regions.cloud(&region).await;
+            let cloud = crate::stack_references::connection_for(regions, reference, home_region)
+                .await
+                .map_err(ReferenceError::Cloud)?;
             let outputs = of_stack(cloud, &reference.from_stack, &region, retry)
                 .await
                 .map_err(ReferenceError::Cloud)?;
@@ -439,7 +533,7 @@ pub async fn resolve_cidrs(
                 ),
                 "apply that stack first (or plan both together: `eksform plan DIR`), or check `fromStack` and `region`",
             )),
-            Some(outputs) => match outputs.values(&reference.output) {
+            Some(outputs) => match outputs.lookup(&reference.output, reference.key.as_deref()).ok() {
                 None => problems.push(problem(
                     format!(
                         "stack `{}` has no output `{}` (it is empty in the live account)",
@@ -492,6 +586,7 @@ mod tests {
             registry_uris: map(),
             efs_file_system_ids: map(),
             efs_access_point_ids: map(),
+            subnet_zones: map(),
         };
         let names: BTreeSet<String> = outputs.as_map().into_keys().collect();
         let listed: BTreeSet<String> = OUTPUT_NAMES.iter().map(|n| n.to_string()).collect();

@@ -259,14 +259,14 @@ fn wanted_policies(spec: &Spec, plan: &Plan) -> Vec<(String, Span)> {
             account
                 .attach_policy_arns
                 .iter()
-                .map(|arn| (arn.value.clone(), arn.span)),
+                .filter_map(|arn| Some((arn.literal()?.to_string(), arn.span))),
         );
     }
     wanted
 }
 
 /// Access entry principals the plan creates entries for, in the caller's account.
-fn wanted_principals<'s>(spec: &'s Spec, plan: &Plan) -> Vec<&'s Located<String>> {
+fn wanted_principals(spec: &Spec, plan: &Plan) -> Vec<Located<String>> {
     let made: BTreeSet<&Address> = plan
         .resources
         .iter()
@@ -276,7 +276,13 @@ fn wanted_principals<'s>(spec: &'s Spec, plan: &Plan) -> Vec<&'s Located<String>
     spec.cluster
         .iter()
         .flat_map(|c| &c.access_entries)
-        .map(|e| &e.principal_arn)
+        // A reference not resolved yet names no principal to look for.
+        .filter_map(|e| {
+            Some(Located::new(
+                e.principal_arn.literal()?.to_string(),
+                e.principal_arn.span,
+            ))
+        })
         .filter(|arn| made.contains(&AccessEntry::address(arn)))
         .filter(|arn| arn_account(arn) == Some(plan.account.as_str()))
         .collect()

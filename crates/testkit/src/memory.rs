@@ -1242,13 +1242,44 @@ impl Cloud for MemoryCloud {
 }
 
 /// The regions of one memory account: each region's cloud shares the
-/// account's resources, faults and calls.
-pub struct MemoryRegions(pub Arc<MemoryCloud>);
+/// account's resources, faults and calls. Other memory accounts are reached
+/// through the roles they were added with (`with_role`), as STS AssumeRole
+/// would; any other role is refused as AWS refuses it.
+pub struct MemoryRegions {
+    home: Arc<MemoryCloud>,
+    roles: BTreeMap<String, Arc<MemoryCloud>>,
+}
+
+impl MemoryRegions {
+    pub fn new(home: Arc<MemoryCloud>) -> Self {
+        Self {
+            home,
+            roles: BTreeMap::new(),
+        }
+    }
+
+    /// `role_arn`, when assumed, reaches `account` (another memory cloud).
+    pub fn with_role(mut self, role_arn: &str, account: Arc<MemoryCloud>) -> Self {
+        self.roles.insert(role_arn.into(), account);
+        self
+    }
+}
 
 #[async_trait]
 impl Regions for MemoryRegions {
     async fn cloud(&self, region: &str) -> Arc<dyn Cloud> {
-        Arc::new(self.0.in_region(region))
+        Arc::new(self.home.in_region(region))
+    }
+
+    async fn cloud_as(&self, region: &str, role_arn: &str) -> Result<Arc<dyn Cloud>, CloudError> {
+        match self.roles.get(role_arn) {
+            Some(account) => Ok(Arc::new(account.in_region(region))),
+            None => Err(CloudError::new(
+                ErrorClass::Rejected,
+                Some("AccessDenied"),
+                format!("not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+            )),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod access;
 mod adopt;
+mod bluegreen;
 mod cluster;
 mod deploy_roles;
 mod edge;

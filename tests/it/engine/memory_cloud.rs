@@ -238,7 +238,7 @@ async fn five_vpcs_a_region_and_each_region_sees_its_own() {
 
     // Another region has its own quota and sees none of us-east-1's VPCs;
     // IAM is global.
-    let regions = MemoryRegions(cloud.clone());
+    let regions = MemoryRegions::new(cloud.clone());
     let ireland = regions.cloud("eu-west-1").await;
     assert!(observed(ireland.as_ref(), "vpc", "net-0").await.is_empty());
     let text = with_cluster(&network("eu", "eu-west-1", "10.5.0.0/16"));

@@ -15,4 +15,5 @@ mod execution;
 mod memory_cloud;
 mod network;
 mod pod_identity;
+mod references;
 mod runs;

@@ -322,6 +322,9 @@ fn examples_and_stacks_are_valid() {
     // the directory, its base is checked through the stacks that extend it.
     let mut files: Vec<PathBuf> = yaml_files("examples");
     files.push(PathBuf::from("stacks"));
+    // An estate whose stacks refer to each other: validated as a directory too.
+    files.extend(yaml_files("examples/bluegreen"));
+    files.push(PathBuf::from("examples/bluegreen"));
     for file in &files {
         let output = validate(&[file]);
         assert_eq!(

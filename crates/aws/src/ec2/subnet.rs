@@ -127,7 +127,9 @@ impl Adapter for Subnet {
                 .unwrap_or(false);
             set_public_ip(aws, &live.id, value).await?;
         }
-        sync_tags(&aws.ec2, &live.id, &live.attributes, desired).await
+        let desired =
+            eksform_core::kinds::subnet::keeping_other_clusters_tags(&live.attributes, desired);
+        sync_tags(&aws.ec2, &live.id, &live.attributes, &desired).await
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {

@@ -37,11 +37,19 @@ pub struct Scope {
     pub adopt: Vec<crate::model::DesiredResource>,
 }
 
-/// Connections to other regions of the same account, for references to stacks
-/// that live elsewhere.
+/// Connections to other regions of the same account, and to other accounts
+/// through a role, for references to stacks that live elsewhere.
 #[async_trait]
 pub trait Regions: Send + Sync {
     async fn cloud(&self, region: &str) -> std::sync::Arc<dyn Cloud>;
+
+    /// A connection to `region` of the account of `role_arn`, under that role
+    /// (STS AssumeRole): a reference's `roleARN`, for a stack of another account.
+    async fn cloud_as(
+        &self,
+        region: &str,
+        role_arn: &str,
+    ) -> Result<std::sync::Arc<dyn Cloud>, CloudError>;
 }
 
 /// One cloud for every region: the in-memory cloud, or a single connection.
@@ -51,6 +59,18 @@ pub struct OneCloud(pub std::sync::Arc<dyn Cloud>);
 impl Regions for OneCloud {
     async fn cloud(&self, _region: &str) -> std::sync::Arc<dyn Cloud> {
         self.0.clone()
+    }
+
+    /// One connection holds one account's credentials: it has no other
+    /// account to reach.
+    async fn cloud_as(
+        &self,
+        _region: &str,
+        role_arn: &str,
+    ) -> Result<std::sync::Arc<dyn Cloud>, CloudError> {
+        Err(CloudError::rejected(format!(
+            "this connection reaches one account only and cannot assume {role_arn}"
+        )))
     }
 }
 

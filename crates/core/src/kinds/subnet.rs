@@ -2,7 +2,9 @@
 //! Kubernetes load balancing looks for.
 
 use super::vpc::Vpc;
-use super::{Attribute, Kind, ObservationFloor};
+use std::collections::BTreeMap;
+
+use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value, ownership_tags};
 
@@ -31,12 +33,54 @@ pub fn kubernetes_tags(tier: &str, cluster: Option<&str>) -> Vec<(String, String
     tags
 }
 
+/// The tag a cluster puts on the subnets it runs in. Clusters of other
+/// stacks living in this stack's network (`vpc.id` from its outputs) add
+/// theirs: they are kept and never compared.
+const CLUSTER_TAG_PREFIX: &str = "kubernetes.io/cluster/";
+
+/// Whether `key` is another stack's cluster tag: one the desired tags lack.
+fn is_other_clusters_tag(key: &str, desired: &BTreeMap<String, Value>) -> bool {
+    key.starts_with(CLUSTER_TAG_PREFIX) && !desired.contains_key(key)
+}
+
+/// The desired tags, other clusters' tags on the live subnet aside.
+fn same_tags_but_other_clusters(live: &Value, desired: &Value) -> bool {
+    match (live.as_map(), desired.as_map()) {
+        (Some(live), Some(desired)) => {
+            let mine: BTreeMap<&String, &Value> = live
+                .iter()
+                .filter(|(key, _)| !is_other_clusters_tag(key, desired))
+                .collect();
+            mine == desired.iter().collect()
+        }
+        _ => live == desired,
+    }
+}
+
+/// `desired` with the live subnet's other clusters' tags kept, for the tag sync.
+pub fn keeping_other_clusters_tags(live: &Attributes, desired: &Attributes) -> Attributes {
+    let mut kept = desired.clone();
+    if let (Some(live_tags), Some(desired_tags)) = (
+        live.get("tags").and_then(Value::as_map),
+        desired.get("tags").and_then(Value::as_map),
+    ) {
+        let mut tags = desired_tags.clone();
+        for (key, value) in live_tags {
+            if is_other_clusters_tag(key, desired_tags) {
+                tags.insert(key.clone(), value.clone());
+            }
+        }
+        kept.insert("tags".into(), Value::Map(tags));
+    }
+    kept
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::replaces("availability_zone"),
     Attribute::replaces("cidr_block"),
     Attribute::in_place("map_public_ip_on_launch"),
-    Attribute::tags(),
+    Attribute::tags().compared(Compare::Custom(same_tags_but_other_clusters)),
     Attribute::replaces("vpc_id"),
 ];
 
@@ -113,5 +157,50 @@ impl Kind for Subnet {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod other_clusters_tags {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(*v)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn other_stacks_cluster_tags_are_neither_compared_nor_removed() {
+        let desired = tags(&[("kubernetes.io/role/elb", "1"), ("Name", "net")]);
+        let live = tags(&[
+            ("kubernetes.io/role/elb", "1"),
+            ("Name", "net"),
+            ("kubernetes.io/cluster/blue", "shared"),
+        ]);
+        assert!(same_tags_but_other_clusters(&live, &desired));
+        let changed = tags(&[("kubernetes.io/role/elb", "1"), ("Name", "other")]);
+        assert!(!same_tags_but_other_clusters(&live, &changed));
+        // This stack's own cluster tag is compared as any other.
+        let own = tags(&[
+            ("kubernetes.io/role/elb", "1"),
+            ("Name", "net"),
+            ("kubernetes.io/cluster/blue", "owned"),
+        ]);
+        assert!(!same_tags_but_other_clusters(&live, &own));
+
+        let attributes = |tags: Value| Attributes::from([("tags".to_string(), tags)]);
+        let synced = keeping_other_clusters_tags(&attributes(live.clone()), &attributes(changed));
+        assert_eq!(
+            synced["tags"],
+            tags(&[
+                ("kubernetes.io/role/elb", "1"),
+                ("Name", "other"),
+                ("kubernetes.io/cluster/blue", "shared"),
+            ])
+        );
     }
 }

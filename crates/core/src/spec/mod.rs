@@ -6,6 +6,7 @@ mod configuration_values;
 mod extends;
 mod located;
 mod model;
+pub mod references;
 mod registries;
 mod schema_check;
 mod security_groups;

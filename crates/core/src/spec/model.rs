@@ -77,8 +77,9 @@ pub struct Vpc {
     #[serde(default)]
     pub cidr: Option<Located<String>>,
     /// Bring your own VPC: eksform creates no network resources, only tags the subnets.
+    /// A VPC id, or `{ fromStack: <network stack>, output: vpcId }`.
     #[serde(default)]
-    pub id: Option<Located<String>>,
+    pub id: Option<Located<TextSource>>,
     /// At least 2 when the stack declares a cluster.
     #[serde(default)]
     pub availability_zones: Option<Located<Vec<Located<String>>>>,
@@ -104,9 +105,10 @@ pub struct Subnets {
 pub struct SubnetSpec {
     #[serde(default)]
     pub cidr: Option<Located<String>>,
-    /// An existing subnet (with `vpc.id`).
+    /// An existing subnet (with `vpc.id`): a subnet id, or
+    /// `{ fromStack: <network stack>, output: privateSubnetIds, key: <zone> }`.
     #[serde(default)]
-    pub id: Option<Located<String>>,
+    pub id: Option<Located<TextSource>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -235,14 +237,55 @@ pub enum CidrSource {
     FromStack(StackReference),
 }
 
+/// An id, ARN or name, or a reference to another stack's output that holds one.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TextSource {
+    Literal(String),
+    FromStack(StackReference),
+}
+
+impl TextSource {
+    /// The text written in the spec; `None` for a reference.
+    pub fn literal(&self) -> Option<&str> {
+        match self {
+            TextSource::Literal(text) => Some(text),
+            TextSource::FromStack(_) => None,
+        }
+    }
+
+    /// The text written in the spec, or empty for a reference not resolved
+    /// yet (references are resolved at plan time, see `spec::references`).
+    pub fn text(&self) -> &str {
+        self.literal().unwrap_or_default()
+    }
+
+    pub fn reference(&self) -> Option<&StackReference> {
+        match self {
+            TextSource::Literal(_) => None,
+            TextSource::FromStack(reference) => Some(reference),
+        }
+    }
+}
+
 /// `{ fromStack: <stack>, output: <name> }`, resolved at plan time from that stack's live outputs.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StackReference {
     pub from_stack: String,
     pub output: String,
+    /// One entry of a map output (`targetGroupARNs: <load balancer>/<group>`,
+    /// `serviceAccountRoleARNs: <namespace>/<name>`), or a zone's subnet of
+    /// `publicSubnetIds` / `privateSubnetIds`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The other stack's region, when it is not this one's.
     #[serde(default)]
     pub region: Option<String>,
+    /// A role of the other stack's account, assumed (STS AssumeRole) to read
+    /// its outputs when that stack lives in another account.
+    #[serde(default, rename = "roleARN")]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -290,8 +333,9 @@ pub struct Addon {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AccessEntry {
+    /// An IAM user or role ARN, or a reference to an output holding one.
     #[serde(rename = "principalARN")]
-    pub principal_arn: Located<String>,
+    pub principal_arn: Located<TextSource>,
     #[serde(default)]
     pub access_policies: Vec<Located<AccessPolicy>>,
 }
@@ -368,8 +412,9 @@ pub struct ServiceAccount {
     pub metadata: ServiceAccountMetadata,
     #[serde(default)]
     pub well_known_policies: Option<WellKnownPolicies>,
+    /// Managed policy ARNs; an item may be a reference to another stack's output.
     #[serde(default, rename = "attachPolicyARNs")]
-    pub attach_policy_arns: Vec<Located<String>>,
+    pub attach_policy_arns: Vec<Located<TextSource>>,
     /// An inline IAM policy document.
     #[serde(default)]
     pub attach_policy: Option<serde_json::Value>,
@@ -523,9 +568,9 @@ pub struct Certificate {
     /// Request a DNS-validated certificate for this domain.
     #[serde(default)]
     pub domain: Option<Located<String>>,
-    /// Use an existing certificate.
+    /// Use an existing certificate: its ARN, or a reference to an output holding one.
     #[serde(default)]
-    pub arn: Option<Located<String>>,
+    pub arn: Option<Located<TextSource>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

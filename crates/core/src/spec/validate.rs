@@ -193,6 +193,7 @@ pub fn validate(spec: &Spec, file: &SourceFile) -> Diagnostics {
     security_groups::validate_security_groups(&mut v, spec);
     storage::validate_storage(&mut v, spec);
     validate_adopt(&mut v, spec);
+    validate_text_references(&mut v, spec);
     v.diagnostics
 }
 
@@ -633,11 +634,13 @@ pub fn nat_mode(vpc: &Vpc) -> NatMode {
         .unwrap_or_default()
 }
 
-fn validate_brought_vpc(v: &mut Validator, spec: &Spec, vpc: &Vpc, id: &Located<String>) {
-    if !id.starts_with("vpc-") {
+fn validate_brought_vpc(v: &mut Validator, spec: &Spec, vpc: &Vpc, id: &Located<TextSource>) {
+    if let Some(text) = id.literal()
+        && !text.starts_with("vpc-")
+    {
         v.error(
             id.span,
-            format!("vpc.id: `{}` is not a VPC id", id.value),
+            format!("vpc.id: `{text}` is not a VPC id"),
             "a VPC id such as vpc-0123456789abcdef0",
         );
     }
@@ -674,9 +677,9 @@ fn validate_brought_vpc(v: &mut Validator, spec: &Spec, vpc: &Vpc, id: &Located<
                 );
             }
             match &subnet.id {
-                Some(sid) if !sid.starts_with("subnet-") => v.error(
+                Some(sid) if sid.literal().is_some_and(|t| !t.starts_with("subnet-")) => v.error(
                     sid.span,
-                    format!("{field}.id: `{}` is not a subnet id", sid.value),
+                    format!("{field}.id: `{}` is not a subnet id", sid.text()),
                     "a subnet id such as subnet-0123456789abcdef0",
                 ),
                 Some(_) => {}
@@ -797,7 +800,14 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
                 );
             }
             if let CidrSource::FromStack(reference) = &cidr.value {
-                validate_reference(v, spec, "cluster.publicAccessCIDRs", reference, cidr.span);
+                validate_reference(
+                    v,
+                    spec,
+                    "cluster.publicAccessCIDRs",
+                    reference,
+                    cidr.span,
+                    ADDRESS_OUTPUTS,
+                );
             }
         }
     }
@@ -870,7 +880,7 @@ fn validate_cluster(v: &mut Validator, spec: &Spec) {
         cluster
             .access_entries
             .iter()
-            .map(|e| (e.principal_arn.as_str(), e.principal_arn.span)),
+            .filter_map(|e| Some((e.principal_arn.literal()?, e.principal_arn.span))),
     );
     validate_access_entries(v, spec, cluster);
 }
@@ -885,13 +895,14 @@ fn validate_access_entries(v: &mut Validator, spec: &Spec, cluster: &Cluster) {
         .map_or("<account>", |a| a.value.as_str());
     for entry in &cluster.access_entries {
         let principal = &entry.principal_arn;
-        if !is_principal_arn(principal) {
-            let name = principal.rsplit(['/', ':']).next().unwrap_or_default();
+        if let Some(text) = principal.literal()
+            && !is_principal_arn(text)
+        {
+            let name = text.rsplit(['/', ':']).next().unwrap_or_default();
             v.error(
                 principal.span,
                 format!(
-                    "cluster.accessEntries: principalARN `{}` is not the ARN of an IAM role or user",
-                    principal.value
+                    "cluster.accessEntries: principalARN `{text}` is not the ARN of an IAM role or user"
                 ),
                 format!(
                     "write the role's ARN, `arn:{partition}:iam::{account}:role/{name}` (or `...:user/{name}` for a user)"
@@ -1159,13 +1170,15 @@ fn validate_iam(v: &mut Validator, spec: &Spec) {
         .iter()
         .flat_map(|sa| &sa.attach_policy_arns)
     {
-        if !is_managed_policy_arn(arn) {
-            let name = arn.rsplit(['/', ':']).next().unwrap_or_default();
+        let Some(text) = arn.literal() else {
+            continue;
+        };
+        if !is_managed_policy_arn(text) {
+            let name = text.rsplit(['/', ':']).next().unwrap_or_default();
             v.error(
                 arn.span,
                 format!(
-                    "iam.serviceAccounts: attachPolicyARNs entry `{}` is not the ARN of a managed policy",
-                    arn.value
+                    "iam.serviceAccounts: attachPolicyARNs entry `{text}` is not the ARN of a managed policy"
                 ),
                 format!(
                     "an AWS managed policy is `arn:{partition}:iam::aws:policy/{name}`, one of the account's `arn:{partition}:iam::<account>:policy/{name}`"
@@ -1450,14 +1463,43 @@ fn validate_edge(v: &mut Validator, spec: &Spec) {
 /// hold addresses.
 pub const ADDRESS_OUTPUTS: &[&str] = &["natPublicIPs"];
 
+/// The `fromStack` references of the spec's text fields (ids, ARNs, names):
+/// any output may be named, with a key where it has keys.
+fn validate_text_references(v: &mut Validator, spec: &Spec) {
+    for found in super::references::text_references(spec) {
+        validate_reference(
+            v,
+            spec,
+            &found.field,
+            &found.reference,
+            found.reference.span,
+            crate::outputs::OUTPUT_NAMES,
+        );
+    }
+}
+
+/// Checks a reference: not this stack, a stack name, an output among
+/// `outputs`, a key where (and only where) the output has keys, a role ARN.
 fn validate_reference(
     v: &mut Validator,
     spec: &Spec,
     field: &str,
     reference: &StackReference,
     span: Span,
+    outputs: &[&str],
 ) {
+    validate_reference_key(v, field, reference, span);
+    if let Some(role) = &reference.role_arn
+        && !is_role_arn(role)
+    {
+        v.error(
+            span,
+            format!("{field}: roleARN `{role}` is not an IAM role ARN"),
+            "arn:aws:iam::<account>:role/<name>, a role of the other stack's account",
+        );
+    }
     if reference.from_stack == spec.stack.value
+        && reference.role_arn.is_none()
         && reference
             .region
             .as_deref()
@@ -1479,26 +1521,76 @@ fn validate_reference(
             "[a-z][a-z0-9-]{0,23}, as in the other stack's `stack:`",
         );
     }
-    if !ADDRESS_OUTPUTS.contains(&reference.output.as_str()) {
-        let help = match did_you_mean(&reference.output, ADDRESS_OUTPUTS.iter().copied()) {
-            Some(close) => format!(
-                "did you mean `{close}`? outputs that hold addresses: {}",
-                ADDRESS_OUTPUTS.join(", ")
-            ),
-            None => format!(
-                "outputs that hold addresses: {}",
-                ADDRESS_OUTPUTS.join(", ")
-            ),
+    if !outputs.contains(&reference.output.as_str()) {
+        let (what, listed) = if outputs == ADDRESS_OUTPUTS {
+            ("does not hold IP addresses", "outputs that hold addresses")
+        } else {
+            ("is not an output", "outputs")
+        };
+        let help = match did_you_mean(&reference.output, outputs.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`? {listed}: {}", outputs.join(", ")),
+            None => format!("{listed}: {}", outputs.join(", ")),
         };
         v.error(
             span,
             format!(
-                "{field}: output `{}` of stack `{}` does not hold IP addresses",
+                "{field}: output `{}` of stack `{}` {what}",
                 reference.output, reference.from_stack
             ),
             &help,
         );
     }
+}
+
+/// A key on a map output (required), a zone on a subnet list (optional),
+/// nothing on the others; keys of two parts where the output's have two.
+fn validate_reference_key(v: &mut Validator, field: &str, reference: &StackReference, span: Span) {
+    use crate::outputs::KeyUse;
+    let output = reference.output.as_str();
+    match (crate::outputs::key_use(output), &reference.key) {
+        (Some(KeyUse::Entry), None) => v.error(
+            span,
+            format!("{field}: output `{output}` is a map and needs `key`"),
+            "the entry's name, as `eksform outputs` on that stack shows it",
+        ),
+        (Some(KeyUse::None), Some(key)) => v.error(
+            span,
+            format!("{field}: unknown key `{key}`: output `{output}` has no keys"),
+            "remove `key`",
+        ),
+        (Some(KeyUse::Entry), Some(key))
+            if matches!(
+                output,
+                "targetGroupARNs" | "serviceAccountRoleARNs" | "podIdentityRoleARNs"
+            ) && key.split('/').filter(|part| !part.is_empty()).count() != 2 =>
+        {
+            let shape = if output == "targetGroupARNs" {
+                "<load balancer>/<target group>"
+            } else {
+                "<namespace>/<service account>"
+            };
+            v.error(
+                span,
+                format!("{field}: unknown key `{key}` of output `{output}`"),
+                format!("its keys are {shape}"),
+            )
+        }
+        (Some(KeyUse::Zone), Some(zone)) if zone.is_empty() => v.error(
+            span,
+            format!("{field}: unknown key `` of output `{output}`"),
+            "the zone of the subnet, such as us-east-1a",
+        ),
+        _ => {}
+    }
+}
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()))
 }
 
 /// A public API endpoint open to the whole internet is legal, and common in
