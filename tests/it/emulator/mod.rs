@@ -8,6 +8,7 @@
 mod access;
 mod adopt;
 mod cluster;
+mod crowded;
 mod deploy_roles;
 mod edge;
 mod estate;
