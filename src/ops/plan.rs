@@ -16,6 +16,7 @@ use eksform_core::outputs::{KnownOutputs, KnownStack};
 use eksform_core::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanError};
 use eksform_core::retry::RetryPolicy;
 
+use super::stack::stack_domains;
 use super::{
     Estate, OpsError, Stack, Strictness, resolve_references, resolve_text_references, scope_for,
 };
@@ -298,8 +299,12 @@ async fn observe_for(
     retry: RetryPolicy,
 ) -> Result<Vec<LiveResource>, OpsError> {
     // A destroy still looks up what the spec names (a log group, brought subnets).
+    // The plan's observation knows the whole spec: kinds without a tag filter
+    // read only what may be the stack's (`Scope::from_spec`).
     let scope = Scope {
         destroying: goal == Goal::Destroy,
+        domains: stack_domains(desired),
+        from_spec: true,
         ..scope_for(&model.stack, &model.region, desired)
     };
     Ok(observe::observe(cloud, &scope, retry).await?)

@@ -60,6 +60,8 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .iter()
             .find(|d| d.address == EksCluster::address())
             .and_then(|d| d.attributes.get("name")?.as_str().map(str::to_string)),
+        domains: None,
+        from_spec: false,
         destroying: false,
         // A VPC given by id shows as a plain `vpc_id`; a made one as a reference.
         brought_vpc: desired.iter().find_map(|d| {
@@ -77,6 +79,30 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .cloned()
             .collect(),
     }
+}
+
+/// The domains the stack's certificates and hosted zone are within: a
+/// certificate's domain without its `*.`, the zone's name. A certificate whose
+/// domain changed stays found while it is within the zone. `None` (every
+/// certificate read) when a certificate's domain is not known before apply.
+pub(super) fn stack_domains(desired: &[DesiredResource]) -> Option<Vec<String>> {
+    let mut domains = Vec::new();
+    for resource in desired {
+        let attribute = match resource.kind.as_str() {
+            "certificate" => "domain",
+            "hosted_zone" => "name",
+            _ => continue,
+        };
+        let name = resource.attributes.get(attribute)?.as_str()?;
+        domains.push(
+            name.trim_start_matches("*.")
+                .trim_end_matches('.')
+                .to_ascii_lowercase(),
+        );
+    }
+    domains.sort();
+    domains.dedup();
+    Some(domains)
 }
 
 /// The stack files among the paths a command was given (a base that others

@@ -9,6 +9,7 @@ mod access;
 mod adopt;
 mod bluegreen;
 mod cluster;
+mod crowded;
 mod deploy_roles;
 mod edge;
 mod efs;

@@ -72,15 +72,22 @@ async fn certificate_tags(
 }
 
 /// The certificates of the region that carry the stack's mark: ACM has no tag
-/// filter, so each certificate's tags are read (one call per certificate, all
-/// at once), and eksform's are described. Read once per observation.
+/// filter, so the tags of each certificate within the stack's domains
+/// (`Scope::domains`; every certificate when they are not known) are read (one
+/// call per certificate, all at once), and eksform's are described. Read once
+/// per observation.
 pub(crate) async fn stack_certificates(
     aws: &AwsClients,
     scope: &Scope,
 ) -> Result<Vec<Described>, CloudError> {
+    let domains = scope.domains.as_deref();
+    let key = match domains {
+        Some(domains) => format!("acm: marked certificates within {}", domains.join(" ")),
+        None => "acm: marked certificates".to_string(),
+    };
     let marked = scope
         .reads
-        .get_or_read("acm: marked certificates", || marked_certificates(aws))
+        .get_or_read(&key, || marked_certificates(aws, domains))
         .await?;
     Ok(marked
         .iter()
@@ -94,11 +101,29 @@ pub(crate) async fn stack_certificates(
         .collect())
 }
 
-/// Every certificate of the region that carries any stack's mark.
-async fn marked_certificates(aws: &AwsClients) -> Result<Vec<Described>, CloudError> {
+/// Whether a certificate's domain is one of `domains` or a subdomain of one
+/// (a `*.` ignored on both sides).
+fn within(domain: &str, domains: &[String]) -> bool {
+    let domain = domain
+        .trim_start_matches("*.")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    domains
+        .iter()
+        .any(|root| domain == *root || domain.ends_with(&format!(".{root}")))
+}
+
+/// Every certificate of the region within `domains` (all when `None`) that
+/// carries any stack's mark.
+async fn marked_certificates(
+    aws: &AwsClients,
+    domains: Option<&[String]>,
+) -> Result<Vec<Described>, CloudError> {
     let summaries: Vec<_> = aws
         .acm
         .list_certificates()
+        // ACM's largest page.
+        .max_items(1000)
         .set_certificate_statuses(Some(vec![
             CertificateStatus::PendingValidation,
             CertificateStatus::Issued,
@@ -114,6 +139,13 @@ async fn marked_certificates(aws: &AwsClients) -> Result<Vec<Described>, CloudEr
         .map_err(|e| error("ListCertificates", e))?;
     let read = summaries
         .iter()
+        .filter(|summary| {
+            domains.is_none_or(|domains| {
+                summary
+                    .domain_name()
+                    .is_none_or(|domain| within(domain, domains))
+            })
+        })
         .filter_map(|summary| summary.certificate_arn())
         .map(|arn| async move {
             let Some(tags) = certificate_tags(aws, arn).await? else {
@@ -297,4 +329,23 @@ pub fn to_live(kind: &str, finding: Finding, described: Described) -> Option<Liv
         Status::Pending
     };
     finding.live(kind, &described.arn, described.tags, values, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn a_certificate_is_within_the_stacks_domains_and_their_subdomains_only() {
+        let domains = vec!["ref.example.com".to_string()];
+        assert!(within("*.ref.example.com", &domains));
+        assert!(within("api.ref.example.com.", &domains));
+        assert!(within("REF.example.com", &domains));
+        assert!(!within("*.svc-1.crowd-team-1.example.org", &domains));
+        assert!(
+            !within("pref.example.com", &domains),
+            "a suffix is not a subdomain"
+        );
+        assert!(!within("example.com", &domains));
+    }
 }

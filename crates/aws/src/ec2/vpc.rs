@@ -96,6 +96,65 @@ async fn with_dns(aws: &AwsClients, found: &mut [LiveResource]) -> Result<(), Cl
     Ok(())
 }
 
+/// The VPCs that carry the stack's mark (planning many stacks: every stack's,
+/// listed once), read once per observation: the VPC kind and the ELBv2 kinds,
+/// which look for the stack's load balancers in them, share the read.
+pub(crate) async fn marked_vpcs(
+    aws: &AwsClients,
+    scope: &Scope,
+) -> Result<std::sync::Arc<Vec<aws_sdk_ec2::types::Vpc>>, CloudError> {
+    let list = |stack: String| async move {
+        let vpcs: Result<Vec<_>, _> = aws
+            .ec2
+            .describe_vpcs()
+            .filters(stack_filter(&stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        vpcs.map_err(|e| error("DescribeVpcs", e))
+    };
+    // Planning many stacks: every stack's VPCs listed once; but the DNS
+    // attributes (one call each) only for this stack's.
+    if scope.reads.is_across_stacks() {
+        scope
+            .reads
+            .get_or_read("ec2: every stack's VPCs", || {
+                list(eksform_core::kinds::tags::EVERY_STACK.to_string())
+            })
+            .await
+    } else {
+        scope
+            .reads
+            .get_or_read(&format!("ec2: VPCs of {}", scope.stack), || {
+                list(scope.stack.clone())
+            })
+            .await
+    }
+}
+
+/// The ids of the stack's VPCs: those carrying its mark, and the one it
+/// brought.
+pub(crate) async fn stack_vpc_ids(
+    aws: &AwsClients,
+    scope: &Scope,
+) -> Result<Vec<String>, CloudError> {
+    let vpcs = marked_vpcs(aws, scope).await?;
+    Ok(vpcs
+        .iter()
+        .filter(|vpc| {
+            let tags = from_sdk(vpc.tags());
+            eksform_core::kinds::tags::marks_stack(
+                tags.get(eksform_core::model::STACK_TAG),
+                &scope.stack,
+            )
+        })
+        .filter_map(|vpc| vpc.vpc_id().map(str::to_string))
+        .chain(scope.brought_vpc.clone())
+        .collect())
+}
+
 #[async_trait]
 impl Adapter for Vpc {
     async fn observe(
@@ -103,30 +162,7 @@ impl Adapter for Vpc {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let list = |stack: String| async move {
-            let vpcs: Result<Vec<_>, _> = aws
-                .ec2
-                .describe_vpcs()
-                .filters(stack_filter(&stack))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await;
-            vpcs.map_err(|e| error("DescribeVpcs", e))
-        };
-        // Planning many stacks: every stack's VPCs listed once; but the DNS
-        // attributes (one call each) only for this stack's.
-        let vpcs = if scope.reads.is_across_stacks() {
-            scope
-                .reads
-                .get_or_read("ec2: every stack's VPCs", || {
-                    list(eksform_core::kinds::tags::EVERY_STACK.to_string())
-                })
-                .await?
-        } else {
-            std::sync::Arc::new(list(scope.stack.clone()).await?)
-        };
+        let vpcs = marked_vpcs(aws, scope).await?;
         let mut found: Vec<LiveResource> = vpcs
             .iter()
             .filter_map(|vpc| to_live(self, Finding::Stack(&scope.stack), vpc))

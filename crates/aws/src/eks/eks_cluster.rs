@@ -250,6 +250,43 @@ pub(crate) async fn await_update(
     }
 }
 
+/// Whether a cluster of that name may be the stack's, before its tags say
+/// so: the spec's cluster, one an adopt entry names, or one named after the
+/// stack (`<stack>...`, as a cluster renamed in the spec was most likely
+/// called). Every cluster when the scope is not the stack's spec
+/// (`Scope::from_spec`) or is every stack's (an estate's).
+fn may_be_the_stacks(name: &str, scope: &Scope) -> bool {
+    scope.stack == eksform_core::kinds::tags::EVERY_STACK
+        || !scope.from_spec
+        || scope.cluster.as_deref() == Some(name)
+        || name.starts_with(scope.stack.as_str())
+        || scope
+            .adopt
+            .iter()
+            .filter(|d| d.kind == EksCluster.name())
+            .filter_map(|d| d.adopt.as_deref())
+            .any(|id| last_part(id) == name)
+}
+
+/// The cluster of that name as DescribeCluster answers it (`None`: there is
+/// none), read once per observation: the cluster kind and the OIDC provider's
+/// observation (which needs the issuer) share it.
+pub(crate) async fn described_cluster(
+    aws: &AwsClients,
+    scope: &Scope,
+    name: &str,
+) -> Result<std::sync::Arc<Option<aws_sdk_eks::types::Cluster>>, CloudError> {
+    scope
+        .reads
+        .get_or_read(&format!("eks: cluster {name}"), || async {
+            match aws.eks.describe_cluster().name(name).send().await {
+                Ok(out) => Ok(out.cluster().cloned()),
+                Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
+            }
+        })
+        .await
+}
+
 #[async_trait]
 impl Adapter for EksCluster {
     async fn observe(
@@ -260,22 +297,28 @@ impl Adapter for EksCluster {
         let names = aws
             .eks
             .list_clusters()
+            .max_results(100)
             .into_paginator()
             .items()
             .send()
             .try_collect()
             .await
             .map_err(|e| error("ListClusters", e))?;
-        // Tags come only with DescribeCluster: one call per cluster of the
-        // region, all at once.
-        let read = names.iter().map(|name| async move {
-            match aws.eks.describe_cluster().name(name).send().await {
-                Ok(out) => Ok(out
-                    .cluster()
-                    .and_then(|c| to_live(self, Finding::Stack(&scope.stack), c))),
-                Err(e) => crate::none_if_not_found(error("DescribeCluster", e)),
-            }
-        });
+        // Tags come only with DescribeCluster, one call a cluster: only the
+        // clusters that may be the stack's are described (see
+        // `may_be_the_stacks`), so that other teams' clusters cost nothing.
+        let read = names
+            .iter()
+            .filter(|name| may_be_the_stacks(name, scope))
+            .map(|name| async move {
+                Ok::<_, CloudError>(
+                    described_cluster(aws, scope, name)
+                        .await?
+                        .as_ref()
+                        .as_ref()
+                        .and_then(|c| to_live(self, Finding::Stack(&scope.stack), c)),
+                )
+            });
         Ok(futures_util::future::try_join_all(read)
             .await?
             .into_iter()

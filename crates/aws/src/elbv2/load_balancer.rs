@@ -102,6 +102,8 @@ pub(crate) async fn region_load_balancers(
         .get_or_read("elbv2: load balancers", || async {
             aws.elb
                 .describe_load_balancers()
+                // ELBv2's largest page.
+                .page_size(400)
                 .into_paginator()
                 .items()
                 .send()
@@ -143,7 +145,35 @@ pub(crate) async fn stack_load_balancers(
     aws: &AwsClients,
     scope: &Scope,
 ) -> Result<Vec<(Balancer, BTreeMap<String, String>)>, CloudError> {
-    let (balancers, tags) = region_load_balancers_with_tags(aws, scope).await?;
+    // Only the tags of the load balancers that may be the stack's are read:
+    // other teams' cost no call beyond the list's pages.
+    let (balancers, vpcs) = tokio::try_join!(
+        region_load_balancers(aws, scope),
+        crate::ec2::vpc::stack_vpc_ids(aws, scope)
+    )?;
+    let arns: Vec<String> = balancers
+        .iter()
+        .filter(|b| {
+            may_be_the_stacks_by(
+                scope,
+                &vpcs,
+                Candidate {
+                    kind: LoadBalancer.name(),
+                    name: b.load_balancer_name().unwrap_or_default(),
+                    arn: b.load_balancer_arn().unwrap_or_default(),
+                    vpc: b.vpc_id().unwrap_or_default(),
+                    name_max: NAME_MAX,
+                },
+            )
+        })
+        .filter_map(|b| b.load_balancer_arn().map(str::to_string))
+        .collect();
+    let tags = scope
+        .reads
+        .get_or_read(&format!("elbv2: load balancer tags of {arns:?}"), || {
+            elb_tags(aws, &arns)
+        })
+        .await?;
     Ok(balancers
         .iter()
         .filter_map(|b| {
@@ -423,6 +453,39 @@ pub(super) fn may_be_the_stacks(balancer: &Balancer, stack: &str) -> bool {
         || balancer
             .load_balancer_name()
             .is_some_and(|name| name.starts_with(fitted_prefix(&prefix, NAME_MAX)))
+}
+
+/// An ELBv2 resource (a load balancer, a target group) as its list call
+/// gives it, before its tags are read.
+pub(crate) struct Candidate<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub arn: &'a str,
+    pub vpc: &'a str,
+    /// The length eksform cuts the kind's names to.
+    pub name_max: usize,
+}
+
+/// Whether an ELBv2 resource may be the stack's, before its tags say so: in
+/// one of the stack's VPCs (`vpcs`: where eksform makes them, and where an
+/// adopted one stays, with or without its adopt entry), named as eksform
+/// names the stack's (`<stack>-...`, cut to fit), or named by an adopt entry.
+/// Anything when the scope is not the stack's spec (`Scope::from_spec`) or is
+/// every stack's.
+pub(crate) fn may_be_the_stacks_by(scope: &Scope, vpcs: &[String], candidate: Candidate) -> bool {
+    scope.stack == eksform_core::kinds::tags::EVERY_STACK
+        || !scope.from_spec
+        || vpcs.iter().any(|vpc| vpc == candidate.vpc)
+        || candidate.name.starts_with(fitted_prefix(
+            &format!("{}-", scope.stack),
+            candidate.name_max,
+        ))
+        || scope
+            .adopt
+            .iter()
+            .filter(|d| d.kind == candidate.kind)
+            .filter_map(|d| d.adopt.as_deref())
+            .any(|id| id == candidate.arn || id == candidate.name)
 }
 
 pub fn status_of(state: Option<&LoadBalancerStateEnum>) -> Result<Status, CloudError> {

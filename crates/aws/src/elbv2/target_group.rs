@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 
-use crate::elbv2::load_balancer::{elb_tags, sync_elb_tags, to_elb_tags};
+use crate::elbv2::load_balancer::{
+    Candidate, elb_tags, may_be_the_stacks_by, sync_elb_tags, to_elb_tags,
+};
 use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
@@ -13,6 +15,10 @@ use eksform_core::kinds::Kind;
 use eksform_core::kinds::tags::{required, tags_of};
 use eksform_core::kinds::target_group::TargetGroup;
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+/// The length eksform cuts a target group's `<stack>-<balancer>-<group>` to
+/// before its hash (`kinds::target_group`).
+const NAME_PREFIX_MAX: usize = 23;
 
 fn to_live(
     kind: &TargetGroup,
@@ -49,17 +55,36 @@ impl Adapter for TargetGroup {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let groups = aws
-            .elb
-            .describe_target_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| error("DescribeTargetGroups", e))?;
+        let groups = async {
+            aws.elb
+                .describe_target_groups()
+                // ELBv2's largest page.
+                .page_size(400)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| error("DescribeTargetGroups", e))
+        };
+        let (groups, vpcs) = tokio::try_join!(groups, crate::ec2::vpc::stack_vpc_ids(aws, scope))?;
+        // Only the tags of the groups that may be the stack's are read: other
+        // teams' cost no call beyond the list's pages.
         let arns: Vec<String> = groups
             .iter()
+            .filter(|g| {
+                may_be_the_stacks_by(
+                    scope,
+                    &vpcs,
+                    Candidate {
+                        kind: self.name(),
+                        name: g.target_group_name().unwrap_or_default(),
+                        arn: g.target_group_arn().unwrap_or_default(),
+                        vpc: g.vpc_id().unwrap_or_default(),
+                        name_max: NAME_PREFIX_MAX,
+                    },
+                )
+            })
             .filter_map(|g| g.target_group_arn().map(str::to_string))
             .collect();
         let mut tags = elb_tags(aws, &arns).await?;

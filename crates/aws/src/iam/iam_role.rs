@@ -268,6 +268,8 @@ impl Adapter for IamRole {
             .iam
             .get_account_authorization_details()
             .filter(EntityType::Role)
+            // IAM's largest page: an account of hundreds of roles is one call.
+            .max_items(1000)
             .into_paginator()
             .send()
             .try_collect()

@@ -7,7 +7,7 @@ use crate::{Adapter, AwsClients, Finding, deleted, error};
 use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
-use eksform_core::kinds::tags::{required, tag_changes};
+use eksform_core::kinds::tags::{EVERY_STACK, required, tag_changes};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
 /// The provider of that ARN, as `finding` wants it.
@@ -76,17 +76,59 @@ impl Adapter for OidcProvider {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let list = aws
-            .iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(|e| error("ListOpenIDConnectProviders", e))?;
-        // Tags come only with Get: one call per provider of the account, all at once.
+        // The stack's provider is its cluster's issuer: with the cluster read
+        // (shared with the cluster's observation, at the same time as the
+        // list), only that provider is read. Without it (no cluster yet, or
+        // gone before its provider), outside a plan's observation
+        // (`Scope::from_spec`) or for every stack, every provider is.
+        let list = async {
+            aws.iam
+                .list_open_id_connect_providers()
+                .send()
+                .await
+                .map_err(|e| error("ListOpenIDConnectProviders", e))
+        };
+        let issuer = async {
+            match (
+                &scope.cluster,
+                scope.from_spec && scope.stack != EVERY_STACK,
+            ) {
+                (Some(name), true) => {
+                    Ok(crate::eks::eks_cluster::described_cluster(aws, scope, name)
+                        .await?
+                        .as_ref()
+                        .as_ref()
+                        .and_then(|c| c.identity()?.oidc()?.issuer().map(str::to_string)))
+                }
+                _ => Ok(None),
+            }
+        };
+        let (list, issuer) = tokio::try_join!(list, issuer)?;
+        // An adopt entry's provider (by ARN or URL) is the stack's too.
+        let of_url = |arn: &str, url: &str| {
+            arn.ends_with(&format!(
+                ":oidc-provider/{}",
+                url.trim_start_matches("https://").trim_end_matches('/')
+            ))
+        };
+        let adopted = |arn: &str| {
+            scope
+                .adopt
+                .iter()
+                .filter(|d| d.kind == self.name())
+                .filter_map(|d| d.adopt.as_deref())
+                .any(|id| id == arn || of_url(arn, id))
+        };
+        let issued = |arn: &&str| match &issuer {
+            Some(issuer) => of_url(arn, issuer) || adopted(arn),
+            None => true,
+        };
+        // Tags come only with Get: one call per provider read, all at once.
         let read = list
             .open_id_connect_provider_list()
             .iter()
             .filter_map(|entry| entry.arn())
+            .filter(issued)
             .map(|arn| describe(self, aws, Finding::Stack(&scope.stack), arn));
         Ok(futures_util::future::try_join_all(read)
             .await?

@@ -23,6 +23,17 @@ pub struct Scope {
     pub named: BTreeMap<Address, String>,
     /// The stack's cluster, whose node groups and Fargate profiles are listed.
     pub cluster: Option<String>,
+    /// The domain names the stack's certificates and zone are within (no
+    /// `*.`), when known: ACM has no tag filter, so only the certificates of
+    /// these domains and their subdomains have their tags read. `None`: every
+    /// certificate's are.
+    pub domains: Option<Vec<String>>,
+    /// A plan's observation, which knows the stack's spec: its cluster, names,
+    /// domains and adopt entries are all the stack can hold, so kinds without
+    /// a tag filter skip, before reading tags, what cannot be the stack's
+    /// (other teams' clusters and load balancers). Off for a read of one
+    /// resource and for another stack found by its mark alone: all is read.
+    pub from_spec: bool,
     /// Observing for a destroy: what Kubernetes controllers left in the VPC is
     /// looked for too (`controller_leftover`).
     pub destroying: bool,

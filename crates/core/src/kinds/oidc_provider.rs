@@ -39,6 +39,8 @@ impl Kind for OidcProvider {
 
     fn iam_actions(&self) -> &'static [&'static str] {
         &[
+            // The cluster's issuer, read to find the stack's provider among others.
+            "eks:DescribeCluster",
             "iam:CreateOpenIDConnectProvider",
             "iam:DeleteOpenIDConnectProvider",
             "iam:GetOpenIDConnectProvider",
