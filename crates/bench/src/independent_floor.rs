@@ -771,6 +771,41 @@ mod tests {
     }
 
     #[test]
+    fn fargate_profiles_of_a_cluster_count_one_after_another() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a runtime");
+        let cloud = Arc::new(MemoryCloud::new(crate::ACCOUNT));
+        let mut stack = crate::stack_from_text(&crate::estate_stack(0));
+        let plan = runtime
+            .block_on(crate::plan_on(cloud.clone(), &mut stack))
+            .expect("plan");
+        let floor = critical_path(&plan, cloud.latency()).expect("a floor");
+        // VPC, subnet, role calls, the control plane (15 min), then the two
+        // profiles (3 min each, one at a time) outlast the node group (5 min).
+        let chain: Vec<String> = floor
+            .chain
+            .iter()
+            .map(|(address, operation)| format!("{operation} {address}"))
+            .collect();
+        assert_eq!(
+            chain[chain.len() - 3..],
+            [
+                "create eks_cluster.main",
+                "create fargate_profile.bots",
+                "create fargate_profile.jobs"
+            ],
+            "{chain:?}"
+        );
+        let minutes = floor.duration.as_secs_f64() / 60.0;
+        assert!((21.0..21.01).contains(&minutes), "{minutes}");
+        assert_eq!(floor.sources.len(), chain.len() - 1);
+        assert_eq!(floor.sources.last(), Some(&ONE_AT_A_TIME_SOURCE));
+    }
+
+    #[test]
     fn a_needless_wait_in_the_engine_raises_the_independent_ratio() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
