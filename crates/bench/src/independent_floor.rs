@@ -368,8 +368,22 @@ fn source_of(before: &Step, after: &Step) -> &'static str {
 /// What an operation waits for: all of these, or the first of these (an
 /// add-on needs some compute, any node group or Fargate profile).
 enum Wait {
-    All(usize),
+    /// This step done, and then this long (a role becoming assumable).
+    All(usize, Duration),
     AnyOf(Vec<usize>),
+}
+
+/// How long after a role is created EKS can assume it: IAM is eventually
+/// consistent (IAM User Guide, "Changes that I make are not always
+/// immediately visible"). The memory cloud's value, as for the durations.
+fn assumable_after(rule: &Requirement) -> Duration {
+    if rule.needs == "iam_role"
+        && matches!(rule.kind, "eks_cluster" | "node_group" | "fargate_profile")
+    {
+        eksform_testkit::memory::ROLE_PROPAGATION
+    } else {
+        Duration::ZERO
+    }
 }
 
 pub fn critical_path(plan: &Plan, latency: Duration) -> Result<Floor, String> {
@@ -460,7 +474,7 @@ impl Schedule<'_> {
         let mut ready = (Duration::ZERO, None);
         for wait in &self.waits[i] {
             let candidate = match wait {
-                Wait::All(j) => (self.finish(*j)?, Some(*j)),
+                Wait::All(j, lag) => (self.finish(*j)? + *lag, Some(*j)),
                 Wait::AnyOf(options) => {
                     let mut first: Option<(Duration, Option<usize>)> = None;
                     for j in options {
@@ -646,7 +660,12 @@ fn waits(steps: &[Step]) -> Vec<Vec<Wait>> {
                     false
                 };
                 if needed {
-                    waits[i].push(Wait::All(j));
+                    let lag = if creating(step) {
+                        assumable_after(rule)
+                    } else {
+                        Duration::ZERO
+                    };
+                    waits[i].push(Wait::All(j, lag));
                     break;
                 }
             }
@@ -783,8 +802,9 @@ mod tests {
             .block_on(crate::plan_on(cloud.clone(), &mut stack))
             .expect("plan");
         let floor = critical_path(&plan, cloud.latency()).expect("a floor");
-        // VPC, subnet, role calls, the control plane (15 min), then the two
-        // profiles (3 min each, one at a time) outlast the node group (5 min).
+        // The cluster's role and its 8 s to become assumable, the control
+        // plane (15 min), then the two profiles (3 min each, one at a time)
+        // outlast the node group (5 min).
         let chain: Vec<String> = floor
             .chain
             .iter()
@@ -800,7 +820,7 @@ mod tests {
             "{chain:?}"
         );
         let minutes = floor.duration.as_secs_f64() / 60.0;
-        assert!((21.0..21.01).contains(&minutes), "{minutes}");
+        assert!((21.13..21.14).contains(&minutes), "{minutes}");
         assert_eq!(floor.sources.len(), chain.len() - 1);
         assert_eq!(floor.sources.last(), Some(&ONE_AT_A_TIME_SOURCE));
     }
@@ -813,13 +833,20 @@ mod tests {
             .build()
             .expect("a runtime");
         let (makespan, floor) = runtime.block_on(prd_apply(ExecuteOptions::default()));
-        // The control plane needs its subnets and role, not a NAT gateway:
-        // making it wait for one is an edge AWS does not ask for.
+        // The control plane needs its subnets and role, not a NAT gateway;
+        // a node group needs the cluster, not its vpc-cni add-on: waits AWS
+        // does not ask for, two minutes each on the path.
         let needless = ExecuteOptions {
-            extra_waits: vec![(
-                Address::new(&["eks_cluster", "main"]),
-                Address::new(&["nat_gateway", "ap-northeast-1a"]),
-            )],
+            extra_waits: vec![
+                (
+                    Address::new(&["eks_cluster", "main"]),
+                    Address::new(&["nat_gateway", "ap-northeast-1a"]),
+                ),
+                (
+                    Address::new(&["node_group", "general"]),
+                    Address::new(&["addon", "vpc-cni"]),
+                ),
+            ],
             ..ExecuteOptions::default()
         };
         let (slower, same_floor) = runtime.block_on(prd_apply(needless));
@@ -829,9 +856,10 @@ mod tests {
         );
         let ratio = makespan.as_secs_f64() / floor.as_secs_f64();
         let needless_ratio = slower.as_secs_f64() / floor.as_secs_f64();
-        assert!(ratio <= 1.02, "{ratio}");
-        // A NAT gateway takes two minutes of a path of about 22.
-        assert!(needless_ratio > ratio + 0.05, "{ratio} -> {needless_ratio}");
+        // Polls and jittered retries (the role's IAM lag) move a makespan
+        // by seconds, never by the four minutes the needless waits add.
+        assert!(ratio < 1.05, "{ratio}");
+        assert!(needless_ratio > ratio + 0.1, "{ratio} -> {needless_ratio}");
     }
 
     #[test]
