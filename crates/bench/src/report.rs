@@ -41,7 +41,10 @@ pub const GOALS: &[(&str, Goal)] = &[
     ("makespan_ratio", Goal::AtMost(1.02)),
     ("makespan_ratio_independent", Goal::AtMost(1.02)),
     ("plan_calls", Goal::AtMostKey("plan_floor_calls")),
-    ("plan_calls_crowded", Goal::AtMostKey("plan_floor_calls_crowded")),
+    (
+        "plan_calls_crowded",
+        Goal::AtMostKey("plan_floor_calls_crowded"),
+    ),
     ("plan_depth", Goal::AtMost(4.0)),
     ("plan_floor_calls", Goal::None),
     ("plan_floor_calls_crowded", Goal::None),

@@ -546,6 +546,20 @@ fn iam_action(call: &Recorded) -> Result<(String, String), String> {
             ["cluster-versions"] => rest("DescribeClusterVersions"),
             _ => Err(format!("an EKS read the test does not know: {call:?}")),
         },
+        "elasticfilesystem" if get => match segments.as_slice() {
+            ["2015-02-01", "file-systems"] => rest("DescribeFileSystems"),
+            ["2015-02-01", "file-systems", _, "lifecycle-configuration"] => {
+                rest("DescribeLifecycleConfiguration")
+            }
+            ["2015-02-01", "file-systems", _, "backup-policy"] => rest("DescribeBackupPolicy"),
+            ["2015-02-01", "mount-targets"] => rest("DescribeMountTargets"),
+            ["2015-02-01", "mount-targets", _, "security-groups"] => {
+                rest("DescribeMountTargetSecurityGroups")
+            }
+            ["2015-02-01", "access-points"] => rest("DescribeAccessPoints"),
+            ["2015-02-01", "resource-tags", _] => rest("ListTagsForResource"),
+            _ => Err(format!("an EFS read the test does not know: {call:?}")),
+        },
         "route53" if get => match segments.as_slice() {
             ["2013-04-01", "hostedzone"] => rest("ListHostedZones"),
             ["2013-04-01", "hostedzonesbyname"] => rest("ListHostedZonesByName"),
