@@ -357,8 +357,10 @@ fn refusal(
         || header("content-type").is_some_and(|c| c.contains("json"))
         || path.starts_with("/clusters")
         || path.starts_with("/addons")
+        || path.starts_with("/2015-02-01")
     {
-        // JSON protocols (EKS, CloudWatch Logs, ACM): the code is a header.
+        // JSON protocols (EKS and EFS's REST JSON, whose GETs carry no
+        // content type; CloudWatch Logs, ACM, ECR): the code is a header.
         if server {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
