@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use eksform::ops;
 use eksform_core::cloud::{Cloud, CloudError, CreateRequest, Scope};
 use eksform_core::diagnostics::SourceFile;
-use eksform_core::execute::{Cancellation, ExecuteOptions, NoEvents};
+use eksform_core::execute::{CallLimits, Cancellation, ExecuteOptions, NoEvents};
 use eksform_core::kinds::Kind;
 use eksform_core::model::{Attributes, DesiredResource, LiveResource};
 use eksform_core::plan::{self, Action};
@@ -257,7 +257,7 @@ pub struct EstateApply {
     pub makespan: Duration,
     /// The longest stack's independent floor.
     pub independent: Duration,
-    /// The most calls one stack's apply had in flight to one service.
+    /// The most calls the applies together had in flight to one service.
     pub most_in_flight: usize,
 }
 
@@ -286,15 +286,22 @@ pub async fn estate_apply(
     }
     let started = tokio::time::Instant::now();
     let mut applies = tokio::task::JoinSet::new();
-    let mut counters = Vec::new();
+    // One process: its applies share the per-service bounds, and the count
+    // of calls in flight is of all of them together.
+    let options = ExecuteOptions::default();
+    let limits = Arc::new(CallLimits::new(options.parallelism));
+    let counted = Arc::new(CallsInFlight::new(cloud.clone()));
     for plan in plans {
-        let counted = Arc::new(CallsInFlight::new(cloud.clone()));
-        counters.push(counted.clone());
+        let counted = counted.clone();
+        let options = ExecuteOptions {
+            shared_limits: Some(limits.clone()),
+            ..options.clone()
+        };
         applies.spawn(async move {
             ops::apply(
                 counted,
                 &plan,
-                ExecuteOptions::default(),
+                options,
                 Arc::new(NoEvents),
                 Cancellation::default(),
             )
@@ -311,6 +318,6 @@ pub async fn estate_apply(
     Ok(EstateApply {
         makespan: started.elapsed(),
         independent,
-        most_in_flight: counters.iter().map(|c| c.most()).max().unwrap_or(0),
+        most_in_flight: counted.most(),
     })
 }

@@ -77,6 +77,10 @@ pub struct ExecuteOptions {
     /// benchmark adds a needless one to show that its independent floor of
     /// an apply (BENCHMARKS.md) does not move with the engine's graph.
     pub extra_waits: Vec<(Address, Address)>,
+    /// Bounds shared with other applies of this process: several stacks
+    /// applied at once then keep `parallelism` per service between them all,
+    /// not each. `None`: this apply's own bounds, of `parallelism`.
+    pub shared_limits: Option<Arc<CallLimits>>,
 }
 
 impl Default for ExecuteOptions {
@@ -85,6 +89,7 @@ impl Default for ExecuteOptions {
             parallelism: 8,
             retry: RetryPolicy::default(),
             extra_waits: Vec::new(),
+            shared_limits: None,
         }
     }
 }
@@ -284,6 +289,36 @@ impl ServiceLimit {
     }
 }
 
+/// The bounds on calls in flight, one per AWS service. An apply makes its own
+/// unless `ExecuteOptions::shared_limits` gives one to share.
+pub struct CallLimits {
+    services: BTreeMap<&'static str, ServiceLimit>,
+}
+
+impl CallLimits {
+    /// At most `parallelism` calls in flight to each service of every kind.
+    pub fn new(parallelism: usize) -> Self {
+        Self {
+            services: kinds::ALL
+                .iter()
+                .map(|k| (k.service(), ServiceLimit::new(parallelism)))
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CallLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                self.services
+                    .iter()
+                    .map(|(service, limit)| (service, limit.bound)),
+            )
+            .finish()
+    }
+}
+
 /// Everything a running operation shares with the others.
 struct Shared {
     /// Unique to this run of the executor.
@@ -296,7 +331,7 @@ struct Shared {
     sink: Arc<dyn EventSink>,
     cancel: Cancellation,
     /// Calls in flight, bounded per AWS service.
-    limits: BTreeMap<&'static str, ServiceLimit>,
+    limits: Arc<CallLimits>,
     state: Mutex<BTreeMap<Address, LiveResource>>,
 }
 
@@ -327,6 +362,7 @@ impl Shared {
                     async {
                         let limit = self
                             .limits
+                            .services
                             .get(kind.service())
                             .ok_or_else(|| CloudError::rejected("no bound for the service"))?;
                         let permit = limit
@@ -697,10 +733,10 @@ pub async fn execute(
             .collect(),
         cloud,
         scope,
-        limits: kinds::ALL
-            .iter()
-            .map(|k| (k.service(), ServiceLimit::new(options.parallelism)))
-            .collect(),
+        limits: options
+            .shared_limits
+            .clone()
+            .unwrap_or_else(|| Arc::new(CallLimits::new(options.parallelism))),
         options,
         sink: sink.clone(),
         cancel: cancel.clone(),

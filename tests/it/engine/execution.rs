@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use eksform::ops;
 use eksform_core::cloud::Cloud;
-use eksform_core::execute::{Cancellation, Event, EventLog, ExecuteOptions, Operation};
+use eksform_core::execute::{CallLimits, Cancellation, Event, EventLog, ExecuteOptions, Operation};
 use eksform_core::model::Address;
 use eksform_testkit::memory::{Call, Faults, MemoryCloud};
 
@@ -91,6 +91,60 @@ async fn independent_work_runs_in_parallel_within_the_bound() {
             assert!(
                 fresh.max_in_flight() > 1,
                 "independent subnets are created concurrently"
+            );
+        }
+    }
+}
+
+/// Two stacks applied at once by one process: with shared bounds, the calls
+/// of both together stay within `parallelism` per service; with their own,
+/// each apply keeps its bound and together they exceed it.
+#[tokio::test(start_paused = true)]
+async fn applies_sharing_call_limits_keep_the_bound_between_them() {
+    // One NAT gateway each: two stacks stay within the region's 5 addresses.
+    let texts = [
+        spec_text("Single"),
+        spec_text("Single")
+            .replace("stack: eng", "stack: other")
+            .replace("10.40.0.0/16", "10.41.0.0/16"),
+    ];
+    for shared in [true, false] {
+        let planning = Arc::new(MemoryCloud::new(ACCOUNT));
+        let mut plans = Vec::new();
+        for text in &texts {
+            plans.push(plan(&planning, text, false).await);
+        }
+        let fresh = Arc::new(MemoryCloud::new(ACCOUNT));
+        let limits = Arc::new(CallLimits::new(2));
+        let applies = plans.iter().map(|plan| {
+            let cloud: Arc<dyn Cloud> = fresh.clone();
+            let options = ExecuteOptions {
+                parallelism: 2,
+                shared_limits: shared.then(|| limits.clone()),
+                ..ExecuteOptions::default()
+            };
+            ops::apply(
+                cloud,
+                plan,
+                options,
+                Arc::new(EventLog::default()),
+                Cancellation::default(),
+            )
+        });
+        for outcome in futures_util::future::join_all(applies).await {
+            assert!(outcome.succeeded(), "{outcome:?}");
+        }
+        if shared {
+            assert!(
+                fresh.max_in_flight() <= 2,
+                "two applies sharing a bound of 2 had {} calls at once",
+                fresh.max_in_flight()
+            );
+        } else {
+            assert!(
+                fresh.max_in_flight() > 2,
+                "two applies each with its own bound of 2 run more than 2 calls at once (saw {})",
+                fresh.max_in_flight()
             );
         }
     }
