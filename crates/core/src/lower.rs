@@ -68,13 +68,25 @@ pub enum CertificateSource {
 #[derive(Debug, Clone)]
 pub struct TargetGroupModel {
     pub name: String,
-    pub port: u16,
-    /// `ip` or `instance` (AWS's default).
-    pub target_type: String,
-    pub health_check_path: String,
+    pub source: TargetGroupSource,
     /// Its share of the listeners' requests when the load balancer splits
     /// them by weight (`None`: not forwarded to by weight).
     pub weight: Option<u16>,
+}
+
+/// Who makes a target group.
+#[derive(Debug, Clone)]
+pub enum TargetGroupSource {
+    /// This stack.
+    Made {
+        port: u16,
+        /// `ip` or `instance` (AWS's default).
+        target_type: String,
+        health_check_path: String,
+    },
+    /// Someone else (another stack, other tools): given by ARN, forwarded
+    /// to and never changed.
+    Brought { arn: String },
 }
 
 /// `dns`: the hosted zone (a name without the trailing dot) and its records.
@@ -711,15 +723,22 @@ fn load_balancers(spec: &Spec) -> Vec<LoadBalancerModel> {
                     .iter()
                     .map(|tg| TargetGroupModel {
                         name: tg.name.value.clone(),
-                        port: tg.port.value,
-                        target_type: match tg.target_type {
-                            Some(spec::TargetType::Ip) => "ip".into(),
-                            _ => "instance".into(),
+                        source: match &tg.arn {
+                            Some(arn) => TargetGroupSource::Brought {
+                                arn: arn.text().to_string(),
+                            },
+                            None => TargetGroupSource::Made {
+                                port: tg.port.as_ref().map_or(80, |p| p.value),
+                                target_type: match tg.target_type {
+                                    Some(spec::TargetType::Ip) => "ip".into(),
+                                    _ => "instance".into(),
+                                },
+                                health_check_path: tg
+                                    .health_check_path
+                                    .as_ref()
+                                    .map_or_else(|| "/".into(), |p| p.value.clone()),
+                            },
                         },
-                        health_check_path: tg
-                            .health_check_path
-                            .as_ref()
-                            .map_or_else(|| "/".into(), |p| p.value.clone()),
                         weight: tg.weight.as_ref().map(|w| w.value),
                     })
                     .collect(),

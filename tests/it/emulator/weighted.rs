@@ -317,3 +317,134 @@ async fn weighted_and_failover_records_are_created_changed_and_destroyed() {
         "no routed record left"
     );
 }
+
+/// The edge with a third group made by other tools (Terraform, say), given
+/// by its ARN with `weight`.
+fn edge_with_brought_group(arn: &str, weight: u16) -> String {
+    weighted_edge(100, 0).replace(
+        "      - { name: green, port: 80, targetType: ip, weight: 0 }\n",
+        &format!(
+            "      - {{ name: green, port: 80, targetType: ip, weight: 0 }}\n      - {{ name: legacy, arn: \"{arn}\", weight: {weight} }}\n"
+        ),
+    )
+}
+
+/// A listener forwards to a target group made elsewhere: the plan changes
+/// only the listener, the group is never tagged, changed or deleted, and a
+/// destroy of the stack leaves it as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listener_forwards_to_a_target_group_made_elsewhere_and_leaves_it_alone() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "edge.yaml", &weighted_edge(100, 0));
+    apply(&emulator, &spec);
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    let balancer = &balancers.load_balancers()[0];
+    let lb_arn = balancer.load_balancer_arn().unwrap().to_string();
+    let vpc = balancer.vpc_id().unwrap().to_string();
+
+    // Another tool's group in the same VPC.
+    let legacy = aws
+        .elb
+        .create_target_group()
+        .name("legacy-web")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(&vpc)
+        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap();
+    let legacy = legacy.target_groups()[0].clone();
+    let legacy_arn = legacy.target_group_arn().unwrap().to_string();
+
+    let brought = write_spec(&dir, "edge.yaml", &edge_with_brought_group(&legacy_arn, 50));
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&brought)
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let changes: Vec<(String, String)> = document["stacks"][0]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [("listener.web.http".to_string(), "update".to_string())],
+        "only the listener changes: no target group is made for a brought one"
+    );
+    apply(&emulator, &brought);
+    let listener = only_listener(&aws, &lb_arn).await;
+    let mut forwarded: Vec<(String, i32)> = listener.default_actions()[0]
+        .forward_config()
+        .expect("a weighted forward")
+        .target_groups()
+        .iter()
+        .map(|t| {
+            (
+                t.target_group_arn().unwrap().to_string(),
+                t.weight().unwrap(),
+            )
+        })
+        .collect();
+    forwarded.sort_by_key(|(_, weight)| -weight);
+    assert_eq!(
+        forwarded.iter().map(|(_, w)| *w).collect::<Vec<_>>(),
+        [100, 50, 0],
+        "blue, the brought group and green"
+    );
+    assert_eq!(forwarded[1].0, legacy_arn);
+    assert_eq!(
+        plan_exit_code(&emulator, &brought),
+        0,
+        "re-plan has no changes"
+    );
+
+    let tags_of_legacy = || async {
+        aws.elb
+            .describe_tags()
+            .resource_arns(&legacy_arn)
+            .send()
+            .await
+            .unwrap()
+            .tag_descriptions()[0]
+            .tags()
+            .len()
+    };
+    assert_eq!(tags_of_legacy().await, 0, "a brought group is never marked");
+
+    destroy(&emulator, &brought);
+    let left: Vec<String> = aws
+        .elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .iter()
+        .filter_map(|g| g.target_group_arn().map(str::to_string))
+        .collect();
+    assert_eq!(
+        left,
+        std::slice::from_ref(&legacy_arn),
+        "the destroy left the brought group"
+    );
+    assert_eq!(tags_of_legacy().await, 0);
+    assert_nothing_marked(&aws, "edge").await;
+}

@@ -171,3 +171,60 @@ async fn a_key_the_stack_does_not_have_is_a_plan_error_at_the_reference() {
         "the us-east-1b reference"
     );
 }
+
+/// A target group another stack made and forwards nothing to: the tenant's
+/// listener forwards to it by the ARN the reference reads, and the tenant
+/// makes no target group of its own for it.
+#[tokio::test(start_paused = true)]
+async fn a_target_group_arn_is_read_from_another_stack() {
+    let cloud = Arc::new(MemoryCloud::new(ACCOUNT));
+    let network = format!(
+        "{}loadBalancers:\n  - name: shared\n    targetGroups:\n      - {{ name: main, port: 80 }}\n      - {{ name: spare, port: 8080 }}\n",
+        network()
+    );
+    assert!(apply(&cloud, &network).await.succeeded());
+    let text = format!(
+        "{}loadBalancers:\n  - name: web\n    targetGroups:\n      - {{ name: own, port: 80, weight: 1 }}\n      - {{ name: theirs, arn: {{ fromStack: network, output: targetGroupARNs, key: shared/spare }}, weight: 3 }}\n",
+        tenant("")
+    );
+    let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+    let plan = plan_tenant(&cloud, &OneCloud(dyn_cloud), &text)
+        .await
+        .unwrap();
+
+    let spare = cloud
+        .resources()
+        .into_iter()
+        .find(|r| {
+            r.kind == "target_group"
+                && r.attributes
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| n.contains("spare"))
+        })
+        .and_then(|r| r.attributes.get("arn")?.as_str().map(str::to_string))
+        .expect("the network's spare group");
+    let groups: Vec<&str> = plan
+        .resources
+        .iter()
+        .filter(|r| r.kind == "target_group")
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(groups, ["target_group.web.own"], "no group made for theirs");
+    let listener = plan
+        .resources
+        .iter()
+        .find(|r| r.address.as_str() == "listener.web.http")
+        .expect("a port-80 listener");
+    let weights = &listener.desired.as_ref().unwrap().attributes["forward_weights"];
+    let brought: Vec<i64> = eksform_core::kinds::listener::weighted_targets(weights)
+        .into_iter()
+        .filter(|(arn, _)| *arn == spare)
+        .map(|(_, weight)| weight)
+        .collect();
+    assert_eq!(
+        brought,
+        [3],
+        "the listener forwards to the network's group: {weights:?}"
+    );
+}

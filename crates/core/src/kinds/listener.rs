@@ -9,7 +9,9 @@ use super::certificate_validation::CertificateValidation;
 use super::load_balancer::LoadBalancer;
 use super::target_group::TargetGroup;
 use super::{Attribute, Compare, Kind, ObservationFloor};
-use crate::lower::{CertificateSource, StackModel, resource_name};
+use crate::lower::{
+    CertificateSource, StackModel, TargetGroupModel, TargetGroupSource, resource_name,
+};
 use crate::model::{Address, Attributes, DesiredResource, Value, ownership_tags};
 
 pub struct Listener;
@@ -132,10 +134,19 @@ impl Kind for Listener {
     fn lower(&self, stack: &StackModel) -> Vec<DesiredResource> {
         let mut desired = Vec::new();
         for lb in &stack.load_balancers {
-            let forward_to = lb
-                .default_target_group
-                .as_ref()
-                .map(|group| Value::reference(&TargetGroup::address(&lb.name, group), "arn"));
+            // A group of this stack by reference to its ARN, a brought one by its ARN.
+            let arn_of = |group: &TargetGroupModel| match &group.source {
+                TargetGroupSource::Made { .. } => {
+                    Value::reference(&TargetGroup::address(&lb.name, &group.name), "arn")
+                }
+                TargetGroupSource::Brought { arn } => Value::string(arn.clone()),
+            };
+            let forward_to = lb.default_target_group.as_ref().and_then(|name| {
+                lb.target_groups
+                    .iter()
+                    .find(|group| &group.name == name)
+                    .map(arn_of)
+            });
             // Weights given: the listeners forward to every weighted group,
             // and no single group stands alone.
             let weighted: Vec<Value> = lb
@@ -143,10 +154,7 @@ impl Kind for Listener {
                 .iter()
                 .filter_map(|group| {
                     let weight = group.weight?;
-                    Some(weighted_target(
-                        Value::reference(&TargetGroup::address(&lb.name, &group.name), "arn"),
-                        weight.into(),
-                    ))
+                    Some(weighted_target(arn_of(group), weight.into()))
                 })
                 .collect();
             let resource = |protocol: &str, port: i64| {

@@ -1,10 +1,12 @@
 //! Target groups of a load balancer. Port, protocol and target type cannot
 //! change in place: the group is replaced create-before-destroy under a new
 //! name (the names carry a hash of those fields), so the listener always has a
-//! group to forward to. The health check path changes in place.
+//! group to forward to. The health check path changes in place. Groups given
+//! by `arn` are someone else's: the listeners forward to them, this kind
+//! makes nothing for them.
 
 use super::{Attribute, Kind, ObservationFloor};
-use crate::lower::{StackModel, fit_name, resource_name, short_hash, vpc_value};
+use crate::lower::{StackModel, TargetGroupSource, fit_name, resource_name, short_hash, vpc_value};
 use crate::model::{Address, DesiredResource, Value, ownership_tags};
 
 pub struct TargetGroup;
@@ -87,22 +89,31 @@ impl Kind for TargetGroup {
         let mut desired = Vec::new();
         for lb in &stack.load_balancers {
             for group in &lb.target_groups {
+                // A brought group is its owner's to make.
+                let TargetGroupSource::Made {
+                    port,
+                    target_type,
+                    health_check_path,
+                } = &group.source
+                else {
+                    continue;
+                };
                 let address = Self::address(&lb.name, &group.name);
                 let tag_name = resource_name(&stack.stack, &address);
                 // 32 characters; the hash of what forces a new group keeps the
                 // replacement's name apart from the old one's.
-                let hash = short_hash(&format!("{}:{PROTOCOL}:{}", group.port, group.target_type));
+                let hash = short_hash(&format!("{port}:{PROTOCOL}:{target_type}"));
                 let prefix = fit_name(&format!("{}-{}-{}", stack.stack, lb.name, group.name), 23);
                 desired.push(
                     DesiredResource::new(self.name(), address.clone())
                         .with("name", Value::string(format!("{prefix}-{hash}")))
-                        .with("port", Value::Int(group.port.into()))
+                        .with("port", Value::Int((*port).into()))
                         .with("protocol", Value::string(PROTOCOL))
-                        .with("target_type", Value::string(group.target_type.clone()))
+                        .with("target_type", Value::string(target_type.clone()))
                         .with("vpc_id", vpc_value(network))
                         .with(
                             "health_check_path",
-                            Value::string(group.health_check_path.clone()),
+                            Value::string(health_check_path.clone()),
                         )
                         .with(
                             "tags",

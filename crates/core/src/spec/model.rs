@@ -577,7 +577,15 @@ pub struct Certificate {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TargetGroup {
     pub name: Located<String>,
-    pub port: Located<u16>,
+    /// The port targets receive traffic on: a group eksform makes. Give
+    /// `arn` instead for a group made elsewhere.
+    #[serde(default)]
+    pub port: Option<Located<u16>>,
+    /// A target group eksform does not make (another stack's, through
+    /// `fromStack`, or one made by other tools): the listeners forward to it
+    /// and eksform never changes or deletes it.
+    #[serde(default)]
+    pub arn: Option<Located<TextSource>>,
     #[serde(default)]
     pub target_type: Option<TargetType>,
     #[serde(default)]

@@ -1,6 +1,6 @@
 //! The `fromStack` references of a spec's text fields (`vpc.id`, brought
-//! subnets' ids, `certificate.arn`, `accessEntries[].principalARN`,
-//! `attachPolicyARNs`): finding them all, and putting the values they were
+//! subnets' ids, `certificate.arn`, brought target groups' `arn`,
+//! `accessEntries[].principalARN`, `attachPolicyARNs`): finding them all, and putting the values they were
 //! resolved to in their place. `cluster.publicAccessCIDRs` keeps its own
 //! path (its values may stay known only after another stack's apply, see
 //! `outputs::resolve_cidrs`); its references are listed here too, for the
@@ -146,6 +146,15 @@ fn visit(
                 && let Some(arn) = certificate.value.arn.as_mut()
             {
                 single(format!("loadBalancers.{name}.certificate.arn"), arn);
+            }
+            for group in balancer.value.target_groups.iter_mut() {
+                let group_name = &group.value.name.value;
+                if let Some(arn) = group.value.arn.as_mut() {
+                    single(
+                        format!("loadBalancers.{name}.targetGroups.{group_name}.arn"),
+                        arn,
+                    );
+                }
             }
         }
     }

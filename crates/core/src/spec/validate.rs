@@ -934,6 +934,63 @@ fn validate_access_entries(v: &mut Validator, spec: &Spec, cluster: &Cluster) {
     }
 }
 
+/// A target group is eksform's (`port`, and optionally `targetType` and
+/// `healthCheckPath`) or brought by `arn`, whose settings are its owner's.
+fn validate_target_group_source(v: &mut Validator, balancer: &str, group: &Located<TargetGroup>) {
+    let field = format!("loadBalancers.{balancer}.targetGroups.{}", group.name.value);
+    match (&group.port, &group.arn) {
+        (None, None) | (Some(_), Some(_)) => v.error(
+            group.span,
+            format!("{field}: give exactly one of `port` and `arn`"),
+            "`port` for a group eksform makes; `arn` (or `arn: { fromStack: ... }`) for one made elsewhere",
+        ),
+        (None, Some(arn)) => {
+            if let Some(text) = arn.literal()
+                && !is_target_group_arn(text)
+            {
+                v.error(
+                    arn.span,
+                    format!("{field}: `{text}` is not the ARN of a target group"),
+                    "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>",
+                );
+            }
+            let owners = [
+                ("targetType", group.target_type.is_some()),
+                ("healthCheckPath", group.health_check_path.is_some()),
+            ];
+            for (setting, given) in owners {
+                if given {
+                    v.error(
+                        arn.span,
+                        format!("{field}: `{setting}` cannot be set on a target group given by `arn`"),
+                        "eksform does not change a group it did not make: set it where the group is made",
+                    );
+                }
+            }
+        }
+        (Some(_), None) => {}
+    }
+}
+
+/// `arn:<partition>:elasticloadbalancing:<region>:<12 digits>:targetgroup/<name>/<id>`.
+fn is_target_group_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let mut path = resource.split('/');
+    *prefix == "arn"
+        && partition.starts_with("aws")
+        && *service == "elasticloadbalancing"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && path.next() == Some("targetgroup")
+        && path.next().is_some_and(|name| !name.is_empty())
+        && path.next().is_some_and(|id| !id.is_empty())
+        && path.next().is_none()
+}
+
 /// `arn:<partition>:iam::<12 digits>:role/...` or `...:user/...`.
 fn is_principal_arn(arn: &str) -> bool {
     let Some(rest) = arn.strip_prefix("arn:") else {
@@ -1362,6 +1419,9 @@ fn validate_edge(v: &mut Validator, spec: &Spec) {
                 .iter()
                 .map(|t| (t.name.as_str(), t.name.span)),
         );
+        for group in &lb.target_groups {
+            validate_target_group_source(v, &lb.name.value, group);
+        }
         if let Some(default) = &lb.default_target_group
             && !lb
                 .target_groups
