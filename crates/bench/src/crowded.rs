@@ -4,12 +4,15 @@
 //! the empty account's plus only the pages AWS makes a list of the crowd take.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use eksform_testkit::crowd::{self, Crowd};
 use eksform_testkit::proxy::{self, Behaviour};
 
-use super::{REFERENCE, by_action, clients, plan_floor, plan_through, put, stack_from_text};
+use super::{
+    REFERENCE, by_action, clients, median_plan_wall_ms, plan_floor, plan_through, put,
+    stack_from_text,
+};
 
 /// The pages beyond the first that each list of the account takes at AWS's
 /// largest page size: the only calls a crowd may add to a plan. Returns the
@@ -77,23 +80,8 @@ pub async fn measure(
         by_action(&counting)
     ));
 
-    let far = proxy::start(
-        endpoint,
-        Behaviour {
-            latency: Duration::from_millis(50),
-            ..Behaviour::default()
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut stack = stack_from_text(REFERENCE);
-    let started = Instant::now();
-    plan_through(&far.url, &mut stack).await?;
-    put(
-        report,
-        "plan_wall_ms_50ms_rtt_crowded",
-        started.elapsed().as_millis() as u64,
-    );
+    let (wall_ms, far) = median_plan_wall_ms(endpoint, quick).await?;
+    put(report, "plan_wall_ms_50ms_rtt_crowded", wall_ms);
     notes.push(format!(
         "crowded plan's longest chain: {}",
         far.longest_chain().join(" -> ")
