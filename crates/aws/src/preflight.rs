@@ -37,7 +37,20 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
         "DescribeAddonConfiguration",
         || crate::eks::addon::configuration_schemas(aws, &questions.addon_configurations),
     );
-    let (managed_policies, principals, vpcs, elastic_ips, nat_gateways, addon_schemas) = tokio::try_join!(
+    let target_groups = asked(
+        !questions.brought_target_groups.is_empty(),
+        "DescribeTargetGroups",
+        || brought_target_groups(aws, &questions.brought_target_groups),
+    );
+    let (
+        managed_policies,
+        principals,
+        vpcs,
+        elastic_ips,
+        nat_gateways,
+        addon_schemas,
+        target_groups,
+    ) = tokio::try_join!(
         asked(!questions.managed_policies.is_empty(), "GetPolicy", || {
             policies(aws, &questions.managed_policies)
         }),
@@ -52,6 +65,7 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
             nat_gateways_by_zone(aws)
         }),
         addon_schemas,
+        target_groups,
     )?;
     Ok(Facts {
         zones,
@@ -64,6 +78,7 @@ pub async fn facts(aws: &AwsClients, questions: &Questions) -> Result<Facts, Clo
         elastic_ips,
         nat_gateways,
         addon_schemas,
+        target_groups,
         taken_names: Vec::new(),
     })
 }
@@ -297,6 +312,44 @@ async fn principals(
             exists(read.map_err(|e| error("GetRole", e)))?
         };
         Ok::<_, CloudError>((arn.clone(), found))
+    });
+    Ok(futures_util::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Each group's load balancers, or `None` when there is no such group. One
+/// read a group: DescribeTargetGroups fails as a whole when one is missing.
+async fn brought_target_groups(
+    aws: &AwsClients,
+    arns: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Option<Vec<String>>>, CloudError> {
+    let reads = arns.iter().map(|arn| async move {
+        let read = aws
+            .elb
+            .describe_target_groups()
+            .target_group_arns(arn)
+            .send()
+            .await;
+        let balancers = match read {
+            Ok(out) => Some(
+                out.target_groups()
+                    .iter()
+                    .flat_map(|g| g.load_balancer_arns())
+                    .cloned()
+                    .collect(),
+            ),
+            Err(e) => {
+                let e = error("DescribeTargetGroups", e);
+                if e.code.as_deref() == Some("TargetGroupNotFound") {
+                    None
+                } else {
+                    return Err(e);
+                }
+            }
+        };
+        Ok::<_, CloudError>((arn.clone(), balancers))
     });
     Ok(futures_util::future::try_join_all(reads)
         .await?

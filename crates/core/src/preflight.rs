@@ -52,6 +52,9 @@ pub struct Questions {
     /// The configuration schemas of the add-ons whose `configurationValues`
     /// the plan sends (DescribeAddonConfiguration).
     pub addon_configurations: BTreeSet<AddonVersion>,
+    /// Target groups given by `arn` that listeners the plan makes or changes
+    /// forward to (DescribeTargetGroups).
+    pub brought_target_groups: BTreeSet<String>,
 }
 
 /// An add-on version whose configuration schema a plan needs.
@@ -119,6 +122,9 @@ pub struct Facts {
     pub managed_policies: Option<BTreeMap<String, bool>>,
     /// Principal ARN -> whether it exists.
     pub principals: Option<BTreeMap<String, bool>>,
+    /// Brought target group ARN -> the load balancers it serves (`None`: no
+    /// such group).
+    pub target_groups: Option<BTreeMap<String, Option<Vec<String>>>>,
     pub vpcs: Option<usize>,
     pub elastic_ips: Option<usize>,
     /// Zone -> NAT gateways pending or available in it.
@@ -288,6 +294,28 @@ fn wanted_principals(spec: &Spec, plan: &Plan) -> Vec<Located<String>> {
         .collect()
 }
 
+/// Target groups given by `arn` that the plan's new or changed listeners
+/// forward to, each with where it is written.
+fn wanted_target_groups(spec: &Spec, plan: &Plan) -> Vec<Located<String>> {
+    let changed: BTreeSet<&str> = plan
+        .resources
+        .iter()
+        .filter(|r| r.kind == "listener" && changes(r))
+        .filter_map(|r| r.address.as_str().split('.').nth(1))
+        .collect();
+    spec.load_balancers
+        .iter()
+        .flat_map(|l| l.iter())
+        .filter(|lb| changed.contains(lb.name.as_str()))
+        .flat_map(|lb| &lb.target_groups)
+        // A reference not resolved yet names no group to look for.
+        .filter_map(|group| {
+            let arn = group.arn.as_ref()?;
+            Some(Located::new(arn.literal()?.to_string(), arn.span))
+        })
+        .collect()
+}
+
 /// The zones of the spec, each with where it is written.
 fn zones(spec: &Spec) -> Vec<(String, Span)> {
     let Some(vpc) = &spec.vpc else {
@@ -349,6 +377,10 @@ pub fn questions(spec: &Spec, plan: &Plan) -> Questions {
         addon_configurations: configured_addons(spec, plan)
             .into_iter()
             .map(|(question, _)| question)
+            .collect(),
+        brought_target_groups: wanted_target_groups(spec, plan)
+            .into_iter()
+            .map(|arn| arn.value)
             .collect(),
     }
 }
@@ -484,6 +516,7 @@ pub fn check(spec: &Spec, file: &SourceFile, plan: &Plan, facts: &Facts) -> Find
     check_instance_types(&mut c, spec, plan, facts);
     check_policies(&mut c, spec, plan, facts);
     check_principals(&mut c, spec, plan, facts);
+    check_brought_target_groups(&mut c, spec, plan, facts);
     check_taken_names(&mut c, spec, facts);
     check_quotas(&mut c, spec, plan, facts);
     check_addon_configurations(&mut c, spec, plan, facts);
@@ -663,6 +696,46 @@ fn check_principals(c: &mut Checker, spec: &Spec, plan: &Plan, facts: &Facts) {
                 ),
                 "create the role or user first, or correct the ARN (EKS refuses an access entry for a missing principal)".into(),
             );
+        }
+    }
+}
+
+/// A brought target group must exist, and serve no load balancer but this
+/// stack's: AWS lets a target group serve one load balancer, and refuses
+/// the listener's change half-way through an apply otherwise.
+fn check_brought_target_groups(c: &mut Checker, spec: &Spec, plan: &Plan, facts: &Facts) {
+    let Some(known) = &facts.target_groups else {
+        return;
+    };
+    let ours: BTreeSet<&str> = plan
+        .resources
+        .iter()
+        .filter(|r| r.kind == "load_balancer")
+        .filter_map(|r| r.live.as_ref().map(|live| live.id.as_str()))
+        .collect();
+    for arn in wanted_target_groups(spec, plan) {
+        match known.get(&arn.value) {
+            Some(None) => c.error(
+                Some(arn.span),
+                format!(
+                    "loadBalancers: target group `{}` does not exist in {} of account {}",
+                    arn.value, plan.region, plan.account
+                ),
+                "check the ARN, or apply the stack that makes the group first".into(),
+            ),
+            Some(Some(balancers)) => {
+                if let Some(other) = balancers.iter().find(|b| !ours.contains(b.as_str())) {
+                    c.error(
+                        Some(arn.span),
+                        format!(
+                            "loadBalancers: target group `{}` already serves load balancer `{other}`",
+                            arn.value
+                        ),
+                        "AWS lets a target group serve one load balancer: give this one a group of its own".into(),
+                    );
+                }
+            }
+            None => {}
         }
     }
 }

@@ -359,6 +359,81 @@ async fn a_listener_forwards_to_a_target_group_made_elsewhere_and_leaves_it_alon
     let legacy = legacy.target_groups()[0].clone();
     let legacy_arn = legacy.target_group_arn().unwrap().to_string();
 
+    // A group that does not exist, and one another load balancer already
+    // forwards to: both refused by the plan, at the ARN, before any call
+    // that changes something.
+    let missing = legacy_arn.replace("legacy-web", "no-such-group");
+    let taken = aws
+        .elb
+        .create_target_group()
+        .name("taken-web")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let taken_arn = taken.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let other_balancer = aws
+        .elb
+        .create_load_balancer()
+        .name("someone-elses")
+        .set_subnets(Some(
+            balancer
+                .availability_zones()
+                .iter()
+                .filter_map(|z| z.subnet_id().map(str::to_string))
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let other_arn = other_balancer.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    aws.elb
+        .create_listener()
+        .load_balancer_arn(&other_arn)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(&taken_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (arn, said) in [
+        (&missing, ["does not exist", "no-such-group"]),
+        (
+            &taken_arn,
+            ["already serves load balancer", other_arn.as_str()],
+        ),
+    ] {
+        let refused = write_spec(&dir, "refused.yaml", &edge_with_brought_group(arn, 50));
+        let output = emulator
+            .eksform()
+            .args(["apply", "--auto-approve"])
+            .arg(&refused)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(said.iter().all(|s| stderr.contains(s)), "{stderr}");
+        assert!(
+            stderr.contains("refused.yaml:12:30:"),
+            "located at the arn: {stderr}"
+        );
+        let spec = write_spec(&dir, "edge.yaml", &weighted_edge(100, 0));
+        assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing was changed");
+    }
+
     let brought = write_spec(&dir, "edge.yaml", &edge_with_brought_group(&legacy_arn, 50));
     let plan = emulator
         .eksform()
@@ -430,7 +505,7 @@ async fn a_listener_forwards_to_a_target_group_made_elsewhere_and_leaves_it_alon
     assert_eq!(tags_of_legacy().await, 0, "a brought group is never marked");
 
     destroy(&emulator, &brought);
-    let left: Vec<String> = aws
+    let mut left: Vec<String> = aws
         .elb
         .describe_target_groups()
         .send()
@@ -440,10 +515,20 @@ async fn a_listener_forwards_to_a_target_group_made_elsewhere_and_leaves_it_alon
         .iter()
         .filter_map(|g| g.target_group_arn().map(str::to_string))
         .collect();
+    left.sort();
+    let mut others = vec![legacy_arn.clone(), taken_arn.clone()];
+    others.sort();
+    assert_eq!(left, others, "the destroy left the other tools' groups");
+    let balancers = aws.elb.describe_load_balancers().send().await.unwrap();
+    let balancers: Vec<&str> = balancers
+        .load_balancers()
+        .iter()
+        .filter_map(|b| b.load_balancer_arn())
+        .collect();
     assert_eq!(
-        left,
-        std::slice::from_ref(&legacy_arn),
-        "the destroy left the brought group"
+        balancers,
+        [other_arn.as_str()],
+        "and the other load balancer"
     );
     assert_eq!(tags_of_legacy().await, 0);
     assert_nothing_marked(&aws, "edge").await;
