@@ -57,6 +57,19 @@ pub trait Adapter: Kind {
         desired: &Attributes,
     ) -> Result<(), CloudError>;
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError>;
+    /// Whether an update must change `attribute`: the desired attributes
+    /// name it and the live value does not satisfy it (by the attribute's
+    /// comparison, `Kind::satisfied`). An attribute the desired state leaves
+    /// out is not managed, so it never counts as changed.
+    fn changed(&self, attribute: &str, live: &Attributes, desired: &Attributes) -> bool {
+        desired.get(attribute).is_some_and(|wanted| {
+            !self.satisfied(
+                attribute,
+                live.get(attribute).unwrap_or(&Value::Null),
+                wanted,
+            )
+        })
+    }
     /// For a resource the plan creates: what already holds its name in the
     /// account (a cluster, role, load balancer or target group of that name
     /// without the stack's mark), in words, so that the plan stops before

@@ -349,14 +349,7 @@ impl Adapter for EcrRepository {
         desired: &Attributes,
     ) -> Result<(), CloudError> {
         let name = live.id.as_str();
-        let changed = |attribute: &str| {
-            desired.contains_key(attribute)
-                && !self.satisfied(
-                    attribute,
-                    live.attributes.get(attribute).unwrap_or(&Value::Null),
-                    desired.get(attribute).unwrap_or(&Value::Null),
-                )
-        };
+        let changed = |attribute: &str| self.changed(attribute, &live.attributes, desired);
         if changed("image_tag_mutability") {
             aws.ecr
                 .put_image_tag_mutability()

@@ -270,14 +270,7 @@ impl Adapter for EfsFileSystem {
         desired: &Attributes,
     ) -> Result<(), CloudError> {
         let id = live.id.as_str();
-        let changed = |attribute: &str| {
-            desired.contains_key(attribute)
-                && !self.satisfied(
-                    attribute,
-                    live.attributes.get(attribute).unwrap_or(&Value::Null),
-                    desired.get(attribute).unwrap_or(&Value::Null),
-                )
-        };
+        let changed = |attribute: &str| self.changed(attribute, &live.attributes, desired);
         if changed("throughput_mode") || changed("provisioned_throughput_mibps") {
             aws.efs
                 .update_file_system()

@@ -186,16 +186,8 @@ impl Adapter for EfsMountTarget {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        let wanted = desired.get("security_group_ids").unwrap_or(&Value::Null);
-        if desired.contains_key("security_group_ids")
-            && !self.satisfied(
-                "security_group_ids",
-                live.attributes
-                    .get("security_group_ids")
-                    .unwrap_or(&Value::Null),
-                wanted,
-            )
-        {
+        if self.changed("security_group_ids", &live.attributes, desired) {
+            let wanted = desired.get("security_group_ids").unwrap_or(&Value::Null);
             aws.efs
                 .modify_mount_target_security_groups()
                 .mount_target_id(&live.id)
