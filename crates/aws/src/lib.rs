@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logs;
 pub mod preflight;
 pub mod route53;
+pub(crate) mod sdk_tags;
 pub mod when;
 
 use async_trait::async_trait;
@@ -236,6 +237,21 @@ pub fn none_if_not_found<T>(e: CloudError) -> Result<Option<T>, CloudError> {
         Ok(None)
     } else {
         Err(e)
+    }
+}
+
+/// The answer of a read by id or name: what the service answered, `None`
+/// when it says the resource does not exist (gone), anything else an error.
+pub fn found<T, E>(
+    operation: &str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Option<T>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e) => none_if_not_found(error(operation, e)),
     }
 }
 

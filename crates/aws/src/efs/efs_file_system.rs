@@ -11,8 +11,8 @@ use aws_sdk_efs::types::{
     TransitionToPrimaryStorageClassRules,
 };
 
-use super::{marked_file_systems, tag_map, to_efs_tags};
-use crate::{Adapter, AwsClients, Finding, error, none_if_not_found, not_found_is_done};
+use super::{marked_file_systems, not_deleted, tag_map, to_efs_tags};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::efs_file_system::EfsFileSystem;
@@ -312,16 +312,14 @@ impl Adapter for EfsFileSystem {
     /// apply ran it only with `--allow-destroy` or a yes. EFS refuses it
     /// while mount targets remain (FileSystemInUse, retried).
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws
-            .efs
-            .delete_file_system()
-            .file_system_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteFileSystem", e)),
-        }
+        deleted(
+            "DeleteFileSystem",
+            aws.efs
+                .delete_file_system()
+                .file_system_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(
@@ -329,24 +327,20 @@ impl Adapter for EfsFileSystem {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let out = match aws
-            .efs
-            .describe_file_systems()
-            .file_system_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeFileSystems", e)),
-        };
-        let Some(fs) = out
-            .file_systems()
-            .iter()
-            .find(|fs| fs.life_cycle_state() != &LifeCycleState::Deleted)
+        let Some(fs) = not_deleted(
+            "DescribeFileSystems",
+            aws.efs
+                .describe_file_systems()
+                .file_system_id(&live.id)
+                .send()
+                .await,
+            |out| out.file_systems(),
+            FileSystemDescription::life_cycle_state,
+        )?
         else {
             return Ok(None);
         };
-        to_live(self, aws, Finding::Adoption(&live.address), fs).await
+        to_live(self, aws, Finding::Adoption(&live.address), &fs).await
     }
 }
 

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 
-use super::marked_file_systems;
+use super::{marked_file_systems, not_deleted};
 use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::efs_mount_target::EfsMountTarget;
@@ -223,20 +223,16 @@ impl Adapter for EfsMountTarget {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let out = match aws
-            .efs
-            .describe_mount_targets()
-            .mount_target_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeMountTargets", e)),
-        };
-        let Some(target) = out
-            .mount_targets()
-            .iter()
-            .find(|t| t.life_cycle_state() != &LifeCycleState::Deleted)
+        let Some(target) = not_deleted(
+            "DescribeMountTargets",
+            aws.efs
+                .describe_mount_targets()
+                .mount_target_id(&live.id)
+                .send()
+                .await,
+            |out| out.mount_targets(),
+            MountTargetDescription::life_cycle_state,
+        )?
         else {
             return Ok(None);
         };
@@ -248,7 +244,7 @@ impl Adapter for EfsMountTarget {
             .and_then(|rest| rest.split('.').next())
             .unwrap_or_default()
             .to_string();
-        let mut found = to_live(self, aws, &stack, &file_system, target).await?;
+        let mut found = to_live(self, aws, &stack, &file_system, &target).await?;
         if let Some(found) = &mut found {
             // Its address as the plan knows it.
             found.address = live.address.clone();

@@ -8,18 +8,35 @@ pub(crate) mod efs_mount_target;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_efs::types::{FileSystemDescription, Tag};
+use aws_sdk_efs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, Tag};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::{AwsClients, error};
+use crate::{AwsClients, error, found};
 use eksform_core::cloud::CloudError;
 use eksform_core::kinds::tags::marks_stack;
 use eksform_core::model::STACK_TAG;
 
-/// Tags as a map.
-pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()
+pub(crate) use crate::sdk_tags::tag_map;
+
+/// The first of the items a describe call by id answered that is not
+/// `Deleted` (EFS lists a deleted file system or mount target for a while);
+/// `None` when EFS says the id does not exist: the resource is gone.
+pub(crate) fn not_deleted<Output, Item: Clone, E>(
+    operation: &str,
+    described: Result<Output, SdkError<E, HttpResponse>>,
+    items: impl FnOnce(&Output) -> &[Item],
+    state: impl Fn(&Item) -> &LifeCycleState,
+) -> Result<Option<Item>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Ok(found(operation, described)?.and_then(|out| {
+        items(&out)
+            .iter()
+            .find(|item| state(item) != &LifeCycleState::Deleted)
+            .cloned()
+    }))
 }
 
 /// Tags as EFS takes them.

@@ -12,7 +12,8 @@ use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 
 use super::iam_role::{attached_policies, get_role};
 use super::oidc_provider::iam_tags;
-use crate::{AwsClients, error, none_if_not_found};
+use crate::sdk_tags::tag_map;
+use crate::{AwsClients, error, found};
 
 /// The account's GitHub OIDC provider as read.
 #[derive(Debug, Clone)]
@@ -24,24 +25,18 @@ pub struct Provider {
 
 /// The provider at `arn`, if there is one.
 pub async fn provider(aws: &AwsClients, arn: &str) -> Result<Option<Provider>, CloudError> {
-    let out = match aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => return none_if_not_found(error("GetOpenIDConnectProvider", e)),
-    };
-    Ok(Some(Provider {
+    let described = found(
+        "GetOpenIDConnectProvider",
+        aws.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await,
+    )?;
+    Ok(described.map(|out| Provider {
         arn: arn.into(),
         client_ids: out.client_id_list().to_vec(),
-        tags: out
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: tag_map(out.tags()),
     }))
 }
 
@@ -91,11 +86,7 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, CloudErr
         trust: role
             .assume_role_policy_document()
             .and_then(|document| canonical_policy(&url_decode(document))),
-        tags: tags
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: tag_map(tags.tags()),
     }))
 }
 

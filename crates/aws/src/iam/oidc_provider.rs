@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, Finding, deleted, error};
-use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::sdk_tags::tag_map;
+use crate::{Adapter, AwsClients, Finding, deleted, error, found};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
 use eksform_core::kinds::tags::{EVERY_STACK, required, tag_changes};
@@ -17,28 +18,18 @@ async fn describe(
     finding: Finding<'_>,
     arn: &str,
 ) -> Result<Option<LiveResource>, CloudError> {
-    let out = match aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => {
-            let e = error("GetOpenIDConnectProvider", e);
-            return if e.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
+    let Some(out) = found(
+        "GetOpenIDConnectProvider",
+        aws.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await,
+    )?
+    else {
+        return Ok(None);
     };
-    let tags: std::collections::BTreeMap<String, String> = out
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
+    let tags = tag_map(out.tags());
     let url = out.url().unwrap_or_default();
     let mut attributes = Attributes::new();
     // IAM keeps the URL without its scheme; the issuer has it.
