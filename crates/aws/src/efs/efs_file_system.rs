@@ -13,6 +13,7 @@ use aws_sdk_efs::types::{
 
 use super::{marked_file_systems, not_deleted, tag_map, to_efs_tags};
 use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use eksform_core::cloud::shared::Reads;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::efs_file_system::EfsFileSystem;
@@ -180,7 +181,7 @@ impl Adapter for EfsFileSystem {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let marked = marked_file_systems(aws, &scope.stack).await?;
+        let marked = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
         let read = marked
             .iter()
             .map(|fs| to_live(self, aws, Finding::Stack(&scope.stack), fs));
@@ -237,7 +238,9 @@ impl Adapter for EfsFileSystem {
                 if e.code.as_deref() != Some("FileSystemAlreadyExists") {
                     return Err(e);
                 }
-                let all = marked_file_systems(aws, &request.stack).await?;
+                // Listed anew: the lost attempt's file system is newer than
+                // any shared list.
+                let all = marked_file_systems(aws, &Reads::default(), &request.stack).await?;
                 let fs = all
                     .iter()
                     .find(|fs| fs.creation_token() == token)

@@ -86,9 +86,10 @@ async fn to_live(
 async fn observed(
     kind: &EfsMountTarget,
     aws: &AwsClients,
-    stack: &str,
+    scope: &Scope,
 ) -> Result<Vec<LiveResource>, CloudError> {
-    let file_systems = marked_file_systems(aws, stack).await?;
+    // The list the file-system kind's observation reads too (shared).
+    let file_systems = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
     let read = file_systems.iter().map(|fs| async move {
         let tags = super::tag_map(fs.tags());
         // The file system's own stack (observing every stack at once).
@@ -123,7 +124,7 @@ impl Adapter for EfsMountTarget {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        observed(self, aws, &scope.stack).await
+        observed(self, aws, scope).await
     }
 
     async fn create(
