@@ -11,9 +11,9 @@ use eksform_core::deploy_roles::{GITHUB_AUDIENCE, GITHUB_ISSUER, ManagedPolicy, 
 use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 
 use super::iam_role::{attached_policies, get_role};
-use super::oidc_provider::iam_tags;
+use super::oidc_provider::{get_provider, iam_tags};
 use crate::sdk_tags::tag_map;
-use crate::{AwsClients, error, found};
+use crate::{AwsClients, error};
 
 /// The account's GitHub OIDC provider as read.
 #[derive(Debug, Clone)]
@@ -25,15 +25,7 @@ pub struct Provider {
 
 /// The provider at `arn`, if there is one.
 pub async fn provider(aws: &AwsClients, arn: &str) -> Result<Option<Provider>, CloudError> {
-    let described = found(
-        "GetOpenIDConnectProvider",
-        aws.iam
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await,
-    )?;
-    Ok(described.map(|out| Provider {
+    Ok(get_provider(aws, arn).await?.map(|out| Provider {
         arn: arn.into(),
         client_ids: out.client_id_list().to_vec(),
         tags: tag_map(out.tags()),

@@ -2,6 +2,7 @@
 //! the cluster's issuer, with the client id `sts.amazonaws.com`.
 
 use async_trait::async_trait;
+use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 
 use crate::sdk_tags::tag_map;
 use crate::{Adapter, AwsClients, Finding, deleted, error, found};
@@ -11,6 +12,22 @@ use eksform_core::kinds::oidc_provider::OidcProvider;
 use eksform_core::kinds::tags::{EVERY_STACK, required, tag_changes};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
+/// What IAM answers for the provider of that ARN; `None` when there is none.
+/// The cluster's provider (below) and GitHub's (`deploy_roles`) are read so.
+pub(crate) async fn get_provider(
+    aws: &AwsClients,
+    arn: &str,
+) -> Result<Option<GetOpenIdConnectProviderOutput>, CloudError> {
+    found(
+        "GetOpenIDConnectProvider",
+        aws.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await,
+    )
+}
+
 /// The provider of that ARN, as `finding` wants it.
 async fn describe(
     kind: &OidcProvider,
@@ -18,15 +35,7 @@ async fn describe(
     finding: Finding<'_>,
     arn: &str,
 ) -> Result<Option<LiveResource>, CloudError> {
-    let Some(out) = found(
-        "GetOpenIDConnectProvider",
-        aws.iam
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await,
-    )?
-    else {
+    let Some(out) = get_provider(aws, arn).await? else {
         return Ok(None);
     };
     let tags = tag_map(out.tags());
