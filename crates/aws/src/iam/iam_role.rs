@@ -64,17 +64,9 @@ pub(crate) async fn get_role(
     Ok(described.and_then(|out| out.role().cloned()))
 }
 
+/// The `tags` attribute as IAM takes them.
 fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
-    eksform_core::kinds::tags::tags_of(attributes)
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+    super::oidc_provider::iam_tags(eksform_core::kinds::tags::tags_of(attributes))
 }
 
 async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<String>, CloudError> {

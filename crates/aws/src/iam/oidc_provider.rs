@@ -55,6 +55,7 @@ async fn describe(
     Ok(finding.live(kind.name(), arn, tags, attributes, Status::Ready))
 }
 
+/// Tags as IAM takes them (roles and OIDC providers).
 pub(crate) fn iam_tags(
     tags: std::collections::BTreeMap<String, String>,
 ) -> Vec<aws_sdk_iam::types::Tag> {
