@@ -180,9 +180,11 @@ const ACCOUNT: &str = "123456789012";
 fn the_deploy_role_calls_are_exactly_what_the_bootstrap_calls() {
     let text = std::fs::read_to_string(DEPLOY_ROLES_SOURCE).unwrap();
     let mut calls = calls_in(vec![text]);
-    // Through the role adapter's `get_role` and `attached_policies`, shared.
+    // Through the role adapter's `get_role` and `attached_policies` and the
+    // OIDC provider adapter's `get_provider`, shared.
     calls.insert("iam:getrole".into());
     calls.insert("iam:listattachedrolepolicies".into());
+    calls.insert("iam:getopenidconnectprovider".into());
     let listed: BTreeSet<String> = DEPLOY_ROLE_CALLS
         .iter()
         .map(|a| a.to_ascii_lowercase())

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logs;
 pub mod preflight;
 pub mod route53;
+pub(crate) mod sdk_tags;
 pub mod when;
 
 use async_trait::async_trait;
@@ -57,6 +58,19 @@ pub trait Adapter: Kind {
         desired: &Attributes,
     ) -> Result<(), CloudError>;
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError>;
+    /// Whether an update must change `attribute`: the desired attributes
+    /// name it and the live value does not satisfy it (by the attribute's
+    /// comparison, `Kind::satisfied`). An attribute the desired state leaves
+    /// out is not managed, so it never counts as changed.
+    fn changed(&self, attribute: &str, live: &Attributes, desired: &Attributes) -> bool {
+        desired.get(attribute).is_some_and(|wanted| {
+            !self.satisfied(
+                attribute,
+                live.get(attribute).unwrap_or(&Value::Null),
+                wanted,
+            )
+        })
+    }
     /// For a resource the plan creates: what already holds its name in the
     /// account (a cluster, role, load balancer or target group of that name
     /// without the stack's mark), in words, so that the plan stops before
@@ -223,6 +237,21 @@ pub fn none_if_not_found<T>(e: CloudError) -> Result<Option<T>, CloudError> {
         Ok(None)
     } else {
         Err(e)
+    }
+}
+
+/// The answer of a read by id or name: what the service answered, `None`
+/// when it says the resource does not exist (gone), anything else an error.
+pub fn found<T, E>(
+    operation: &str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Option<T>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e) => none_if_not_found(error(operation, e)),
     }
 }
 

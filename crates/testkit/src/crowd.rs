@@ -63,6 +63,24 @@ impl Crowd {
 /// emulator.
 const AT_ONCE: usize = 16;
 
+/// Makes `n` items, `make(i)` the `i`-th, at most `AT_ONCE` at a time; their
+/// results in the order of `i` (the first VPC is the one the clusters use).
+async fn make_each<T, Made>(n: usize, make: impl Fn(usize) -> Made) -> Result<Vec<T>, String>
+where
+    Made: Future<Output = Result<T, String>>,
+{
+    let mut made: Vec<(usize, T)> = stream::iter(0..n)
+        .map(|i| {
+            let made = make(i);
+            async move { made.await.map(|item| (i, item)) }
+        })
+        .buffer_unordered(AT_ONCE)
+        .try_collect()
+        .await?;
+    made.sort_by_key(|(i, _)| *i);
+    Ok(made.into_iter().map(|(_, item)| item).collect())
+}
+
 fn failed(what: &str) -> impl Fn(String) -> String + '_ {
     move |e| format!("making the crowd's {what}: {e}")
 }
@@ -113,67 +131,62 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 /// `n` VPCs (10.200.0.0/16 onwards, overlapping after 50: VPCs may), each
 /// with two subnets in two zones and a route table; their ids and subnets.
 async fn vpcs(aws: &AwsClients, n: usize) -> Result<Vec<(String, Vec<String>)>, String> {
-    stream::iter(0..n)
-        .map(|i| async move {
-            let ec2_tags = |kind: aws_sdk_ec2::types::ResourceType| {
-                aws_sdk_ec2::types::TagSpecification::builder()
-                    .resource_type(kind)
-                    .set_tags(Some(
-                        crowd_tags(i)
-                            .into_iter()
-                            .chain([("Name".to_string(), format!("crowd-{i}"))])
-                            .map(|(k, v)| {
-                                aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()
-                            })
-                            .collect(),
-                    ))
-                    .build()
-            };
-            let octet = 200 + i % 50;
-            let vpc = aws
+    make_each(n, |i| async move {
+        let ec2_tags = |kind: aws_sdk_ec2::types::ResourceType| {
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(kind)
+                .set_tags(Some(
+                    crowd_tags(i)
+                        .into_iter()
+                        .chain([("Name".to_string(), format!("crowd-{i}"))])
+                        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .build()
+        };
+        let octet = 200 + i % 50;
+        let vpc = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(format!("10.{octet}.0.0/16"))
+            .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::Vpc))
+            .send()
+            .await
+            .map_err(|e| failed("VPCs")(e.to_string()))?
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        let mut subnets = Vec::new();
+        for (n, zone) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+            let subnet = aws
                 .ec2
-                .create_vpc()
-                .cidr_block(format!("10.{octet}.0.0/16"))
-                .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::Vpc))
-                .send()
-                .await
-                .map_err(|e| failed("VPCs")(e.to_string()))?
-                .vpc()
-                .and_then(|v| v.vpc_id())
-                .unwrap_or_default()
-                .to_string();
-            let mut subnets = Vec::new();
-            for (n, zone) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
-                let subnet = aws
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(&vpc)
-                    .cidr_block(format!("10.{octet}.{n}.0/24"))
-                    .availability_zone(*zone)
-                    .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::Subnet))
-                    .send()
-                    .await
-                    .map_err(|e| failed("subnets")(e.to_string()))?;
-                subnets.push(
-                    subnet
-                        .subnet()
-                        .and_then(|s| s.subnet_id())
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-            aws.ec2
-                .create_route_table()
+                .create_subnet()
                 .vpc_id(&vpc)
-                .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::RouteTable))
+                .cidr_block(format!("10.{octet}.{n}.0/24"))
+                .availability_zone(*zone)
+                .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::Subnet))
                 .send()
                 .await
-                .map_err(|e| failed("route tables")(e.to_string()))?;
-            Ok::<_, String>((vpc, subnets))
-        })
-        .buffered(AT_ONCE)
-        .try_collect()
-        .await
+                .map_err(|e| failed("subnets")(e.to_string()))?;
+            subnets.push(
+                subnet
+                    .subnet()
+                    .and_then(|s| s.subnet_id())
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        aws.ec2
+            .create_route_table()
+            .vpc_id(&vpc)
+            .tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::RouteTable))
+            .send()
+            .await
+            .map_err(|e| failed("route tables")(e.to_string()))?;
+        Ok::<_, String>((vpc, subnets))
+    })
+    .await
 }
 
 async fn clusters(
@@ -182,117 +195,109 @@ async fn clusters(
     role: &str,
     subnets: &[String],
 ) -> Result<(), String> {
-    stream::iter(0..crowd.clusters)
-        .map(|i| async move {
-            let name = format!("crowd-cluster-{i}");
+    make_each(crowd.clusters, |i| async move {
+        let name = format!("crowd-cluster-{i}");
+        aws.eks
+            .create_cluster()
+            .name(&name)
+            .role_arn(role)
+            .resources_vpc_config(
+                aws_sdk_eks::types::VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(subnets.to_vec()))
+                    .build(),
+            )
+            .set_tags(Some(crowd_tags(i).into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| failed("clusters")(e.to_string()))?;
+        for group in 0..crowd.node_groups_each {
             aws.eks
-                .create_cluster()
-                .name(&name)
-                .role_arn(role)
-                .resources_vpc_config(
-                    aws_sdk_eks::types::VpcConfigRequest::builder()
-                        .set_subnet_ids(Some(subnets.to_vec()))
-                        .build(),
-                )
-                .set_tags(Some(crowd_tags(i).into_iter().collect()))
+                .create_nodegroup()
+                .cluster_name(&name)
+                .nodegroup_name(format!("crowd-group-{group}"))
+                .node_role(role)
+                .set_subnets(Some(subnets.to_vec()))
                 .send()
                 .await
-                .map_err(|e| failed("clusters")(e.to_string()))?;
-            for group in 0..crowd.node_groups_each {
-                aws.eks
-                    .create_nodegroup()
-                    .cluster_name(&name)
-                    .nodegroup_name(format!("crowd-group-{group}"))
-                    .node_role(role)
-                    .set_subnets(Some(subnets.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| failed("node groups")(e.to_string()))?;
-            }
-            Ok::<_, String>(())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+                .map_err(|e| failed("node groups")(e.to_string()))?;
+        }
+        Ok::<_, String>(())
+    })
+    .await?;
+    Ok(())
 }
 
 async fn roles(aws: &AwsClients, n: usize) -> Result<(), String> {
-    stream::iter(0..n)
-        .map(|i| async move {
-            aws.iam
-                .create_role()
-                .role_name(format!("crowd-role-{i}"))
-                .path(format!("/crowd/team-{}/", i % 7))
-                .assume_role_policy_document(TRUST)
-                .set_tags(Some(
-                    crowd_tags(i)
-                        .into_iter()
-                        .filter_map(|(k, v)| {
-                            aws_sdk_iam::types::Tag::builder()
-                                .key(k)
-                                .value(v)
-                                .build()
-                                .ok()
-                        })
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| failed("roles")(e.to_string()))
-                .map(|_| ())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+    make_each(n, |i| async move {
+        aws.iam
+            .create_role()
+            .role_name(format!("crowd-role-{i}"))
+            .path(format!("/crowd/team-{}/", i % 7))
+            .assume_role_policy_document(TRUST)
+            .set_tags(Some(
+                crowd_tags(i)
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        aws_sdk_iam::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .ok()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| failed("roles")(e.to_string()))
+            .map(|_| ())
+    })
+    .await?;
+    Ok(())
 }
 
 async fn oidc_providers(aws: &AwsClients, n: usize) -> Result<(), String> {
-    stream::iter(0..n)
-        .map(|i| async move {
-            aws.iam
-                .create_open_id_connect_provider()
-                .url(format!(
-                    "https://oidc.eks.us-east-1.amazonaws.com/id/CROWD{i:027X}"
-                ))
-                .client_id_list("sts.amazonaws.com")
-                .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
-                .send()
-                .await
-                .map_err(|e| failed("OIDC providers")(e.to_string()))
-                .map(|_| ())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+    make_each(n, |i| async move {
+        aws.iam
+            .create_open_id_connect_provider()
+            .url(format!(
+                "https://oidc.eks.us-east-1.amazonaws.com/id/CROWD{i:027X}"
+            ))
+            .client_id_list("sts.amazonaws.com")
+            .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+            .send()
+            .await
+            .map_err(|e| failed("OIDC providers")(e.to_string()))
+            .map(|_| ())
+    })
+    .await?;
+    Ok(())
 }
 
 async fn certificates(aws: &AwsClients, n: usize) -> Result<(), String> {
-    stream::iter(0..n)
-        .map(|i| async move {
-            aws.acm
-                .request_certificate()
-                .domain_name(format!("*.svc-{i}.crowd-team-{}.example.org", i % 7))
-                .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
-                .set_tags(Some(
-                    crowd_tags(i)
-                        .into_iter()
-                        .filter_map(|(k, v)| {
-                            aws_sdk_acm::types::Tag::builder()
-                                .key(k)
-                                .value(v)
-                                .build()
-                                .ok()
-                        })
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| failed("certificates")(e.to_string()))
-                .map(|_| ())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+    make_each(n, |i| async move {
+        aws.acm
+            .request_certificate()
+            .domain_name(format!("*.svc-{i}.crowd-team-{}.example.org", i % 7))
+            .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+            .set_tags(Some(
+                crowd_tags(i)
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        aws_sdk_acm::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .ok()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| failed("certificates")(e.to_string()))
+            .map(|_| ())
+    })
+    .await?;
+    Ok(())
 }
 
 async fn load_balancers(
@@ -302,81 +307,77 @@ async fn load_balancers(
     subnets: &[String],
 ) -> Result<(), String> {
     use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, Tag};
-    stream::iter(0..n)
-        .map(|i| async move {
-            let tags: Vec<Tag> = crowd_tags(i)
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect();
-            let balancer = aws
-                .elb
-                .create_load_balancer()
-                .name(format!("crowd-lb-{i}"))
-                .set_subnets(Some(subnets.to_vec()))
-                .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(|e| failed("load balancers")(e.to_string()))?;
-            let balancer = balancer
-                .load_balancers()
-                .first()
-                .and_then(|b| b.load_balancer_arn())
-                .unwrap_or_default()
-                .to_string();
-            let group = aws
-                .elb
-                .create_target_group()
-                .name(format!("crowd-tg-{i}"))
-                .protocol(ProtocolEnum::Http)
-                .port(80)
-                .vpc_id(vpc)
-                .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(|e| failed("target groups")(e.to_string()))?;
-            let group = group
-                .target_groups()
-                .first()
-                .and_then(|g| g.target_group_arn())
-                .unwrap_or_default()
-                .to_string();
-            aws.elb
-                .create_listener()
-                .load_balancer_arn(balancer)
-                .protocol(ProtocolEnum::Http)
-                .port(80)
-                .default_actions(
-                    Action::builder()
-                        .r#type(ActionTypeEnum::Forward)
-                        .target_group_arn(group)
-                        .build(),
-                )
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| failed("listeners")(e.to_string()))
-                .map(|_| ())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+    make_each(n, |i| async move {
+        let tags: Vec<Tag> = crowd_tags(i)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let balancer = aws
+            .elb
+            .create_load_balancer()
+            .name(format!("crowd-lb-{i}"))
+            .set_subnets(Some(subnets.to_vec()))
+            .set_tags(Some(tags.clone()))
+            .send()
+            .await
+            .map_err(|e| failed("load balancers")(e.to_string()))?;
+        let balancer = balancer
+            .load_balancers()
+            .first()
+            .and_then(|b| b.load_balancer_arn())
+            .unwrap_or_default()
+            .to_string();
+        let group = aws
+            .elb
+            .create_target_group()
+            .name(format!("crowd-tg-{i}"))
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(vpc)
+            .set_tags(Some(tags.clone()))
+            .send()
+            .await
+            .map_err(|e| failed("target groups")(e.to_string()))?;
+        let group = group
+            .target_groups()
+            .first()
+            .and_then(|g| g.target_group_arn())
+            .unwrap_or_default()
+            .to_string();
+        aws.elb
+            .create_listener()
+            .load_balancer_arn(balancer)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(group)
+                    .build(),
+            )
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| failed("listeners")(e.to_string()))
+            .map(|_| ())
+    })
+    .await?;
+    Ok(())
 }
 
 async fn hosted_zones(aws: &AwsClients, n: usize) -> Result<(), String> {
-    stream::iter(0..n)
-        .map(|i| async move {
-            aws.route53
-                .create_hosted_zone()
-                .name(format!("crowd-team-{i}.example.org"))
-                .caller_reference(format!("crowd-{i}"))
-                .send()
-                .await
-                .map_err(|e| failed("hosted zones")(e.to_string()))
-                .map(|_| ())
-        })
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await
+    make_each(n, |i| async move {
+        aws.route53
+            .create_hosted_zone()
+            .name(format!("crowd-team-{i}.example.org"))
+            .caller_reference(format!("crowd-{i}"))
+            .send()
+            .await
+            .map_err(|e| failed("hosted zones")(e.to_string()))
+            .map(|_| ())
+    })
+    .await?;
+    Ok(())
 }
 
 /// Counts of what the crowd's account holds in each list AWS pages, for the

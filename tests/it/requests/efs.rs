@@ -2,18 +2,30 @@
 //! UpdateFileSystem nor PutBackupPolicy): a file system's throughput and
 //! backup changed in place, with the EFS client mocked by aws-smithy-mocks.
 //! Each call goes out only when its setting differs from what is live, so
-//! the emulator's applies (which keep them) never make it.
+//! the emulator's applies (which keep them) never make it. Also: one
+//! observation lists the file systems once for both kinds that read them
+//! (counted here, where each call can be counted by operation).
 
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_efs::Client;
+use aws_sdk_efs::operation::describe_backup_policy::DescribeBackupPolicyOutput;
+use aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput;
+use aws_sdk_efs::operation::describe_lifecycle_configuration::DescribeLifecycleConfigurationOutput;
+use aws_sdk_efs::operation::describe_mount_targets::DescribeMountTargetsOutput;
 use aws_sdk_efs::operation::put_backup_policy::PutBackupPolicyOutput;
 use aws_sdk_efs::operation::update_file_system::UpdateFileSystemOutput;
-use aws_sdk_efs::types::{LifeCycleState, PerformanceMode};
+use aws_sdk_efs::types::{
+    FileSystemDescription, FileSystemSize, LifeCycleState, PerformanceMode, Tag,
+};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
 use eksform_aws::{Adapter, AwsClients};
-use eksform_core::kinds::EfsFileSystem;
-use eksform_core::model::{Address, Attributes, LiveResource, Status, Value};
+use eksform_core::cloud::Scope;
+use eksform_core::cloud::shared::Reads;
+use eksform_core::kinds::{EfsFileSystem, EfsMountTarget};
+use eksform_core::model::{
+    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value,
+};
 
 /// An EFS client answered by `rules` (built by hand, as `requests::ec2`'s,
 /// so the SDK is not compiled again with `test-util`).
@@ -162,4 +174,53 @@ async fn settings_that_already_hold_make_no_call() {
         .expect("update");
     assert!(updates.lock().unwrap().is_empty());
     assert!(backups.lock().unwrap().is_empty());
+}
+
+/// The stack's one file system as DescribeFileSystems lists it (its mark in
+/// its tags).
+fn marked_file_system() -> FileSystemDescription {
+    let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build().unwrap();
+    FileSystemDescription::builder()
+        .owner_id("123456789012")
+        .creation_token("t")
+        .file_system_id("fs-0123")
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .life_cycle_state(LifeCycleState::Available)
+        .number_of_mount_targets(0)
+        .size_in_bytes(FileSystemSize::builder().value(6144).build())
+        .performance_mode(PerformanceMode::GeneralPurpose)
+        .tags(tag(STACK_TAG, "shop"))
+        .tags(tag(ADDRESS_TAG, "efs_file_system.shared"))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_observation_lists_the_file_systems_once_for_both_kinds() {
+    let list = mock!(Client::describe_file_systems).then_output(|| {
+        DescribeFileSystemsOutput::builder()
+            .file_systems(marked_file_system())
+            .build()
+    });
+    let lifecycle = mock!(Client::describe_lifecycle_configuration)
+        .then_output(|| DescribeLifecycleConfigurationOutput::builder().build());
+    let backup = mock!(Client::describe_backup_policy)
+        .then_output(|| DescribeBackupPolicyOutput::builder().build());
+    let mount_targets = mock!(Client::describe_mount_targets)
+        .then_output(|| DescribeMountTargetsOutput::builder().build());
+    let aws = clients(mocked_efs(&[&list, &lifecycle, &backup, &mount_targets]));
+    // Reads shared, as a plan's observation shares them.
+    let scope = Scope {
+        stack: "shop".into(),
+        reads: Reads::shared(),
+        ..Scope::default()
+    };
+    let file_systems = EfsFileSystem.observe(&aws, &scope).await.expect("observe");
+    let mount_targets_found = EfsMountTarget.observe(&aws, &scope).await.expect("observe");
+    assert_eq!(file_systems.len(), 1, "{file_systems:?}");
+    assert!(mount_targets_found.is_empty(), "{mount_targets_found:?}");
+    // The mount-target kind read the file system's mount targets from the
+    // shared list, without listing the file systems again.
+    assert_eq!(mount_targets.num_calls(), 1);
+    assert_eq!(list.num_calls(), 1);
 }

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -64,13 +64,12 @@ impl Adapter for ElasticIp {
         } else {
             request.public_ips(id)
         };
-        match request.send().await {
-            Ok(out) => Ok(out
-                .addresses()
-                .iter()
-                .find_map(|eip| to_live(self, Finding::Adoption(&desired.address), eip))),
-            Err(e) => none_if_not_found(error("DescribeAddresses", e)),
-        }
+        described_by_id(
+            "DescribeAddresses",
+            request.send().await,
+            |out| out.addresses(),
+            |eip| to_live(self, Finding::Adoption(&desired.address), eip),
+        )
     }
 
     async fn create(

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found, not_found_is_done};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -90,19 +90,16 @@ impl Adapter for InternetGateway {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        match aws
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .internet_gateways()
-                .iter()
-                .find_map(|gateway| to_live(self, Finding::Adoption(&desired.address), gateway))),
-            Err(e) => none_if_not_found(error("DescribeInternetGateways", e)),
-        }
+        described_by_id(
+            "DescribeInternetGateways",
+            aws.ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(id)
+                .send()
+                .await,
+            |out| out.internet_gateways(),
+            |gateway| to_live(self, Finding::Adoption(&desired.address), gateway),
+        )
     }
 
     async fn create(

@@ -12,12 +12,30 @@ pub(crate) mod vpc;
 
 use std::collections::BTreeMap;
 
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use eksform_core::cloud::CloudError;
 use eksform_core::kinds::tags::{tag_changes, tags_of};
-use eksform_core::model::{Attributes, STACK_TAG};
+use eksform_core::model::{Attributes, LiveResource, STACK_TAG};
 
-use crate::error;
+use crate::{error, found};
+
+/// The resource a describe call by id answered, as `to_live` reads it (an
+/// adopt entry's lookup): `None` when EC2 says the id does not exist, or when
+/// `to_live` keeps none of the items (a deleted NAT gateway stays listed for
+/// a while).
+pub(crate) fn described_by_id<Output, Item, E>(
+    operation: &str,
+    described: Result<Output, SdkError<E, HttpResponse>>,
+    items: impl FnOnce(&Output) -> &[Item],
+    to_live: impl FnMut(&Item) -> Option<LiveResource>,
+) -> Result<Option<LiveResource>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Ok(found(operation, described)?.and_then(|out| items(&out).iter().find_map(to_live)))
+}
 /// TagSpecifications for a create call, so that the resource is never untagged.
 pub fn tag_specification(resource_type: ResourceType, attributes: &Attributes) -> TagSpecification {
     TagSpecification::builder()

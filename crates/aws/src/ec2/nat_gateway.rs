@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -130,20 +130,17 @@ impl Adapter for NatGateway {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        match aws
-            .ec2
-            .describe_nat_gateways()
-            .nat_gateway_ids(id)
-            .send()
-            .await
-        {
-            // A deleted gateway stays listed for a while: `to_live` drops it.
-            Ok(out) => Ok(out
-                .nat_gateways()
-                .iter()
-                .find_map(|g| to_live(self, Finding::Adoption(&desired.address), g))),
-            Err(e) => none_if_not_found(error("DescribeNatGateways", e)),
-        }
+        // A deleted gateway stays listed for a while: `to_live` drops it.
+        described_by_id(
+            "DescribeNatGateways",
+            aws.ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(id)
+                .send()
+                .await,
+            |out| out.nat_gateways(),
+            |g| to_live(self, Finding::Adoption(&desired.address), g),
+        )
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {

@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found, not_found_is_done};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error, not_found_is_done};
 use aws_sdk_ec2::types::ResourceType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -206,19 +206,16 @@ impl Adapter for RouteTable {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        match aws
-            .ec2
-            .describe_route_tables()
-            .route_table_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .route_tables()
-                .iter()
-                .find_map(|table| to_live(self, Finding::Adoption(&desired.address), table))),
-            Err(e) => none_if_not_found(error("DescribeRouteTables", e)),
-        }
+        described_by_id(
+            "DescribeRouteTables",
+            aws.ec2
+                .describe_route_tables()
+                .route_table_ids(id)
+                .send()
+                .await,
+            |out| out.route_tables(),
+            |table| to_live(self, Finding::Adoption(&desired.address), table),
+        )
     }
 
     async fn create(

@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -181,19 +181,16 @@ impl Adapter for SecurityGroup {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        match aws
-            .ec2
-            .describe_security_groups()
-            .group_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .security_groups()
-                .iter()
-                .find_map(|group| to_live(self, Finding::Adoption(&desired.address), group))),
-            Err(e) => none_if_not_found(error("DescribeSecurityGroups", e)),
-        }
+        described_by_id(
+            "DescribeSecurityGroups",
+            aws.ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await,
+            |out| out.security_groups(),
+            |group| to_live(self, Finding::Adoption(&desired.address), group),
+        )
     }
 
     async fn create(

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -72,13 +72,12 @@ impl Adapter for Subnet {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        match aws.ec2.describe_subnets().subnet_ids(id).send().await {
-            Ok(out) => Ok(out
-                .subnets()
-                .iter()
-                .find_map(|subnet| to_live(self, Finding::Adoption(&desired.address), subnet))),
-            Err(e) => none_if_not_found(error("DescribeSubnets", e)),
-        }
+        described_by_id(
+            "DescribeSubnets",
+            aws.ec2.describe_subnets().subnet_ids(id).send().await,
+            |out| out.subnets(),
+            |subnet| to_live(self, Finding::Adoption(&desired.address), subnet),
+        )
     }
 
     async fn create(

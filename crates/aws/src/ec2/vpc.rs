@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use crate::ec2::{from_sdk, stack_filter, sync_tags, tag_specification};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
+use crate::{Adapter, AwsClients, Finding, deleted, error};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -233,17 +233,17 @@ impl Adapter for Vpc {
         desired: &DesiredResource,
         id: &str,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let described = match aws.ec2.describe_vpcs().vpc_ids(id).send().await {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeVpcs", e)),
+        let Some(mut vpc) = described_by_id(
+            "DescribeVpcs",
+            aws.ec2.describe_vpcs().vpc_ids(id).send().await,
+            |out| out.vpcs(),
+            |vpc| to_live(self, Finding::Adoption(&desired.address), vpc),
+        )?
+        else {
+            return Ok(None);
         };
-        let mut found: Vec<LiveResource> = described
-            .vpcs()
-            .iter()
-            .filter_map(|vpc| to_live(self, Finding::Adoption(&desired.address), vpc))
-            .collect();
-        with_dns(aws, &mut found).await?;
-        Ok(found.pop())
+        with_dns(aws, std::slice::from_mut(&mut vpc)).await?;
+        Ok(Some(vpc))
     }
 
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {

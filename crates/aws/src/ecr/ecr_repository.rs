@@ -11,7 +11,8 @@ use aws_sdk_ecr::types::{
     Repository, Tag,
 };
 
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found, not_found_is_done};
+use crate::sdk_tags::tag_map;
+use crate::{Adapter, AwsClients, Finding, deleted, error, found, not_found_is_done};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::ecr_repository::EcrRepository;
@@ -31,21 +32,15 @@ async fn repository_tags(
     aws: &AwsClients,
     arn: &str,
 ) -> Result<Option<BTreeMap<String, String>>, CloudError> {
-    match aws
-        .ecr
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(
-            out.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-        )),
-        Err(e) => none_if_not_found(error("ListTagsForResource", e)),
-    }
+    let listed = found(
+        "ListTagsForResource",
+        aws.ecr
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await,
+    )?;
+    Ok(listed.map(|out| tag_map(out.tags())))
 }
 
 /// The repository's lifecycle policy text, `Null` when it has none.
@@ -132,15 +127,16 @@ async fn to_live(
 
 /// The repository of that name with its tags; `None` when there is none.
 async fn described_by_name(aws: &AwsClients, name: &str) -> Result<Option<Described>, CloudError> {
-    let out = match aws
-        .ecr
-        .describe_repositories()
-        .repository_names(name)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => return none_if_not_found(error("DescribeRepositories", e)),
+    let Some(out) = found(
+        "DescribeRepositories",
+        aws.ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await,
+    )?
+    else {
+        return Ok(None);
     };
     let Some(repository) = out.repositories().first().cloned() else {
         return Ok(None);
@@ -349,14 +345,7 @@ impl Adapter for EcrRepository {
         desired: &Attributes,
     ) -> Result<(), CloudError> {
         let name = live.id.as_str();
-        let changed = |attribute: &str| {
-            desired.contains_key(attribute)
-                && !self.satisfied(
-                    attribute,
-                    live.attributes.get(attribute).unwrap_or(&Value::Null),
-                    desired.get(attribute).unwrap_or(&Value::Null),
-                )
-        };
+        let changed = |attribute: &str| self.changed(attribute, &live.attributes, desired);
         if changed("image_tag_mutability") {
             aws.ecr
                 .put_image_tag_mutability()

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory};
 
 use super::{tag_map, to_efs_tags};
-use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use crate::{Adapter, AwsClients, Finding, deleted, error, found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::efs_access_point::EfsAccessPoint;
@@ -189,19 +189,18 @@ impl Adapter for EfsAccessPoint {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let out = match aws
-            .efs
-            .describe_access_points()
-            .access_point_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeAccessPoints", e)),
-        };
-        Ok(out
-            .access_points()
-            .first()
-            .and_then(|point| to_live(self, Finding::Adoption(&live.address), point)))
+        let described = found(
+            "DescribeAccessPoints",
+            aws.efs
+                .describe_access_points()
+                .access_point_id(&live.id)
+                .send()
+                .await,
+        )?;
+        Ok(described.and_then(|out| {
+            out.access_points()
+                .first()
+                .and_then(|point| to_live(self, Finding::Adoption(&live.address), point))
+        }))
     }
 }

@@ -11,8 +11,9 @@ use aws_sdk_efs::types::{
     TransitionToPrimaryStorageClassRules,
 };
 
-use super::{marked_file_systems, tag_map, to_efs_tags};
-use crate::{Adapter, AwsClients, Finding, error, none_if_not_found, not_found_is_done};
+use super::{marked_file_systems, not_deleted, tag_map, to_efs_tags};
+use crate::{Adapter, AwsClients, Finding, deleted, error, none_if_not_found};
+use eksform_core::cloud::shared::Reads;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::efs_file_system::EfsFileSystem;
@@ -180,7 +181,7 @@ impl Adapter for EfsFileSystem {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let marked = marked_file_systems(aws, &scope.stack).await?;
+        let marked = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
         let read = marked
             .iter()
             .map(|fs| to_live(self, aws, Finding::Stack(&scope.stack), fs));
@@ -237,7 +238,9 @@ impl Adapter for EfsFileSystem {
                 if e.code.as_deref() != Some("FileSystemAlreadyExists") {
                     return Err(e);
                 }
-                let all = marked_file_systems(aws, &request.stack).await?;
+                // Listed anew: the lost attempt's file system is newer than
+                // any shared list.
+                let all = marked_file_systems(aws, &Reads::default(), &request.stack).await?;
                 let fs = all
                     .iter()
                     .find(|fs| fs.creation_token() == token)
@@ -270,14 +273,7 @@ impl Adapter for EfsFileSystem {
         desired: &Attributes,
     ) -> Result<(), CloudError> {
         let id = live.id.as_str();
-        let changed = |attribute: &str| {
-            desired.contains_key(attribute)
-                && !self.satisfied(
-                    attribute,
-                    live.attributes.get(attribute).unwrap_or(&Value::Null),
-                    desired.get(attribute).unwrap_or(&Value::Null),
-                )
-        };
+        let changed = |attribute: &str| self.changed(attribute, &live.attributes, desired);
         if changed("throughput_mode") || changed("provisioned_throughput_mibps") {
             aws.efs
                 .update_file_system()
@@ -319,16 +315,14 @@ impl Adapter for EfsFileSystem {
     /// apply ran it only with `--allow-destroy` or a yes. EFS refuses it
     /// while mount targets remain (FileSystemInUse, retried).
     async fn delete(&self, aws: &AwsClients, live: &LiveResource) -> Result<(), CloudError> {
-        match aws
-            .efs
-            .delete_file_system()
-            .file_system_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => not_found_is_done(error("DeleteFileSystem", e)),
-        }
+        deleted(
+            "DeleteFileSystem",
+            aws.efs
+                .delete_file_system()
+                .file_system_id(&live.id)
+                .send()
+                .await,
+        )
     }
 
     async fn read(
@@ -336,24 +330,20 @@ impl Adapter for EfsFileSystem {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let out = match aws
-            .efs
-            .describe_file_systems()
-            .file_system_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeFileSystems", e)),
-        };
-        let Some(fs) = out
-            .file_systems()
-            .iter()
-            .find(|fs| fs.life_cycle_state() != &LifeCycleState::Deleted)
+        let Some(fs) = not_deleted(
+            "DescribeFileSystems",
+            aws.efs
+                .describe_file_systems()
+                .file_system_id(&live.id)
+                .send()
+                .await,
+            |out| out.file_systems(),
+            FileSystemDescription::life_cycle_state,
+        )?
         else {
             return Ok(None);
         };
-        to_live(self, aws, Finding::Adoption(&live.address), fs).await
+        to_live(self, aws, Finding::Adoption(&live.address), &fs).await
     }
 }
 

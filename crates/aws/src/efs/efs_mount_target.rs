@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
 
-use super::marked_file_systems;
+use super::{marked_file_systems, not_deleted};
 use crate::{Adapter, AwsClients, deleted, error, none_if_not_found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::efs_mount_target::EfsMountTarget;
@@ -86,9 +86,10 @@ async fn to_live(
 async fn observed(
     kind: &EfsMountTarget,
     aws: &AwsClients,
-    stack: &str,
+    scope: &Scope,
 ) -> Result<Vec<LiveResource>, CloudError> {
-    let file_systems = marked_file_systems(aws, stack).await?;
+    // The list the file-system kind's observation reads too (shared).
+    let file_systems = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
     let read = file_systems.iter().map(|fs| async move {
         let tags = super::tag_map(fs.tags());
         // The file system's own stack (observing every stack at once).
@@ -123,7 +124,7 @@ impl Adapter for EfsMountTarget {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        observed(self, aws, &scope.stack).await
+        observed(self, aws, scope).await
     }
 
     async fn create(
@@ -186,16 +187,8 @@ impl Adapter for EfsMountTarget {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        let wanted = desired.get("security_group_ids").unwrap_or(&Value::Null);
-        if desired.contains_key("security_group_ids")
-            && !self.satisfied(
-                "security_group_ids",
-                live.attributes
-                    .get("security_group_ids")
-                    .unwrap_or(&Value::Null),
-                wanted,
-            )
-        {
+        if self.changed("security_group_ids", &live.attributes, desired) {
+            let wanted = desired.get("security_group_ids").unwrap_or(&Value::Null);
             aws.efs
                 .modify_mount_target_security_groups()
                 .mount_target_id(&live.id)
@@ -231,20 +224,16 @@ impl Adapter for EfsMountTarget {
         aws: &AwsClients,
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
-        let out = match aws
-            .efs
-            .describe_mount_targets()
-            .mount_target_id(&live.id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => return none_if_not_found(error("DescribeMountTargets", e)),
-        };
-        let Some(target) = out
-            .mount_targets()
-            .iter()
-            .find(|t| t.life_cycle_state() != &LifeCycleState::Deleted)
+        let Some(target) = not_deleted(
+            "DescribeMountTargets",
+            aws.efs
+                .describe_mount_targets()
+                .mount_target_id(&live.id)
+                .send()
+                .await,
+            |out| out.mount_targets(),
+            MountTargetDescription::life_cycle_state,
+        )?
         else {
             return Ok(None);
         };
@@ -256,7 +245,7 @@ impl Adapter for EfsMountTarget {
             .and_then(|rest| rest.split('.').next())
             .unwrap_or_default()
             .to_string();
-        let mut found = to_live(self, aws, &stack, &file_system, target).await?;
+        let mut found = to_live(self, aws, &stack, &file_system, &target).await?;
         if let Some(found) = &mut found {
             // Its address as the plan knows it.
             found.address = live.address.clone();

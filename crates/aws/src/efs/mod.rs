@@ -7,19 +7,38 @@ pub(crate) mod efs_file_system;
 pub(crate) mod efs_mount_target;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use aws_sdk_efs::types::{FileSystemDescription, Tag};
+use aws_sdk_efs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, Tag};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::{AwsClients, error};
+use crate::{AwsClients, error, found};
 use eksform_core::cloud::CloudError;
+use eksform_core::cloud::shared::Reads;
 use eksform_core::kinds::tags::marks_stack;
 use eksform_core::model::STACK_TAG;
 
-/// Tags as a map.
-pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()
+pub(crate) use crate::sdk_tags::tag_map;
+
+/// The first of the items a describe call by id answered that is not
+/// `Deleted` (EFS lists a deleted file system or mount target for a while);
+/// `None` when EFS says the id does not exist: the resource is gone.
+pub(crate) fn not_deleted<Output, Item: Clone, E>(
+    operation: &str,
+    described: Result<Output, SdkError<E, HttpResponse>>,
+    items: impl FnOnce(&Output) -> &[Item],
+    state: impl Fn(&Item) -> &LifeCycleState,
+) -> Result<Option<Item>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Ok(found(operation, described)?.and_then(|out| {
+        items(&out)
+            .iter()
+            .find(|item| state(item) != &LifeCycleState::Deleted)
+            .cloned()
+    }))
 }
 
 /// Tags as EFS takes them.
@@ -35,24 +54,40 @@ pub(crate) fn to_efs_tags(tags: BTreeMap<String, String>) -> Result<Vec<Tag>, Cl
         .collect()
 }
 
-/// Every file system of the region that carries the stack's mark (tags come
-/// with the list).
+/// Every file system of the region (tags come with the list), listed once
+/// while `reads` shares reads: the file-system and mount-target kinds of one
+/// observation share the list, and so do the stacks of one estate plan (the
+/// call has no tag filter, so the list is the same for every stack).
+async fn file_systems(
+    aws: &AwsClients,
+    reads: &Reads,
+) -> Result<Arc<Vec<FileSystemDescription>>, CloudError> {
+    reads
+        .get_or_read("efs: file systems", || async {
+            aws.efs
+                .describe_file_systems()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| error("DescribeFileSystems", e))
+        })
+        .await
+}
+
+/// Every file system of the region that carries the stack's mark, from the
+/// list `reads` shares (`Reads::default()`: listed anew).
 pub(crate) async fn marked_file_systems(
     aws: &AwsClients,
+    reads: &Reads,
     stack: &str,
 ) -> Result<Vec<FileSystemDescription>, CloudError> {
-    let all: Vec<FileSystemDescription> = aws
-        .efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("DescribeFileSystems", e))?;
-    Ok(all
-        .into_iter()
+    Ok(file_systems(aws, reads)
+        .await?
+        .iter()
         .filter(|fs| marks_stack(tag_map(fs.tags()).get(STACK_TAG), stack))
+        .cloned()
         .collect())
 }
 

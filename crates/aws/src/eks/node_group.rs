@@ -398,16 +398,10 @@ impl Adapter for NodeGroup {
             );
             changes = true;
         }
-        if let Some(wanted) = desired.get("scaling")
-            && !self.satisfied(
-                "scaling",
-                before.get("scaling").unwrap_or(&Value::Null),
-                wanted,
-            )
-        {
+        if self.changed("scaling", before, desired) {
             // The plan's value (`node_group::scaling_to_apply`): the
             // autoscaler's size kept within the bounds or clamped into them.
-            let (min, max, size) = scaling(Some(wanted));
+            let (min, max, size) = scaling(desired.get("scaling"));
             request = request.scaling_config(
                 NodegroupScalingConfig::builder()
                     .min_size(min as i32)
@@ -419,11 +413,7 @@ impl Adapter for NodeGroup {
         }
         let update_config_changed = ["max_unavailable", "max_unavailable_percentage"]
             .iter()
-            .any(|a| {
-                desired.get(*a).is_some_and(|wanted| {
-                    !self.satisfied(a, before.get(*a).unwrap_or(&Value::Null), wanted)
-                })
-            });
+            .any(|a| self.changed(a, before, desired));
         if update_config_changed && let Some(config) = update_config(desired) {
             request = request.update_config(config);
             changes = true;

@@ -11,8 +11,9 @@ use eksform_core::deploy_roles::{GITHUB_AUDIENCE, GITHUB_ISSUER, ManagedPolicy, 
 use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 
 use super::iam_role::{attached_policies, get_role};
-use super::oidc_provider::iam_tags;
-use crate::{AwsClients, error, none_if_not_found};
+use super::oidc_provider::{get_provider, iam_tags};
+use crate::sdk_tags::tag_map;
+use crate::{AwsClients, error};
 
 /// The account's GitHub OIDC provider as read.
 #[derive(Debug, Clone)]
@@ -24,24 +25,10 @@ pub struct Provider {
 
 /// The provider at `arn`, if there is one.
 pub async fn provider(aws: &AwsClients, arn: &str) -> Result<Option<Provider>, CloudError> {
-    let out = match aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => return none_if_not_found(error("GetOpenIDConnectProvider", e)),
-    };
-    Ok(Some(Provider {
+    Ok(get_provider(aws, arn).await?.map(|out| Provider {
         arn: arn.into(),
         client_ids: out.client_id_list().to_vec(),
-        tags: out
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: tag_map(out.tags()),
     }))
 }
 
@@ -91,11 +78,7 @@ pub async fn role(aws: &AwsClients, name: &str) -> Result<Option<Role>, CloudErr
         trust: role
             .assume_role_policy_document()
             .and_then(|document| canonical_policy(&url_decode(document))),
-        tags: tags
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: tag_map(tags.tags()),
     }))
 }
 

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 
-use crate::{Adapter, AwsClients, Finding, deleted, error, last_part, not_found_is_done};
+use crate::sdk_tags::tag_map;
+use crate::{Adapter, AwsClients, Finding, deleted, error, found, last_part, not_found_is_done};
 use aws_sdk_iam::types::EntityType;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
@@ -59,23 +60,13 @@ pub(crate) async fn get_role(
     aws: &AwsClients,
     name: &str,
 ) -> Result<Option<aws_sdk_iam::types::Role>, CloudError> {
-    match aws.iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().cloned()),
-        Err(e) => crate::none_if_not_found(error("GetRole", e)),
-    }
+    let described = found("GetRole", aws.iam.get_role().role_name(name).send().await)?;
+    Ok(described.and_then(|out| out.role().cloned()))
 }
 
+/// The `tags` attribute as IAM takes them.
 fn iam_tags(attributes: &Attributes) -> Vec<aws_sdk_iam::types::Tag> {
-    eksform_core::kinds::tags::tags_of(attributes)
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+    super::oidc_provider::iam_tags(eksform_core::kinds::tags::tags_of(attributes))
 }
 
 async fn attached(aws: &AwsClients, role: &str) -> Result<Vec<String>, CloudError> {
@@ -209,11 +200,7 @@ async fn describe(
         .send()
         .await
         .map_err(|e| error("ListRoleTags", e))?;
-    let tags: BTreeMap<String, String> = tags
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
+    let tags = tag_map(tags.tags());
     if let Finding::Stack(stack) = finding
         && !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), stack)
     {
@@ -303,11 +290,7 @@ impl Adapter for IamRole {
                         path: role.path()?,
                         arn: role.arn()?,
                         trust: role.assume_role_policy_document(),
-                        tags: role
-                            .tags()
-                            .iter()
-                            .map(|t| (t.key().to_string(), t.value().to_string()))
-                            .collect(),
+                        tags: tag_map(role.tags()),
                         managed_policy_arns: role
                             .attached_managed_policies()
                             .iter()

@@ -2,13 +2,31 @@
 //! the cluster's issuer, with the client id `sts.amazonaws.com`.
 
 use async_trait::async_trait;
+use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 
-use crate::{Adapter, AwsClients, Finding, deleted, error};
-use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
+use crate::sdk_tags::tag_map;
+use crate::{Adapter, AwsClients, Finding, deleted, error, found};
+use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
 use eksform_core::kinds::tags::{EVERY_STACK, required, tag_changes};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+
+/// What IAM answers for the provider of that ARN; `None` when there is none.
+/// The cluster's provider (below) and GitHub's (`deploy_roles`) are read so.
+pub(crate) async fn get_provider(
+    aws: &AwsClients,
+    arn: &str,
+) -> Result<Option<GetOpenIdConnectProviderOutput>, CloudError> {
+    found(
+        "GetOpenIDConnectProvider",
+        aws.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await,
+    )
+}
 
 /// The provider of that ARN, as `finding` wants it.
 async fn describe(
@@ -17,28 +35,10 @@ async fn describe(
     finding: Finding<'_>,
     arn: &str,
 ) -> Result<Option<LiveResource>, CloudError> {
-    let out = match aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => {
-            let e = error("GetOpenIDConnectProvider", e);
-            return if e.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
+    let Some(out) = get_provider(aws, arn).await? else {
+        return Ok(None);
     };
-    let tags: std::collections::BTreeMap<String, String> = out
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
+    let tags = tag_map(out.tags());
     let url = out.url().unwrap_or_default();
     let mut attributes = Attributes::new();
     // IAM keeps the URL without its scheme; the issuer has it.
@@ -55,6 +55,7 @@ async fn describe(
     Ok(finding.live(kind.name(), arn, tags, attributes, Status::Ready))
 }
 
+/// Tags as IAM takes them (roles and OIDC providers).
 pub(crate) fn iam_tags(
     tags: std::collections::BTreeMap<String, String>,
 ) -> Vec<aws_sdk_iam::types::Tag> {

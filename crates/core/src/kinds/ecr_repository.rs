@@ -3,9 +3,10 @@
 //! change in place; the encryption cannot, so a change replaces the
 //! repository. Deleting one deletes its images: the kind is guarded.
 
+use super::tags::named_after_address;
 use super::{Attribute, Compare, Kind, ObservationFloor};
-use crate::lower::{StackModel, partition, resource_name};
-use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use crate::lower::{StackModel, partition};
+use crate::model::{Address, DesiredResource, Value};
 
 pub struct EcrRepository;
 
@@ -128,7 +129,6 @@ impl Kind for EcrRepository {
             .iter()
             .map(|registry| {
                 let address = Self::address(&registry.name);
-                let tag_name = resource_name(&stack.stack, &address);
                 let optional = |text: &Option<String>| {
                     text.as_ref()
                         .map_or(Value::Null, |t| Value::string(t.clone()))
@@ -154,15 +154,7 @@ impl Kind for EcrRepository {
                         "repository_policy",
                         optional(&pull_policy(partition, &registry.pull_accounts)),
                     )
-                    .with(
-                        "tags",
-                        Value::string_map(&ownership_tags(
-                            &stack.stack,
-                            &address,
-                            &tag_name,
-                            &stack.tags,
-                        )),
-                    )
+                    .with("tags", named_after_address(stack, &address))
             })
             .collect()
     }

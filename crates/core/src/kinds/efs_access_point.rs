@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use super::tags::named_after_address;
 use super::{Attribute, Kind, ObservationFloor};
 use crate::kinds::EfsFileSystem;
-use crate::lower::{AccessPointModel, StackModel, resource_name};
-use crate::model::{Address, DesiredResource, Value, ownership_tags};
+use crate::lower::{AccessPointModel, StackModel};
+use crate::model::{Address, DesiredResource, Value};
 
 pub struct EfsAccessPoint;
 
@@ -95,7 +96,6 @@ impl Kind for EfsAccessPoint {
             .flat_map(|fs| {
                 fs.access_points.iter().map(move |point| {
                     let address = Self::address(&fs.name, &point.name);
-                    let tag_name = resource_name(&stack.stack, &address);
                     DesiredResource::new(self.name(), address.clone())
                         .with(
                             "file_system_id",
@@ -104,15 +104,7 @@ impl Kind for EfsAccessPoint {
                         .with("path", Value::string(point.path.clone()))
                         .with("posix_user", posix_user_value(point))
                         .with("permissions", Value::string(point.permissions.clone()))
-                        .with(
-                            "tags",
-                            Value::string_map(&ownership_tags(
-                                &stack.stack,
-                                &address,
-                                &tag_name,
-                                &stack.tags,
-                            )),
-                        )
+                        .with("tags", named_after_address(stack, &address))
                 })
             })
             .collect()

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use super::tags::named_after_address;
 use super::{Attribute, Compare, Kind, ObservationFloor, Timings};
-use crate::lower::{EfsModel, StackModel, resource_name};
-use crate::model::{Address, DesiredResource, LiveResource, Value, ownership_tags};
+use crate::lower::{EfsModel, StackModel};
+use crate::model::{Address, DesiredResource, LiveResource, Value};
 
 pub struct EfsFileSystem;
 
@@ -167,7 +168,6 @@ impl Kind for EfsFileSystem {
             .iter()
             .map(|fs| {
                 let address = Self::address(&fs.name);
-                let tag_name = resource_name(&stack.stack, &address);
                 DesiredResource::new(self.name(), address.clone())
                     .with("encrypted", Value::Bool(fs.encrypted))
                     .with(
@@ -186,15 +186,7 @@ impl Kind for EfsFileSystem {
                     )
                     .with("lifecycle", lifecycle_value(fs))
                     .with("backup", Value::Bool(fs.backup))
-                    .with(
-                        "tags",
-                        Value::string_map(&ownership_tags(
-                            &stack.stack,
-                            &address,
-                            &tag_name,
-                            &stack.tags,
-                        )),
-                    )
+                    .with("tags", named_after_address(stack, &address))
             })
             .collect()
     }

@@ -38,11 +38,12 @@ impl Kind for EfsMountTarget {
 
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor {
-            always: 1,
+            // The file-system kind's DescribeFileSystems, shared: no list of its own.
+            always: 0,
             if_any: 0,
             each: 1,
             each_of: Some("efs_file_system"),
-            how: "DescribeFileSystems for the marked file systems, then DescribeMountTargets of each and DescribeMountTargetSecurityGroups of each mount target",
+            how: "the marked file systems from the file-system kind's DescribeFileSystems (shared), then DescribeMountTargets of each and DescribeMountTargetSecurityGroups of each mount target",
         }
     }
 

@@ -3,7 +3,22 @@
 use std::collections::BTreeMap;
 
 use crate::cloud::CloudError;
-use crate::model::{ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value};
+use crate::lower::{StackModel, resource_name};
+use crate::model::{
+    ADDRESS_TAG, Address, Attributes, LiveResource, STACK_TAG, Status, Value, ownership_tags,
+};
+
+/// The `tags` a resource the stack creates carries, named after its address
+/// (`lower::resource_name`: `<stack>-<address>`): its mark, its `Name` and the
+/// stack's tags (`model::ownership_tags`).
+pub fn named_after_address(stack: &StackModel, address: &Address) -> Value {
+    Value::string_map(&ownership_tags(
+        &stack.stack,
+        address,
+        &resource_name(&stack.stack, address),
+        &stack.tags,
+    ))
+}
 
 /// The `tags` attribute as a plain map.
 pub fn tags_of(attributes: &Attributes) -> BTreeMap<String, String> {
