@@ -74,6 +74,34 @@ async fn forward_weights(aws: &AwsClients, listener: &Listener) -> Vec<(String, 
     weights
 }
 
+/// (address, action) of every change `plan --json` shows for `spec`.
+fn planned_changes(emulator: &Emulator, spec: &std::path::Path) -> Vec<(String, String)> {
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(spec)
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    document["stacks"][0]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn moving_target_group_weights_modifies_the_listener_in_place() {
     let emulator = Emulator::start(EKSFORM);
@@ -100,27 +128,8 @@ async fn moving_target_group_weights_modifies_the_listener_in_place() {
 
     // Blue to green: one update of the listener, nothing replaced.
     let moved = write_spec(&dir, "edge.yaml", &weighted_edge(0, 100));
-    let plan = emulator
-        .eksform()
-        .args(["plan", "--json"])
-        .arg(&moved)
-        .output()
-        .unwrap();
-    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    let changes: Vec<(String, String)> = document["stacks"][0]["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] != "no_op")
-        .map(|r| {
-            (
-                r["address"].as_str().unwrap().to_string(),
-                r["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        changes,
+        planned_changes(&emulator, &moved),
         [("listener.web.http".to_string(), "update".to_string())]
     );
     apply(&emulator, &moved);
@@ -435,32 +444,8 @@ async fn a_listener_forwards_to_a_target_group_made_elsewhere_and_leaves_it_alon
     }
 
     let brought = write_spec(&dir, "edge.yaml", &edge_with_brought_group(&legacy_arn, 50));
-    let plan = emulator
-        .eksform()
-        .args(["plan", "--json"])
-        .arg(&brought)
-        .output()
-        .unwrap();
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    let changes: Vec<(String, String)> = document["stacks"][0]["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] != "no_op")
-        .map(|r| {
-            (
-                r["address"].as_str().unwrap().to_string(),
-                r["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        changes,
+        planned_changes(&emulator, &brought),
         [("listener.web.http".to_string(), "update".to_string())],
         "only the listener changes: no target group is made for a brought one"
     );
