@@ -86,6 +86,10 @@ pub async fn measure(
         "crowded plan's longest chain: {}",
         far.longest_chain().join(" -> ")
     ));
+    notes.push(format!(
+        "crowded plan's slowest calls: {}",
+        far.slowest(8).join(", ")
+    ));
     Ok(())
 }
 

@@ -113,6 +113,18 @@ impl Proxy {
         actions
     }
 
+    /// The `n` calls that took longest, slowest first, by action and time
+    /// taken (the emulator's answer time included).
+    pub fn slowest(&self, n: usize) -> Vec<String> {
+        let mut spans = self.spans.lock().map(|s| s.clone()).unwrap_or_default();
+        spans.sort_by_key(|s| std::cmp::Reverse(s.ended - s.started));
+        spans
+            .iter()
+            .take(n)
+            .map(|s| format!("{} ({} ms)", s.action, (s.ended - s.started).as_millis()))
+            .collect()
+    }
+
     /// Every call passed on, in the order they ended.
     pub fn recorded(&self) -> Vec<Recorded> {
         self.spans
