@@ -163,7 +163,32 @@ pub(super) async fn taken_names(
 struct EstateConnections<'a> {
     regions: &'a dyn Regions,
     share: bool,
+    /// By region, the domains of the stacks planned there, joined (`None`
+    /// when a stack's are not known): what a shared read of certificates
+    /// must cover.
+    domains: std::collections::BTreeMap<String, Option<Vec<String>>>,
     open: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<dyn Cloud>>>,
+}
+
+impl<'a> EstateConnections<'a> {
+    fn new(regions: &'a dyn Regions, stacks: &[Stack], order: &[usize]) -> Self {
+        let mut domains = std::collections::BTreeMap::new();
+        for stack in order.iter().map(|&i| &stacks[i]) {
+            let joined = domains
+                .entry(stack.model.region.clone())
+                .or_insert_with(|| Some(Vec::new()));
+            match (joined.as_mut(), stack_domains(&stack.desired)) {
+                (Some(joined), Some(domains)) => joined.extend(domains),
+                _ => *joined = None,
+            }
+        }
+        Self {
+            regions,
+            share: order.len() > 1,
+            domains,
+            open: Default::default(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -175,7 +200,12 @@ impl Regions for EstateConnections<'_> {
         }
         let cloud = self.regions.cloud(region).await;
         let cloud: Arc<dyn Cloud> = if self.share {
-            Arc::new(SharedObservation::new(cloud))
+            let domains = self.domains.get(region).cloned().flatten().map(|mut d| {
+                d.sort();
+                d.dedup();
+                d
+            });
+            Arc::new(SharedObservation::new(cloud, domains))
         } else {
             cloud
         };
@@ -200,11 +230,7 @@ pub async fn plan_estate(
     retry: RetryPolicy,
     mut planned: impl FnMut(&Stack),
 ) -> Result<Vec<(usize, Plan)>, OpsError> {
-    let connections = EstateConnections {
-        regions,
-        share: order.len() > 1,
-        open: Default::default(),
-    };
+    let connections = EstateConnections::new(regions, stacks, order);
     let mut known = KnownOutputs::new();
     let mut plans = Vec::new();
     for &i in order {

@@ -211,3 +211,65 @@ async fn a_saved_plan_needing_outputs_known_only_after_another_stacks_apply_is_r
     nat.sort();
     assert_eq!(admitted, nat, "prd's endpoint admits dev-stg's NAT address");
 }
+
+/// A stack of the edge: a VPC, an ALB with a certificate for `*.<stack>.example.com`
+/// and that zone. Stacks of one estate differ in their domains.
+fn edge_stack(stack: &str, second_octet: u8) -> String {
+    format!(
+        r#"stack: {stack}
+region: {REGION}
+vpc:
+  cidr: 10.{second_octet}.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b]
+  nat: {{ gateway: Disable }}
+loadBalancers:
+  - name: web
+    certificate: {{ domain: "*.{stack}.example.com" }}
+    targetGroups:
+      - name: app
+        port: 80
+        targetType: ip
+dns:
+  zone: {stack}.example.com
+"#
+    )
+}
+
+async fn certificates(aws: &AwsClients) -> Vec<String> {
+    aws.acm
+        .list_certificates()
+        .send()
+        .await
+        .unwrap()
+        .certificate_summary_list()
+        .iter()
+        .filter_map(|c| c.domain_name().map(str::to_string))
+        .collect()
+}
+
+/// The stacks of `plan DIR` share one observation of the account: each stack's
+/// certificates are still found, in its own domains, and nothing is made twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn stacks_planned_together_each_find_their_certificates_and_nothing_is_made_twice() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(&dir, "blue.yaml", &edge_stack("blue", 41));
+    write_spec(&dir, "green.yaml", &edge_stack("green", 42));
+
+    let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, 0, "{out}{stderr}");
+    let mut made = certificates(&aws).await;
+    made.sort();
+    assert_eq!(made, ["*.blue.example.com", "*.green.example.com"]);
+
+    let (code, plan, stderr) = run(&emulator, &["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(code, 0, "both stacks found whole: {plan}{stderr}");
+    let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert_eq!(
+        certificates(&aws).await.len(),
+        2,
+        "no certificate made twice"
+    );
+}

@@ -108,14 +108,20 @@ pub struct SharedObservation {
     inner: Arc<dyn Cloud>,
     account: OnceCell<String>,
     reads: Reads,
+    domains: Option<Vec<String>>,
 }
 
 impl SharedObservation {
-    pub fn new(inner: Arc<dyn Cloud>) -> Self {
+    /// `domains`: the domains of every stack it serves, joined (each stack's
+    /// `Scope::domains`; `None` when a stack's are not known). The one read
+    /// of certificates serving them all must find each stack's, and ACM has
+    /// no tag filter: the tags of certificates within these are read.
+    pub fn new(inner: Arc<dyn Cloud>, domains: Option<Vec<String>>) -> Self {
         Self {
             inner,
             account: OnceCell::new(),
             reads: Reads::across_stacks(),
+            domains,
         }
     }
 }
@@ -139,11 +145,17 @@ impl Cloud for SharedObservation {
             reads: self.reads.clone(),
             ..scope.clone()
         };
-        if !kind.observes_every_stack() {
+        // Only a stack's plan, one of those it serves, takes its share of the
+        // read made for every stack: another stack found by its mark alone
+        // (a reference) is read whole, as it would be alone.
+        if !kind.observes_every_stack() || !scope.from_spec {
             return self.inner.observe(kind, &scope).await;
         }
+        // Nothing of the asking stack's own scope narrows the read that serves
+        // them all, but the domains of them all.
         let every = Scope {
             stack: EVERY_STACK.into(),
+            domains: self.domains.clone(),
             ..scope.clone()
         };
         let all: Arc<Vec<LiveResource>> = self
