@@ -454,3 +454,185 @@ pub async fn listed(aws: &AwsClients) -> Result<Vec<(&'static str, usize, usize)
         ("ListHostedZones", zones, 100),
     ])
 }
+
+/// Everything the account holds, one line per resource with what identifies
+/// it (and, for EC2, its tags), by kind: compared before and after a run, it
+/// shows that nothing of the crowd went, changed its tags, or was left over.
+pub async fn inventory(aws: &AwsClients) -> Result<BTreeMap<&'static str, Vec<String>>, String> {
+    fn tags(tags: &[aws_sdk_ec2::types::Tag]) -> String {
+        let sorted: BTreeMap<_, _> = tags.iter().map(|t| (t.key(), t.value())).collect();
+        format!("{sorted:?}")
+    }
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let mut held: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let clusters: Vec<String> = aws
+        .eks
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    for cluster in &clusters {
+        let groups: Vec<String> = aws
+            .eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| text(&e))?;
+        held.entry("node groups")
+            .or_default()
+            .extend(groups.iter().map(|g| format!("{cluster}/{g}")));
+    }
+    held.insert("clusters", clusters);
+    let roles: Vec<_> = aws
+        .iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "roles",
+        roles
+            .iter()
+            .map(|r| format!("{}{}", r.path(), r.role_name()))
+            .collect(),
+    );
+    let providers = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "oidc providers",
+        providers
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect(),
+    );
+    let certificates: Vec<_> = aws
+        .acm
+        .list_certificates()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "certificates",
+        certificates
+            .iter()
+            .map(|c| format!("{:?} {:?}", c.certificate_arn(), c.domain_name()))
+            .collect(),
+    );
+    let balancers: Vec<_> = aws
+        .elb
+        .describe_load_balancers()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "load balancers",
+        balancers
+            .iter()
+            .filter_map(|b| b.load_balancer_arn().map(str::to_string))
+            .collect(),
+    );
+    let groups: Vec<_> = aws
+        .elb
+        .describe_target_groups()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "target groups",
+        groups
+            .iter()
+            .filter_map(|g| g.target_group_arn().map(str::to_string))
+            .collect(),
+    );
+    let zones: Vec<_> = aws
+        .route53
+        .list_hosted_zones()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "hosted zones",
+        zones
+            .iter()
+            .map(|z| format!("{} {}", z.id(), z.name()))
+            .collect(),
+    );
+    let vpcs: Vec<_> = aws
+        .ec2
+        .describe_vpcs()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "vpcs",
+        vpcs.iter()
+            .map(|v| format!("{:?} {}", v.vpc_id(), tags(v.tags())))
+            .collect(),
+    );
+    let subnets: Vec<_> = aws
+        .ec2
+        .describe_subnets()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "subnets",
+        subnets
+            .iter()
+            .map(|s| format!("{:?} {}", s.subnet_id(), tags(s.tags())))
+            .collect(),
+    );
+    let tables: Vec<_> = aws
+        .ec2
+        .describe_route_tables()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| text(&e))?;
+    held.insert(
+        "route tables",
+        tables
+            .iter()
+            .map(|t| format!("{:?} {}", t.route_table_id(), tags(t.tags())))
+            .collect(),
+    );
+    for list in held.values_mut() {
+        list.sort();
+    }
+    Ok(held)
+}

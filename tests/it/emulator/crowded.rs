@@ -1,8 +1,10 @@
 //! A crowded account (issue #17): other teams' clusters, node groups, roles,
 //! OIDC providers, certificates, load balancers, zones and VPCs
 //! (`eksform_testkit::crowd`) cost a no-change plan no call, and the plan
-//! names none of them.
+//! names none of them; an estate planned, applied and destroyed among them
+//! leaves every one as it was.
 
+use eksform_testkit::assertions::assert_nothing_marked;
 use eksform_testkit::crowd::{self, Crowd};
 use eksform_testkit::emulator::{Emulator, apply, write_spec};
 use eksform_testkit::proxy::{self, Behaviour};
@@ -96,4 +98,113 @@ async fn other_teams_resources_cost_a_no_change_plan_no_call() {
         crowded, alone,
         "the plan's calls by action, crowded (left) and alone (right)"
     );
+}
+
+/// An estate's stack: a VPC, an ALB with a certificate in the stack's own
+/// zone, and (`with_cluster`) a cluster with a node group and an IRSA role.
+fn estate_stack(stack: &str, octet: u8, with_cluster: bool) -> String {
+    let mut text = format!(
+        r#"stack: {stack}
+region: {REGION}
+vpc:
+  cidr: 10.{octet}.0.0/16
+  availabilityZones: [us-east-1a, us-east-1b]
+  nat: {{ gateway: Disable }}
+loadBalancers:
+  - name: web
+    certificate: {{ domain: "*.{stack}.example.com" }}
+    httpsRedirect: true
+    targetGroups:
+      - name: ingress
+        port: 80
+        targetType: ip
+dns:
+  zone: {stack}.example.com
+  records:
+    - name: "*.{stack}.example.com"
+      alias: {{ loadBalancer: web }}
+"#
+    );
+    if with_cluster {
+        text.push_str(&format!(
+            r#"cluster:
+  name: {stack}-eks
+  version: "1.31"
+  publicAccessCIDRs: [198.51.100.7]
+iam:
+  withOIDC: true
+  serviceAccounts:
+    - metadata: {{ namespace: kube-system, name: external-dns }}
+      wellKnownPolicies: {{ externalDNS: true }}
+managedNodeGroups:
+  - name: general
+    instanceTypes: [m5.large]
+    minSize: 1
+    maxSize: 3
+"#
+        ));
+    }
+    text
+}
+
+fn run(emulator: &Emulator, args: &[&str], path: &std::path::Path) -> (Option<i32>, String) {
+    let output = emulator.eksform().args(args).arg(path).output().unwrap();
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Two stacks planned and applied as one estate (`plan DIR`, `apply DIR`,
+/// which share one observation of the account) among other teams'
+/// resources: each stack finds all of its own, nothing of the crowd is
+/// deleted, retagged or named by a plan, and destroying the stacks leaves
+/// the account as the crowd left it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_estate_among_other_teams_resources_touches_none_of_them() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    crowd::fill(&aws, &Crowd::of_each(3)).await.unwrap();
+    let before = crowd::inventory(&aws).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let edge = write_spec(&dir, "edge.yaml", &estate_stack("edge", 71, false));
+    let apps = write_spec(&dir, "apps.yaml", &estate_stack("apps", 72, true));
+    let (code, output) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, Some(0), "{output}");
+    let (code, output) = run(&emulator, &["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(code, Some(0), "each stack finds all of its own: {output}");
+    assert!(
+        !output.contains("crowd-"),
+        "the plan names another team's resource: {output}"
+    );
+    let applied = crowd::inventory(&aws).await.unwrap();
+    for (kind, crowd) in &before {
+        let now = &applied[kind];
+        let gone: Vec<_> = crowd.iter().filter(|item| !now.contains(item)).collect();
+        assert!(
+            gone.is_empty(),
+            "{kind} of the crowd gone or changed: {gone:?}"
+        );
+    }
+    assert_eq!(
+        applied["certificates"].len(),
+        before["certificates"].len() + 2,
+        "one certificate a stack"
+    );
+
+    for spec in [&apps, &edge] {
+        let (code, output) = run(&emulator, &["destroy", "--auto-approve"], spec);
+        assert_eq!(code, Some(0), "{output}");
+    }
+    assert_nothing_marked(&aws, "edge").await;
+    assert_nothing_marked(&aws, "apps").await;
+    let after = crowd::inventory(&aws).await.unwrap();
+    for (kind, crowd) in &before {
+        assert_eq!(&after[kind], crowd, "{kind}: the crowd's, exactly");
+    }
 }
