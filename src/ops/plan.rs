@@ -163,29 +163,25 @@ pub(super) async fn taken_names(
 struct EstateConnections<'a> {
     regions: &'a dyn Regions,
     share: bool,
-    /// By region, the domains of the stacks planned there, joined (`None`
-    /// when a stack's are not known): what a shared read of certificates
-    /// must cover.
-    domains: std::collections::BTreeMap<String, Option<Vec<String>>>,
+    /// By region, the plan scopes of the stacks planned there: what a read
+    /// shared by them must cover.
+    members: std::collections::BTreeMap<String, Vec<Scope>>,
     open: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<dyn Cloud>>>,
 }
 
 impl<'a> EstateConnections<'a> {
     fn new(regions: &'a dyn Regions, stacks: &[Stack], order: &[usize]) -> Self {
-        let mut domains = std::collections::BTreeMap::new();
+        let mut members = std::collections::BTreeMap::<String, Vec<Scope>>::new();
         for stack in order.iter().map(|&i| &stacks[i]) {
-            let joined = domains
+            members
                 .entry(stack.model.region.clone())
-                .or_insert_with(|| Some(Vec::new()));
-            match (joined.as_mut(), stack_domains(&stack.desired)) {
-                (Some(joined), Some(domains)) => joined.extend(domains),
-                _ => *joined = None,
-            }
+                .or_default()
+                .push(plan_scope(&stack.model, &stack.desired, Goal::Apply));
         }
         Self {
             regions,
             share: order.len() > 1,
-            domains,
+            members,
             open: Default::default(),
         }
     }
@@ -200,12 +196,8 @@ impl Regions for EstateConnections<'_> {
         }
         let cloud = self.regions.cloud(region).await;
         let cloud: Arc<dyn Cloud> = if self.share {
-            let domains = self.domains.get(region).cloned().flatten().map(|mut d| {
-                d.sort();
-                d.dedup();
-                d
-            });
-            Arc::new(SharedObservation::new(cloud, domains))
+            let members = self.members.get(region).cloned().unwrap_or_default();
+            Arc::new(SharedObservation::new(cloud, members))
         } else {
             cloud
         };
@@ -324,16 +316,21 @@ async fn observe_for(
     goal: Goal,
     retry: RetryPolicy,
 ) -> Result<Vec<LiveResource>, OpsError> {
-    // A destroy still looks up what the spec names (a log group, brought subnets).
-    // The plan's observation knows the whole spec: kinds without a tag filter
-    // read only what may be the stack's (`Scope::from_spec`).
-    let scope = Scope {
+    let scope = plan_scope(model, desired, goal);
+    Ok(observe::observe(cloud, &scope, retry).await?)
+}
+
+/// The scope of a plan's observation. A destroy still looks up what the spec
+/// names (a log group, brought subnets). The plan's observation knows the
+/// whole spec: kinds without a tag filter read only what may be the stack's
+/// (`Scope::from_spec`).
+fn plan_scope(model: &StackModel, desired: &[DesiredResource], goal: Goal) -> Scope {
+    Scope {
         destroying: goal == Goal::Destroy,
         domains: stack_domains(desired),
         from_spec: true,
         ..scope_for(&model.stack, &model.region, desired)
-    };
-    Ok(observe::observe(cloud, &scope, retry).await?)
+    }
 }
 
 fn plan_observed(

@@ -78,6 +78,7 @@ pub fn scope_for(stack: &str, region: &str, desired: &[DesiredResource]) -> Scop
             .filter(|d| d.adopt.is_some())
             .cloned()
             .collect(),
+        members: Vec::new(),
     }
 }
 

@@ -100,9 +100,18 @@ async fn other_teams_resources_cost_a_no_change_plan_no_call() {
     );
 }
 
-/// An estate's stack: a VPC, an ALB with a certificate in the stack's own
-/// zone, and (`with_cluster`) a cluster with a node group and an IRSA role.
-fn estate_stack(stack: &str, octet: u8, with_cluster: bool) -> String {
+/// What an estate's stack holds besides its VPC, its ALB with a certificate
+/// in the stack's own zone, and the zone.
+#[derive(Clone, Copy, PartialEq)]
+enum Compute {
+    None,
+    /// A cluster.
+    Cluster,
+    /// A cluster with an OIDC provider, an IRSA role and a node group.
+    ClusterWithWorkloads,
+}
+
+fn estate_stack(stack: &str, octet: u8, compute: Compute) -> String {
     let mut text = format!(
         r#"stack: {stack}
 region: {REGION}
@@ -125,13 +134,18 @@ dns:
       alias: {{ loadBalancer: web }}
 "#
     );
-    if with_cluster {
+    if compute != Compute::None {
         text.push_str(&format!(
             r#"cluster:
   name: {stack}-eks
   version: "1.31"
   publicAccessCIDRs: [198.51.100.7]
-iam:
+"#
+        ));
+    }
+    if compute == Compute::ClusterWithWorkloads {
+        text.push_str(&format!(
+            r#"iam:
   withOIDC: true
   serviceAccounts:
     - metadata: {{ namespace: kube-system, name: external-dns }}
@@ -172,8 +186,12 @@ async fn an_estate_among_other_teams_resources_touches_none_of_them() {
     let before = crowd::inventory(&aws).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let edge = write_spec(&dir, "edge.yaml", &estate_stack("edge", 71, false));
-    let apps = write_spec(&dir, "apps.yaml", &estate_stack("apps", 72, true));
+    let edge = write_spec(&dir, "edge.yaml", &estate_stack("edge", 71, Compute::None));
+    let apps = write_spec(
+        &dir,
+        "apps.yaml",
+        &estate_stack("apps", 72, Compute::ClusterWithWorkloads),
+    );
     let (code, output) = run(&emulator, &["apply", "--auto-approve"], dir.path());
     assert_eq!(code, Some(0), "{output}");
     let (code, output) = run(&emulator, &["plan", "--detailed-exitcode"], dir.path());
@@ -207,4 +225,37 @@ async fn an_estate_among_other_teams_resources_touches_none_of_them() {
     for (kind, crowd) in &before {
         assert_eq!(&after[kind], crowd, "{kind}: the crowd's, exactly");
     }
+}
+
+/// The estate's no-change `plan DIR`, one observation shared by its stacks,
+/// makes each call as often among other teams' resources as alone: the
+/// shared reads skip what none of the stacks can hold, as each stack's plan
+/// alone does.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_teams_resources_cost_an_estates_no_change_plan_no_call() {
+    let emulator = Emulator::start(EKSFORM);
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(
+        &dir,
+        "blue.yaml",
+        &estate_stack("blue", 73, Compute::Cluster),
+    );
+    write_spec(
+        &dir,
+        "green.yaml",
+        &estate_stack("green", 74, Compute::ClusterWithWorkloads),
+    );
+    let (code, output) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, Some(0), "{output}");
+    let (code, output, alone) = counted_plan(&emulator, dir.path()).await;
+    assert_eq!(code, Some(0), "no changes in the empty account: {output}");
+
+    let aws = emulator.clients(REGION).await;
+    crowd::fill(&aws, &Crowd::of_each(5)).await.unwrap();
+    let (code, output, crowded) = counted_plan(&emulator, dir.path()).await;
+    assert_eq!(code, Some(0), "no changes among the crowd: {output}");
+    assert_eq!(
+        crowded, alone,
+        "the estate plan's calls by action, crowded (left) and alone (right)"
+    );
 }

@@ -107,25 +107,30 @@ impl Adapter for CertificateValidation {
     ) -> Result<Vec<LiveResource>, CloudError> {
         // A certificate an adopt entry takes over is not the stack's yet, but
         // once issued its validation is done all the same: nothing to wait for.
+        // (Each stack's entries, for every stack's read.)
         let adopted = scope
-            .adopt
-            .iter()
-            .filter(|d| d.kind == Certificate.name())
-            .filter_map(|d| {
-                Some((
-                    d.address.as_str().strip_prefix("certificate.")?,
-                    d.adopt.as_deref()?,
-                ))
+            .served()
+            .into_iter()
+            .flat_map(|stack| {
+                stack
+                    .adopt
+                    .iter()
+                    .filter(|d| d.kind == Certificate.name())
+                    .filter_map(move |d| {
+                        Some((
+                            stack.stack.as_str(),
+                            d.address.as_str().strip_prefix("certificate.")?,
+                            d.adopt.as_deref()?,
+                        ))
+                    })
             })
-            .map(|(load_balancer, arn)| async move {
+            .map(|(stack, load_balancer, arn)| async move {
                 let issued = status(aws, arn, true)
                     .await
                     .ok()
                     .flatten()
                     .is_some_and(|(status, _)| status == Status::Ready);
-                Ok::<_, CloudError>(
-                    issued.then(|| validated(self, &scope.stack, load_balancer, arn)),
-                )
+                Ok::<_, CloudError>(issued.then(|| validated(self, stack, load_balancer, arn)))
             });
         let mut found: Vec<LiveResource> = futures_util::future::try_join_all(adopted)
             .await?

@@ -261,7 +261,7 @@ impl Adapter for EcrRepository {
                 // Deleted between the list and now.
                 return Ok(None);
             };
-            if !eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), &scope.stack) {
+            if !scope.marked(tags.get(STACK_TAG)) {
                 return Ok(None);
             }
             to_live(

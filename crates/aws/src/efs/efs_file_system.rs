@@ -181,7 +181,7 @@ impl Adapter for EfsFileSystem {
         aws: &AwsClients,
         scope: &Scope,
     ) -> Result<Vec<LiveResource>, CloudError> {
-        let marked = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
+        let marked = marked_file_systems(aws, &scope.reads, |tag| scope.marked(tag)).await?;
         let read = marked
             .iter()
             .map(|fs| to_live(self, aws, Finding::Stack(&scope.stack), fs));
@@ -240,7 +240,10 @@ impl Adapter for EfsFileSystem {
                 }
                 // Listed anew: the lost attempt's file system is newer than
                 // any shared list.
-                let all = marked_file_systems(aws, &Reads::default(), &request.stack).await?;
+                let all = marked_file_systems(aws, &Reads::default(), |tag| {
+                    eksform_core::kinds::tags::marks_stack(tag, &request.stack)
+                })
+                .await?;
                 let fs = all
                     .iter()
                     .find(|fs| fs.creation_token() == token)

@@ -89,7 +89,7 @@ async fn observed(
     scope: &Scope,
 ) -> Result<Vec<LiveResource>, CloudError> {
     // The list the file-system kind's observation reads too (shared).
-    let file_systems = marked_file_systems(aws, &scope.reads, &scope.stack).await?;
+    let file_systems = marked_file_systems(aws, &scope.reads, |tag| scope.marked(tag)).await?;
     let read = file_systems.iter().map(|fs| async move {
         let tags = super::tag_map(fs.tags());
         // The file system's own stack (observing every stack at once).

@@ -16,7 +16,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use crate::{AwsClients, error, found};
 use eksform_core::cloud::CloudError;
 use eksform_core::cloud::shared::Reads;
-use eksform_core::kinds::tags::marks_stack;
 use eksform_core::model::STACK_TAG;
 
 pub(crate) use crate::sdk_tags::tag_map;
@@ -76,17 +75,18 @@ async fn file_systems(
         .await
 }
 
-/// Every file system of the region that carries the stack's mark, from the
-/// list `reads` shares (`Reads::default()`: listed anew).
+/// Every file system of the region whose `eksform:stack` tag `marked`
+/// admits (`Scope::marked`), from the list `reads` shares
+/// (`Reads::default()`: listed anew).
 pub(crate) async fn marked_file_systems(
     aws: &AwsClients,
     reads: &Reads,
-    stack: &str,
+    marked: impl Fn(Option<&String>) -> bool,
 ) -> Result<Vec<FileSystemDescription>, CloudError> {
     Ok(file_systems(aws, reads)
         .await?
         .iter()
-        .filter(|fs| marks_stack(tag_map(fs.tags()).get(STACK_TAG), stack))
+        .filter(|fs| marked(tag_map(fs.tags()).get(STACK_TAG)))
         .cloned()
         .collect())
 }

@@ -254,18 +254,20 @@ pub(crate) async fn await_update(
 /// so: the spec's cluster, one an adopt entry names, or one named after the
 /// stack (`<stack>...`, as a cluster renamed in the spec was most likely
 /// called). Every cluster when the scope is not the stack's spec
-/// (`Scope::from_spec`) or is every stack's (an estate's).
+/// (`Scope::from_spec`); for every stack's read (an estate's), what may be
+/// any of its stacks'.
 fn may_be_the_stacks(name: &str, scope: &Scope) -> bool {
-    scope.stack == eksform_core::kinds::tags::EVERY_STACK
-        || !scope.from_spec
-        || scope.cluster.as_deref() == Some(name)
-        || name.starts_with(scope.stack.as_str())
-        || scope
-            .adopt
-            .iter()
-            .filter(|d| d.kind == EksCluster.name())
-            .filter_map(|d| d.adopt.as_deref())
-            .any(|id| last_part(id) == name)
+    scope.admits(|scope| {
+        !scope.from_spec
+            || scope.cluster.as_deref() == Some(name)
+            || name.starts_with(scope.stack.as_str())
+            || scope
+                .adopt
+                .iter()
+                .filter(|d| d.kind == EksCluster.name())
+                .filter_map(|d| d.adopt.as_deref())
+                .any(|id| last_part(id) == name)
+    })
 }
 
 /// The cluster of that name as DescribeCluster answers it (`None`: there is

@@ -113,7 +113,7 @@ impl Adapter for Listener {
         let balancers = region_load_balancers(aws, scope).await?;
         let candidates: Vec<&str> = balancers
             .iter()
-            .filter(|b| may_be_the_stacks(b, &scope.stack))
+            .filter(|b| may_be_the_stacks(b, scope))
             .filter_map(|b| b.load_balancer_arn())
             .collect();
         let (mut described, ours) = tokio::try_join!(

@@ -178,7 +178,8 @@ pub(crate) async fn stack_load_balancers(
         .iter()
         .filter_map(|b| {
             let tags = tags.get(b.load_balancer_arn()?)?;
-            eksform_core::kinds::tags::marks_stack(tags.get(STACK_TAG), &scope.stack)
+            scope
+                .marked(tags.get(STACK_TAG))
                 .then(|| (b.clone(), tags.clone()))
         })
         .collect())
@@ -445,14 +446,14 @@ pub fn elb_name_taken(
 }
 
 /// Whether a load balancer's name is one eksform could have given it for the
-/// stack (`<stack>-...`, cut to fit): what may be the stack's, before its
-/// tags say so.
-pub(super) fn may_be_the_stacks(balancer: &Balancer, stack: &str) -> bool {
-    let prefix = format!("{stack}-");
-    stack == eksform_core::kinds::tags::EVERY_STACK
-        || balancer
-            .load_balancer_name()
-            .is_some_and(|name| name.starts_with(fitted_prefix(&prefix, NAME_MAX)))
+/// stack (`<stack>-...`, cut to fit): what may be the stack's (any of the
+/// stacks a shared read serves), before its tags say so.
+pub(super) fn may_be_the_stacks(balancer: &Balancer, scope: &Scope) -> bool {
+    scope.admits(|scope| {
+        balancer.load_balancer_name().is_some_and(|name| {
+            name.starts_with(fitted_prefix(&format!("{}-", scope.stack), NAME_MAX))
+        })
+    })
 }
 
 /// An ELBv2 resource (a load balancer, a target group) as its list call
@@ -470,22 +471,25 @@ pub(crate) struct Candidate<'a> {
 /// one of the stack's VPCs (`vpcs`: where eksform makes them, and where an
 /// adopted one stays, with or without its adopt entry), named as eksform
 /// names the stack's (`<stack>-...`, cut to fit), or named by an adopt entry.
-/// Anything when the scope is not the stack's spec (`Scope::from_spec`) or is
-/// every stack's.
+/// Anything when the scope is not the stack's spec (`Scope::from_spec`); for
+/// every stack's read, what any of the stacks served may hold.
 pub(crate) fn may_be_the_stacks_by(scope: &Scope, vpcs: &[String], candidate: Candidate) -> bool {
-    scope.stack == eksform_core::kinds::tags::EVERY_STACK
-        || !scope.from_spec
-        || vpcs.iter().any(|vpc| vpc == candidate.vpc)
-        || candidate.name.starts_with(fitted_prefix(
-            &format!("{}-", scope.stack),
-            candidate.name_max,
-        ))
-        || scope
-            .adopt
-            .iter()
-            .filter(|d| d.kind == candidate.kind)
-            .filter_map(|d| d.adopt.as_deref())
-            .any(|id| id == candidate.arn || id == candidate.name)
+    scope.admits(|scope| {
+        !scope.from_spec
+            || vpcs.iter().any(|vpc| vpc == candidate.vpc)
+            // Each stack's own (for every stack's read, `vpcs` holds the first's).
+            || scope.brought_vpc.as_deref() == Some(candidate.vpc)
+            || candidate.name.starts_with(fitted_prefix(
+                &format!("{}-", scope.stack),
+                candidate.name_max,
+            ))
+            || scope
+                .adopt
+                .iter()
+                .filter(|d| d.kind == candidate.kind)
+                .filter_map(|d| d.adopt.as_deref())
+                .any(|id| id == candidate.arn || id == candidate.name)
+    })
 }
 
 pub fn status_of(state: Option<&LoadBalancerStateEnum>) -> Result<Status, CloudError> {

@@ -9,7 +9,7 @@ use crate::{Adapter, AwsClients, Finding, deleted, error, found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
-use eksform_core::kinds::tags::{EVERY_STACK, required, tag_changes};
+use eksform_core::kinds::tags::{required, tag_changes};
 use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
 
 /// What IAM answers for the provider of that ARN; `None` when there is none.
@@ -79,9 +79,10 @@ impl Adapter for OidcProvider {
     ) -> Result<Vec<LiveResource>, CloudError> {
         // The stack's provider is its cluster's issuer: with the cluster read
         // (shared with the cluster's observation, at the same time as the
-        // list), only that provider is read. Without it (no cluster yet, or
-        // gone before its provider), outside a plan's observation
-        // (`Scope::from_spec`) or for every stack, every provider is.
+        // list), only that provider is read; for every stack's read, those of
+        // each stack's cluster. Without one (no cluster yet, or gone before
+        // its provider) or outside a plan's observation (`Scope::from_spec`),
+        // every provider is.
         let list = async {
             aws.iam
                 .list_open_id_connect_providers()
@@ -89,22 +90,32 @@ impl Adapter for OidcProvider {
                 .await
                 .map_err(|e| error("ListOpenIDConnectProviders", e))
         };
-        let issuer = async {
-            match (
-                &scope.cluster,
-                scope.from_spec && scope.stack != EVERY_STACK,
-            ) {
-                (Some(name), true) => {
-                    Ok(crate::eks::eks_cluster::described_cluster(aws, scope, name)
-                        .await?
+        let issuers = async {
+            let clusters: Option<Vec<&String>> = scope
+                .served()
+                .into_iter()
+                .map(|stack| stack.cluster.as_ref().filter(|_| stack.from_spec))
+                .collect();
+            let Some(clusters) = clusters.filter(|c| !c.is_empty()) else {
+                return Ok::<_, CloudError>(None);
+            };
+            let described = futures_util::future::try_join_all(
+                clusters
+                    .into_iter()
+                    .map(|name| crate::eks::eks_cluster::described_cluster(aws, scope, name)),
+            )
+            .await?;
+            Ok(described
+                .iter()
+                .map(|cluster| {
+                    cluster
                         .as_ref()
                         .as_ref()
-                        .and_then(|c| c.identity()?.oidc()?.issuer().map(str::to_string)))
-                }
-                _ => Ok(None),
-            }
+                        .and_then(|c| c.identity()?.oidc()?.issuer().map(str::to_string))
+                })
+                .collect::<Option<Vec<String>>>())
         };
-        let (list, issuer) = tokio::try_join!(list, issuer)?;
+        let (list, issuers) = tokio::try_join!(list, issuers)?;
         // An adopt entry's provider (by ARN or URL) is the stack's too.
         let of_url = |arn: &str, url: &str| {
             arn.ends_with(&format!(
@@ -113,15 +124,17 @@ impl Adapter for OidcProvider {
             ))
         };
         let adopted = |arn: &str| {
-            scope
-                .adopt
-                .iter()
-                .filter(|d| d.kind == self.name())
-                .filter_map(|d| d.adopt.as_deref())
-                .any(|id| id == arn || of_url(arn, id))
+            scope.admits(|stack| {
+                stack
+                    .adopt
+                    .iter()
+                    .filter(|d| d.kind == self.name())
+                    .filter_map(|d| d.adopt.as_deref())
+                    .any(|id| id == arn || of_url(arn, id))
+            })
         };
-        let issued = |arn: &&str| match &issuer {
-            Some(issuer) => of_url(arn, issuer) || adopted(arn),
+        let issued = |arn: &&str| match &issuers {
+            Some(issuers) => issuers.iter().any(|issuer| of_url(arn, issuer)) || adopted(arn),
             None => true,
         };
         // Tags come only with Get: one call per provider read, all at once.

@@ -46,6 +46,43 @@ pub struct Scope {
     /// up by their id whatever their marks (`Cloud::find_to_adopt`) when the
     /// stack's own observation did not find them at their address.
     pub adopt: Vec<crate::model::DesiredResource>,
+    /// For the read one plan of many stacks shares (`stack` is
+    /// `tags::EVERY_STACK`, see `shared::SharedObservation`): the plan scopes
+    /// of the stacks it serves. Kinds without a tag filter skip, before
+    /// reading tags, what none of them can hold, as each would alone. Empty:
+    /// nothing is skipped.
+    pub members: Vec<Scope>,
+}
+
+impl Scope {
+    /// The stacks' scopes this read serves: itself, or for every stack's
+    /// read the stacks served (none when they are not known).
+    pub fn served(&self) -> Vec<&Scope> {
+        if self.stack == crate::kinds::tags::EVERY_STACK {
+            self.members.iter().collect()
+        } else {
+            vec![self]
+        }
+    }
+
+    /// Whether `may_hold`, the test a kind makes of one stack's scope, admits
+    /// a resource for this scope: for every stack's read, if it admits it for
+    /// any of the stacks served (all when they are not known).
+    pub fn admits(&self, may_hold: impl Fn(&Scope) -> bool) -> bool {
+        if self.stack == crate::kinds::tags::EVERY_STACK {
+            self.members.is_empty() || self.members.iter().any(may_hold)
+        } else {
+            may_hold(self)
+        }
+    }
+
+    /// Whether a resource's `eksform:stack` tag marks it as this scope's
+    /// stack's; for every stack's read, as one of the stacks served (any
+    /// stack's when they are not known), so that the per-resource reads
+    /// after the tags skip other stacks of the account.
+    pub fn marked(&self, tag: Option<&String>) -> bool {
+        tag.is_some() && self.admits(|scope| crate::kinds::tags::marks_stack(tag, &scope.stack))
+    }
 }
 
 /// Connections to other regions of the same account, and to other accounts

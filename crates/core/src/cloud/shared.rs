@@ -108,21 +108,38 @@ pub struct SharedObservation {
     inner: Arc<dyn Cloud>,
     account: OnceCell<String>,
     reads: Reads,
-    domains: Option<Vec<String>>,
+    /// The plan scopes of the stacks it serves.
+    members: Vec<Scope>,
 }
 
 impl SharedObservation {
-    /// `domains`: the domains of every stack it serves, joined (each stack's
-    /// `Scope::domains`; `None` when a stack's are not known). The one read
-    /// of certificates serving them all must find each stack's, and ACM has
-    /// no tag filter: the tags of certificates within these are read.
-    pub fn new(inner: Arc<dyn Cloud>, domains: Option<Vec<String>>) -> Self {
+    /// `members`: the plan scopes (`Scope::from_spec`) of the stacks it
+    /// serves. The one read of a kind serving them all must find each stack's
+    /// resources; where a kind has no tag filter it skips only what none of
+    /// them can hold (`Scope::admits`).
+    pub fn new(inner: Arc<dyn Cloud>, members: Vec<Scope>) -> Self {
         Self {
             inner,
             account: OnceCell::new(),
             reads: Reads::across_stacks(),
-            domains,
+            members,
         }
+    }
+
+    /// The domains of every stack served, joined: ACM has no tag filter, so
+    /// the certificates within them have their tags read. `None` (every
+    /// certificate's) when a stack's are not known.
+    fn domains(&self) -> Option<Vec<String>> {
+        if self.members.is_empty() {
+            return None;
+        }
+        let mut joined = Vec::new();
+        for member in &self.members {
+            joined.extend(member.domains.clone()?);
+        }
+        joined.sort();
+        joined.dedup();
+        Some(joined)
     }
 }
 
@@ -151,11 +168,12 @@ impl Cloud for SharedObservation {
         if !kind.observes_every_stack() || !scope.from_spec {
             return self.inner.observe(kind, &scope).await;
         }
-        // Nothing of the asking stack's own scope narrows the read that serves
-        // them all, but the domains of them all.
+        // Nothing of the asking stack's own scope narrows the read that
+        // serves them all: only what all of them hold.
         let every = Scope {
             stack: EVERY_STACK.into(),
-            domains: self.domains.clone(),
+            domains: self.domains(),
+            members: self.members.clone(),
             ..scope.clone()
         };
         let all: Arc<Vec<LiveResource>> = self
