@@ -336,8 +336,10 @@ pub fn diff(
     let desired_by_address: BTreeMap<&Address, &DesiredResource> =
         desired.iter().map(|d| (&d.address, d)).collect();
 
-    // One live resource per address is kept; any other is a duplicate to delete
-    // (left by a create whose response was lost).
+    // One live resource per address is kept; any other of the stack's own is a
+    // duplicate to delete (left by a create whose response was lost). One the
+    // stack does not own (found by its name: a zone of the spec's name another
+    // team made too) is never deleted, nor kept over the stack's own.
     let mut by_address: BTreeMap<&Address, Vec<&LiveResource>> = BTreeMap::new();
     for live in observed {
         by_address.entry(&live.address).or_default().push(live);
@@ -346,16 +348,33 @@ pub fn diff(
     let mut changes = Vec::new();
     for (address, mut candidates) in by_address {
         let wanted = desired_by_address.get(address).copied();
-        candidates.sort_by_key(|c| std::cmp::Reverse(match_score(wanted, c)));
+        candidates.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(is_own(c)),
+                std::cmp::Reverse(match_score(wanted, c)),
+            )
+        });
         let mut rest = candidates.into_iter();
-        if let Some(first) = rest.next() {
-            kept.insert(address.clone(), first.clone());
-        }
-        for duplicate in rest {
-            changes.push(delete_change(
-                duplicate,
-                Some("duplicate of the same address".into()),
-            ));
+        let Some(first) = rest.next() else {
+            continue;
+        };
+        kept.insert(address.clone(), first.clone());
+        for other in rest {
+            if is_own(other) {
+                changes.push(delete_change(
+                    other,
+                    Some("duplicate of the same address".into()),
+                ));
+            } else if !is_own(first) {
+                // Which of two the spec means is not for eksform to guess.
+                return Err(PlanError::Refused(
+                    address.clone(),
+                    format!(
+                        "`{}` and `{}` both answer to it, and neither is this stack's: name the one to use with an `adopt:` entry",
+                        first.id, other.id
+                    ),
+                ));
+            }
         }
     }
 
@@ -624,6 +643,14 @@ fn compare_attributes(
 }
 
 /// Whether a live resource carries eksform's mark: only such are ever deleted.
+/// Whether the resource is the stack's own to delete: marked, not adopted by
+/// name, not of a brought kind.
+fn is_own(live: &LiveResource) -> bool {
+    is_marked(live)
+        && !is_adopted(live)
+        && !kinds::by_name(&live.kind).is_some_and(|k| k.is_brought())
+}
+
 fn is_marked(live: &LiveResource) -> bool {
     live.attributes
         .get("tags")
@@ -945,6 +972,68 @@ mod tests {
             status: Status::Ready,
         };
         (desired, live)
+    }
+
+    /// The log group at `id`, as `log_group` makes it, with `tags`.
+    fn log_group_at(id: &str, live_tags: &[(&str, &str)]) -> LiveResource {
+        let (_, mut live) = log_group(live_tags, 30);
+        live.id = id.into();
+        live
+    }
+
+    const OWN: &[(&str, &str)] = &[
+        ("eksform:stack", "dev"),
+        ("eksform:address", "log_group.cluster"),
+    ];
+
+    #[test]
+    fn only_the_stacks_own_duplicates_are_deleted_and_a_foreign_one_never_kept_over_them() {
+        let (desired, _) = log_group(&[], 30);
+        let lost_create = diff(
+            std::slice::from_ref(&desired),
+            &[log_group_at("a", OWN), log_group_at("b", OWN)],
+        )
+        .unwrap();
+        let deleted: Vec<&str> = lost_create
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .filter_map(|c| c.live.as_ref().map(|l| l.id.as_str()))
+            .collect();
+        assert_eq!(deleted.len(), 1, "one of the stack's two goes");
+
+        // Another team's of the same name sorts first by id, and matches as
+        // well: the stack's own is kept, the other never deleted.
+        let beside = diff(
+            std::slice::from_ref(&desired),
+            &[
+                log_group_at("a-other-team", &[("team", "audit")]),
+                log_group_at("b", OWN),
+            ],
+        )
+        .unwrap();
+        assert!(
+            beside.iter().all(|c| c.action == Action::NoOp),
+            "{beside:?}"
+        );
+        assert_eq!(beside[0].live.as_ref().unwrap().id, "b");
+    }
+
+    #[test]
+    fn two_that_answer_to_one_address_and_neither_the_stacks_are_a_plan_error() {
+        let (desired, _) = log_group(&[], 30);
+        let error = diff(
+            std::slice::from_ref(&desired),
+            &[
+                log_group_at("a", &[("team", "audit")]),
+                log_group_at("b", &[("team", "search")]),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("`a` and `b` both answer to it") && error.contains("adopt"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -144,19 +144,19 @@ dns:
         ));
     }
     if compute == Compute::ClusterWithWorkloads {
-        text.push_str(&format!(
+        text.push_str(
             r#"iam:
   withOIDC: true
   serviceAccounts:
-    - metadata: {{ namespace: kube-system, name: external-dns }}
-      wellKnownPolicies: {{ externalDNS: true }}
+    - metadata: { namespace: kube-system, name: external-dns }
+      wellKnownPolicies: { externalDNS: true }
 managedNodeGroups:
   - name: general
     instanceTypes: [m5.large]
     minSize: 1
     maxSize: 3
-"#
-        ));
+"#,
+        );
     }
     text
 }

@@ -843,3 +843,176 @@ async fn a_reference_to_a_stack_in_another_region_still_resolves() {
     assert_eq!(plan_exit_code(&emulator, &prd), 0);
     assert_eq!(plan_exit_code(&emulator, &ops), 0);
 }
+
+/// Another team's public zone made by hand (`ListHostedZones` gives ids as
+/// `/hostedzone/<id>`): its id.
+async fn someone_elses_zone(aws: &AwsClients, name: &str, reference: &str) -> String {
+    let zone = aws
+        .route53
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(reference)
+        .send()
+        .await
+        .unwrap();
+    zone.hosted_zone().unwrap().id().to_string()
+}
+
+async fn zone_ids(aws: &AwsClients, name: &str) -> Vec<String> {
+    let mut ids: Vec<String> = aws
+        .route53
+        .list_hosted_zones()
+        .send()
+        .await
+        .unwrap()
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().trim_end_matches('.') == name)
+        .map(|z| z.id().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Route 53 lets many public zones share a name. One another team makes
+/// beside the stack's own is neither deleted as a duplicate nor taken for the
+/// stack's; two that are not the stack's are a plan error, as which of them
+/// the spec means is not eksform's to guess.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zone_of_the_same_name_another_team_makes_is_never_the_stacks_nor_deleted() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        &dir,
+        "names.yaml",
+        &format!("stack: names\nregion: {REGION}\ndns:\n  zone: shared.example.com\n"),
+    );
+    apply(&emulator, &spec);
+    let own = zone_ids(&aws, "shared.example.com").await;
+    assert_eq!(own.len(), 1);
+    let other = someone_elses_zone(&aws, "shared.example.com", "other-team").await;
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "the stack's own zone kept"
+    );
+    apply(&emulator, &spec);
+    destroy(&emulator, &spec);
+    assert_eq!(
+        zone_ids(&aws, "shared.example.com").await,
+        [other],
+        "the stack's zone went, the other team's stayed"
+    );
+
+    // Two zones of the name, neither the stack's.
+    let mut twins = vec![
+        someone_elses_zone(&aws, "twin.example.com", "team-a").await,
+        someone_elses_zone(&aws, "twin.example.com", "team-b").await,
+    ];
+    twins.sort();
+    let spec = write_spec(
+        &dir,
+        "twin.yaml",
+        &format!("stack: twin\nregion: {REGION}\ndns:\n  zone: twin.example.com\n"),
+    );
+    let output = emulator
+        .eksform()
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("both answer to it") && stderr.contains("adopt"),
+        "{stderr}"
+    );
+    assert_eq!(zone_ids(&aws, "twin.example.com").await, twins);
+}
+
+/// A cluster stack in the network stack's VPC, its cluster named `cluster`.
+fn tenant_spec(stack: &str, cluster: &str) -> String {
+    let subnet = |kind: &str, zone: &str| {
+        format!(
+            "      {zone}: {{ id: {{ fromStack: network, output: {kind}SubnetIds, key: {zone} }} }}\n"
+        )
+    };
+    format!(
+        "stack: {stack}\nregion: {REGION}\nvpc:\n  id: {{ fromStack: network, output: vpcId }}\n  subnets:\n    public:\n{}{}    private:\n{}{}cluster:\n  name: {cluster}\n  version: \"1.31\"\n  logging:\n    enableTypes: [api, audit]\n    logRetentionInDays: 90\n",
+        subnet("public", "us-east-1a"),
+        subnet("public", "us-east-1b"),
+        subnet("private", "us-east-1a"),
+        subnet("private", "us-east-1b"),
+    )
+}
+
+/// A spec copied from another stack's keeps its cluster name: the cluster is
+/// not this stack's, so destroying the copy deletes neither the load
+/// balancers that cluster's controller made in the shared VPC nor its
+/// control-plane log group.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroying_a_stack_that_names_another_stacks_cluster_leaves_that_clusters_things() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let network = write_spec(
+        &dir,
+        "network.yaml",
+        &format!(
+            "stack: network\nregion: {REGION}\nvpc:\n  cidr: 10.60.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Disable\n"
+        ),
+    );
+    let blue = write_spec(&dir, "blue.yaml", &tenant_spec("blue", "prod-eks"));
+    let green = write_spec(&dir, "green.yaml", &tenant_spec("green", "prod-eks"));
+    apply(&emulator, &network);
+    apply(&emulator, &blue);
+
+    // blue's AWS Load Balancer Controller made an ingress ALB in the VPC.
+    let subnets: Vec<String> = aws
+        .ec2
+        .describe_subnets()
+        .filters(marked_by("network"))
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter(|s| s.map_public_ip_on_launch() == Some(true))
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    let ingress = load_balancer(
+        &aws,
+        "k8s-shop-web-4d5e6f",
+        &subnets,
+        &[("elbv2.k8s.aws/cluster", "prod-eks")],
+    )
+    .await;
+
+    let output = emulator
+        .eksform()
+        .args(["destroy", "--auto-approve"])
+        .arg(&green)
+        .output()
+        .unwrap();
+    let said = stdout_of(&output);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !said.contains("k8s-shop-web") && !said.contains("/aws/eks/prod-eks"),
+        "green's destroy plans to delete blue's: {said}"
+    );
+    assert!(load_balancer_arns(&aws).await.contains(&ingress));
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/eks/prod-eks/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1, "blue's log group stays");
+    assert_eq!(plan_exit_code(&emulator, &blue), 0, "blue is whole");
+}

@@ -18,7 +18,7 @@ use aws_sdk_ec2::types::Filter;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::controller_leftover::{ControllerLeftover, controller_tag, leftover};
-use eksform_core::model::{Attributes, DesiredResource, LiveResource, Value};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, STACK_TAG, Value};
 
 #[async_trait]
 impl Adapter for ControllerLeftover {
@@ -42,6 +42,20 @@ impl Adapter for ControllerLeftover {
         let (true, Some(cluster)) = (scope.destroying, &scope.cluster) else {
             return Ok(vec![]);
         };
+        // The spec's cluster name proves nothing alone: while a cluster of that
+        // name stands that is not the stack's (a spec copied from another
+        // stack's), what its controller made is that cluster's, in use. Once
+        // no cluster has the name (the stack's went before an interrupted
+        // destroy ended), its leftovers are the stack's to clear.
+        let standing = crate::eks::eks_cluster::described_cluster(aws, scope, cluster).await?;
+        if let Some(standing) = standing.as_ref()
+            && !eksform_core::kinds::tags::marks_stack(
+                standing.tags().and_then(|tags| tags.get(STACK_TAG)),
+                &scope.stack,
+            )
+        {
+            return Ok(vec![]);
+        }
         let mut found = Vec::new();
         let (balancers, tags) = region_load_balancers_with_tags(aws, scope).await?;
         for balancer in balancers.iter() {

@@ -9,7 +9,9 @@ use eksform_core::cloud::{CloudError, CreateRequest, ErrorClass, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::log_group::{LogGroup, retention, taggable_arn};
 use eksform_core::kinds::tags::{required, tag_changes, tags_of};
-use eksform_core::model::{Address, Attributes, DesiredResource, LiveResource, Status, Value};
+use eksform_core::model::{
+    Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+};
 use std::collections::HashMap;
 
 async fn set_retention(aws: &AwsClients, name: &str, days: Option<i64>) -> Result<(), CloudError> {
@@ -96,6 +98,14 @@ impl Adapter for LogGroup {
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
+            // Another stack's (its cluster has this name too): never this
+            // stack's to change or delete. (No stack: a read of the group alone.)
+            if let Some(owner) = tags.get(STACK_TAG)
+                && !scope.stack.is_empty()
+                && *owner != scope.stack
+            {
+                continue;
+            }
             let mut attributes = Attributes::new();
             attributes.insert("name".into(), Value::string(name.clone()));
             attributes.insert("arn".into(), Value::string(arn));
