@@ -84,3 +84,89 @@ async fn a_pending_certificate_outside_the_stacks_zone_names_the_record_to_creat
         "{waiting_for}"
     );
 }
+
+/// ListCertificates answers RSA 1024 and 2048 certificates only unless asked
+/// for other key types (the emulator lists every one whatever it is asked):
+/// the stack's certificate of another key type, an EC one it adopted, is
+/// still found once its adopt entry is gone.
+#[tokio::test]
+async fn certificates_of_every_key_type_are_listed() {
+    use aws_sdk_acm::operation::list_certificates::ListCertificatesOutput;
+    use aws_sdk_acm::operation::list_tags_for_certificate::ListTagsForCertificateOutput;
+    use aws_sdk_acm::types::{CertificateSummary, KeyAlgorithm, Tag};
+    const ARN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/ec";
+    let every_key_type = mock!(Client::list_certificates)
+        .match_requests(|request| {
+            let asked = request
+                .includes()
+                .map(|f| f.key_types().to_vec())
+                .unwrap_or_default();
+            [
+                KeyAlgorithm::EcPrime256v1,
+                KeyAlgorithm::Rsa4096,
+                KeyAlgorithm::Rsa2048,
+            ]
+            .iter()
+            .all(|k| asked.contains(k))
+        })
+        .then_output(|| {
+            ListCertificatesOutput::builder()
+                .certificate_summary_list(
+                    CertificateSummary::builder()
+                        .certificate_arn(ARN)
+                        .domain_name("*.web.example.com")
+                        .key_algorithm(KeyAlgorithm::EcPrime256v1)
+                        .build(),
+                )
+                .build()
+        });
+    let tags = mock!(Client::list_tags_for_certificate).then_output(|| {
+        ListTagsForCertificateOutput::builder()
+            .tags(
+                Tag::builder()
+                    .key("eksform:stack")
+                    .value("web")
+                    .build()
+                    .unwrap(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("eksform:address")
+                    .value("certificate.web")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let described = mock!(Client::describe_certificate).then_output(|| {
+        DescribeCertificateOutput::builder()
+            .certificate(
+                CertificateDetail::builder()
+                    .certificate_arn(ARN)
+                    .domain_name("*.web.example.com")
+                    .status(CertificateStatus::Issued)
+                    .build(),
+            )
+            .build()
+    });
+    let acm = mock_client!(
+        aws_sdk_acm,
+        RuleMode::MatchAny,
+        [&every_key_type, &tags, &described]
+    );
+    let scope = eksform_core::cloud::Scope {
+        stack: "web".into(),
+        region: "us-east-1".into(),
+        domains: Some(vec!["web.example.com".into()]),
+        from_spec: true,
+        ..Default::default()
+    };
+    let found = eksform_core::kinds::Certificate
+        .observe(&clients(acm), &scope)
+        .await
+        .expect("listed with every key type");
+    assert_eq!(
+        found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        [ARN]
+    );
+}

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use crate::{Adapter, AwsClients, Finding, error, not_found_is_done};
-use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
+use aws_sdk_acm::types::{CertificateStatus, KeyAlgorithm, ValidationMethod};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::certificate::Certificate;
@@ -124,6 +124,18 @@ async fn marked_certificates(
         .list_certificates()
         // ACM's largest page.
         .max_items(1000)
+        // Without it ACM lists RSA 1024 and 2048 only: an adopted EC or
+        // RSA 4096 certificate would be missed once its adopt entry is gone.
+        .includes(
+            aws_sdk_acm::types::Filters::builder()
+                .set_key_types(Some(
+                    KeyAlgorithm::values()
+                        .iter()
+                        .map(|k| KeyAlgorithm::from(*k))
+                        .collect(),
+                ))
+                .build(),
+        )
         .set_certificate_statuses(Some(vec![
             CertificateStatus::PendingValidation,
             CertificateStatus::Issued,
