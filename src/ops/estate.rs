@@ -38,6 +38,7 @@ impl Estate {
         if problems.has_errors() {
             return Err(OpsError::Spec(problems));
         }
+        refuse_one_stack_twice(&files, &stacks)?;
         let order = estate::order(&stacks.iter().map(|s| &s.model).collect::<Vec<_>>())
             .map_err(OpsError::Refused)?;
         Ok(Self {
@@ -54,6 +55,25 @@ impl Estate {
             .map(|&i| self.files[i].as_path())
             .collect()
     }
+}
+
+/// Two files of one stack name in one region would each plan to delete what
+/// the other made: refused before anything is sent.
+fn refuse_one_stack_twice(files: &[PathBuf], stacks: &[Stack]) -> Result<(), OpsError> {
+    let mut seen = std::collections::BTreeMap::new();
+    for (file, stack) in files.iter().zip(stacks) {
+        let key = (stack.model.stack.as_str(), stack.model.region.as_str());
+        if let Some(first) = seen.insert(key, file) {
+            return Err(OpsError::Refused(format!(
+                "stack `{}` in {} is in both {} and {}: each would delete what the other made; give one another `stack:` name",
+                key.0,
+                key.1,
+                first.display(),
+                file.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A stack with live resources whose spec refers to another stack's outputs.

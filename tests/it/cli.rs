@@ -412,3 +412,26 @@ fn declining_the_prompt_fails_and_says_so_in_the_commands_words() {
         .assert()
         .code(0);
 }
+
+/// Two files of one stack name in one region would delete each other's
+/// resources: the estate is refused before any call (no emulator runs).
+#[test]
+fn one_stack_in_two_files_of_an_estate_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_spec(&dir, "a.yaml", &network_spec("web"));
+    let second = write_spec(&dir, "b.yaml", &network_spec("web"));
+    let output = Command::new(EKSFORM)
+        .args(["plan"])
+        .arg(dir.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stack `web` in us-east-1 is in both")
+            && stderr.contains(&first.display().to_string())
+            && stderr.contains(&second.display().to_string()),
+        "{stderr}"
+    );
+}

@@ -41,10 +41,11 @@ fn canonical(path: &Path) -> PathBuf {
 /// the set that it refers to (`fromStack`), otherwise in the given order. A
 /// cycle of references is an error naming it.
 pub fn order(stacks: &[&StackModel]) -> Result<Vec<usize>, String> {
-    let index: BTreeMap<&str, usize> = stacks
+    // A stack is its name in its region: one name may stand in two regions.
+    let index: BTreeMap<(&str, &str), usize> = stacks
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.stack.as_str(), i))
+        .map(|(i, s)| ((s.stack.as_str(), s.region.as_str()), i))
         .collect();
     let needs: Vec<Vec<usize>> = stacks
         .iter()
@@ -54,7 +55,10 @@ pub fn order(stacks: &[&StackModel]) -> Result<Vec<usize>, String> {
                 .references
                 .iter()
                 .filter(|r| r.role_arn.is_none())
-                .filter_map(|r| index.get(r.from_stack.as_str()).copied())
+                .filter_map(|r| {
+                    let region = r.region.as_deref().unwrap_or(&s.region);
+                    index.get(&(r.from_stack.as_str(), region)).copied()
+                })
                 .collect();
             needs.sort();
             needs.dedup();
@@ -193,6 +197,30 @@ mod tests {
         );
         assert_eq!(order(&[&blue, &foreign, &network]).unwrap(), vec![2, 0, 1]);
         assert_eq!(referring(&network, &[&blue, &foreign]), vec![0]);
+    }
+
+    #[test]
+    fn a_stack_name_in_two_regions_orders_each_regions_stacks_by_their_own() {
+        let in_region = |mut stack: StackModel, region: &str| {
+            stack.region = region.into();
+            stack
+        };
+        let (app_east, app_west, network_east, network_west) = (
+            model("app", &["network"]),
+            in_region(model("app", &["network"]), "us-west-2"),
+            model("network", &[]),
+            in_region(model("network", &[]), "us-west-2"),
+        );
+        let order = order(&[&app_east, &app_west, &network_east, &network_west]).unwrap();
+        let position = |i: usize| order.iter().position(|&o| o == i).unwrap();
+        assert!(
+            position(2) < position(0),
+            "us-east-1's network first: {order:?}"
+        );
+        assert!(
+            position(3) < position(1),
+            "us-west-2's network first: {order:?}"
+        );
     }
 
     #[test]
