@@ -1296,7 +1296,7 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
         .expect("the record's companion TXT record");
     assert_eq!(
         companion.resource_records()[0].value(),
-        "\"eksform:stack=legacy eksform:address=dns_record.status.legacy.example.com.CNAME eksform:adopted=entry\""
+        "\"eksform:stack=legacy eksform:address=dns_record.status.legacy.example.com.CNAME eksform:region=us-east-1 eksform:adopted=entry\""
     );
 
     // Nothing more to do; and the entries may go, but for the roles outside

@@ -1016,3 +1016,81 @@ async fn destroying_a_stack_that_names_another_stacks_cluster_leaves_that_cluste
     assert_eq!(groups.log_groups().len(), 1, "blue's log group stays");
     assert_eq!(plan_exit_code(&emulator, &blue), 0, "blue is whole");
 }
+
+/// The zone of `dns.zone` and a record `<record>` with one value, for stack
+/// `web` in `region`.
+fn dns_spec(region: &str, record: &str, value: &str) -> String {
+    format!(
+        "stack: web\nregion: {region}\ndns:\n  zone: web.example.com\n  records:\n    - name: {record}.web.example.com\n      type: A\n      values: [\"{value}\"]\n"
+    )
+}
+
+async fn record_names(aws: &AwsClients, zone: &str) -> Vec<String> {
+    let mut names: Vec<String> = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap()
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.r#type().as_str() == "A")
+        .map(|r| r.name().trim_end_matches('.').to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Route 53 is account-wide like IAM: one stack name in two regions, each
+/// with records in one zone, keeps each region's records apart. The second
+/// region uses the first's zone as it is, plans no delete of the first's
+/// records, and its destroy leaves them and the zone.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_stack_name_in_two_regions_keeps_each_regions_records() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let east = write_spec(
+        &dir,
+        "east.yaml",
+        &dns_spec("us-east-1", "east", "192.0.2.10"),
+    );
+    let west = write_spec(
+        &dir,
+        "west.yaml",
+        &dns_spec("eu-west-1", "west", "192.0.2.20"),
+    );
+    apply(&emulator, &east);
+    let zones = zone_ids(&aws, "web.example.com").await;
+    assert_eq!(zones.len(), 1);
+
+    let output = emulator
+        .eksform()
+        .args(["plan"])
+        .arg(&west)
+        .output()
+        .unwrap();
+    let plan = stdout_of(&output);
+    assert!(output.status.success(), "{plan}");
+    assert!(
+        !plan.contains("will be deleted") && !plan.contains("must be replaced"),
+        "eu-west-1's plan takes us-east-1's for its own: {plan}"
+    );
+    apply(&emulator, &west);
+    assert_eq!(zone_ids(&aws, "web.example.com").await, zones, "one zone");
+    assert_eq!(
+        record_names(&aws, &zones[0]).await,
+        ["east.web.example.com", "west.web.example.com"]
+    );
+    assert_eq!(plan_exit_code(&emulator, &east), 0);
+    assert_eq!(plan_exit_code(&emulator, &west), 0);
+
+    destroy(&emulator, &west);
+    assert_eq!(zone_ids(&aws, "web.example.com").await, zones);
+    assert_eq!(
+        record_names(&aws, &zones[0]).await,
+        ["east.web.example.com"]
+    );
+    assert_eq!(plan_exit_code(&emulator, &east), 0, "us-east-1 whole");
+}

@@ -11,9 +11,10 @@ use aws_sdk_route53::types::HostedZoneConfig;
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::hosted_zone::{FoundZone, HostedZone, bare_id, plain_name};
-use eksform_core::kinds::tags::{mark, mark_text, parse_mark, required, tags_of};
+use eksform_core::kinds::tags::{mark, parse_mark, required, tags_of};
 use eksform_core::model::{
-    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, REGION_TAG, STACK_TAG, Status,
+    Value,
 };
 use std::collections::BTreeMap;
 
@@ -48,14 +49,19 @@ pub(crate) async fn stack_zones(
         .iter()
         .filter(|z| z.config().is_none_or(|c| !c.private_zone()))
         .filter_map(|zone| {
-            let mark = zone
-                .config()
-                .and_then(|c| c.comment())
+            let comment = zone.config().and_then(|c| c.comment());
+            let region = comment.and_then(|c| mark_tags(c).remove(REGION_TAG));
+            // The same stack name's zone in another region is that stack's:
+            // here it is found by its name only, used as it is.
+            let here =
+                scope.region.is_empty() || region.as_ref().is_none_or(|r| *r == scope.region);
+            let mark = comment
                 .and_then(parse_mark)
-                .filter(|(stack, _)| stack == &scope.stack);
+                .filter(|(stack, _)| stack == &scope.stack && here);
             let name = plain_name(zone.name());
             (mark.is_some() || named.contains(&name)).then(|| FoundZone {
                 id: bare_id(zone.id()).to_string(),
+                region: region.filter(|_| mark.is_some()),
                 name,
                 mark,
             })
@@ -84,7 +90,11 @@ impl Adapter for HostedZone {
         let mut found = Vec::new();
         for (zone, servers) in zones.into_iter().zip(read) {
             let (address, tags) = match &zone.mark {
-                Some((stack, address)) => (address.clone(), mark(stack, address)),
+                Some((stack, address)) => {
+                    let mut tags = mark(stack, address);
+                    tags.extend(zone.region.clone().map(|r| (REGION_TAG.to_string(), r)));
+                    (address.clone(), tags)
+                }
                 // Unmarked, found by its name: adopted, never deleted.
                 None => (Self::address(), BTreeMap::new()),
             };
@@ -125,7 +135,11 @@ impl Adapter for HostedZone {
             .caller_reference(reference)
             .hosted_zone_config(
                 HostedZoneConfig::builder()
-                    .comment(mark_text(&request.stack, &request.address))
+                    .comment(mark_text_of(
+                        &request.stack,
+                        &request.address,
+                        &tags_of(&request.attributes),
+                    ))
                     .build(),
             )
             .customize()

@@ -19,18 +19,22 @@ pub(crate) fn mark_tags(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A mark text with what a take-over adds (`eksform:adopted=<value>`)
-/// when the tags say so.
+/// A mark text with the region of a global kind's mark (`eksform:region`)
+/// and what a take-over adds (`eksform:adopted=<value>`) when the tags say so.
 pub(crate) fn mark_text_of(
     stack: &str,
     address: &eksform_core::model::Address,
     tags: &BTreeMap<String, String>,
 ) -> String {
-    let mark = eksform_core::kinds::tags::mark_text(stack, address);
-    match tags.get(eksform_core::plan::ADOPTED_TAG) {
-        Some(adopted) => format!("{mark} {}={adopted}", eksform_core::plan::ADOPTED_TAG),
-        None => mark,
+    let mut mark = eksform_core::kinds::tags::mark_text(stack, address);
+    // Route 53 is account-wide: the region tells one stack name's regions apart.
+    if let Some(region) = tags.get(eksform_core::model::REGION_TAG) {
+        mark.push_str(&format!(" {}={region}", eksform_core::model::REGION_TAG));
     }
+    if let Some(adopted) = tags.get(eksform_core::plan::ADOPTED_TAG) {
+        mark.push_str(&format!(" {}={adopted}", eksform_core::plan::ADOPTED_TAG));
+    }
+    mark
 }
 
 #[cfg(test)]

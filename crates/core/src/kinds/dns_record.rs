@@ -174,6 +174,12 @@ impl Kind for DnsRecord {
         "route53"
     }
 
+    /// Route 53 is account-wide: one stack name in two regions keeps two
+    /// sets of records apart by the region in their marks.
+    fn is_global(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "dns_record"
     }

@@ -33,6 +33,8 @@ pub struct FoundZone {
     pub id: String,
     pub name: String,
     pub mark: Option<(String, Address)>,
+    /// The region the mark names (`None`: made before marks named regions).
+    pub region: Option<String>,
 }
 
 /// How each attribute changes and is compared (see `Attribute`).
@@ -71,6 +73,12 @@ impl Kind for HostedZone {
 
     fn service(&self) -> &'static str {
         "route53"
+    }
+
+    /// Route 53 is account-wide: one stack name in two regions keeps two
+    /// sets of records apart by the region in their marks.
+    fn is_global(&self) -> bool {
+        true
     }
 
     fn guarded(&self) -> bool {

@@ -485,9 +485,9 @@ pub trait Kind: Send + Sync + 'static {
         false
     }
 
-    /// Whether the kind belongs to a global service (IAM), whose resources one
-    /// account shares across regions: they carry `eksform:region` in their
-    /// mark, and a region sees only its own.
+    /// Whether the kind belongs to a global service (IAM, Route 53), whose
+    /// resources one account shares across regions: they carry
+    /// `eksform:region` in their mark, and a region sees only its own.
     fn is_global(&self) -> bool {
         false
     }
