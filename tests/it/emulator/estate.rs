@@ -273,3 +273,47 @@ async fn stacks_planned_together_each_find_their_certificates_and_nothing_is_mad
         "no certificate made twice"
     );
 }
+
+/// A certificate requested outside eksform, as Terraform's would be: its ARN.
+async fn certificate_made_elsewhere(aws: &AwsClients, domain: &str) -> String {
+    aws.acm
+        .request_certificate()
+        .domain_name(domain)
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string()
+}
+
+/// The first stack of an estate took its certificate over with an adopt
+/// entry (kept in its spec, as `import terraform` writes it): the estate's
+/// shared read still finds that certificate's validation as that stack's, and
+/// the re-plan has no changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_adopted_certificate_of_one_stack_of_an_estate_stays_validated() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let arn = certificate_made_elsewhere(&aws, "*.blue.example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(
+        &dir,
+        "blue.yaml",
+        &format!(
+            "{}adopt:\n  - {{ address: certificate.web, id: \"{arn}\" }}\n",
+            edge_stack("blue", 43)
+        ),
+    );
+    write_spec(&dir, "green.yaml", &edge_stack("green", 44));
+    let (code, out, stderr) = run(&emulator, &["apply", "--auto-approve"], dir.path());
+    assert_eq!(code, 0, "{out}{stderr}");
+    let (code, plan, stderr) = run(&emulator, &["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(code, 0, "no phantom validation: {plan}{stderr}");
+    assert_eq!(
+        certificates(&aws).await.len(),
+        2,
+        "the adopted one and green's"
+    );
+}
