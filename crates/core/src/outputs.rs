@@ -223,21 +223,25 @@ impl Outputs {
     }
 
     /// The outputs a plan changes: those read from a resource it creates,
-    /// replaces or deletes (see `sources`).
+    /// replaces, deletes or releases (see `sources`), or updates in the
+    /// attribute the output reads (`updated_in_place`).
     pub fn changed_by(plan: &Plan) -> BTreeSet<String> {
-        let changing: Vec<&Address> = plan
-            .resources
-            .iter()
-            .filter(|r| matches!(r.action, Action::Create | Action::Replace | Action::Delete))
-            .map(|r| &r.address)
-            .collect();
         OUTPUT_NAMES
             .iter()
             .filter(|output| {
-                sources(output).iter().any(|source| {
-                    changing
-                        .iter()
-                        .any(|address| is_at_or_under(address, source))
+                plan.resources.iter().any(|change| {
+                    let changes_it = match change.action {
+                        Action::Create | Action::Replace | Action::Delete | Action::Release => true,
+                        // The id an adopted resource's outputs give stays.
+                        Action::Adopt => false,
+                        Action::Update => updated_in_place(output)
+                            .is_some_and(|read| change.changes.iter().any(|c| c.name == read)),
+                        Action::NoOp => false,
+                    };
+                    changes_it
+                        && sources(output)
+                            .iter()
+                            .any(|source| is_at_or_under(&change.address, source))
                 })
             })
             .map(|output| output.to_string())
@@ -397,6 +401,15 @@ fn sources(output: &str) -> Vec<Address> {
         "efsFileSystemIds" => prefix(&["efs_file_system"]),
         "efsAccessPointIds" => prefix(&["efs_access_point"]),
         _ => vec![],
+    }
+}
+
+/// The attribute an output reads that AWS changes in place, if any: the
+/// other outputs are ids, ARNs and names, which only a replacement changes.
+fn updated_in_place(output: &str) -> Option<&'static str> {
+    match output {
+        "podIdentityRoleARNs" => Some("role_arn"),
+        _ => None,
     }
 }
 
@@ -622,7 +635,8 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_changes_the_outputs_of_what_it_creates_replaces_or_deletes_only() {
+    fn a_plan_changes_the_outputs_of_what_it_makes_replaces_deletes_adopts_releases_or_moves_in_place()
+     {
         let plan = plan_of(&[
             ("elastic_ip.nat.us-east-1a", Action::Create),
             ("eks_cluster.main", Action::Update),
@@ -632,6 +646,32 @@ mod tests {
         assert_eq!(
             Outputs::changed_by(&plan),
             BTreeSet::from(["natPublicIPs".to_string()])
+        );
+        // An association moved to another role in place: its output changes;
+        // a change of its tags alone does not.
+        let mut moved = plan_of(&[("pod_identity_association.kube-system.app", Action::Update)]);
+        assert!(Outputs::changed_by(&moved).is_empty());
+        moved.resources[0]
+            .changes
+            .push(crate::plan::AttributeChange {
+                name: "role_arn".into(),
+                before: Some(crate::model::Value::string(
+                    "arn:aws:iam::123456789012:role/a",
+                )),
+                after: Some(crate::model::Value::string(
+                    "arn:aws:iam::123456789012:role/b",
+                )),
+                forces_replacement: false,
+                notes: vec![],
+            });
+        assert_eq!(
+            Outputs::changed_by(&moved),
+            BTreeSet::from(["podIdentityRoleARNs".to_string()])
+        );
+        let released = plan_of(&[("target_group.web.blue", Action::Release)]);
+        assert_eq!(
+            Outputs::changed_by(&released),
+            BTreeSet::from(["targetGroupARNs".to_string()])
         );
         let replaced = plan_of(&[("eks_cluster.main", Action::Replace)]);
         assert_eq!(
