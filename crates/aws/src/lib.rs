@@ -336,9 +336,16 @@ impl AwsClients {
             ecr: aws_sdk_ecr::Client::new(config),
             efs: aws_sdk_efs::Client::new(config),
             // A custom endpoint (an emulator) serves buckets by path, not by host name.
+            // The state bucket's calls (the lock) have no engine retry above them:
+            // S3's SlowDown is waited out longer than other services' throttling.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)
                     .force_path_style(config.endpoint_url().is_some())
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(10)
+                            .with_initial_backoff(Duration::from_millis(200)),
+                    )
                     .build(),
             ),
             cloudformation: aws_sdk_cloudformation::Client::new(config),

@@ -380,19 +380,29 @@ impl StateBucket {
 
     /// Whether `bootstrap` made the bucket.
     pub async fn exists(&self) -> Result<bool, CloudError> {
-        match self.aws.s3.head_bucket().bucket(&self.name).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = error("HeadBucket", e);
-                if e.class == eksform_core::cloud::ErrorClass::NotFound
-                    || e.code.as_deref() == Some("NotFound")
-                {
-                    Ok(false)
-                } else {
-                    Err(e)
+        let head = |_| async {
+            match self.aws.s3.head_bucket().bucket(&self.name).send().await {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    // A HEAD answer has no body: S3's SlowDown is a bare 503.
+                    let slow_down = e.raw_response().is_some_and(|r| r.status().as_u16() == 503);
+                    let mut e = error("HeadBucket", e);
+                    if slow_down {
+                        e.class = eksform_core::cloud::ErrorClass::Throttling;
+                    }
+                    if e.class == eksform_core::cloud::ErrorClass::NotFound
+                        || e.code.as_deref() == Some("NotFound")
+                    {
+                        Ok(false)
+                    } else {
+                        Err(e)
+                    }
                 }
             }
-        }
+        };
+        eksform_core::retry::RetryPolicy::default()
+            .run(head, |_, _| {})
+            .await
     }
 
     /// Takes the stack's lock: one conditional write (`If-None-Match: *`), which
