@@ -493,6 +493,8 @@ fn classify(code: Option<&str>, status: u16) -> ErrorClass {
             ErrorClass::Transient
         }
         _ if status >= 500 && code.is_some() => ErrorClass::Transient,
+        // A HEAD answer has no body, so no code: S3's SlowDown is a bare 503.
+        None if status == 503 => ErrorClass::Throttling,
         // A 5xx without an error code: the emulator's HTML answer for an API it
         // lacks. Retrying cannot help.
         _ => ErrorClass::Rejected,
@@ -603,6 +605,7 @@ mod tests {
         );
         assert_eq!(classify(Some("InternalError"), 500), ErrorClass::Transient);
         assert_eq!(classify(None, 500), ErrorClass::Rejected);
+        assert_eq!(classify(None, 503), ErrorClass::Throttling);
         assert_eq!(
             classify(Some("InvalidParameterValue"), 400),
             ErrorClass::Rejected

@@ -384,12 +384,8 @@ impl StateBucket {
             match self.aws.s3.head_bucket().bucket(&self.name).send().await {
                 Ok(_) => Ok(true),
                 Err(e) => {
-                    // A HEAD answer has no body: S3's SlowDown is a bare 503.
-                    let slow_down = e.raw_response().is_some_and(|r| r.status().as_u16() == 503);
-                    let mut e = error("HeadBucket", e);
-                    if slow_down {
-                        e.class = eksform_core::cloud::ErrorClass::Throttling;
-                    }
+                    // A bare 503 (S3's SlowDown to a HEAD) is throttling (`classify`).
+                    let e = error("HeadBucket", e);
                     if e.class == eksform_core::cloud::ErrorClass::NotFound
                         || e.code.as_deref() == Some("NotFound")
                     {
