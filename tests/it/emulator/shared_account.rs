@@ -1094,3 +1094,80 @@ async fn one_stack_name_in_two_regions_keeps_each_regions_records() {
     );
     assert_eq!(plan_exit_code(&emulator, &east), 0, "us-east-1 whole");
 }
+
+async fn record_values(aws: &AwsClients, zone: &str, name: &str) -> Vec<String> {
+    aws.route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap()
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.r#type().as_str() == "A" && r.name().trim_end_matches('.') == name)
+        .flat_map(|r| r.resource_records().iter().map(|v| v.value().to_string()))
+        .collect()
+}
+
+/// Route 53 keeps one simple record of a name and type in a zone. Where the
+/// one the spec wants is already another stack's, or the same stack's in
+/// another region, the plan says so and stops: a plan that shows a create
+/// apply cannot make (it would fail midway, after other changes) is a plan
+/// that lies. The other's record is neither changed nor taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_another_stack_or_region_holds_is_a_plan_error_not_an_apply_failure() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let east = write_spec(
+        &dir,
+        "east.yaml",
+        &dns_spec("us-east-1", "www", "192.0.2.10"),
+    );
+    apply(&emulator, &east);
+    let zones = zone_ids(&aws, "web.example.com").await;
+    assert_eq!(zones.len(), 1);
+
+    // The same stack in another region wants the same record.
+    let west = write_spec(
+        &dir,
+        "west.yaml",
+        &dns_spec("eu-west-1", "www", "192.0.2.20"),
+    );
+    for command in ["plan", "apply"] {
+        let mut eksform = emulator.eksform();
+        eksform.arg(command);
+        if command == "apply" {
+            eksform.arg("--auto-approve");
+        }
+        let output = eksform.arg(&west).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains("www.web.example.com") && stderr.contains("of stack web in us-east-1"),
+            "{command} names the record and whose it is: {stderr}"
+        );
+    }
+
+    // Another stack in the same region wanting that record in that zone.
+    let api = write_spec(
+        &dir,
+        "api.yaml",
+        "stack: api\nregion: us-east-1\ndns:\n  zone: web.example.com\n  records:\n    - name: www.web.example.com\n      type: A\n      values: [\"192.0.2.30\"]\n",
+    );
+    let output = emulator.eksform().arg("plan").arg(&api).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("www.web.example.com") && stderr.contains("of stack web:"),
+        "{stderr}"
+    );
+
+    assert_eq!(zone_ids(&aws, "web.example.com").await, zones, "one zone");
+    assert_eq!(
+        record_values(&aws, &zones[0], "www.web.example.com").await,
+        ["192.0.2.10"],
+        "us-east-1's record as it was"
+    );
+    assert_eq!(plan_exit_code(&emulator, &east), 0, "us-east-1 whole");
+}

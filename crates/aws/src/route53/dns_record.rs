@@ -24,8 +24,8 @@ use eksform_core::kinds::dns_record::{
 use eksform_core::kinds::hosted_zone::{bare_id, plain_name};
 use eksform_core::kinds::tags::{mark, parse_mark, required, stack_of, tags_of};
 use eksform_core::model::{
-    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value,
-    string_list,
+    ADDRESS_TAG, Address, Attributes, DesiredResource, LiveResource, REGION_TAG, STACK_TAG, Status,
+    Value, string_list,
 };
 use std::collections::BTreeMap;
 
@@ -113,10 +113,14 @@ fn record_id_of(zone_id: &str, key: &RecordKey) -> String {
 
 /// The stack's records in one zone (found by their companions), and the
 /// unmarked records at the (name, type, set identifier) of `wanted` addresses.
+/// With the plan's `region`, a wanted one another stack (or the stack in
+/// another region) holds is an error: Route 53 would refuse the create
+/// midway through an apply.
 async fn records_in_zone(
     aws: &AwsClients,
     zone_id: &str,
     stack: &str,
+    region: Option<&str>,
     wanted: &BTreeMap<RecordKey, Address>,
 ) -> Result<Vec<LiveResource>, CloudError> {
     let records = zone_records(aws, zone_id).await?;
@@ -159,12 +163,26 @@ async fn records_in_zone(
             continue;
         };
         claimed.push(target.clone());
+        let tags = companion
+            .resource_records()
+            .first()
+            .map(|v| mark_tags(v.value()))
+            .unwrap_or_else(|| mark(&owner, &address));
+        let other_region = tags
+            .get(REGION_TAG)
+            .filter(|r| region.is_some_and(|region| region != r.as_str()));
+        if let Some(wanted_at) = wanted.get(&target)
+            && region.is_some()
+            && (owner != stack || other_region.is_some())
+        {
+            return Err(CloudError::rejected(format!(
+                "{wanted_at}: the record `{} {}` in zone {zone_id} is eksform's {address} of stack {owner}{}: Route 53 keeps one record of a name and type, and eksform never changes another stack's: give the spec another name, or remove the record from that stack first",
+                target.0,
+                target.1,
+                other_region.map(|r| format!(" in {r}")).unwrap_or_default(),
+            )));
+        }
         if owner == stack {
-            let tags = companion
-                .resource_records()
-                .first()
-                .map(|v| mark_tags(v.value()))
-                .unwrap_or_else(|| mark(&owner, &address));
             found.extend(live(&target, &address, tags));
         }
     }
@@ -201,10 +219,12 @@ impl Adapter for DnsRecord {
                 ))
             })
             .collect();
+        // A destroy deletes only what is the stack's: no record is in its way.
+        let planning = (!scope.destroying).then_some(scope.region.as_str());
         let zones = stack_zones(aws, scope).await?;
         let read = zones
             .iter()
-            .map(|zone| records_in_zone(aws, &zone.id, &scope.stack, &wanted));
+            .map(|zone| records_in_zone(aws, &zone.id, &scope.stack, planning, &wanted));
         Ok(futures_util::future::try_join_all(read)
             .await?
             .into_iter()
@@ -340,8 +360,14 @@ impl Adapter for DnsRecord {
         live: &LiveResource,
     ) -> Result<Option<LiveResource>, CloudError> {
         let zone_id = required(&live.attributes, "zone_id")?;
-        let found =
-            records_in_zone(aws, zone_id, &stack_of(&live.attributes), &BTreeMap::new()).await?;
+        let found = records_in_zone(
+            aws,
+            zone_id,
+            &stack_of(&live.attributes),
+            None,
+            &BTreeMap::new(),
+        )
+        .await?;
         Ok(found.into_iter().find(|r| r.id == live.id))
     }
 }
