@@ -262,6 +262,118 @@ mod tests {
             .map(|n| *n)
     }
 
+    /// A cloud whose every observation answers with one resource of each of
+    /// two stacks, and records the stack each observation was asked for.
+    #[derive(Default)]
+    struct TwoStacks {
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Cloud for TwoStacks {
+        async fn caller_account(&self) -> Result<String, CloudError> {
+            Ok("123456789012".into())
+        }
+        async fn observe(
+            &self,
+            kind: &'static dyn Kind,
+            scope: &Scope,
+        ) -> Result<Vec<LiveResource>, CloudError> {
+            self.asked.lock().unwrap().push(scope.stack.clone());
+            let address = crate::model::Address::new(&[kind.name(), "main"]);
+            Ok(["a", "b"]
+                .iter()
+                .map(|stack| LiveResource {
+                    address: address.clone(),
+                    kind: kind.name().into(),
+                    id: format!("{stack}-id"),
+                    attributes: [(
+                        "tags".to_string(),
+                        crate::model::Value::string_map(&crate::kinds::tags::mark(stack, &address)),
+                    )]
+                    .into(),
+                    status: crate::model::Status::Ready,
+                })
+                .collect())
+        }
+        async fn create(
+            &self,
+            _: &'static dyn Kind,
+            _: &CreateRequest,
+        ) -> Result<LiveResource, CloudError> {
+            Err(CloudError::rejected("read only"))
+        }
+        async fn update(
+            &self,
+            _: &'static dyn Kind,
+            _: &LiveResource,
+            _: &Attributes,
+        ) -> Result<(), CloudError> {
+            Err(CloudError::rejected("read only"))
+        }
+        async fn delete(&self, _: &'static dyn Kind, _: &LiveResource) -> Result<(), CloudError> {
+            Err(CloudError::rejected("read only"))
+        }
+        async fn name_taken(
+            &self,
+            _: &'static dyn Kind,
+            _: &crate::model::DesiredResource,
+        ) -> Result<Option<String>, CloudError> {
+            Ok(None)
+        }
+        async fn read(
+            &self,
+            _: &'static dyn Kind,
+            _: &LiveResource,
+        ) -> Result<Option<LiveResource>, CloudError> {
+            Ok(None)
+        }
+    }
+
+    fn plan_scope(stack: &str) -> Scope {
+        Scope {
+            stack: stack.into(),
+            from_spec: true,
+            ..Scope::default()
+        }
+    }
+
+    /// The estate's stacks share one read of every stack and each takes its
+    /// own from it; a stack outside the estate, read for a reference by its
+    /// mark alone, is read whole as it would be alone, never served a share
+    /// narrowed by the estate's specs.
+    #[tokio::test]
+    async fn members_share_one_read_and_a_stack_outside_the_estate_is_read_whole() {
+        let kind = crate::kinds::by_name("load_balancer").unwrap();
+        assert!(kind.observes_every_stack());
+        let inner = Arc::new(TwoStacks::default());
+        let shared = SharedObservation::new(inner.clone(), vec![plan_scope("a")]);
+
+        let own = shared.observe(kind, &plan_scope("a")).await.unwrap();
+        assert_eq!(
+            own.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["a-id"]
+        );
+        let again = shared.observe(kind, &plan_scope("a")).await.unwrap();
+        assert_eq!(again.len(), 1);
+
+        let referenced = Scope {
+            from_spec: false,
+            ..plan_scope("b")
+        };
+        let whole = shared.observe(kind, &referenced).await.unwrap();
+        assert_eq!(
+            whole.len(),
+            2,
+            "the reference's read is the inner cloud's answer as it is"
+        );
+        assert_eq!(
+            *inner.asked.lock().unwrap(),
+            [EVERY_STACK, "b"],
+            "one read for the members, one of its own for the stack outside"
+        );
+    }
+
     #[tokio::test]
     async fn off_reads_every_time_on_reads_once_and_keeps_no_failure() {
         let calls = AtomicUsize::new(0);
