@@ -69,11 +69,8 @@ impl Scope {
     /// a resource for this scope: for every stack's read, if it admits it for
     /// any of the stacks served (all when they are not known).
     pub fn admits(&self, may_hold: impl Fn(&Scope) -> bool) -> bool {
-        if self.stack == crate::kinds::tags::EVERY_STACK {
-            self.members.is_empty() || self.members.iter().any(may_hold)
-        } else {
-            may_hold(self)
-        }
+        let served = self.served();
+        served.is_empty() || served.into_iter().any(may_hold)
     }
 
     /// Whether a resource's `eksform:stack` tag marks it as this scope's
