@@ -141,9 +141,19 @@ pub(super) async fn taken_names(
         .filter(|r| r.action == plan::Action::Create);
     let checks = creates.filter_map(|change| {
         let kind = kinds::by_name(&change.kind)?;
-        let desired = change.desired.as_ref()?;
+        // With the values the plan resolved (an OIDC provider's issuer is
+        // its cluster's, known once the cluster stands).
+        let mut desired = change.desired.clone()?;
+        for attribute in &change.changes {
+            if let Some(after) = &attribute.after {
+                desired
+                    .attributes
+                    .insert(attribute.name.clone(), after.clone());
+            }
+        }
         let cloud = cloud.clone();
         Some(async move {
+            let desired = &desired;
             let taken = retry
                 .run(|_| cloud.name_taken(kind, desired), |_, _| {})
                 .await?;

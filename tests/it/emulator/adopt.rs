@@ -25,8 +25,9 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use eksform_aws::AwsClients;
+use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
-use eksform_testkit::emulator::{Emulator, apply, plan_exit_code, write_spec};
+use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, write_spec};
 
 use super::{REGION, tags};
 use crate::EKSFORM;
@@ -37,6 +38,13 @@ const EKS_TRUST: &str = r#"{
   "Version": "2012-10-17",
   "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks.amazonaws.com" },
                   "Action": ["sts:AssumeRole", "sts:TagSession"] }]
+}"#;
+/// The cluster role's trust as older eksctl and Terraform wrote it, without
+/// `sts:TagSession`: eksform's plan takes it as it is, and so must apply.
+const EKS_TRUST_WITHOUT_TAG_SESSION: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{ "Effect": "Allow", "Principal": { "Service": "eks.amazonaws.com" },
+                  "Action": "sts:AssumeRole" }]
 }"#;
 const FARGATE_TRUST: &str = r#"{
   "Version": "2012-10-17",
@@ -351,7 +359,7 @@ async fn build_estate(aws: &AwsClients) -> Estate {
     let cluster_role_arn = role(
         aws,
         "legacy-eks-cluster",
-        EKS_TRUST,
+        EKS_TRUST_WITHOUT_TAG_SESSION,
         &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
     )
     .await;
@@ -1158,6 +1166,12 @@ async fn an_estate_made_outside_eksform_is_taken_over_without_a_create_replace_o
     for (name, address) in [("legacy-eks-cluster", "iam_role.cluster")] {
         let role = aws.iam.get_role().role_name(name).send().await.unwrap();
         assert_eq!(role.role().unwrap().path(), "/", "{name} keeps its path");
+        let trust = role.role().unwrap().assume_role_policy_document().unwrap();
+        assert_eq!(
+            canonical_policy(&url_decode(trust)),
+            canonical_policy(EKS_TRUST_WITHOUT_TAG_SESSION),
+            "{name} keeps its trust: the plan showed no change to it"
+        );
         let role_tags = aws
             .iam
             .list_role_tags()
@@ -1550,4 +1564,123 @@ async fn a_hosted_zone_another_stack_owns_is_never_taken_by_its_name() {
     let after = comment(aws.route53.list_hosted_zones().send().await.unwrap());
     assert_eq!(after, before, "the dns stack's mark is unchanged");
     assert_eq!(plan_exit_code(&emulator, &owner), 0);
+}
+
+/// The OIDC providers of an issuer: (ARN, tags).
+async fn issuer_providers(
+    aws: &AwsClients,
+    issuer: &str,
+) -> Vec<(String, BTreeMap<String, String>)> {
+    let issuer = issuer.trim_start_matches("https://");
+    let list = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for arn in list
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .filter(|arn| arn.ends_with(&format!(":oidc-provider/{issuer}")))
+    {
+        let provider = aws
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = provider
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        found.push((arn.to_string(), tags));
+    }
+    found
+}
+
+/// `eksctl utils associate-iam-oidc-provider` (the load balancer
+/// controller's install guide runs it) makes the cluster's provider outside
+/// eksform. Turning on `withOIDC` then must not plan a create that IAM
+/// refuses midway through apply: the plan stops, naming the provider and the
+/// adopt entry that takes it over; with that entry, apply takes it over
+/// (one provider still), and it is the stack's from then on.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_provider_made_outside_eksform_for_the_clusters_issuer_is_named_then_taken_over() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = "stack: tenant\nregion: us-east-1\nvpc:\n  cidr: 10.40.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: Single\ncluster:\n  name: tenant-eks\n  version: \"1.31\"\n";
+    let spec = write_spec(&dir, "tenant.yaml", base);
+    apply(&emulator, &spec);
+
+    let described = aws
+        .eks
+        .describe_cluster()
+        .name("tenant-eks")
+        .send()
+        .await
+        .unwrap();
+    let issuer = described
+        .cluster()
+        .and_then(|c| c.identity()?.oidc()?.issuer())
+        .unwrap()
+        .to_string();
+    let arn = aws
+        .iam
+        .create_open_id_connect_provider()
+        .url(&issuer)
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap()
+        .open_id_connect_provider_arn()
+        .unwrap()
+        .to_string();
+
+    let with_oidc = format!("{base}iam:\n  withOIDC: true\n");
+    let spec = write_spec(&dir, "tenant.yaml", &with_oidc);
+    for command in ["plan", "apply"] {
+        let mut eksform = emulator.eksform();
+        eksform.arg(command);
+        if command == "apply" {
+            eksform.arg("--auto-approve");
+        }
+        let output = eksform.arg(&spec).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&arn) && stderr.contains("adopt"),
+            "{command} names the provider and the adopt entry: {stderr}"
+        );
+    }
+    assert_eq!(
+        issuer_providers(&aws, &issuer).await,
+        [(arn.clone(), BTreeMap::new())],
+        "the provider as it was made"
+    );
+
+    let adopting =
+        format!("{with_oidc}adopt:\n  - {{ address: oidc_provider.main, id: \"{arn}\" }}\n");
+    let spec = write_spec(&dir, "tenant.yaml", &adopting);
+    assert_eq!(plan_exit_code(&emulator, &spec), 2);
+    apply(&emulator, &spec);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    let providers = issuer_providers(&aws, &issuer).await;
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    assert_eq!(providers[0].0, arn, "taken over, not made again");
+    assert_eq!(
+        providers[0].1.get("eksform:stack").map(String::as_str),
+        Some("tenant")
+    );
+
+    destroy(&emulator, &spec);
+    assert_eq!(
+        issuer_providers(&aws, &issuer).await,
+        [],
+        "the stack's since its adopt entry: gone with its cluster"
+    );
 }

@@ -9,8 +9,8 @@ use crate::{Adapter, AwsClients, Finding, deleted, error, found};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::oidc_provider::OidcProvider;
-use eksform_core::kinds::tags::{required, tag_changes};
-use eksform_core::model::{Attributes, DesiredResource, LiveResource, Status, Value};
+use eksform_core::kinds::tags::{required, stack_of, tag_changes};
+use eksform_core::model::{Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value};
 
 /// What IAM answers for the provider of that ARN; `None` when there is none.
 /// The cluster's provider (below) and GitHub's (`deploy_roles`) are read so.
@@ -178,6 +178,56 @@ impl Adapter for OidcProvider {
         let mut created = request.created(self.name(), arn.clone(), Status::Ready);
         created.attributes.insert("arn".into(), Value::string(arn));
         Ok(created)
+    }
+
+    /// IAM keeps one provider per issuer: one made outside eksform for the
+    /// cluster's (`eksctl utils associate-iam-oidc-provider`, Terraform) is a
+    /// plan error naming the adopt entry that takes it over, not a create
+    /// that fails midway through apply.
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        // Unknown until the cluster stands: a new cluster's issuer is new.
+        let Some(url) = desired.attributes.get("url").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let suffix = format!(
+            ":oidc-provider/{}",
+            url.trim_start_matches("https://").trim_end_matches('/')
+        );
+        let list = aws
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| error("ListOpenIDConnectProviders", e))?;
+        let Some(arn) = list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|entry| entry.arn())
+            .find(|arn| arn.ends_with(&suffix))
+        else {
+            return Ok(None);
+        };
+        let Some(provider) = get_provider(aws, arn).await? else {
+            return Ok(None);
+        };
+        let owner = tag_map(provider.tags()).remove(STACK_TAG);
+        // The stack's own that its observation did not show: no stranger's.
+        if owner.as_deref() == Some(stack_of(&desired.attributes).as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(match owner {
+            Some(owner) => format!(
+                "the OIDC provider of the cluster's issuer ({arn}) is stack {owner}'s: IAM keeps one per issuer, and eksform never takes another stack's"
+            ),
+            None => format!(
+                "an OIDC provider of the cluster's issuer already exists ({arn}), made outside eksform (eksctl utils associate-iam-oidc-provider makes one): IAM keeps one per issuer; take it over with `adopt: [{{ address: {}, id: {arn} }}]`",
+                desired.address
+            ),
+        }))
     }
 
     async fn update(
