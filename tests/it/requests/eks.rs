@@ -561,6 +561,67 @@ async fn an_entry_another_stack_marked_is_never_taken_over() {
     );
 }
 
+/// The plan's check before a create of the spec's entry, the cluster
+/// standing: DescribeAccessEntry answering `existing` (`None`: no entry).
+async fn taken_by(existing: Option<&'static [(&'static str, &'static str)]>) -> Option<String> {
+    let describe = match existing {
+        Some(tags) => mock!(Client::describe_access_entry).then_output(|| existing_entry(tags)),
+        None => mock!(Client::describe_access_entry).then_error(|| {
+            aws_sdk_eks::operation::describe_access_entry::DescribeAccessEntryError::ResourceNotFoundException(
+                aws_sdk_eks::types::error::ResourceNotFoundException::builder()
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("ResourceNotFoundException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        }),
+    };
+    let list = mock!(Client::list_associated_access_policies).then_output(admin_on_the_cluster);
+    // Only reads are answered: any change would fail the check.
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe, &list]);
+    let mut desired =
+        eksform_core::model::DesiredResource::new("access_entry", AccessEntry::address(ADMINS));
+    desired.attributes = entry_attributes(vec![(VIEW_POLICY, scope("namespace", &["apps"]))]);
+    AccessEntry
+        .name_taken(&clients(eks), &desired)
+        .await
+        .expect("the check reads only")
+}
+
+#[tokio::test]
+async fn an_entry_made_outside_eksform_in_a_standing_cluster_stops_the_plan_naming_its_adopt_entry()
+{
+    // Another team's admin entry for the principal the spec lists: a create
+    // would take it over at apply and drop its cluster admin unseen.
+    let taken = taken_by(Some(&[])).await.expect("the entry is in the way");
+    assert!(taken.contains(ADMINS), "{taken}");
+    assert!(taken.contains("AmazonEKSClusterAdminPolicy"), "{taken}");
+    assert!(
+        taken.contains(&format!(
+            "adopt: [{{ address: {}, id: {ADMINS} }}]",
+            AccessEntry::address(ADMINS)
+        )),
+        "{taken}"
+    );
+
+    let another = taken_by(Some(&[
+        ("eksform:stack", "other"),
+        ("eksform:address", "x"),
+    ]))
+    .await
+    .expect("another stack's entry is in the way");
+    assert!(another.contains("stack other's"), "{another}");
+
+    assert_eq!(taken_by(None).await, None, "no entry: the create makes it");
+    assert_eq!(
+        taken_by(Some(&[("eksform:stack", "prd"), ("eksform:address", "x")])).await,
+        None,
+        "the stack's own is no stranger"
+    );
+}
+
 // Add-ons: missing from the emulator too.
 
 use aws_sdk_eks::operation::create_addon::CreateAddonOutput;

@@ -145,6 +145,20 @@ async fn take_over_unmarked(
     Ok(created)
 }
 
+/// An entry's policies by their names (`AmazonEKSClusterAdminPolicy`), for
+/// messages; `none` when it has none.
+fn policy_names(attributes: &Attributes) -> String {
+    let names: Vec<String> = policies(attributes)
+        .into_keys()
+        .map(|arn| crate::last_part(&arn).to_string())
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// Associates and disassociates access policies so that exactly `wanted` apply.
 async fn sync_policies(
     aws: &AwsClients,
@@ -261,6 +275,45 @@ impl Adapter for AccessEntry {
             created.attributes.insert("arn".into(), Value::string(arn));
         }
         Ok(created)
+    }
+
+    /// An entry EKS already holds for the principal in a cluster that stands
+    /// when the plan is made: EKS's for the cluster's creator, eksctl's or a
+    /// person's, with policies of its own. A create would take it over at
+    /// apply (`take_over_unmarked`, meant for a cluster the same apply makes)
+    /// and set the spec's policies, a cluster admin's going unseen: the plan
+    /// stops and names the adopt entry, under which it shows the policies'
+    /// changes.
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        let known = |name: &str| desired.attributes.get(name).and_then(Value::as_str);
+        // Unknown until the cluster or the principal stands: nothing to meet.
+        let (Some(cluster), Some(principal)) = (known("cluster_name"), known("principal_arn"))
+        else {
+            return Ok(None);
+        };
+        let existing = match read(aws, cluster, principal).await {
+            Ok(Some(existing)) => existing,
+            Ok(None) => return Ok(None),
+            // The emulator answers the API it lacks without an error code: its
+            // observation said so already (`cluster_parts`).
+            Err(e) if e.code.is_none() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(match existing.tags.get(STACK_TAG) {
+            Some(owner) if *owner == stack_of(&desired.attributes) => None,
+            Some(owner) => Some(format!(
+                "the access entry of {principal} in cluster {cluster} is stack {owner}'s: eksform never takes another stack's"
+            )),
+            None => Some(format!(
+                "an access entry of {principal} already exists in cluster {cluster}, made outside eksform (EKS makes one for the cluster's creator; eksctl and people add others), with policies {}: take it over with `adopt: [{{ address: {}, id: {principal} }}]`, and the plan shows what changes in its policies",
+                policy_names(&existing.attributes),
+                desired.address
+            )),
+        })
     }
 
     /// By the principal's ARN (what names an entry), in the spec's cluster.
