@@ -174,6 +174,22 @@ pub fn apply(emulator: &Emulator, spec: &Path) {
         .success();
 }
 
+/// `plan` and `apply --auto-approve` of a spec the plan refuses: each must
+/// exit 1 saying every one of `expected`. Returns what apply said.
+pub fn refused(emulator: &Emulator, spec: &Path, expected: &[&str]) -> String {
+    let mut said = String::new();
+    for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let output = emulator.eksform().args(args).arg(spec).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        for words in expected {
+            assert!(stderr.contains(words), "{args:?} says `{words}`: {stderr}");
+        }
+        said = stderr;
+    }
+    said
+}
+
 /// `destroy --auto-approve`, which must succeed.
 pub fn destroy(emulator: &Emulator, spec: &Path) {
     emulator

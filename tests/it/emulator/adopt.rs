@@ -27,7 +27,7 @@ use aws_sdk_route53::types::{
 use eksform_aws::AwsClients;
 use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
-use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, write_spec};
+use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, refused, write_spec};
 
 use super::{REGION, tags};
 use crate::EKSFORM;
@@ -1414,20 +1414,6 @@ fn vpc_spec(stack: &str, cidr: &str, adopt: &str) -> String {
 
 /// Runs `plan` and `apply --auto-approve`: both must fail with exit 1 and
 /// say `expected`; returns plan's words.
-fn refused(emulator: &Emulator, spec: &std::path::Path, expected: &[&str]) -> String {
-    let mut said = String::new();
-    for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-        let output = emulator.eksform().args(args).arg(spec).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        for words in expected {
-            assert!(stderr.contains(words), "{args:?} says `{words}`: {stderr}");
-        }
-        said = stderr;
-    }
-    said
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_adopt_entry_whose_id_does_not_exist_fails_and_changes_nothing() {
     let emulator = Emulator::start(EKSFORM);
@@ -1643,20 +1629,8 @@ async fn an_oidc_provider_made_outside_eksform_for_the_clusters_issuer_is_named_
 
     let with_oidc = format!("{base}iam:\n  withOIDC: true\n");
     let spec = write_spec(&dir, "tenant.yaml", &with_oidc);
-    for command in ["plan", "apply"] {
-        let mut eksform = emulator.eksform();
-        eksform.arg(command);
-        if command == "apply" {
-            eksform.arg("--auto-approve");
-        }
-        let output = eksform.arg(&spec).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
-        assert!(
-            stderr.contains(&arn) && stderr.contains("adopt"),
-            "{command} names the provider and the adopt entry: {stderr}"
-        );
-    }
+    // The plan and apply both stop, naming the provider and the adopt entry.
+    refused(&emulator, &spec, &[&arn, "adopt"]);
     assert_eq!(
         issuer_providers(&aws, &issuer).await,
         [(arn.clone(), BTreeMap::new())],

@@ -28,6 +28,31 @@ pub(crate) async fn get_provider(
     )
 }
 
+/// Whether a provider's ARN is that of the issuer `url` (IAM names a
+/// provider by its URL without the scheme).
+fn of_issuer(arn: &str, url: &str) -> bool {
+    arn.ends_with(&format!(
+        ":oidc-provider/{}",
+        url.trim_start_matches("https://").trim_end_matches('/')
+    ))
+}
+
+/// The ARN of the account's provider of the issuer `url`, if any.
+async fn provider_of_issuer(aws: &AwsClients, url: &str) -> Result<Option<String>, CloudError> {
+    let list = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| error("ListOpenIDConnectProviders", e))?;
+    Ok(list
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|entry| entry.arn())
+        .find(|arn| of_issuer(arn, url))
+        .map(str::to_string))
+}
+
 /// The provider of that ARN, as `finding` wants it.
 async fn describe(
     kind: &OidcProvider,
@@ -117,12 +142,6 @@ impl Adapter for OidcProvider {
         };
         let (list, issuers) = tokio::try_join!(list, issuers)?;
         // An adopt entry's provider (by ARN or URL) is the stack's too.
-        let of_url = |arn: &str, url: &str| {
-            arn.ends_with(&format!(
-                ":oidc-provider/{}",
-                url.trim_start_matches("https://").trim_end_matches('/')
-            ))
-        };
         let adopted = |arn: &str| {
             scope.admits(|stack| {
                 stack
@@ -130,11 +149,11 @@ impl Adapter for OidcProvider {
                     .iter()
                     .filter(|d| d.kind == self.name())
                     .filter_map(|d| d.adopt.as_deref())
-                    .any(|id| id == arn || of_url(arn, id))
+                    .any(|id| id == arn || of_issuer(arn, id))
             })
         };
         let issued = |arn: &&str| match &issuers {
-            Some(issuers) => issuers.iter().any(|issuer| of_url(arn, issuer)) || adopted(arn),
+            Some(issuers) => issuers.iter().any(|issuer| of_issuer(arn, issuer)) || adopted(arn),
             None => true,
         };
         // Tags come only with Get: one call per provider read, all at once.
@@ -193,25 +212,10 @@ impl Adapter for OidcProvider {
         let Some(url) = desired.attributes.get("url").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let suffix = format!(
-            ":oidc-provider/{}",
-            url.trim_start_matches("https://").trim_end_matches('/')
-        );
-        let list = aws
-            .iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(|e| error("ListOpenIDConnectProviders", e))?;
-        let Some(arn) = list
-            .open_id_connect_provider_list()
-            .iter()
-            .filter_map(|entry| entry.arn())
-            .find(|arn| arn.ends_with(&suffix))
-        else {
+        let Some(arn) = provider_of_issuer(aws, url).await? else {
             return Ok(None);
         };
-        let Some(provider) = get_provider(aws, arn).await? else {
+        let Some(provider) = get_provider(aws, &arn).await? else {
             return Ok(None);
         };
         let owner = tag_map(provider.tags()).remove(STACK_TAG);
@@ -289,20 +293,8 @@ impl Adapter for OidcProvider {
         let arn = if id.starts_with("arn:") {
             id.to_string()
         } else {
-            let host_path = id.trim_start_matches("https://").trim_end_matches('/');
-            let list = aws
-                .iam
-                .list_open_id_connect_providers()
-                .send()
-                .await
-                .map_err(|e| error("ListOpenIDConnectProviders", e))?;
-            let found = list
-                .open_id_connect_provider_list()
-                .iter()
-                .filter_map(|entry| entry.arn())
-                .find(|arn| arn.ends_with(&format!(":oidc-provider/{host_path}")));
-            match found {
-                Some(arn) => arn.to_string(),
+            match provider_of_issuer(aws, id).await? {
+                Some(arn) => arn,
                 None => return Ok(None),
             }
         };
