@@ -390,7 +390,7 @@ pub fn diff(
                 kind: resource.kind.clone(),
                 action: Action::Create,
                 reason: None,
-                warnings: Vec::new(),
+                warnings: kind.warn_create(resource, &|address| known.contains_key(address)),
                 notes: Vec::new(),
                 changes: resource
                     .attributes
@@ -1079,6 +1079,44 @@ mod tests {
             .as_map()
             .unwrap();
         assert_eq!(after.keys().collect::<Vec<_>>(), ["owner"]);
+    }
+
+    #[test]
+    fn an_add_on_made_in_a_cluster_that_already_runs_warns_that_eks_overwrites_its_fields() {
+        let cluster = crate::kinds::EksCluster::address();
+        let tags = tags_value(&[("eksform:stack", "dev")]);
+        let desired = vec![
+            DesiredResource::new("eks_cluster", cluster.clone())
+                .with("name", Value::string("dev"))
+                .with("tags", tags.clone()),
+            DesiredResource::new("addon", Address("addon.vpc-cni".into()))
+                .with("addon_name", Value::string("vpc-cni"))
+                .with("cluster_name", Value::reference(&cluster, "name"))
+                .with("tags", tags.clone()),
+        ];
+        let standing = LiveResource {
+            address: cluster.clone(),
+            kind: "eks_cluster".into(),
+            id: "dev".into(),
+            attributes: desired[0].attributes.clone(),
+            status: Status::Ready,
+        };
+        let into_standing = diff(&desired, std::slice::from_ref(&standing)).unwrap();
+        let addon = into_standing
+            .iter()
+            .find(|c| c.kind == "addon")
+            .expect("the add-on is made");
+        assert_eq!(addon.action, Action::Create);
+        assert!(
+            addon.warnings.len() == 1
+                && addon.warnings[0].contains("self-managed vpc-cni")
+                && addon.warnings[0].contains("OVERWRITE"),
+            "{:?}",
+            addon.warnings
+        );
+        // With its new cluster nothing is installed yet to overwrite.
+        let with_its_cluster = diff(&desired, &[]).unwrap();
+        assert!(with_its_cluster.iter().all(|c| c.warnings.is_empty()));
     }
 
     #[test]

@@ -78,6 +78,28 @@ impl Kind for Addon {
         ATTRIBUTES
     }
 
+    /// An add-on made in a cluster that already runs meets whatever is
+    /// installed there (the self-managed vpc-cni, CoreDNS and kube-proxy EKS
+    /// and eksctl install, tuned with kubectl or Helm): apply asks EKS to
+    /// overwrite the fields its configuration sets, so the plan says so.
+    fn warn_create(
+        &self,
+        resource: &DesiredResource,
+        standing: &dyn Fn(&Address) -> bool,
+    ) -> Vec<String> {
+        if !standing(&EksCluster::address()) {
+            return Vec::new();
+        }
+        let name = resource
+            .attributes
+            .get("addon_name")
+            .and_then(Value::as_str)
+            .unwrap_or("the add-on");
+        vec![format!(
+            "made in a cluster that already runs: EKS overwrites the fields of an installed self-managed {name} that its configuration sets (resolve conflicts: OVERWRITE); changes made to them with kubectl or Helm are lost"
+        )]
+    }
+
     fn planned(
         &self,
         attribute: &str,

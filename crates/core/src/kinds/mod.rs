@@ -560,6 +560,17 @@ pub trait Kind: Send + Sync + 'static {
         None
     }
 
+    /// What a create loses that users may rely on, given which of the
+    /// stack's resources already stand (`standing`): shown as warnings in
+    /// the plan.
+    fn warn_create(
+        &self,
+        _resource: &DesiredResource,
+        _standing: &dyn Fn(&Address) -> bool,
+    ) -> Vec<String> {
+        Vec::new()
+    }
+
     /// What the plan says of deleting the live resource beyond its address
     /// (an EFS file system's size): notes of its delete.
     fn delete_notes(&self, _live: &LiveResource) -> Vec<String> {
