@@ -146,6 +146,21 @@ impl Drop for Emulator {
     }
 }
 
+/// An IAM OIDC provider of `issuer` made outside eksform, as `eksctl utils
+/// associate-iam-oidc-provider` makes it: its ARN.
+pub async fn oidc_provider_made_outside_eksform(aws: &AwsClients, issuer: &str) -> String {
+    aws.iam
+        .create_open_id_connect_provider()
+        .url(issuer)
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap()
+        .open_id_connect_provider_arn()
+        .unwrap()
+        .to_string()
+}
+
 /// Writes a spec into a temporary directory and returns its path.
 pub fn write_spec(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);

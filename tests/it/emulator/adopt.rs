@@ -27,7 +27,10 @@ use aws_sdk_route53::types::{
 use eksform_aws::AwsClients;
 use eksform_core::kinds::iam_role::{canonical_policy, url_decode};
 use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
-use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, refused, write_spec};
+use eksform_testkit::emulator::{
+    Emulator, apply, destroy, oidc_provider_made_outside_eksform, plan_exit_code, refused,
+    write_spec,
+};
 
 use super::{REGION, tags};
 use crate::EKSFORM;
@@ -1615,17 +1618,7 @@ async fn an_oidc_provider_made_outside_eksform_for_the_clusters_issuer_is_named_
         .and_then(|c| c.identity()?.oidc()?.issuer())
         .unwrap()
         .to_string();
-    let arn = aws
-        .iam
-        .create_open_id_connect_provider()
-        .url(&issuer)
-        .client_id_list("sts.amazonaws.com")
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let arn = oidc_provider_made_outside_eksform(&aws, &issuer).await;
 
     let with_oidc = format!("{base}iam:\n  withOIDC: true\n");
     let spec = write_spec(&dir, "tenant.yaml", &with_oidc);

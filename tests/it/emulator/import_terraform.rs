@@ -27,7 +27,9 @@ use aws_sdk_route53::types::{
 use eksform_aws::AwsClients;
 use eksform_core::model::STACK_TAG;
 use eksform_testkit::assertions::marked_by;
-use eksform_testkit::emulator::{Emulator, apply, plan_exit_code};
+use eksform_testkit::emulator::{
+    Emulator, apply, oidc_provider_made_outside_eksform, plan_exit_code,
+};
 use serde_json::{Value as Json, json};
 
 use super::{REGION, tags};
@@ -371,17 +373,7 @@ async fn build_estate(aws: &AwsClients) -> (Ids, Json) {
         .and_then(|o| o.issuer())
         .unwrap()
         .to_string();
-    let oidc_provider = aws
-        .iam
-        .create_open_id_connect_provider()
-        .url(&issuer)
-        .client_id_list("sts.amazonaws.com")
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let oidc_provider = oidc_provider_made_outside_eksform(aws, &issuer).await;
     let node_group = aws
         .eks
         .create_nodegroup()
