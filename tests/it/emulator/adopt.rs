@@ -430,17 +430,7 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .unwrap()
         .issuer()
         .unwrap();
-    let oidc_provider = aws
-        .iam
-        .create_open_id_connect_provider()
-        .url(issuer)
-        .client_id_list("sts.amazonaws.com")
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let oidc_provider = oidc_provider_made_outside_eksform(aws, issuer).await;
     aws.eks
         .create_nodegroup()
         .cluster_name("legacy-eks")

@@ -1025,9 +1025,9 @@ fn dns_spec(region: &str, record: &str, value: &str) -> String {
     )
 }
 
-async fn record_names(aws: &AwsClients, zone: &str) -> Vec<String> {
-    let mut names: Vec<String> = aws
-        .route53
+/// The zone's A records: (name without the final dot, values).
+async fn a_records(aws: &AwsClients, zone: &str) -> Vec<(String, Vec<String>)> {
+    aws.route53
         .list_resource_record_sets()
         .hosted_zone_id(zone)
         .send()
@@ -1036,7 +1036,23 @@ async fn record_names(aws: &AwsClients, zone: &str) -> Vec<String> {
         .resource_record_sets()
         .iter()
         .filter(|r| r.r#type().as_str() == "A")
-        .map(|r| r.name().trim_end_matches('.').to_string())
+        .map(|r| {
+            (
+                r.name().trim_end_matches('.').to_string(),
+                r.resource_records()
+                    .iter()
+                    .map(|v| v.value().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn record_names(aws: &AwsClients, zone: &str) -> Vec<String> {
+    let mut names: Vec<String> = a_records(aws, zone)
+        .await
+        .into_iter()
+        .map(|(name, _)| name)
         .collect();
     names.sort();
     names
@@ -1096,16 +1112,11 @@ async fn one_stack_name_in_two_regions_keeps_each_regions_records() {
 }
 
 async fn record_values(aws: &AwsClients, zone: &str, name: &str) -> Vec<String> {
-    aws.route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    a_records(aws, zone)
         .await
-        .unwrap()
-        .resource_record_sets()
-        .iter()
-        .filter(|r| r.r#type().as_str() == "A" && r.name().trim_end_matches('.') == name)
-        .flat_map(|r| r.resource_records().iter().map(|v| v.value().to_string()))
+        .into_iter()
+        .filter(|(record, _)| record == name)
+        .flat_map(|(_, values)| values)
         .collect()
 }
 

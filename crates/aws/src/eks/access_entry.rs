@@ -298,9 +298,9 @@ impl Adapter for AccessEntry {
         let existing = match read(aws, cluster, principal).await {
             Ok(Some(existing)) => existing,
             Ok(None) => return Ok(None),
-            // The emulator answers the API it lacks without an error code: its
-            // observation said so already (`cluster_parts`).
-            Err(e) if e.code.is_none() => return Ok(None),
+            // The emulator lacks the API: its observation said so already
+            // (`cluster_parts`).
+            Err(e) if crate::preflight::not_implemented(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
         Ok(match existing.tags.get(STACK_TAG) {

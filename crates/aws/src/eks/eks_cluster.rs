@@ -618,7 +618,9 @@ where
         Ok(names) => Ok(names),
         Err(e) => {
             let e = error(operation, e);
-            if e.code.is_none() {
+            // Not any error without a code: a timeout has none either, and
+            // must not read as "nothing there".
+            if crate::preflight::not_implemented(&e) {
                 aws.warnings.warn(format!(
                     "this endpoint does not answer {operation}; nothing of it was observed"
                 ));
