@@ -41,6 +41,9 @@ pub enum Hold {
     Action(&'static str),
     /// The n-th call (counting from 1) and every one after it.
     FromCall(u64),
+    /// Every REST call whose path ends so (`/update-config`: EKS's
+    /// UpdateNodegroupConfig), where the action is not named in the request.
+    PathEnding(&'static str),
 }
 
 /// A running proxy; it stops when dropped.
@@ -202,6 +205,20 @@ impl Drop for Proxy {
     }
 }
 
+/// A proxy to `upstream` that keeps the calls `hold` says waiting until
+/// `Proxy::let_go`: a run stopped at a known point, whatever the machine's pace.
+pub async fn holding(upstream: &str, hold: Hold) -> Proxy {
+    start(
+        upstream,
+        Behaviour {
+            hold: Some(hold),
+            ..Behaviour::default()
+        },
+    )
+    .await
+    .expect("the proxy starts on loopback")
+}
+
 /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`) on a free loopback port.
 pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Proxy> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -271,6 +288,7 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                         let held_here = match behaviour.hold {
                             Some(Hold::Action(held)) => held == action,
                             Some(Hold::FromCall(from)) => n >= from,
+                            Some(Hold::PathEnding(end)) => call.path.ends_with(end),
                             None => false,
                         };
                         if held_here {

@@ -19,6 +19,20 @@ pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until a call reached `gate`'s hold, failing if `child` (the run
+/// sending the calls) ended first.
+pub async fn until_held(gate: &crate::proxy::Proxy, child: &mut Child, what: &str) {
+    until(what, || {
+        gate.held() > 0 || child.try_wait().is_ok_and(|exited| exited.is_some())
+    })
+    .await;
+    assert!(
+        gate.held() > 0,
+        "{what}: the run ended first ({:?})",
+        child.try_wait()
+    );
+}
+
 /// A child's standard error, read line by line as it comes.
 pub struct Lines {
     lines: std::sync::mpsc::Receiver<String>,

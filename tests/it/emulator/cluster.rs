@@ -6,6 +6,8 @@
 use eksform_aws::AwsClients;
 use eksform_testkit::assertions::assert_nothing_marked;
 use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, write_spec};
+use eksform_testkit::proxy::{self, Hold};
+use eksform_testkit::waiting::until_held;
 
 use super::{REGION, assert_no_clusters, cluster_spec, network_spec};
 use crate::EKSFORM;
@@ -567,6 +569,56 @@ async fn a_whole_eks_stack_applies_updates_in_place_and_destroys_cleanly() {
     assert_nothing_marked(&aws, "all").await;
 }
 
+/// A stack of one node group `general` in cluster `sized-eks`, its bounds
+/// and desiredCapacity as given.
+fn sized_spec(min: u32, max: u32, desired: u32) -> String {
+    format!(
+        "stack: sized\nregion: {REGION}\nvpc:\n  cidr: 10.96.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: sized-eks\n  version: \"1.31\"\nmanagedNodeGroups:\n  - name: general\n    minSize: {min}\n    maxSize: {max}\n    desiredCapacity: {desired}\n"
+    )
+}
+
+/// The one node group of `sized-eks` (its name carries a hash).
+async fn sized_group(aws: &AwsClients) -> String {
+    aws.eks
+        .list_nodegroups()
+        .cluster_name("sized-eks")
+        .send()
+        .await
+        .unwrap()
+        .nodegroups()[0]
+        .clone()
+}
+
+/// (desired, min, max) of the group as EKS has it.
+async fn scaling_of(aws: &AwsClients, group: &str) -> (Option<i32>, Option<i32>, Option<i32>) {
+    let described = aws
+        .eks
+        .describe_nodegroup()
+        .cluster_name("sized-eks")
+        .nodegroup_name(group)
+        .send()
+        .await
+        .unwrap();
+    let config = described.nodegroup().unwrap().scaling_config().unwrap();
+    (config.desired_size(), config.min_size(), config.max_size())
+}
+
+/// The group resized as the cluster autoscaler does: its desired size only.
+async fn autoscale(aws: &AwsClients, group: &str, size: i32) {
+    aws.eks
+        .update_nodegroup_config()
+        .cluster_name("sized-eks")
+        .nodegroup_name(group)
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .desired_size(size)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The size a node group runs (here set as the cluster autoscaler would) and
 /// the plan: new bounds above it show the clamped size and why, and apply
 /// sets exactly that size.
@@ -575,50 +627,17 @@ async fn a_node_group_below_new_bounds_is_planned_and_set_to_the_clamped_size() 
     let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
     let dir = tempfile::tempdir().unwrap();
-    let spec_text = |min: u32, max: u32, desired: u32| {
-        format!(
-            "stack: sized\nregion: {REGION}\nvpc:\n  cidr: 10.96.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\ncluster:\n  name: sized-eks\n  version: \"1.31\"\nmanagedNodeGroups:\n  - name: general\n    minSize: {min}\n    maxSize: {max}\n    desiredCapacity: {desired}\n"
-        )
-    };
-    let spec = write_spec(&dir, "sized.yaml", &spec_text(2, 8, 2));
+    let spec = write_spec(&dir, "sized.yaml", &sized_spec(2, 8, 2));
     apply(&emulator, &spec);
-    let group_name = aws
-        .eks
-        .list_nodegroups()
-        .cluster_name("sized-eks")
-        .send()
-        .await
-        .unwrap()
-        .nodegroups()[0]
-        .clone();
-    let scaling = || async {
-        let group = aws
-            .eks
-            .describe_nodegroup()
-            .cluster_name("sized-eks")
-            .nodegroup_name(&group_name)
-            .send()
-            .await
-            .unwrap();
-        let config = group.nodegroup().unwrap().scaling_config().unwrap().clone();
-        (config.desired_size(), config.min_size(), config.max_size())
-    };
-    // The cluster autoscaler scales the group to 3.
-    aws.eks
-        .update_nodegroup_config()
-        .cluster_name("sized-eks")
-        .nodegroup_name(&group_name)
-        .scaling_config(
-            aws_sdk_eks::types::NodegroupScalingConfig::builder()
-                .desired_size(3)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scaling().await, (Some(3), Some(2), Some(8)), "live 3/2/8");
+    let group = sized_group(&aws).await;
+    autoscale(&aws, &group, 3).await;
+    assert_eq!(
+        scaling_of(&aws, &group).await,
+        (Some(3), Some(2), Some(8)),
+        "live 3/2/8"
+    );
 
-    let spec = write_spec(&dir, "sized.yaml", &spec_text(4, 12, 5));
+    let spec = write_spec(&dir, "sized.yaml", &sized_spec(4, 12, 5));
     let plan = emulator
         .eksform()
         .args(["plan", "--no-color"])
@@ -638,9 +657,54 @@ async fn a_node_group_below_new_bounds_is_planned_and_set_to_the_clamped_size() 
     );
     apply(&emulator, &spec);
     assert_eq!(
-        scaling().await,
+        scaling_of(&aws, &group).await,
         (Some(4), Some(4), Some(12)),
         "apply sets 4"
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+
+    destroy(&emulator, &spec);
+    assert_no_clusters(&aws).await;
+}
+
+/// New bounds that hold the size the group runs change the bounds only. The
+/// autoscaler resizes the group after the plan read it (here while the apply
+/// is held at the proxy, before its UpdateNodegroupConfig): apply must not
+/// set the plan's size back, which would drain the nodes just added.
+#[tokio::test(flavor = "multi_thread")]
+async fn new_bounds_never_set_back_a_size_the_autoscaler_chose_after_the_plan() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "sized.yaml", &sized_spec(2, 8, 2));
+    apply(&emulator, &spec);
+    let group = sized_group(&aws).await;
+    autoscale(&aws, &group, 3).await;
+
+    let spec = write_spec(&dir, "sized.yaml", &sized_spec(1, 10, 2));
+    // EKS's UpdateNodegroupConfig: POST /clusters/<name>/node-groups/<name>/update-config.
+    let gate = proxy::holding(&emulator.endpoint, Hold::PathEnding("/update-config")).await;
+    let mut run = emulator
+        .eksform_via(&gate.url)
+        .args(["apply", "--auto-approve"])
+        .arg(&spec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_held(&gate, &mut run, "the apply reaches the node group's update").await;
+    autoscale(&aws, &group, 6).await;
+    gate.let_go();
+    let output = run.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("stays 3, within [1, 10]"),
+        "the plan said the size stays the autoscaler's: {output:?}"
+    );
+    assert_eq!(
+        scaling_of(&aws, &group).await,
+        (Some(6), Some(1), Some(10)),
+        "the new bounds, and the autoscaler's 6 kept"
     );
     assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
 use eksform_testkit::emulator::{Emulator, write_spec};
 use eksform_testkit::proxy::{self, Behaviour, Hold};
-use eksform_testkit::waiting::{Lines, until};
+use eksform_testkit::waiting::{Lines, until_held};
 
 use crate::EKSFORM;
 
@@ -30,33 +30,6 @@ fn bootstrap(emulator: &Emulator, spec: &std::path::Path) {
         .arg("bootstrap")
         .arg(spec));
     assert_eq!(bootstrap.status.code(), Some(0), "{bootstrap:?}");
-}
-
-/// A proxy in front of the emulator that keeps the calls `hold` says waiting
-/// until `let_go`: a run stopped at a known point, whatever the machine's pace.
-async fn gate(emulator: &Emulator, hold: Hold) -> proxy::Proxy {
-    proxy::start(
-        &emulator.endpoint,
-        Behaviour {
-            hold: Some(hold),
-            ..Behaviour::default()
-        },
-    )
-    .await
-    .unwrap()
-}
-
-/// Waits until a call reached `gate`'s hold, failing if `child` ended first.
-async fn until_held(gate: &proxy::Proxy, child: &mut std::process::Child, what: &str) {
-    until(what, || {
-        gate.held() > 0 || child.try_wait().is_ok_and(|exited| exited.is_some())
-    })
-    .await;
-    assert!(
-        gate.held() > 0,
-        "{what}: the run ended first ({:?})",
-        child.try_wait()
-    );
 }
 
 /// `eksform apply --auto-approve` started in the background through `url`,
@@ -171,7 +144,7 @@ async fn one_apply_at_a_time_with_the_holder_named_and_a_history_kept() {
 
     // An apply stopped at its NAT gateways (held at the proxy) holds the
     // lock; a second one started meanwhile fails at once, naming the holder.
-    let nat = gate(&emulator, Hold::Action("CreateNatGateway")).await;
+    let nat = proxy::holding(&emulator.endpoint, Hold::Action("CreateNatGateway")).await;
     let mut first = apply_in_background(&emulator, &nat.url, &spec, true);
     until_held(&nat, &mut first, "the first apply reaches its NAT gateways").await;
     assert!(
@@ -392,7 +365,7 @@ async fn applies_killed_at_random_moments_are_finished_by_the_next_apply() {
     // in its creates, the others in their observation or early creates,
     // always before they could finish.
     for stop_at in [60u64, 45, 25, 50, 35] {
-        let stop = gate(&emulator, Hold::FromCall(stop_at)).await;
+        let stop = proxy::holding(&emulator.endpoint, Hold::FromCall(stop_at)).await;
         let mut child = apply_in_background(&emulator, &stop.url, &spec, false);
         until_held(
             &stop,
@@ -518,7 +491,7 @@ async fn ctrl_c_stops_the_apply_releases_the_lock_and_the_next_apply_finishes() 
 
     // The apply stopped at its NAT gateways (held at the proxy) when Ctrl-C
     // comes; they go on once the run has said it stops new work.
-    let nat = gate(&emulator, Hold::Action("CreateNatGateway")).await;
+    let nat = proxy::holding(&emulator.endpoint, Hold::Action("CreateNatGateway")).await;
     let mut child = apply_in_background(&emulator, &nat.url, &spec, true);
     let mut lines = Lines::of(&mut child);
     until_held(&nat, &mut child, "the apply reaches its NAT gateways").await;

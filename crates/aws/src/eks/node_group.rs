@@ -17,12 +17,35 @@ use aws_sdk_eks::types::{
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
 use eksform_core::kinds::eks_cluster::UpdateOf;
-use eksform_core::kinds::node_group::{NodeGroup, scaling, scaling_value, sorted, taint_value};
+use eksform_core::kinds::node_group::{
+    NodeGroup, scaling, scaling_value, size_to_set, sorted, taint_value,
+};
 use eksform_core::kinds::tags::{required, tags_from, tags_of};
 use eksform_core::model::{
     Attributes, DesiredResource, LiveResource, Status, Value, string_list, string_map,
 };
 use std::collections::HashMap;
+
+/// The desired size the group runs now, if EKS says.
+async fn running_size(
+    aws: &AwsClients,
+    cluster: &str,
+    group: &str,
+) -> Result<Option<i64>, CloudError> {
+    let out = aws
+        .eks
+        .describe_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(group)
+        .send()
+        .await
+        .map_err(|e| error("DescribeNodegroup", e))?;
+    Ok(out
+        .nodegroup()
+        .and_then(|g| g.scaling_config())
+        .and_then(|s| s.desired_size())
+        .map(i64::from))
+}
 
 fn to_live(
     kind: &NodeGroup,
@@ -399,14 +422,17 @@ impl Adapter for NodeGroup {
             changes = true;
         }
         if self.changed("scaling", before, desired) {
-            // The plan's value (`node_group::scaling_to_apply`): the
-            // autoscaler's size kept within the bounds or clamped into them.
-            let (min, max, size) = scaling(desired.get("scaling"));
+            // The spec's bounds; the size only where the group runs outside
+            // them now (`node_group::size_to_set`), read again here: the
+            // autoscaler may have resized the group since the plan.
+            let (min, max, planned) = scaling(desired.get("scaling"));
+            let running = running_size(aws, &cluster, &live.id).await?;
+            let size = running.map_or(Some(planned), |running| size_to_set(running, min, max));
             request = request.scaling_config(
                 NodegroupScalingConfig::builder()
                     .min_size(min as i32)
                     .max_size(max as i32)
-                    .desired_size(size as i32)
+                    .set_desired_size(size.map(|s| s as i32))
                     .build(),
             );
             changes = true;

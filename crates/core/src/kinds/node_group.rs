@@ -172,15 +172,25 @@ fn within_bounds(live: &Value, desired: &Value) -> bool {
     live_min == min && live_max == max && (min..=max).contains(&live_desired)
 }
 
+/// The desired size an update of the bounds sends: none while the size the
+/// group runs is within them (the cluster autoscaler's to keep), the running
+/// size clamped into them otherwise. Asked with the size the group runs when
+/// the update is sent, not the plan's: the autoscaler may have moved it since,
+/// and sending the plan's would scale the group back.
+pub fn size_to_set(running: i64, min: i64, max: i64) -> Option<i64> {
+    // Not `clamp`: the spec check keeps min <= max, but this never panics.
+    (!(min..=max).contains(&running)).then(|| running.max(min).min(max))
+}
+
 /// The scaling an update sets: the spec's bounds, and the size the group
 /// runs (the cluster autoscaler's) kept when it is within them, clamped into
 /// them otherwise. The spec's desiredCapacity only sizes a new group. The plan
-/// shows this value and the adapter sends it.
+/// shows this value; the adapter sends the bounds, and a size only where the
+/// group runs outside them when the update is sent (`size_to_set`).
 pub fn scaling_to_apply(live: &Value, desired: &Value) -> Planned {
     let (min, max, wanted) = scaling(Some(desired));
     let (_, _, running) = scaling(Some(live));
-    // Not `clamp`: the spec check keeps min <= max, but this never panics.
-    let size = running.max(min).min(max);
+    let size = size_to_set(running, min, max).unwrap_or(running);
     let value = scaling_value(min, max, size);
     let note = if size != running {
         Some(Note::on_element(
@@ -494,6 +504,14 @@ mod tests {
         // Above a lowered maximum: the maximum.
         let lowered = scaling_to_apply(&scaling_value(1, 10, 9), &scaling_value(1, 6, 2));
         assert_eq!(lowered.value, scaling_value(1, 6, 6));
+    }
+
+    #[test]
+    fn an_update_sends_a_size_only_where_the_group_runs_outside_its_new_bounds() {
+        assert_eq!(size_to_set(3, 1, 10), None, "within: the autoscaler's");
+        assert_eq!(size_to_set(3, 3, 3), None);
+        assert_eq!(size_to_set(3, 4, 12), Some(4));
+        assert_eq!(size_to_set(9, 1, 6), Some(6));
     }
 
     #[test]
