@@ -600,7 +600,7 @@ fn compare_attributes(
         let wanted = resolve(value, known);
         let before = live.attributes.get(name).cloned();
         let planned = match &before {
-            Some(_) if in_place && !contains_unknown(&wanted) => {
+            Some(_) if in_place => {
                 kind.planned(name, &live.attributes, &wanted, &resource.attributes)
             }
             _ => None,

@@ -10,7 +10,9 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use aws_sdk_elasticloadbalancingv2::types::Tag as ElbTag;
 use eksform_aws::{Adapter, AwsClients};
 use eksform_testkit::assertions::{assert_nothing_marked, marked_by};
-use eksform_testkit::emulator::{Emulator, apply, destroy, plan_exit_code, refused, write_spec};
+use eksform_testkit::emulator::{
+    Emulator, apply, apply_allowing_destroy, destroy, plan_exit_code, refused, write_spec,
+};
 
 use crate::EKSFORM;
 
@@ -1172,4 +1174,209 @@ async fn a_record_another_stack_or_region_holds_is_a_plan_error_not_an_apply_fai
         "us-east-1's record as it was"
     );
     assert_eq!(plan_exit_code(&emulator, &east), 0, "us-east-1 whole");
+}
+
+/// The routes of eksform's table at `address` (destination -> target).
+async fn routes_of(aws: &AwsClients, stack: &str, address: &str) -> BTreeMap<String, String> {
+    let filter = |key: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{key}"))
+            .values(value)
+            .build()
+    };
+    let tables = aws
+        .ec2
+        .describe_route_tables()
+        .filters(filter(eksform_core::model::STACK_TAG, stack))
+        .filters(filter(eksform_core::model::ADDRESS_TAG, address))
+        .send()
+        .await
+        .unwrap();
+    let [table] = tables.route_tables() else {
+        panic!("one table at {address}: {tables:?}");
+    };
+    table
+        .routes()
+        .iter()
+        .filter_map(|r| {
+            let target = r
+                .nat_gateway_id()
+                .or(r.gateway_id())
+                .or(r.transit_gateway_id())?;
+            Some((r.destination_cidr_block()?.to_string(), target.to_string()))
+        })
+        .filter(|(_, target)| target != "local")
+        .collect()
+}
+
+/// Another team routes its VPN and Transit Gateway through eksform's private
+/// table (by hand, or with Terraform's aws_route). eksform's plan shows no
+/// change for them, and turning the NAT gateway off removes only eksform's
+/// own default route. A default route the other team points at its Transit
+/// Gateway is kept while the spec wants none, and replaced, with a note
+/// saying so, when the spec turns a NAT gateway on.
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_another_team_adds_to_eksforms_tables_are_kept() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec_with = |nat: &str| {
+        format!(
+            "stack: routed\nregion: {REGION}\nvpc:\n  cidr: 10.30.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat:\n    gateway: {nat}\n"
+        )
+    };
+    let spec = write_spec(&dir, "routed.yaml", &spec_with("Single"));
+    apply(&emulator, &spec);
+    let table = "route_table.private.us-east-1a";
+    let private = routes_of(&aws, "routed", table).await;
+    let vpc = aws
+        .ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:eksform:stack")
+                .values("routed")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let table_id = {
+        let tables = aws
+            .ec2
+            .describe_route_tables()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag:eksform:address")
+                    .values(table)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        tables.route_tables()[0]
+            .route_table_id()
+            .unwrap()
+            .to_string()
+    };
+    let vgw = aws
+        .ec2
+        .create_vpn_gateway()
+        .r#type(aws_sdk_ec2::types::GatewayType::Ipsec1)
+        .send()
+        .await
+        .unwrap()
+        .vpn_gateway()
+        .unwrap()
+        .vpn_gateway_id()
+        .unwrap()
+        .to_string();
+    aws.ec2
+        .attach_vpn_gateway()
+        .vpn_gateway_id(&vgw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let tgw = aws
+        .ec2
+        .create_transit_gateway()
+        .send()
+        .await
+        .unwrap()
+        .transit_gateway()
+        .unwrap()
+        .transit_gateway_id()
+        .unwrap()
+        .to_string();
+    let route = |destination: &'static str| {
+        aws.ec2
+            .create_route()
+            .route_table_id(&table_id)
+            .destination_cidr_block(destination)
+    };
+    route("10.50.0.0/16").gateway_id(&vgw).send().await.unwrap();
+    route("10.60.0.0/16")
+        .transit_gateway_id(&tgw)
+        .send()
+        .await
+        .unwrap();
+    let mut expected = private.clone();
+    expected.insert("10.50.0.0/16".into(), vgw.clone());
+    expected.insert("10.60.0.0/16".into(), tgw.clone());
+    assert_eq!(routes_of(&aws, "routed", table).await, expected);
+    assert_eq!(
+        plan_exit_code(&emulator, &spec),
+        0,
+        "the other team's routes are no change"
+    );
+
+    // NAT off: only eksform's default route goes.
+    let spec = write_spec(&dir, "routed.yaml", &spec_with("Disable"));
+    let plan = emulator
+        .eksform()
+        .args(["plan"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        !text.contains(&vgw) && !text.contains(&tgw),
+        "the plan shows no change to the other team's routes:\n{text}"
+    );
+    apply_allowing_destroy(&emulator, &spec);
+    let kept = BTreeMap::from([
+        ("10.50.0.0/16".to_string(), vgw.clone()),
+        ("10.60.0.0/16".to_string(), tgw.clone()),
+    ]);
+    assert_eq!(routes_of(&aws, "routed", table).await, kept);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    // The other team sends the zone's default traffic to its Transit Gateway:
+    // kept while the spec wants no NAT, replaced when it wants one again.
+    route("0.0.0.0/0")
+        .transit_gateway_id(&tgw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "kept");
+    let spec = write_spec(&dir, "routed.yaml", &spec_with("Single"));
+    let plan = emulator
+        .eksform()
+        .args(["plan"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains(&format!(
+            "replaces the route to {tgw}, which was made outside eksform"
+        )),
+        "the plan says the default route is taken back:\n{text}"
+    );
+    apply(&emulator, &spec);
+    let routes = routes_of(&aws, "routed", table).await;
+    assert!(
+        routes["0.0.0.0/0"].starts_with("nat-"),
+        "the default route is the NAT gateway's: {routes:?}"
+    );
+    assert_eq!(routes["10.50.0.0/16"], vgw);
+    assert_eq!(routes["10.60.0.0/16"], tgw);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+
+    // The VPN gateway attached to the VPC would keep it (DependencyViolation):
+    // its team takes it away first.
+    aws.ec2
+        .detach_vpn_gateway()
+        .vpn_gateway_id(&vgw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    destroy(&emulator, &spec);
+    assert_nothing_marked(&aws, "routed").await;
 }

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 
 use crate::ec2::{described_by_id, from_sdk, stack_filter, sync_tags, tag_specification};
 use crate::{Adapter, AwsClients, Finding, deleted, error, not_found_is_done};
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::types::{ResourceType, RouteOrigin};
 use eksform_core::cloud::{CloudError, CreateRequest, Scope};
 use eksform_core::kinds::Kind;
-use eksform_core::kinds::route_table::RouteTable;
+use eksform_core::kinds::route_table::{RouteTable, is_own_route};
 use eksform_core::kinds::tags::required;
 use eksform_core::model::{
     Attributes, DesiredResource, LiveResource, Status, Value, string_list, string_map,
@@ -69,7 +69,12 @@ async fn sync(
             None => put_route(aws, table, destination, target, false).await?,
         }
     }
-    for destination in old_routes.keys().filter(|d| !new_routes.contains_key(*d)) {
+    // Only eksform's own routes are ever deleted, whatever `after` holds.
+    let gone = old_routes
+        .iter()
+        .filter(|(d, target)| !new_routes.contains_key(*d) && is_own_route(d, target))
+        .map(|(d, _)| d);
+    for destination in gone {
         if let Err(e) = aws
             .ec2
             .delete_route()
@@ -121,8 +126,12 @@ async fn disassociate(aws: &AwsClients, association: &str) -> Result<(), CloudEr
     )
 }
 
-/// A table with its routes (the VPC's own `local` route left out) and its
-/// subnet associations.
+/// A table with its routes and its subnet associations. Left out: the VPC's
+/// own `local` route, routes a virtual private gateway propagates (BGP's,
+/// neither made nor deleted by a route call), and routes to a prefix list or
+/// an IPv6 range (eksform writes neither, and keeps every route it did not
+/// make). Every target a route can have is read, so a default route another
+/// team pointed elsewhere is seen, not created over.
 fn to_live(
     kind: &RouteTable,
     finding: Finding,
@@ -131,8 +140,18 @@ fn to_live(
     let routes: BTreeMap<String, Value> = table
         .routes()
         .iter()
+        .filter(|route| route.origin() != Some(&RouteOrigin::EnableVgwRoutePropagation))
         .filter_map(|route| {
-            let target = route.nat_gateway_id().or(route.gateway_id())?;
+            let target = route
+                .nat_gateway_id()
+                .or(route.gateway_id())
+                .or(route.transit_gateway_id())
+                .or(route.vpc_peering_connection_id())
+                .or(route.network_interface_id())
+                .or(route.instance_id())
+                .or(route.local_gateway_id())
+                .or(route.carrier_gateway_id())
+                .or(route.core_network_arn())?;
             // The VPC's own `local` route is not ours to manage.
             if target == "local" {
                 return None;

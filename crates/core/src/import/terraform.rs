@@ -1881,9 +1881,15 @@ fn add_route(routes: &mut BTreeMap<String, String>, route: &Json, cidr_field: &s
     let Some(target) = text(route, "nat_gateway_id").or(text(route, "gateway_id")) else {
         return false;
     };
-    if target != "local" {
-        routes.insert(cidr.to_string(), target.to_string());
+    if target == "local" {
+        return true;
     }
+    // Only what eksform writes is taken over; any other route stays with
+    // Terraform, and eksform keeps it on the table (`is_own_route`).
+    if !kinds::route_table::is_own_route(cidr, target) {
+        return false;
+    }
+    routes.insert(cidr.to_string(), target.to_string());
     true
 }
 

@@ -531,8 +531,10 @@ pub trait Kind: Send + Sync + 'static {
     /// the desired value as written or its comparison alone does not say
     /// whether apply changes it: a node group's desired size (the autoscaler
     /// owns it), an add-on's `latest` after an upgrade, a control plane's
-    /// upgrade in steps. `desired` is resolved; `desired_attributes` are the
-    /// resource's as lowered. None: the desired value, by the `Compare` rule.
+    /// upgrade in steps, the routes of a table kept beside eksform's own.
+    /// `desired` is resolved as far as the plan knows (it may still refer to
+    /// what apply makes, such as a new NAT gateway's id); `desired_attributes`
+    /// are the resource's as lowered. None: the desired value, by the `Compare` rule.
     /// The adapter sends the plan's value, so the rule lives here only.
     fn planned(
         &self,

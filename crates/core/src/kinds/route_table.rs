@@ -4,14 +4,18 @@
 //! (`vpc.nat.privateRouteTables: Shared`, as other tools lay out a VPC with one
 //! NAT gateway). Routes and subnet associations are attributes of the
 //! table, changed in place, so switching NAT modes never touches subnets.
+//! eksform's own routes are its default routes to an internet or NAT gateway;
+//! every other route on its tables (another team's VPN, Transit Gateway,
+//! peering or endpoint route) is kept as it is (`routes_to_apply`).
 
 use super::internet_gateway::InternetGateway;
 use super::nat_gateway::NatGateway;
 use super::subnet::Subnet;
 use super::vpc::Vpc;
-use super::{Attribute, Kind, ObservationFloor};
+use super::{Attribute, Kind, ObservationFloor, Planned};
 use crate::lower::{Network, StackModel, resource_name};
-use crate::model::{Address, DesiredResource, LiveResource, Value, ownership_tags};
+use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value, ownership_tags};
+use crate::plan::Note;
 use std::collections::BTreeMap;
 
 pub struct RouteTable;
@@ -31,6 +35,45 @@ impl RouteTable {
     }
 }
 
+/// Whether a route on one of eksform's tables is eksform's own: a default
+/// route to an internet or NAT gateway, the only routes it writes. Any other
+/// was added outside eksform (a VPN, Transit Gateway, peering or endpoint
+/// route, by hand or by Terraform): eksctl leaves such routes alone, and
+/// deleting one would cut that team's traffic.
+pub fn is_own_route(destination: &str, target: &str) -> bool {
+    destination == DEFAULT_ROUTE && (target.starts_with("igw-") || target.starts_with("nat-"))
+}
+
+/// The routes apply leaves a table with: the spec's, plus every live route
+/// that is not eksform's own. Only a default route of another target gives
+/// way to the spec's, and a note says what it replaces. The plan shows this
+/// value and the adapter sends it.
+pub fn routes_to_apply(live: &Value, desired: &Value) -> Planned {
+    let mut routes = desired.as_map().cloned().unwrap_or_default();
+    let mut note = None;
+    for (destination, target) in live.as_map().into_iter().flatten() {
+        let text = target.as_str().unwrap_or_default();
+        match routes.get(destination) {
+            Some(wanted) if wanted != target && !is_own_route(destination, text) => {
+                note = Some(Note::on_element(
+                    destination,
+                    format!("replaces the route to {text}, which was made outside eksform"),
+                ));
+            }
+            None if !is_own_route(destination, text) => {
+                routes.insert(destination.clone(), target.clone());
+            }
+            _ => {}
+        }
+    }
+    let value = Value::Map(routes);
+    Planned {
+        changes: &value != live,
+        value,
+        note,
+    }
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("routes"),
@@ -46,6 +89,19 @@ impl Kind for RouteTable {
 
     fn observation_floor(&self) -> ObservationFloor {
         ObservationFloor::list(1, "DescribeRouteTables")
+    }
+
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        match attribute {
+            "routes" => Some(routes_to_apply(live.get("routes")?, desired)),
+            _ => None,
+        }
     }
 
     fn iam_actions(&self) -> &'static [&'static str] {
@@ -161,6 +217,44 @@ mod tests {
         );
         let loaded = crate::spec::parse(SourceFile::new("t.yaml", text)).unwrap();
         RouteTable.lower(&crate::lower::model(&loaded.spec))
+    }
+
+    #[test]
+    fn routes_made_outside_eksform_are_kept_and_only_its_own_are_removed() {
+        let routes = |pairs: &[(&str, &str)]| {
+            Value::Map(
+                pairs
+                    .iter()
+                    .map(|(d, t)| (d.to_string(), Value::string(*t)))
+                    .collect(),
+            )
+        };
+        let live = routes(&[
+            ("0.0.0.0/0", "nat-1"),
+            ("10.50.0.0/16", "vgw-1"),
+            ("10.60.0.0/16", "tgw-1"),
+        ]);
+        // NAT off: its default route goes, the VPN and Transit Gateway stay.
+        let off = routes_to_apply(&live, &routes(&[]));
+        assert_eq!(
+            off.value,
+            routes(&[("10.50.0.0/16", "vgw-1"), ("10.60.0.0/16", "tgw-1")])
+        );
+        assert!(off.changes);
+        // Nothing of eksform's changes: no change, whatever else is there.
+        let same = routes_to_apply(&live, &routes(&[("0.0.0.0/0", "nat-1")]));
+        assert!(!same.changes && same.note.is_none());
+        // A default route another team pointed at its Transit Gateway gives
+        // way to the spec's NAT gateway, and the plan says so.
+        let foreign_default = routes(&[("0.0.0.0/0", "tgw-1")]);
+        let nat = routes_to_apply(&foreign_default, &routes(&[("0.0.0.0/0", "nat-2")]));
+        assert_eq!(nat.value, routes(&[("0.0.0.0/0", "nat-2")]));
+        assert!(nat.note.unwrap().text.contains("tgw-1"));
+        // ...and is kept when the spec wants no default route.
+        assert!(!routes_to_apply(&foreign_default, &routes(&[])).changes);
+        // A route to an internet gateway elsewhere than the default is not eksform's.
+        assert!(!is_own_route("203.0.113.0/24", "igw-1"));
+        assert!(is_own_route("0.0.0.0/0", "igw-1"));
     }
 
     #[test]
