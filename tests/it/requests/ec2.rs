@@ -122,3 +122,61 @@ async fn a_rule_from_the_cluster_is_a_group_pair_with_the_clusters_group() {
     assert_eq!(revoked[0][0].ip_ranges()[0].cidr_ip(), Some("10.0.0.0/8"));
     assert_eq!(revoked[0][0].from_port(), Some(5432));
 }
+
+/// Routes a VPN gateway propagates (BGP's) are neither made nor deleted by a
+/// route call: observation leaves them out, so no plan shows them and no
+/// apply sends a DeleteRoute for them. moto marks every route
+/// `CreateRoute`, so only a mocked answer can carry the propagated origin.
+#[tokio::test]
+async fn routes_a_vpn_gateway_propagates_are_not_read_as_the_tables() {
+    use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+    use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable, Tag};
+    let tables = mock!(Client::describe_route_tables).then_output(|| {
+        DescribeRouteTablesOutput::builder()
+            .route_tables(
+                RouteTable::builder()
+                    .route_table_id("rtb-1")
+                    .vpc_id("vpc-1")
+                    .tags(Tag::builder().key("eksform:stack").value("routed").build())
+                    .tags(
+                        Tag::builder()
+                            .key("eksform:address")
+                            .value("route_table.private.us-east-1a")
+                            .build(),
+                    )
+                    .routes(
+                        Route::builder()
+                            .destination_cidr_block("0.0.0.0/0")
+                            .nat_gateway_id("nat-1")
+                            .origin(RouteOrigin::CreateRoute)
+                            .build(),
+                    )
+                    .routes(
+                        Route::builder()
+                            .destination_cidr_block("172.16.0.0/12")
+                            .gateway_id("vgw-1")
+                            .origin(RouteOrigin::EnableVgwRoutePropagation)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let scope = eksform_core::cloud::Scope {
+        stack: "routed".into(),
+        region: "us-east-1".into(),
+        ..Default::default()
+    };
+    let found = eksform_core::kinds::RouteTable
+        .observe(&clients(mocked_ec2(&[&tables])), &scope)
+        .await
+        .expect("observed");
+    let [table] = found.as_slice() else {
+        panic!("one table: {found:?}");
+    };
+    assert_eq!(
+        table.attributes["routes"],
+        Value::Map([("0.0.0.0/0".to_string(), Value::string("nat-1"))].into()),
+        "the propagated route is not the table's"
+    );
+}
