@@ -336,6 +336,12 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
         .await
         .unwrap();
     let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    // Its subnets carry their team's name and the tag of the other team's
+    // cluster already running in them.
+    let theirs = [
+        ("Name", "their-subnet"),
+        ("kubernetes.io/cluster/their-eks", "shared"),
+    ];
     let mut ids = Vec::new();
     for (cidr, zone) in [
         ("10.60.0.0/20", "us-east-1a"),
@@ -349,6 +355,18 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
             .vpc_id(&vpc_id)
             .cidr_block(cidr)
             .availability_zone(zone)
+            .tag_specifications(
+                theirs
+                    .iter()
+                    .fold(
+                        aws_sdk_ec2::types::TagSpecification::builder()
+                            .resource_type(aws_sdk_ec2::types::ResourceType::Subnet),
+                        |spec, (k, v)| {
+                            spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build())
+                        },
+                    )
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -360,6 +378,19 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
         ids[0], ids[1], ids[2], ids[3]
     );
     let spec = write_spec(&dir, "byo.yaml", &text);
+    // The plan shows the tags apply adds, and none of the subnets' own as
+    // removed: apply only adds.
+    let plan = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        shown.contains("kubernetes.io/role/elb")
+            && shown.contains("kubernetes.io/role/internal-elb"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("their-subnet") && !shown.contains("their-eks"),
+        "the subnets' other tags are no change:\n{shown}"
+    );
     apply(&emulator, &spec);
     let subnets = aws
         .ec2
@@ -386,6 +417,9 @@ async fn a_brought_vpc_only_gets_its_subnets_tagged() {
             !tags.contains_key("eksform:stack"),
             "a brought subnet is not marked as eksform's"
         );
+        for (key, value) in theirs {
+            assert_eq!(tags.get(key).map(String::as_str), Some(value), "kept");
+        }
     }
     assert_eq!(plan_exit_code(&emulator, &spec), 0);
     // Nothing was created, so destroy deletes nothing of the user's.
@@ -464,4 +498,68 @@ async fn brought_elastic_ips_are_used_and_never_released() {
         1,
         "the brought address is not released"
     );
+}
+
+/// Another stack's cluster runs in eksform's subnets (its `vpc.id` from this
+/// stack's outputs) and tags them. A change of the stack's own tags shows
+/// and sets only those: the plan never shows the other cluster's tag as
+/// removed, and apply keeps it.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_clusters_tag_on_eksforms_subnet_is_neither_shown_removed_nor_removed() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(&dir, "tagged.yaml", &network_spec("tagged", "Disable"));
+    apply(&emulator, &spec);
+    let subnet = aws
+        .ec2
+        .describe_subnets()
+        .filters(marked_by("tagged"))
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    aws.ec2
+        .create_tags()
+        .resources(&subnet)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("kubernetes.io/cluster/their-eks")
+                .value("shared")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "no change");
+
+    let retagged = network_spec("tagged", "Disable").replace("team: platform", "team: web");
+    let spec = write_spec(&dir, "tagged.yaml", &retagged);
+    let plan = emulator.eksform().arg("plan").arg(&spec).output().unwrap();
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(shown.contains("\"web\""), "{shown}");
+    assert!(
+        !shown.contains("their-eks"),
+        "the other cluster's tag is no change:\n{shown}"
+    );
+    apply(&emulator, &spec);
+    let described = aws
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let kept = tags(described.subnets()[0].tags());
+    assert_eq!(kept.get("team").map(String::as_str), Some("web"));
+    assert_eq!(
+        kept.get("kubernetes.io/cluster/their-eks")
+            .map(String::as_str),
+        Some("shared")
+    );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    destroy(&emulator, &spec);
 }

@@ -83,7 +83,14 @@ impl Adapter for SubnetTags {
         live: &LiveResource,
         desired: &Attributes,
     ) -> Result<(), CloudError> {
-        add_tags(aws, &live.id, desired).await
+        // Only the tags to add or set: the subnet's others (CloudFormation's
+        // `aws:` ones among them, which CreateTags refuses) are left as they are.
+        let (set, _) = eksform_core::kinds::tags::tag_changes(&live.attributes, desired);
+        if set.is_empty() {
+            return Ok(());
+        }
+        let tags = Attributes::from([("tags".to_string(), Value::string_map(&set))]);
+        add_tags(aws, &live.id, &tags).await
     }
 
     async fn delete(&self, _aws: &AwsClients, _live: &LiveResource) -> Result<(), CloudError> {

@@ -4,7 +4,7 @@
 use super::vpc::Vpc;
 use std::collections::BTreeMap;
 
-use super::{Attribute, Compare, Kind, ObservationFloor};
+use super::{Attribute, Compare, Kind, ObservationFloor, Planned};
 use crate::lower::{Network, StackModel, resource_name};
 use crate::model::{Address, Attributes, DesiredResource, LiveResource, Value, ownership_tags};
 
@@ -87,6 +87,28 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for Subnet {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    /// The tags apply leaves: the spec's, other clusters' kept, so the plan
+    /// never shows as removed a tag apply keeps.
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        if attribute != "tags" {
+            return None;
+        }
+        let live_tags = live.get("tags")?;
+        let wanted = Attributes::from([("tags".to_string(), desired.clone())]);
+        let value = keeping_other_clusters_tags(live, &wanted).remove("tags")?;
+        Some(Planned {
+            changes: !same_tags_but_other_clusters(live_tags, desired),
+            value,
+            note: None,
+        })
     }
 
     fn observation_floor(&self) -> ObservationFloor {

@@ -3,9 +3,9 @@
 //! removes a tag from them, and destroy leaves them as they are.
 
 use super::subnet::kubernetes_tags;
-use super::{Attribute, Compare, Kind, ObservationFloor};
+use super::{Attribute, Compare, Kind, ObservationFloor, Planned};
 use crate::lower::{Network, StackModel};
-use crate::model::{Address, DesiredResource, Value};
+use crate::model::{Address, Attributes, DesiredResource, Value};
 
 pub struct SubnetTags;
 
@@ -17,6 +17,14 @@ fn has_every_wanted_tag(live: &Value, desired: &Value) -> bool {
     }
 }
 
+/// The tags the subnet has after apply: every live tag, the wanted ones
+/// added or set. Apply only adds (`tag_changes`' first half).
+fn with_wanted_tags(live: &Value, desired: &Value) -> Value {
+    let mut tags = live.as_map().cloned().unwrap_or_default();
+    tags.extend(desired.as_map().cloned().unwrap_or_default());
+    Value::Map(tags)
+}
+
 /// How each attribute changes and is compared (see `Attribute`).
 const ATTRIBUTES: &[Attribute] = &[
     Attribute::in_place("id"),
@@ -26,6 +34,26 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for SubnetTags {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    /// The subnet's tags with the wanted ones added: the plan shows the
+    /// additions only, never the subnet's other tags as removed.
+    fn planned(
+        &self,
+        attribute: &str,
+        live: &Attributes,
+        desired: &Value,
+        _desired_attributes: &Attributes,
+    ) -> Option<Planned> {
+        if attribute != "tags" {
+            return None;
+        }
+        let live_tags = live.get("tags")?;
+        Some(Planned {
+            changes: !has_every_wanted_tag(live_tags, desired),
+            value: with_wanted_tags(live_tags, desired),
+            note: None,
+        })
     }
 
     fn observation_floor(&self) -> ObservationFloor {
