@@ -12,7 +12,7 @@
 //! `requests/adopt.rs`; it has no add-on or access-entry API at all (same
 //! file).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
@@ -1640,4 +1640,133 @@ async fn an_oidc_provider_made_outside_eksform_for_the_clusters_issuer_is_named_
         [],
         "the stack's since its adopt entry: gone with its cluster"
     );
+}
+
+/// The VPC, its subnets and its internet gateway are taken over, but the
+/// public route table is left with Terraform. Its association holds the
+/// public subnets, and AWS refuses a second association: the plan stops
+/// before anything is made, naming the table and the adopt entry, and with
+/// that entry the table is taken over, associations kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subnet_another_tools_route_table_holds_is_a_plan_error_naming_it() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let vpc = vpc(&aws, "10.40.0.0/16", "legacy-vpc", "platform").await;
+    let mut entries = vec![("vpc.main", vpc.clone())];
+    let mut public = Vec::new();
+    for (address, cidr, zone, is_public) in [
+        (
+            "subnet.public.us-east-1a",
+            "10.40.0.0/20",
+            "us-east-1a",
+            true,
+        ),
+        (
+            "subnet.public.us-east-1b",
+            "10.40.16.0/20",
+            "us-east-1b",
+            true,
+        ),
+        (
+            "subnet.private.us-east-1a",
+            "10.40.128.0/20",
+            "us-east-1a",
+            false,
+        ),
+        (
+            "subnet.private.us-east-1b",
+            "10.40.144.0/20",
+            "us-east-1b",
+            false,
+        ),
+    ] {
+        let id = subnet(&aws, &vpc, cidr, zone, is_public).await;
+        if is_public {
+            public.push(id.clone());
+        }
+        entries.push((address, id));
+    }
+    let gateway = aws
+        .ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    aws.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(&gateway)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    entries.push(("internet_gateway.main", gateway.clone()));
+    let table = route_table(&aws, &vpc, "legacy-public", &[&public[0], &public[1]]).await;
+    aws.ec2
+        .create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&gateway)
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        &dir,
+        "partial.yaml",
+        &vpc_spec("partial", "10.40.0.0/16", &adopt_section(&entries)),
+    );
+    refused(
+        &emulator,
+        &spec,
+        &[
+            &format!("is associated with route table {table}"),
+            "`legacy-public`",
+            &format!("adopt: [{{ address: route_table.public, id: {table} }}]"),
+        ],
+    );
+    let made = aws
+        .ec2
+        .describe_route_tables()
+        .filters(marked_by("partial"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        made.route_tables().is_empty(),
+        "no table was made: {made:?}"
+    );
+
+    entries.push(("route_table.public", table.clone()));
+    let spec = write_spec(
+        &dir,
+        "partial.yaml",
+        &vpc_spec("partial", "10.40.0.0/16", &adopt_section(&entries)),
+    );
+    apply(&emulator, &spec);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0);
+    let associated: BTreeSet<String> = aws
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&table)
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id().map(str::to_string))
+        .collect();
+    assert_eq!(
+        associated,
+        public.into_iter().collect(),
+        "kept as they were"
+    );
+    destroy(&emulator, &spec);
+    assert_nothing_marked(&aws, "partial").await;
 }

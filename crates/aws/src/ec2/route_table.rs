@@ -13,7 +13,7 @@ use eksform_core::kinds::Kind;
 use eksform_core::kinds::route_table::{RouteTable, is_own_route};
 use eksform_core::kinds::tags::required;
 use eksform_core::model::{
-    Attributes, DesiredResource, LiveResource, Status, Value, string_list, string_map,
+    Attributes, DesiredResource, LiveResource, STACK_TAG, Status, Value, string_list, string_map,
 };
 use std::collections::BTreeMap;
 
@@ -262,6 +262,71 @@ impl Adapter for RouteTable {
         // leaves a marked table that the next plan updates in place.
         sync(aws, &id, &Attributes::new(), attributes).await?;
         Ok(request.created(self.name(), id, Status::Ready))
+    }
+
+    /// A subnet has one route table. One the new table is to hold that is
+    /// already associated with a table not of this stack (Terraform's, left
+    /// behind when the VPC and subnets were adopted) would make AWS refuse
+    /// the association (`Resource.AlreadyAssociated`) half-way through apply;
+    /// the plan stops instead, naming the table. Moving the subnet would
+    /// change another tool's table, which the spec did not ask for.
+    async fn name_taken(
+        &self,
+        aws: &AwsClients,
+        desired: &DesiredResource,
+    ) -> Result<Option<String>, CloudError> {
+        // Subnets the same apply makes are known only then: they hold nothing.
+        let subnets: Vec<String> = string_list(&desired.attributes, "subnet_ids")
+            .into_iter()
+            .filter(|id| id.starts_with("subnet-"))
+            .collect();
+        if subnets.is_empty() {
+            return Ok(None);
+        }
+        let out = aws
+            .ec2
+            .describe_route_tables()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("association.subnet-id")
+                    .set_values(Some(subnets.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| error("DescribeRouteTables", e))?;
+        let stack = eksform_core::kinds::tags::stack_of(&desired.attributes);
+        for table in out.route_tables() {
+            let tags = from_sdk(table.tags());
+            if tags.get(STACK_TAG) == Some(&stack) {
+                // The stack's own (an old table `in_the_way` lets go first).
+                continue;
+            }
+            let held = table
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id())
+                .find(|subnet| subnets.iter().any(|s| s == subnet));
+            let (Some(subnet), Some(id)) = (held, table.route_table_id()) else {
+                continue;
+            };
+            let held_by = format!(
+                "subnet {subnet} is associated with route table {id}; a subnet has one route table and AWS refuses a second association"
+            );
+            return Ok(Some(match (tags.get(STACK_TAG), tags.get("Name")) {
+                (Some(owner), _) => {
+                    format!(
+                        "{held_by}: the table is stack {owner}'s, and eksform never takes another stack's"
+                    )
+                }
+                (None, name) => format!(
+                    "{held_by}: the table{} was made outside eksform; take it over with `adopt: [{{ address: {}, id: {id} }}]`, or disassociate the subnet from it first",
+                    name.map(|n| format!(" (`{n}`)")).unwrap_or_default(),
+                    desired.address
+                ),
+            }));
+        }
+        Ok(None)
     }
 
     async fn update(
