@@ -940,6 +940,7 @@ pub fn keep_what_exists(
     {
         keep_subnet_cidrs(network, desired, &live_at)?;
     }
+    keep_validation_record_addresses(model, desired, observed);
     let cluster = crate::kinds::EksCluster::address();
     let Some(live_cluster) = live_at(&cluster) else {
         return Ok(());
@@ -972,6 +973,76 @@ pub fn keep_what_exists(
             .insert("subnet_ids".into(), Value::List(kept));
     }
     Ok(())
+}
+
+/// A certificate validation record stays at the address it lives at. One
+/// record serves every load balancer validated for its domain, at the first
+/// one's address (`DnsRecord::validation_holder`); when that load balancer
+/// leaves the spec, or another comes before it, the record would move to a
+/// new address: a create of a name Route 53 already holds (creates run
+/// before deletes), then a delete. Instead the desired record takes the
+/// address of the live one of its domain that nothing else wants, and what
+/// waited on it waits on that address.
+fn keep_validation_record_addresses(
+    model: &StackModel,
+    desired: &mut [DesiredResource],
+    observed: &[LiveResource],
+) {
+    let is_validation = |address: &Address| address.as_str().starts_with("dns_record.validation.");
+    let domain_of_name = |name: &str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name.split_once('.').map(|(_, domain)| domain.to_string())
+    };
+    let mut moves: Vec<(Address, Address)> = Vec::new();
+    for resource in desired.iter() {
+        if resource.kind != "dns_record"
+            || !is_validation(&resource.address)
+            || observed.iter().any(|l| l.address == resource.address)
+        {
+            continue;
+        }
+        let holder = resource.address.as_str().rsplit('.').next().unwrap_or("");
+        let Some(domain) = model
+            .load_balancers
+            .iter()
+            .find(|lb| lb.name == holder)
+            .and_then(crate::kinds::DnsRecord::validated_domain)
+        else {
+            continue;
+        };
+        let kept = observed.iter().find(|live| {
+            live.kind == "dns_record"
+                && is_validation(&live.address)
+                && !desired.iter().any(|d| d.address == live.address)
+                && !moves.iter().any(|(_, to)| to == &live.address)
+                && live
+                    .attributes
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .and_then(domain_of_name)
+                    .as_deref()
+                    == Some(domain.as_str())
+        });
+        if let Some(live) = kept {
+            moves.push((resource.address.clone(), live.address.clone()));
+        }
+    }
+    for (from, to) in moves {
+        for resource in desired.iter_mut() {
+            if resource.address == from {
+                resource.address = to.clone();
+                if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+                    tags.insert(
+                        crate::model::ADDRESS_TAG.to_string(),
+                        Value::string(to.as_str()),
+                    );
+                }
+            }
+            for dependency in resource.depends_on.iter_mut().filter(|d| **d == from) {
+                *dependency = to.clone();
+            }
+        }
+    }
 }
 
 fn keep_subnet_cidrs<'a>(

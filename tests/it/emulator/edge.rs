@@ -640,3 +640,89 @@ async fn destroy_removes_what_the_load_balancer_controller_left_in_the_vpc() {
     }
     assert_nothing_marked(&aws, "left").await;
 }
+
+/// Two load balancers of one stack, one on `*.shared.example.com`, the other on
+/// `shared.example.com` (as many have: the apex and its subdomains). ACM gives
+/// both certificates the same validation record, and Route 53 holds one
+/// record of a name: one record serves both, and both certificates are
+/// validated. When the load balancer that held the record's address leaves
+/// the spec, the record stays where it is: no delete, no create.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificates_of_one_domain_share_one_validation_record_that_never_moves() {
+    let emulator = Emulator::start(EKSFORM);
+    let aws = emulator.clients(REGION).await;
+    let balancer = |name: &str, domain: &str| {
+        format!(
+            "  - name: {name}\n    scheme: internet-facing\n    ingressCIDRs: [0.0.0.0/0]\n    certificate: {{ domain: \"{domain}\" }}\n    targetGroups:\n      - {{ name: app, port: 80, targetType: ip }}\n    defaultTargetGroup: app\n"
+        )
+    };
+    let spec_text = |balancers: &str| {
+        format!(
+            "stack: shared-cert\nregion: {REGION}\nvpc:\n  cidr: 10.61.0.0/16\n  availabilityZones: [us-east-1a, us-east-1b]\n  nat: {{ gateway: Disable }}\nloadBalancers:\n{balancers}dns:\n  zone: shared.example.com\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let both = format!(
+        "{}{}",
+        balancer("web", "*.shared.example.com"),
+        balancer("apex", "shared.example.com")
+    );
+    let spec = write_spec(&dir, "shared.yaml", &spec_text(&both));
+    apply(&emulator, &spec);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+    let zone = aws
+        .route53
+        .list_hosted_zones_by_name()
+        .dns_name("shared.example.com")
+        .send()
+        .await
+        .unwrap()
+        .hosted_zones()[0]
+        .id()
+        .to_string();
+    let validation_records = || async {
+        zone_records(&aws, &zone)
+            .await
+            .into_iter()
+            .filter(|r| r.r#type() == &aws_sdk_route53::types::RrType::Cname)
+            .map(|r| r.name().to_string())
+            .collect::<Vec<_>>()
+    };
+    let records = validation_records().await;
+    assert_eq!(records.len(), 1, "one validation record: {records:?}");
+
+    // The first load balancer goes: the record stays, at its address.
+    let spec = write_spec(
+        &dir,
+        "shared.yaml",
+        &spec_text(&balancer("apex", "shared.example.com")),
+    );
+    let plan = emulator
+        .eksform()
+        .args(["plan", "--json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let records_changed: Vec<&serde_json::Value> = plan["stacks"][0]["resource_changes"]
+        .as_array()
+        .expect("the plan's changes")
+        .iter()
+        .filter(|r| {
+            r["action"] != "no_op"
+                && r["address"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("dns_record."))
+        })
+        .collect();
+    assert!(
+        records_changed.is_empty(),
+        "the record neither moves nor goes: {records_changed:?}"
+    );
+    eksform_testkit::emulator::apply_allowing_destroy(&emulator, &spec);
+    assert_eq!(validation_records().await, records, "the same record");
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+
+    destroy(&emulator, &spec);
+    assert_nothing_marked(&aws, "shared-cert").await;
+}

@@ -86,8 +86,9 @@ impl Kind for CertificateValidation {
             .filter(|lb| matches!(lb.certificate, Some(CertificateSource::Request(_))))
             .map(|lb| {
                 let address = Self::address(&lb.name);
-                let record = DnsRecord::validation_address(&lb.name);
                 let in_stack = DnsRecord::validates_in_stack(stack, lb);
+                let holder = DnsRecord::validation_holder(stack, lb).map_or(&lb.name, |h| &h.name);
+                let record = DnsRecord::validation_address(holder);
                 let mut resource = DesiredResource::new(self.name(), address.clone())
                     .with(
                         "certificate_arn",

@@ -49,6 +49,37 @@ impl DnsRecord {
         let domain = domain.strip_prefix("*.").unwrap_or(domain);
         domain == dns.zone || domain.ends_with(&format!(".{}", dns.zone))
     }
+
+    /// The domain a requested certificate is validated for: ACM gives
+    /// `*.example.com` and `example.com` one validation record, and every
+    /// certificate of a domain in the account the same one.
+    pub fn validated_domain(lb: &LoadBalancerModel) -> Option<String> {
+        match &lb.certificate {
+            Some(CertificateSource::Request(domain)) => Some(
+                domain
+                    .strip_prefix("*.")
+                    .unwrap_or(domain)
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The load balancer whose address the validation record of `lb`'s
+    /// certificate takes: the first in the spec validated for the same
+    /// domain. One record serves them all; Route 53 holds one record of a
+    /// name, so a second would fail at apply.
+    pub fn validation_holder<'a>(
+        stack: &'a StackModel,
+        lb: &LoadBalancerModel,
+    ) -> Option<&'a LoadBalancerModel> {
+        let domain = Self::validated_domain(lb)?;
+        stack.load_balancers.iter().find(|other| {
+            Self::validates_in_stack(stack, other)
+                && Self::validated_domain(other).as_deref() == Some(domain.as_str())
+        })
+    }
 }
 
 /// The companion TXT record's name: `*` cannot stand inside a name, so a
@@ -255,7 +286,9 @@ impl Kind for DnsRecord {
             desired.push(resource);
         }
         for lb in &stack.load_balancers {
-            if !Self::validates_in_stack(stack, lb) {
+            // One record a domain, at its first load balancer's address.
+            let holds = Self::validation_holder(stack, lb).is_some_and(|h| h.name == lb.name);
+            if !Self::validates_in_stack(stack, lb) || !holds {
                 continue;
             }
             let address = Self::validation_address(&lb.name);
