@@ -819,6 +819,28 @@ mod tests {
     }
 
     #[test]
+    fn a_validation_record_waits_for_the_delete_of_another_holding_its_name() {
+        // A certificate's domain moved from `web` to `other.example.com`: the
+        // record `apex` now holds for the old domain has web's old name.
+        let graph = with_rules(
+            vec![
+                delete(live("dns_record.validation.web", "Z/_x.example.com/CNAME")),
+                delete(live(
+                    "dns_record.status.example.com.CNAME",
+                    "Z/status.example.com/CNAME",
+                )),
+                create(desired("dns_record.validation.apex")),
+                create(desired("dns_record.www.example.com.A")),
+            ],
+            &[create_after_what_is_in_its_way],
+        );
+        assert_eq!(
+            edges(&graph),
+            ["create dns_record.validation.apex after delete dns_record.validation.web"]
+        );
+    }
+
+    #[test]
     fn a_nat_gateway_is_deleted_after_the_route_table_update_that_lets_go_of_it() {
         let routes = Value::Map(BTreeMap::from([(
             "0.0.0.0/0".to_string(),

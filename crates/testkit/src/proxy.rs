@@ -41,9 +41,10 @@ pub enum Hold {
     Action(&'static str),
     /// The n-th call (counting from 1) and every one after it.
     FromCall(u64),
-    /// Every REST call whose path ends so (`/update-config`: EKS's
-    /// UpdateNodegroupConfig), where the action is not named in the request.
-    PathEnding(&'static str),
+    /// The n-th REST call (counting from 1) whose path ends so, and every
+    /// one after it: REST calls name no action (`/node-groups/<name>` with
+    /// 2: EKS's DescribeNodegroup after the plan's own).
+    PathEndingFrom(&'static str, u64),
 }
 
 /// A running proxy; it stops when dropped.
@@ -233,6 +234,8 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
     let spans = Arc::new(std::sync::Mutex::new(Vec::new()));
     let recorded = spans.clone();
     let seen = Arc::new(AtomicU64::new(0));
+    // Calls whose path `Hold::PathEndingFrom` names, counted.
+    let matching = Arc::new(AtomicU64::new(0));
     let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let held = Arc::new(AtomicU64::new(0));
     let (gate, _) = tokio::sync::watch::channel(false);
@@ -245,14 +248,14 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
             };
             let (client, upstream) = (client.clone(), upstream.clone());
             let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
-            let lost = lost.clone();
+            let (lost, matching) = (lost.clone(), matching.clone());
             let recorded = recorded.clone();
             let (holding, open) = (holding.clone(), open.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
                     let (client, upstream) = (client.clone(), upstream.clone());
                     let (counted, refused, seen) = (counted.clone(), refused.clone(), seen.clone());
-                    let lost = lost.clone();
+                    let (lost, matching) = (lost.clone(), matching.clone());
                     let recorded = recorded.clone();
                     let (holding, mut opened) = (holding.clone(), open.clone());
                     async move {
@@ -288,7 +291,10 @@ pub async fn start(upstream: &str, behaviour: Behaviour) -> std::io::Result<Prox
                         let held_here = match behaviour.hold {
                             Some(Hold::Action(held)) => held == action,
                             Some(Hold::FromCall(from)) => n >= from,
-                            Some(Hold::PathEnding(end)) => call.path.ends_with(end),
+                            Some(Hold::PathEndingFrom(end, from)) => {
+                                call.path.ends_with(end)
+                                    && matching.fetch_add(1, Ordering::SeqCst) + 1 >= from
+                            }
                             None => false,
                         };
                         if held_here {

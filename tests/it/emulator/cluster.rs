@@ -667,10 +667,41 @@ async fn a_node_group_below_new_bounds_is_planned_and_set_to_the_clamped_size() 
     assert_no_clusters(&aws).await;
 }
 
-/// New bounds that hold the size the group runs change the bounds only. The
-/// autoscaler resizes the group after the plan read it (here while the apply
-/// is held at the proxy, before its UpdateNodegroupConfig): apply must not
-/// set the plan's size back, which would drain the nodes just added.
+/// `apply` of `spec` through a proxy holding the node group's second
+/// DescribeNodegroup (the first is the plan's): the cluster autoscaler
+/// resizes the group to `size` after the plan read it, then apply goes on.
+/// Returns apply's output.
+async fn apply_while_the_autoscaler_resizes(
+    emulator: &Emulator,
+    aws: &AwsClients,
+    spec: &std::path::Path,
+    group: &str,
+    size: i32,
+) -> std::process::Output {
+    // GET /clusters/<cluster>/node-groups/<group>; a test's string lives on.
+    let path: &'static str = Box::leak(format!("/node-groups/{group}").into_boxed_str());
+    let gate = proxy::holding(&emulator.endpoint, Hold::PathEndingFrom(path, 2)).await;
+    let mut run = emulator
+        .eksform_via(&gate.url)
+        .args(["apply", "--auto-approve"])
+        .arg(spec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_held(&gate, &mut run, "the apply reaches the node group's update").await;
+    autoscale(aws, group, size).await;
+    gate.let_go();
+    let output = run.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    output
+}
+
+/// New bounds change the bounds, and the size only where the group runs
+/// outside them when apply sends the update. The cluster autoscaler resizes
+/// the group after the plan read it (while apply is held at the proxy):
+/// apply never sets the plan's size back, which would drain the nodes just
+/// added, and clamps the size the group runs then, not the plan's.
 #[tokio::test(flavor = "multi_thread")]
 async fn new_bounds_never_set_back_a_size_the_autoscaler_chose_after_the_plan() {
     let emulator = Emulator::start(EKSFORM);
@@ -681,22 +712,9 @@ async fn new_bounds_never_set_back_a_size_the_autoscaler_chose_after_the_plan() 
     let group = sized_group(&aws).await;
     autoscale(&aws, &group, 3).await;
 
+    // Wider bounds: the plan keeps 3; the autoscaler goes to 6 meanwhile.
     let spec = write_spec(&dir, "sized.yaml", &sized_spec(1, 10, 2));
-    // EKS's UpdateNodegroupConfig: POST /clusters/<name>/node-groups/<name>/update-config.
-    let gate = proxy::holding(&emulator.endpoint, Hold::PathEnding("/update-config")).await;
-    let mut run = emulator
-        .eksform_via(&gate.url)
-        .args(["apply", "--auto-approve"])
-        .arg(&spec)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    until_held(&gate, &mut run, "the apply reaches the node group's update").await;
-    autoscale(&aws, &group, 6).await;
-    gate.let_go();
-    let output = run.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let output = apply_while_the_autoscaler_resizes(&emulator, &aws, &spec, &group, 6).await;
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("stays 3, within [1, 10]"),
         "the plan said the size stays the autoscaler's: {output:?}"
@@ -706,6 +724,13 @@ async fn new_bounds_never_set_back_a_size_the_autoscaler_chose_after_the_plan() 
         (Some(6), Some(1), Some(10)),
         "the new bounds, and the autoscaler's 6 kept"
     );
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+
+    // A lower maximum: the plan keeps 6; the autoscaler goes to 9 meanwhile,
+    // so apply clamps 9, not the plan's 6, into [1, 7].
+    let spec = write_spec(&dir, "sized.yaml", &sized_spec(1, 7, 2));
+    apply_while_the_autoscaler_resizes(&emulator, &aws, &spec, &group, 9).await;
+    assert_eq!(scaling_of(&aws, &group).await, (Some(7), Some(1), Some(7)));
     assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
 
     destroy(&emulator, &spec);

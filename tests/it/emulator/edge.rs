@@ -691,6 +691,23 @@ async fn certificates_of_one_domain_share_one_validation_record_that_never_moves
     let records = validation_records().await;
     assert_eq!(records.len(), 1, "one validation record: {records:?}");
 
+    // The first load balancer's domain moves: the other one's record takes
+    // the name the first one's still holds, after that one is deleted.
+    let moved = format!(
+        "{}{}",
+        balancer("web", "other.shared.example.com"),
+        balancer("apex", "shared.example.com")
+    );
+    let spec = write_spec(&dir, "shared.yaml", &spec_text(&moved));
+    eksform_testkit::emulator::apply_allowing_destroy(&emulator, &spec);
+    assert_eq!(validation_records().await.len(), 2, "one record a domain");
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+    // ...and back.
+    let spec = write_spec(&dir, "shared.yaml", &spec_text(&both));
+    eksform_testkit::emulator::apply_allowing_destroy(&emulator, &spec);
+    assert_eq!(validation_records().await, records);
+    assert_eq!(plan_exit_code(&emulator, &spec), 0, "nothing left to do");
+
     // The first load balancer goes: the record stays, at its address.
     let spec = write_spec(
         &dir,

@@ -1176,8 +1176,12 @@ async fn a_record_another_stack_or_region_holds_is_a_plan_error_not_an_apply_fai
     assert_eq!(plan_exit_code(&emulator, &east), 0, "us-east-1 whole");
 }
 
-/// The routes of eksform's table at `address` (destination -> target).
-async fn routes_of(aws: &AwsClients, stack: &str, address: &str) -> BTreeMap<String, String> {
+/// eksform's route table at `address` of `stack`.
+async fn eksform_table(
+    aws: &AwsClients,
+    stack: &str,
+    address: &str,
+) -> aws_sdk_ec2::types::RouteTable {
     let filter = |key: &str, value: &str| {
         aws_sdk_ec2::types::Filter::builder()
             .name(format!("tag:{key}"))
@@ -1195,7 +1199,13 @@ async fn routes_of(aws: &AwsClients, stack: &str, address: &str) -> BTreeMap<Str
     let [table] = tables.route_tables() else {
         panic!("one table at {address}: {tables:?}");
     };
-    table
+    table.clone()
+}
+
+/// The routes of eksform's table at `address` (destination -> target).
+async fn routes_of(aws: &AwsClients, stack: &str, address: &str) -> BTreeMap<String, String> {
+    eksform_table(aws, stack, address)
+        .await
         .routes()
         .iter()
         .filter_map(|r| {
@@ -1229,40 +1239,11 @@ async fn routes_another_team_adds_to_eksforms_tables_are_kept() {
     apply(&emulator, &spec);
     let table = "route_table.private.us-east-1a";
     let private = routes_of(&aws, "routed", table).await;
-    let vpc = aws
-        .ec2
-        .describe_vpcs()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:eksform:stack")
-                .values("routed")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let table_id = {
-        let tables = aws
-            .ec2
-            .describe_route_tables()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("tag:eksform:address")
-                    .values(table)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        tables.route_tables()[0]
-            .route_table_id()
-            .unwrap()
-            .to_string()
-    };
+    let made = eksform_table(&aws, "routed", table).await;
+    let (table_id, vpc) = (
+        made.route_table_id().unwrap().to_string(),
+        made.vpc_id().unwrap().to_string(),
+    );
     let vgw = aws
         .ec2
         .create_vpn_gateway()

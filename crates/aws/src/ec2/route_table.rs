@@ -62,7 +62,12 @@ async fn sync(
     after: &Attributes,
 ) -> Result<(), CloudError> {
     let (old_routes, new_routes) = (string_map(before, "routes"), string_map(after, "routes"));
-    for (destination, target) in &new_routes {
+    // Only eksform's own routes are ever written: the others `after` keeps
+    // are as the plan read them, and never put back.
+    let own = new_routes
+        .iter()
+        .filter(|(d, target)| is_own_route(d, target));
+    for (destination, target) in own {
         match old_routes.get(destination) {
             Some(old) if old == target => {}
             Some(_) => put_route(aws, table, destination, target, true).await?,

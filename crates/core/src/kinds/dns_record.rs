@@ -14,7 +14,7 @@ use super::load_balancer::LoadBalancer;
 use super::tags::mark;
 use super::{Attribute, Compare, Kind, ObservationFloor};
 use crate::lower::{CertificateSource, LoadBalancerModel, StackModel};
-use crate::model::{Address, DesiredResource, Value};
+use crate::model::{Address, DesiredResource, LiveResource, Value};
 
 pub struct DnsRecord;
 
@@ -181,6 +181,14 @@ const ATTRIBUTES: &[Attribute] = &[
 impl Kind for DnsRecord {
     fn attributes(&self) -> &'static [Attribute] {
         ATTRIBUTES
+    }
+
+    /// A validation record may take the name another one being deleted still
+    /// holds (a certificate's domain moved to another load balancer, whose
+    /// record then serves it): Route 53 refuses the create until that delete.
+    fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {
+        let validation = |address: &Address| address.as_str().starts_with("dns_record.validation.");
+        validation(&desired.address) && validation(&live.address)
     }
 
     fn observation_floor(&self) -> ObservationFloor {
