@@ -256,7 +256,9 @@ fn record(name: &str, record_type: RrType, value: &str) -> Change {
 
 /// The estate of the spec, made with the SDK as Terraform would have made
 /// it: every setting as the spec asks, names and tags of its own.
-async fn build_estate(aws: &AwsClients) -> Estate {
+/// The estate's network as Terraform made it: the VPC, its four subnets by
+/// `<tier>.<zone>`, and its attached internet gateway.
+async fn legacy_network(aws: &AwsClients) -> (String, BTreeMap<&'static str, String>, String) {
     let vpc = vpc(aws, "10.40.0.0/16", "legacy-vpc", "platform").await;
     let mut subnets = BTreeMap::new();
     for (key, cidr, zone, public) in [
@@ -289,6 +291,11 @@ async fn build_estate(aws: &AwsClients) -> Estate {
         .send()
         .await
         .unwrap();
+    (vpc, subnets, internet_gateway)
+}
+
+async fn build_estate(aws: &AwsClients) -> Estate {
+    let (vpc, subnets, internet_gateway) = legacy_network(aws).await;
     let address = aws
         .ec2
         .allocate_address()
@@ -881,6 +888,22 @@ dns:
 /// form users have at hand (an Elastic IP by its address, a role by name or
 /// ARN, a zone with `/hostedzone/`, a record as `<name> <type>`, a target
 /// group by name).
+/// The adopt entries of the legacy network's subnets.
+fn subnet_entries(subnets: &BTreeMap<&'static str, String>) -> Vec<(&'static str, String)> {
+    subnets
+        .iter()
+        .map(|(key, id)| {
+            let address: &'static str = match *key {
+                "public.us-east-1a" => "subnet.public.us-east-1a",
+                "public.us-east-1b" => "subnet.public.us-east-1b",
+                "private.us-east-1a" => "subnet.private.us-east-1a",
+                _ => "subnet.private.us-east-1b",
+            };
+            (address, id.clone())
+        })
+        .collect()
+}
+
 fn entries(estate: &Estate) -> Vec<(&'static str, String)> {
     let mut entries = vec![
         ("vpc.main", estate.vpc.clone()),
@@ -911,15 +934,7 @@ fn entries(estate: &Estate) -> Vec<(&'static str, String)> {
             "status.legacy.example.com CNAME".into(),
         ),
     ];
-    for (key, id) in &estate.subnets {
-        let address: &'static str = match *key {
-            "public.us-east-1a" => "subnet.public.us-east-1a",
-            "public.us-east-1b" => "subnet.public.us-east-1b",
-            "private.us-east-1a" => "subnet.private.us-east-1a",
-            _ => "subnet.private.us-east-1b",
-        };
-        entries.push((address, id.clone()));
-    }
+    entries.extend(subnet_entries(&estate.subnets));
     for zone in ["us-east-1a", "us-east-1b"] {
         let (address, key) = if zone == "us-east-1a" {
             ("route_table.private.us-east-1a", "private.us-east-1a")
@@ -1651,60 +1666,16 @@ async fn an_oidc_provider_made_outside_eksform_for_the_clusters_issuer_is_named_
 async fn a_subnet_another_tools_route_table_holds_is_a_plan_error_naming_it() {
     let emulator = Emulator::start(EKSFORM);
     let aws = emulator.clients(REGION).await;
-    let vpc = vpc(&aws, "10.40.0.0/16", "legacy-vpc", "platform").await;
-    let mut entries = vec![("vpc.main", vpc.clone())];
-    let mut public = Vec::new();
-    for (address, cidr, zone, is_public) in [
-        (
-            "subnet.public.us-east-1a",
-            "10.40.0.0/20",
-            "us-east-1a",
-            true,
-        ),
-        (
-            "subnet.public.us-east-1b",
-            "10.40.16.0/20",
-            "us-east-1b",
-            true,
-        ),
-        (
-            "subnet.private.us-east-1a",
-            "10.40.128.0/20",
-            "us-east-1a",
-            false,
-        ),
-        (
-            "subnet.private.us-east-1b",
-            "10.40.144.0/20",
-            "us-east-1b",
-            false,
-        ),
-    ] {
-        let id = subnet(&aws, &vpc, cidr, zone, is_public).await;
-        if is_public {
-            public.push(id.clone());
-        }
-        entries.push((address, id));
-    }
-    let gateway = aws
-        .ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    aws.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(&gateway)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
-    entries.push(("internet_gateway.main", gateway.clone()));
+    let (vpc, subnets, gateway) = legacy_network(&aws).await;
+    let mut entries = vec![
+        ("vpc.main", vpc.clone()),
+        ("internet_gateway.main", gateway.clone()),
+    ];
+    entries.extend(subnet_entries(&subnets));
+    let public = [
+        subnets["public.us-east-1a"].clone(),
+        subnets["public.us-east-1b"].clone(),
+    ];
     let table = route_table(&aws, &vpc, "legacy-public", &[&public[0], &public[1]]).await;
     aws.ec2
         .create_route()
