@@ -988,7 +988,7 @@ fn keep_validation_record_addresses(
     desired: &mut [DesiredResource],
     observed: &[LiveResource],
 ) {
-    let is_validation = |address: &Address| address.as_str().starts_with("dns_record.validation.");
+    let is_validation = crate::kinds::DnsRecord::is_validation_address;
     let domain_of_name = |name: &str| {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         name.split_once('.').map(|(_, domain)| domain.to_string())

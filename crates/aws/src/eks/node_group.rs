@@ -26,27 +26,6 @@ use eksform_core::model::{
 };
 use std::collections::HashMap;
 
-/// The desired size the group runs now, if EKS says.
-async fn running_size(
-    aws: &AwsClients,
-    cluster: &str,
-    group: &str,
-) -> Result<Option<i64>, CloudError> {
-    let out = aws
-        .eks
-        .describe_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(group)
-        .send()
-        .await
-        .map_err(|e| error("DescribeNodegroup", e))?;
-    Ok(out
-        .nodegroup()
-        .and_then(|g| g.scaling_config())
-        .and_then(|s| s.desired_size())
-        .map(i64::from))
-}
-
 fn to_live(
     kind: &NodeGroup,
     finding: Finding,
@@ -426,8 +405,11 @@ impl Adapter for NodeGroup {
             // them now (`node_group::size_to_set`), read again here: the
             // autoscaler may have resized the group since the plan.
             let (min, max, planned) = scaling(desired.get("scaling"));
-            let running = running_size(aws, &cluster, &live.id).await?;
-            let size = running.map_or(Some(planned), |running| size_to_set(running, min, max));
+            let running = self.read(aws, live).await?;
+            let size = running.map_or(Some(planned), |now| {
+                let (_, _, running) = scaling(now.attributes.get("scaling"));
+                size_to_set(running, min, max)
+            });
             request = request.scaling_config(
                 NodegroupScalingConfig::builder()
                     .min_size(min as i32)

@@ -39,6 +39,11 @@ impl DnsRecord {
         Address::new(&["dns_record", "validation", load_balancer])
     }
 
+    /// Whether `address` is a certificate validation record's.
+    pub fn is_validation_address(address: &Address) -> bool {
+        address.as_str().starts_with("dns_record.validation.")
+    }
+
     /// Whether the validation record of a load balancer's requested
     /// certificate goes into the stack's zone (the domain is inside it).
     pub fn validates_in_stack(stack: &StackModel, lb: &LoadBalancerModel) -> bool {
@@ -187,8 +192,7 @@ impl Kind for DnsRecord {
     /// holds (a certificate's domain moved to another load balancer, whose
     /// record then serves it): Route 53 refuses the create until that delete.
     fn in_the_way(&self, desired: &DesiredResource, live: &LiveResource) -> bool {
-        let validation = |address: &Address| address.as_str().starts_with("dns_record.validation.");
-        validation(&desired.address) && validation(&live.address)
+        Self::is_validation_address(&desired.address) && Self::is_validation_address(&live.address)
     }
 
     fn observation_floor(&self) -> ObservationFloor {
